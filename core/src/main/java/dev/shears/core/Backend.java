@@ -1,0 +1,150 @@
+package dev.shears.core;
+
+/**
+ * The narrow line between the engine and a device. A backend owns memory ({@link Storage}) and implements a
+ * small set of primitives over flat, row-major, contiguous storages; everything else (autograd, losses,
+ * layers, optimisers) is composed above this line in plain Java.
+ *
+ * <p>Conventions, as in llm.c: outputs are written, never accumulated into, unless a {@code beta} says so;
+ * arguments come as sizes, then inputs, then outputs. Shapes are checked by the caller ({@link Tensor}'s ops)
+ * before a backend sees them, so a backend may trust its arguments.
+ *
+ * <p>{@link dev.shears.core.reference.ReferenceBackend} is the executable specification of every method.
+ */
+public interface Backend {
+
+    String name();
+
+    // ---- memory ---------------------------------------------------------------------------------------
+
+    /** A new float storage of {@code length} zeros. */
+    Storage allocate(int length);
+
+    /** A new float storage holding a copy of {@code data}. */
+    Storage upload(float[] data);
+
+    /** A new int storage (class labels, arg-max indices) holding a copy of {@code data}. */
+    Storage uploadInts(int[] data);
+
+    /** A host copy of a float storage. */
+    float[] download(Storage s);
+
+    /** Fills the first {@code n} elements of {@code y} with {@code value}. */
+    void fill(int n, float value, Storage y);
+
+    /** Copies {@code n} floats from {@code x} to {@code y}. */
+    void copy(int n, Storage x, Storage y);
+
+    // ---- element-wise ---------------------------------------------------------------------------------
+
+    enum Unary {
+        NEG, EXP, LOG, SQRT, ABS,
+        /** −1, 0 or +1: the subgradient of |x| that PyTorch uses (0 at 0). */
+        SIGN,
+        /** max(x, 0). */
+        RELU,
+        /** 1 where x > 0, else 0: ReLU's derivative, 0 at exactly 0 like PyTorch (not max(x,0)'s "1 at 0"). */
+        STEP,
+        SQUARE
+    }
+
+    /** y[i] = op(x[i]) for i &lt; n. {@code y} may be {@code x}. */
+    void unary(Unary op, int n, Storage x, Storage y);
+
+    /** y[i] = alpha·x[i] + beta for i &lt; n. {@code y} may be {@code x}. */
+    void affine(int n, float alpha, float beta, Storage x, Storage y);
+
+    enum Binary { ADD, SUB, MUL, DIV, MAX, MIN }
+
+    /**
+     * out = a op b with NumPy broadcasting. The three shapes have the same rank (the caller pads with
+     * leading 1s); each of {@code aShape[d]}, {@code bShape[d]} is 1 or {@code outShape[d]}.
+     */
+    void binary(Binary op, int[] outShape, Storage a, int[] aShape, Storage b, int[] bShape, Storage out);
+
+    /**
+     * Sums {@code x} of shape {@code xShape} down to {@code outShape} (same rank, every outShape[d] is 1 or
+     * xShape[d]): the reduction that undoes a broadcast, and with an all-ones outShape the total sum.
+     */
+    void sumTo(int[] xShape, Storage x, int[] outShape, Storage out);
+
+    /** y = x permuted: y's dimension d is x's dimension perm[d]. */
+    void permute(int[] xShape, int[] perm, Storage x, Storage y);
+
+    // ---- matrices -------------------------------------------------------------------------------------
+
+    /**
+     * C = alpha·op(A)·op(B) + beta·C, row-major. op(A) is M×K, op(B) is K×N, C is M×N. A is stored M×K, or
+     * K×M when {@code transA}; B is K×N, or N×K when {@code transB}. With beta = 0, C's old contents are
+     * ignored (even NaN).
+     */
+    void gemm(boolean transA, boolean transB, int m, int n, int k,
+              float alpha, Storage a, Storage b, float beta, Storage c);
+
+    // ---- convolution ------------------------------------------------------------------------------------
+
+    /** y = conv(x, w) + bias; {@code bias} may be null. See {@link Conv2dShape} for layouts. */
+    void conv2dForward(Conv2dShape s, Storage x, Storage w, Storage bias, Storage y);
+
+    /** dx = ∂L/∂x given dy (overwrites dx). */
+    void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx);
+
+    /** dw = ∂L/∂w and, when {@code dbias} is not null, dbias = Σ dy over N, P, Q (both overwritten). */
+    void conv2dBackwardWeight(Conv2dShape s, Storage x, Storage dy, Storage dw, Storage dbias);
+
+    // ---- batch normalisation over [N,C,H,W], per channel ---------------------------------------------------
+
+    /**
+     * Training: normalise with the batch's mean and biased variance, write {@code mean} and {@code invStd}
+     * (1/√(var+eps)) per channel for the backward pass, and update the running statistics in place:
+     * running = (1−momentum)·running + momentum·batch, with the <em>unbiased</em> variance (PyTorch).
+     * Evaluation: normalise with the running statistics; mean/invStd are then written from them too.
+     * y = γ·(x−mean)·invStd + β.
+     */
+    void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
+                            Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
+                            Storage y, Storage mean, Storage invStd);
+
+    /**
+     * Gradients of {@link #batchNorm2dForward}. Training mode accounts for the batch statistics' dependence
+     * on x; evaluation mode is a plain per-channel affine map. dx, dgamma, dbeta are overwritten.
+     */
+    void batchNorm2dBackward(int n, int c, int hw, boolean training,
+                             Storage x, Storage dy, Storage gamma, Storage mean, Storage invStd,
+                             Storage dx, Storage dgamma, Storage dbeta);
+
+    // ---- pooling ----------------------------------------------------------------------------------------
+
+    /**
+     * y = max over each window; returns a new int storage with, for every output element, the flat index
+     * (h·W + w) within its input plane of the element that won (first one on ties, like PyTorch's CPU code).
+     */
+    Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y);
+
+    /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */
+    void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx);
+
+    // ---- loss -------------------------------------------------------------------------------------------
+
+    /**
+     * Fused log-softmax + negative log-likelihood over logits [N, C] and int labels [N]: writes
+     * logProbs [N, C] and loss[0] = −(1/N)·Σ logProbs[i, label_i]. A label outside [0, C) is an error.
+     */
+    void crossEntropyForward(int n, int c, Storage logits, Storage labels, Storage logProbs, Storage loss);
+
+    /** dLogits = (softmax − onehot(label)) · dLoss[0] / N. */
+    void crossEntropyBackward(int n, int c, Storage logProbs, Storage labels, Storage dLoss, Storage dLogits);
+
+    // ---- optimiser --------------------------------------------------------------------------------------
+
+    /**
+     * One SGD step in place, exactly PyTorch's torch.optim.SGD: g = grad + weightDecay·param; with momentum,
+     * buf = g on the first step, else buf = momentum·buf + (1−dampening)·g, and g = nesterov ? g + momentum·buf
+     * : buf; param −= lr·g. {@code momentumBuf} is null when momentum is 0.
+     */
+    void sgdStep(int n, float lr, float momentum, float dampening, float weightDecay, boolean nesterov,
+                 boolean firstStep, Storage param, Storage grad, Storage momentumBuf);
+
+    /** Blocks until all queued work is done (a no-op on synchronous backends). */
+    default void synchronize() {}
+}

@@ -1,0 +1,58 @@
+package dev.shears.core;
+
+import java.util.Arrays;
+
+/** 2-d convolution and max-pooling over [N,C,H,W] tensors (layouts in {@link Conv2dShape}). */
+public final class ConvOps {
+    private ConvOps() {}
+
+    /** y = conv2d(x, weight) + bias, weight [K,C,R,S], bias [K] or null; PyTorch's cross-correlation. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        Shapes.requireRank("conv2d", "input", x, 4);
+        Shapes.requireRank("conv2d", "weight", weight, 4);
+        Shapes.requireSameBackend("conv2d", x, weight, bias);
+        if (x.dim(1) != weight.dim(1))
+            throw new IllegalArgumentException("conv2d: input " + Arrays.toString(x.shape()) + " has " + x.dim(1)
+                    + " channels but weight " + Arrays.toString(weight.shape()) + " expects " + weight.dim(1));
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
+            throw new IllegalArgumentException("conv2d: bias " + Arrays.toString(bias.shape()) + " for weight " + Arrays.toString(weight.shape()));
+        Conv2dShape s = new Conv2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(2), weight.dim(3),
+                stride, stride, padding, padding);
+        Backend b = x.backend();
+        Tensor y = Tensor.zeros(b, s.n(), s.k(), s.p(), s.q());
+        b.conv2dForward(s, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
+        return Tensor.record("conv2d", y, g -> {
+            // forward saved nothing but its inputs: dx needs the weight, dw needs the input
+            Tensor dx = null, dw = null, db = null;
+            if (x.requiresGrad()) {
+                dx = Tensor.zeros(b, x.shape());
+                b.conv2dBackwardData(s, g.storage(), weight.storage(), dx.storage());
+            }
+            if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
+                dw = Tensor.zeros(b, weight.shape());
+                db = bias == null ? null : Tensor.zeros(b, bias.shape());
+                b.conv2dBackwardWeight(s, x.storage(), g.storage(), dw.storage(), db == null ? null : db.storage());
+            }
+            return new Tensor[]{dx, dw, db};
+        }, x, weight, bias);
+    }
+
+    /** Max-pooling with a square window; {@code stride} defaults to the window in PyTorch, pass it explicitly. */
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
+        Shapes.requireRank("max_pool2d", "input", x, 4);
+        Pool2dShape p = new Pool2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, kernel, stride, stride, padding, padding);
+        Backend b = x.backend();
+        Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
+        Storage argmax = b.maxPool2dForward(p, x.storage(), y.storage());
+        if (!GradMode.isEnabled() || !x.requiresGrad()) {
+            argmax.close();
+            return y;
+        }
+        return Tensor.record("max_pool2d", y, g -> {
+            Tensor dx = Tensor.zeros(b, x.shape());
+            b.maxPool2dBackward(p, g.storage(), argmax, dx.storage());
+            argmax.close();
+            return new Tensor[]{dx};
+        }, x);
+    }
+}

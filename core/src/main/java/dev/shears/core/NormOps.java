@@ -1,0 +1,38 @@
+package dev.shears.core;
+
+import java.util.Arrays;
+
+/** Batch normalisation over the channels of [N,C,H,W], PyTorch's BatchNorm2d semantics. */
+public final class NormOps {
+    private NormOps() {}
+
+    /**
+     * In training, normalises with the batch statistics and updates {@code runningMean}/{@code runningVar} in
+     * place (momentum as in PyTorch: new = (1−m)·old + m·batch, variance unbiased); in evaluation uses them.
+     * Gradients flow to x, gamma and beta.
+     */
+    public static Tensor batchNorm2d(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                     boolean training, float momentum, float eps) {
+        Shapes.requireRank("batch_norm2d", "input", x, 4);
+        Shapes.requireSameBackend("batch_norm2d", x, gamma, beta, runningMean, runningVar);
+        int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
+        for (Tensor t : new Tensor[]{gamma, beta, runningMean, runningVar})
+            if (t.rank() != 1 || t.dim(0) != c)
+                throw new IllegalArgumentException("batch_norm2d: input " + Arrays.toString(x.shape()) + " has " + c
+                        + " channels but a per-channel tensor has shape " + Arrays.toString(t.shape()));
+        if (training && n * hw < 2)
+            throw new IllegalArgumentException("batch_norm2d: expected more than 1 value per channel when training, got input " + Arrays.toString(x.shape()));
+        Backend b = x.backend();
+        Tensor y = Tensor.zeros(b, x.shape());
+        // saved for backward: the statistics actually used, so backward never recomputes them
+        Tensor mean = Tensor.zeros(b, c), invStd = Tensor.zeros(b, c);
+        b.batchNorm2dForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
+                runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
+        return Tensor.record("batch_norm2d", y, g -> {
+            Tensor dx = Tensor.zeros(b, x.shape()), dg = Tensor.zeros(b, c), dbeta = Tensor.zeros(b, c);
+            b.batchNorm2dBackward(n, c, hw, training, x.storage(), g.storage(), gamma.storage(), mean.storage(),
+                    invStd.storage(), dx.storage(), dg.storage(), dbeta.storage());
+            return new Tensor[]{dx, dg, dbeta};
+        }, x, gamma, beta);
+    }
+}

@@ -1,0 +1,75 @@
+package dev.shears.core;
+
+import java.util.Arrays;
+
+/** Ops that move or reduce elements without arithmetic on them: reshape, permute, sum. */
+public final class ShapeOps {
+    private ShapeOps() {}
+
+    /** A view: same storage, new shape. One dimension may be −1 and is inferred. */
+    public static Tensor reshape(Tensor x, int... newShape) {
+        int[] shape = newShape.clone();
+        int infer = -1, known = 1;
+        for (int d = 0; d < shape.length; d++) {
+            if (shape[d] == -1) {
+                if (infer >= 0) throw new IllegalArgumentException("reshape: only one dimension may be -1, got " + Arrays.toString(newShape));
+                infer = d;
+            } else known *= shape[d];
+        }
+        if (infer >= 0) {
+            if (known == 0 || x.size() % known != 0)
+                throw new IllegalArgumentException("reshape: cannot reshape " + Arrays.toString(x.shape()) + " to " + Arrays.toString(newShape));
+            shape[infer] = x.size() / known;
+        }
+        if (Shapes.size(shape) != x.size())
+            throw new IllegalArgumentException("reshape: " + Arrays.toString(x.shape()) + " (" + x.size() + " elements) to "
+                    + Arrays.toString(newShape) + " (" + Shapes.size(shape) + " elements)");
+        int[] original = x.shape();
+        Tensor y = new Tensor(x.storage(), shape);
+        return Tensor.record("reshape", y, g -> new Tensor[]{g.reshape(original)}, x);
+    }
+
+    /** Keeps dimensions before {@code fromDim} and merges the rest: [N,C,H,W].flatten(1) is [N, C·H·W]. */
+    public static Tensor flatten(Tensor x, int fromDim) {
+        int[] s = x.shape();
+        int[] out = Arrays.copyOf(s, fromDim + 1);
+        out[fromDim] = 1;
+        for (int d = fromDim; d < s.length; d++) out[fromDim] *= s[d];
+        return reshape(x, out);
+    }
+
+    public static Tensor permute(Tensor x, int... perm) {
+        int rank = x.rank();
+        if (perm.length != rank)
+            throw new IllegalArgumentException("permute: " + perm.length + " axes for shape " + Arrays.toString(x.shape()));
+        int[] xs = x.shape(), ys = new int[rank], inverse = new int[rank];
+        boolean[] used = new boolean[rank];
+        for (int d = 0; d < rank; d++) {
+            if (perm[d] < 0 || perm[d] >= rank || used[perm[d]])
+                throw new IllegalArgumentException("permute: " + Arrays.toString(perm) + " is not a permutation of " + rank + " axes");
+            used[perm[d]] = true;
+            ys[d] = xs[perm[d]];
+            inverse[perm[d]] = d;
+        }
+        Tensor y = Tensor.zeros(x.backend(), ys);
+        x.backend().permute(xs, perm, x.storage(), y.storage());
+        return Tensor.record("permute", y, g -> new Tensor[]{permute(g, inverse)}, x);
+    }
+
+    /** Sums down to {@code target}, a shape {@code x} broadcasts from (leading dimensions may be dropped). */
+    public static Tensor sumTo(Tensor x, int... target) {
+        int[] xs = x.shape();
+        if (!Shapes.broadcastsTo(target, xs))
+            throw new IllegalArgumentException("sumTo: shape " + Arrays.toString(xs) + " cannot be summed to " + Arrays.toString(target));
+        int[] padded = Shapes.padLeft(target, xs.length);
+        Tensor y = Tensor.zeros(x.backend(), target);
+        x.backend().sumTo(xs, x.storage(), padded, y.storage());
+        return Tensor.record("sum", y, g -> new Tensor[]{expand(g, xs)}, x);
+    }
+
+    /** Broadcasts {@code x} to {@code shape} (a copy): the backward of a sum. */
+    public static Tensor expand(Tensor x, int... shape) {
+        Tensor zeros = Tensor.zeros(x.backend(), shape);
+        return x.add(zeros);
+    }
+}

@@ -1,0 +1,294 @@
+package dev.shears.core.testing;
+
+import dev.shears.core.Backend;
+import dev.shears.core.Backend.Binary;
+import dev.shears.core.Backend.Unary;
+import dev.shears.core.Conv2dShape;
+import dev.shears.core.Pool2dShape;
+import dev.shears.core.Storage;
+import dev.shears.core.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.util.Random;
+import java.util.stream.Stream;
+
+import static dev.shears.core.testing.Close.assertClose;
+import static dev.shears.core.testing.Close.random;
+
+/**
+ * Every primitive of a fast backend against the scalar reference, on random shapes that include sizes of 1
+ * and sizes that are not multiples of any vector length. A backend's test class extends this and names the
+ * backend; the failure messages carry the maximum difference.
+ */
+public abstract class BackendConformance {
+    protected static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
+
+    /** The backend under test. */
+    protected abstract Backend backend();
+
+    /** Tolerance for sums over long reductions (GEMM, conv); element-wise ops use a tighter one. */
+    protected double tolerance() { return 1e-4; }
+
+    private Storage up(Backend b, float[] a) { return b.upload(a); }
+
+    @ParameterizedTest(name = "gemm transA={0} transB={1} m={2} n={3} k={4}")
+    @MethodSource("gemmCases")
+    void gemm(boolean ta, boolean tb, int m, int n, int k) {
+        float[] a = random(1, m * k), bm = random(2, k * n), c = random(3, m * n);
+        for (float beta : new float[]{0f, 0.5f}) {
+            float[] expected = c.clone(), actual;
+            REF.gemm(ta, tb, m, n, k, 1.5f, up(REF, a), up(REF, bm), beta, wrap(expected));
+            Backend b = backend();
+            Storage cs = up(b, c);
+            b.gemm(ta, tb, m, n, k, 1.5f, up(b, a), up(b, bm), beta, cs);
+            actual = b.download(cs);
+            assertClose(b.name() + " gemm " + m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " beta=" + beta,
+                    expected, actual, tolerance() * Math.sqrt(k), tolerance());
+        }
+    }
+
+    static Stream<Arguments> gemmCases() {
+        Stream.Builder<Arguments> s = Stream.builder();
+        int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 128, 3136 / 4}, {31, 1, 65}, {1, 47, 13}, {100, 100, 100}, {129, 67, 257}};
+        for (int[] z : sizes)
+            for (boolean ta : new boolean[]{false, true})
+                for (boolean tb : new boolean[]{false, true}) s.add(Arguments.of(ta, tb, z[0], z[1], z[2]));
+        return s.build();
+    }
+
+    private Storage wrap(float[] data) { return dev.shears.core.HeapStorage.ofFloats(REF, data); }
+
+    @ParameterizedTest(name = "conv2d {0}")
+    @MethodSource("convCases")
+    void conv2d(Conv2dShape s) {
+        Backend b = backend();
+        float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), bias = random(6, s.k()), dy = random(7, s.outputSize());
+        float[] y0 = new float[s.outputSize()];
+        REF.conv2dForward(s, up(REF, x), up(REF, w), up(REF, bias), wrap(y0));
+        Storage y1 = b.allocate(s.outputSize());
+        b.conv2dForward(s, up(b, x), up(b, w), up(b, bias), y1);
+        double tol = tolerance() * Math.sqrt(s.c() * s.r() * s.s());
+        assertClose(b.name() + " conv2d forward " + s, y0, b.download(y1), tol, tolerance());
+
+        Storage y2 = b.allocate(s.outputSize());
+        float[] y0nb = new float[s.outputSize()];
+        REF.conv2dForward(s, up(REF, x), up(REF, w), null, wrap(y0nb));
+        b.conv2dForward(s, up(b, x), up(b, w), null, y2);
+        assertClose(b.name() + " conv2d forward without bias " + s, y0nb, b.download(y2), tol, tolerance());
+
+        float[] dx0 = new float[s.inputSize()];
+        REF.conv2dBackwardData(s, up(REF, dy), up(REF, w), wrap(dx0));
+        Storage dx1 = b.allocate(s.inputSize());
+        b.conv2dBackwardData(s, up(b, dy), up(b, w), dx1);
+        assertClose(b.name() + " conv2d backward-data " + s, dx0, b.download(dx1), tolerance() * Math.sqrt(s.k() * s.r() * s.s()), tolerance());
+
+        float[] dw0 = new float[s.weightSize()], db0 = new float[s.k()];
+        REF.conv2dBackwardWeight(s, up(REF, x), up(REF, dy), wrap(dw0), wrap(db0));
+        Storage dw1 = b.allocate(s.weightSize()), db1 = b.allocate(s.k());
+        b.conv2dBackwardWeight(s, up(b, x), up(b, dy), dw1, db1);
+        double wtol = tolerance() * Math.sqrt(s.n() * s.p() * s.q());
+        assertClose(b.name() + " conv2d backward-weight " + s, dw0, b.download(dw1), wtol, tolerance());
+        assertClose(b.name() + " conv2d backward-bias " + s, db0, b.download(db1), wtol, tolerance());
+    }
+
+    static Stream<Conv2dShape> convCases() {
+        return Stream.of(
+                new Conv2dShape(2, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1),     // SimpleCNN conv1
+                new Conv2dShape(2, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1),    // SimpleCNN conv2
+                new Conv2dShape(1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+                new Conv2dShape(3, 5, 7, 9, 6, 3, 3, 2, 2, 1, 1),
+                new Conv2dShape(2, 3, 11, 6, 7, 5, 3, 1, 2, 2, 0),
+                new Conv2dShape(1, 4, 5, 5, 3, 5, 5, 1, 1, 0, 0),
+                new Conv2dShape(2, 17, 9, 13, 19, 1, 1, 1, 1, 0, 0),
+                new Conv2dShape(1, 3, 8, 8, 5, 3, 3, 3, 3, 2, 2));
+    }
+
+    @ParameterizedTest(name = "max_pool2d {0}")
+    @MethodSource("poolCases")
+    void maxPool(Pool2dShape p) {
+        Backend b = backend();
+        float[] x = random(8, p.inputSize()), dy = random(9, p.outputSize());
+        float[] y0 = new float[p.outputSize()];
+        Storage arg0 = REF.maxPool2dForward(p, up(REF, x), wrap(y0));
+        Storage y1 = b.allocate(p.outputSize());
+        Storage arg1 = b.maxPool2dForward(p, up(b, x), y1);
+        assertClose(b.name() + " max_pool2d forward " + p, y0, b.download(y1), 0, 0);
+        float[] dx0 = new float[p.inputSize()];
+        REF.maxPool2dBackward(p, up(REF, dy), arg0, wrap(dx0));
+        Storage dx1 = b.allocate(p.inputSize());
+        b.maxPool2dBackward(p, up(b, dy), arg1, dx1);
+        assertClose(b.name() + " max_pool2d backward " + p, dx0, b.download(dx1), 1e-6, 1e-6);
+    }
+
+    static Stream<Pool2dShape> poolCases() {
+        return Stream.of(
+                new Pool2dShape(4, 32, 28, 28, 2, 2, 2, 2, 0, 0),
+                new Pool2dShape(1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
+                new Pool2dShape(2, 3, 7, 9, 3, 3, 2, 2, 1, 1),
+                new Pool2dShape(2, 5, 13, 11, 2, 2, 2, 2, 0, 0),
+                new Pool2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1, 1));
+    }
+
+    @ParameterizedTest(name = "batch_norm2d training={0} n={1} c={2} hw={3}")
+    @MethodSource("bnCases")
+    void batchNorm(boolean training, int n, int c, int hw) {
+        Backend b = backend();
+        int size = n * c * hw;
+        float[] x = random(10, size), gamma = random(11, c), beta = random(12, c), dy = random(13, size);
+        for (int i = 0; i < x.length; i++) x[i] = 3 * x[i] + 1;
+        float[] rm = random(14, c), rv = random(15, c);
+        for (int i = 0; i < c; i++) rv[i] = Math.abs(rv[i]) + 0.5f;
+        float[] y0 = new float[size], m0 = new float[c], s0 = new float[c], rm0 = rm.clone(), rv0 = rv.clone();
+        REF.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, up(REF, x), up(REF, gamma), up(REF, beta), wrap(rm0), wrap(rv0), wrap(y0), wrap(m0), wrap(s0));
+        Storage y1 = b.allocate(size), m1 = b.allocate(c), s1 = b.allocate(c), rm1 = up(b, rm), rv1 = up(b, rv);
+        Storage xs = up(b, x), gs = up(b, gamma);
+        b.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
+        String what = b.name() + " batch_norm2d training=" + training + " [" + n + "," + c + "," + hw + "]";
+        assertClose(what + " y", y0, b.download(y1), 1e-4, 1e-4);
+        assertClose(what + " running_mean", rm0, b.download(rm1), 1e-5, 1e-5);
+        assertClose(what + " running_var", rv0, b.download(rv1), 1e-4, 1e-4);
+        float[] dx0 = new float[size], dg0 = new float[c], db0 = new float[c];
+        REF.batchNorm2dBackward(n, c, hw, training, up(REF, x), up(REF, dy), up(REF, gamma), wrap(m0), wrap(s0), wrap(dx0), wrap(dg0), wrap(db0));
+        Storage dx1 = b.allocate(size), dg1 = b.allocate(c), db1 = b.allocate(c);
+        b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        double tol = 1e-4 * Math.sqrt(n * hw);
+        assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
+        assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
+        assertClose(what + " dbeta", db0, b.download(db1), tol, 1e-3);
+    }
+
+    static Stream<Arguments> bnCases() {
+        return Stream.of(Arguments.of(true, 8, 32, 28 * 28), Arguments.of(false, 8, 32, 28 * 28),
+                Arguments.of(true, 3, 5, 7), Arguments.of(true, 2, 1, 1), Arguments.of(false, 1, 3, 1), Arguments.of(true, 5, 17, 49));
+    }
+
+    @ParameterizedTest(name = "unary {0}")
+    @org.junit.jupiter.params.provider.EnumSource(Unary.class)
+    void unary(Unary op) {
+        Backend b = backend();
+        for (int n : new int[]{1, 7, 16, 33, 1000}) {
+            float[] x = random(16 + n, n);
+            if (op == Unary.LOG || op == Unary.SQRT) for (int i = 0; i < n; i++) x[i] = Math.abs(x[i]) + 0.01f;
+            if (n > 2) { x[0] = 0f; x[1] = -0f; }
+            if (op == Unary.LOG || op == Unary.SQRT) { x[0] = Math.abs(x[0]) + 0.5f; if (n > 1) x[1] = 0.5f; }
+            float[] y0 = new float[n];
+            REF.unary(op, n, up(REF, x), wrap(y0));
+            Storage y1 = b.allocate(n);
+            b.unary(op, n, up(b, x), y1);
+            assertClose(b.name() + " " + op + " n=" + n, y0, b.download(y1), 1e-6, 1e-5);
+        }
+    }
+
+    @Test
+    void affineFillCopy() {
+        Backend b = backend();
+        for (int n : new int[]{1, 15, 16, 17, 1025}) {
+            float[] x = random(20 + n, n), y0 = new float[n];
+            REF.affine(n, 1.5f, -0.25f, up(REF, x), wrap(y0));
+            Storage y1 = b.allocate(n);
+            b.affine(n, 1.5f, -0.25f, up(b, x), y1);
+            assertClose(b.name() + " affine n=" + n, y0, b.download(y1), 1e-6, 1e-6);
+            b.fill(n, 3.5f, y1);
+            float[] threes = new float[n];
+            java.util.Arrays.fill(threes, 3.5f);
+            assertClose(b.name() + " fill n=" + n, threes, b.download(y1), 0, 0);
+            Storage z = b.allocate(n);
+            b.copy(n, up(b, x), z);
+            assertClose(b.name() + " copy n=" + n, x, b.download(z), 0, 0);
+        }
+    }
+
+    @ParameterizedTest(name = "binary {0}")
+    @org.junit.jupiter.params.provider.EnumSource(Binary.class)
+    void binary(Binary op) {
+        Backend b = backend();
+        int[][][] cases = {
+                {{7}, {7}, {7}}, {{1}, {1}, {1}}, {{33, 17}, {33, 17}, {33, 17}}, {{33, 17}, {1, 17}, {33, 17}},
+                {{33, 17}, {33, 1}, {33, 17}}, {{1, 1}, {5, 3}, {5, 3}}, {{4, 3, 5, 6}, {1, 3, 1, 1}, {4, 3, 5, 6}},
+                {{2, 1, 5}, {1, 4, 1}, {2, 4, 5}}};
+        for (int[][] c : cases) {
+            float[] a = random(30, product(c[0])), bb = random(31, product(c[1]));
+            if (op == Binary.DIV) for (int i = 0; i < bb.length; i++) bb[i] = Math.abs(bb[i]) + 0.1f;
+            float[] y0 = new float[product(c[2])];
+            REF.binary(op, c[2], up(REF, a), c[0], up(REF, bb), c[1], wrap(y0));
+            Storage y1 = b.allocate(y0.length);
+            b.binary(op, c[2], up(b, a), c[0], up(b, bb), c[1], y1);
+            assertClose(b.name() + " " + op + " " + java.util.Arrays.deepToString(c), y0, b.download(y1), 1e-6, 1e-6);
+        }
+    }
+
+    @Test
+    void sumToAndPermute() {
+        Backend b = backend();
+        int[][][] cases = {{{64, 10}, {1, 10}}, {{64, 10}, {64, 1}}, {{4, 3, 5, 6}, {1, 3, 1, 1}}, {{7}, {1}}, {{3, 1000}, {1, 1}}, {{2, 3, 4}, {2, 1, 4}}};
+        for (int[][] c : cases) {
+            float[] x = random(40, product(c[0])), y0 = new float[product(c[1])];
+            REF.sumTo(c[0], up(REF, x), c[1], wrap(y0));
+            Storage y1 = b.allocate(y0.length);
+            b.sumTo(c[0], up(b, x), c[1], y1);
+            assertClose(b.name() + " sumTo " + java.util.Arrays.deepToString(c), y0, b.download(y1), 1e-4, 1e-5);
+        }
+        int[] shape = {3, 4, 5, 2};
+        int[][] perms = {{1, 0, 2, 3}, {3, 2, 1, 0}, {0, 2, 3, 1}};
+        for (int[] perm : perms) {
+            float[] x = random(41, product(shape)), y0 = new float[x.length];
+            REF.permute(shape, perm, up(REF, x), wrap(y0));
+            Storage y1 = b.allocate(x.length);
+            b.permute(shape, perm, up(b, x), y1);
+            assertClose(b.name() + " permute " + java.util.Arrays.toString(perm), y0, b.download(y1), 0, 0);
+        }
+    }
+
+    @Test
+    void crossEntropy() {
+        Backend b = backend();
+        for (int[] nc : new int[][]{{64, 10}, {1, 1}, {3, 7}, {5, 1000}}) {
+            int n = nc[0], c = nc[1];
+            float[] logits = random(50, n * c);
+            for (int i = 0; i < logits.length; i++) logits[i] *= 5;
+            int[] labels = new Random(51).ints(n, 0, c).toArray();
+            float[] lp0 = new float[n * c], loss0 = new float[1], d0 = new float[n * c];
+            REF.crossEntropyForward(n, c, up(REF, logits), REF.uploadInts(labels), wrap(lp0), wrap(loss0));
+            Storage lp1 = b.allocate(n * c), loss1 = b.allocate(1), lab = b.uploadInts(labels);
+            b.crossEntropyForward(n, c, up(b, logits), lab, lp1, loss1);
+            assertClose(b.name() + " cross_entropy log-probs " + n + "x" + c, lp0, b.download(lp1), 1e-5, 1e-5);
+            assertClose(b.name() + " cross_entropy loss " + n + "x" + c, loss0, b.download(loss1), 1e-5, 1e-5);
+            REF.crossEntropyBackward(n, c, wrap(lp0), REF.uploadInts(labels), up(REF, new float[]{0.7f}), wrap(d0));
+            Storage d1 = b.allocate(n * c);
+            b.crossEntropyBackward(n, c, lp1, lab, up(b, new float[]{0.7f}), d1);
+            assertClose(b.name() + " cross_entropy backward " + n + "x" + c, d0, b.download(d1), 1e-6, 1e-5);
+        }
+    }
+
+    @Test
+    void sgd() {
+        Backend b = backend();
+        for (int n : new int[]{1, 17, 4096 + 3}) {
+            for (boolean nesterov : new boolean[]{false, true}) {
+                float[] p = random(60, n), g = random(61, n), buf = random(62, n);
+                float[] p0 = p.clone(), buf0 = buf.clone();
+                Storage p1 = up(b, p), buf1 = up(b, buf), gs = up(b, g);
+                for (int step = 0; step < 3; step++) {
+                    REF.sgdStep(n, 0.01f, 0.9f, 0f, 5e-4f, nesterov, step == 0, wrap(p0), up(REF, g), wrap(buf0));
+                    b.sgdStep(n, 0.01f, 0.9f, 0f, 5e-4f, nesterov, step == 0, p1, gs, buf1);
+                }
+                assertClose(b.name() + " sgd param n=" + n, p0, b.download(p1), 1e-6, 1e-5);
+                assertClose(b.name() + " sgd momentum n=" + n, buf0, b.download(buf1), 1e-6, 1e-5);
+                float[] p2 = p.clone();
+                Storage p3 = up(b, p);
+                REF.sgdStep(n, 0.1f, 0f, 0f, 0f, false, true, wrap(p2), up(REF, g), null);
+                b.sgdStep(n, 0.1f, 0f, 0f, 0f, false, true, p3, gs, null);
+                assertClose(b.name() + " sgd without momentum n=" + n, p2, b.download(p3), 1e-6, 1e-5);
+            }
+        }
+    }
+
+    private static int product(int[] s) {
+        int p = 1;
+        for (int d : s) p *= d;
+        return p;
+    }
+}
