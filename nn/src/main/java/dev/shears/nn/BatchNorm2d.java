@@ -1,0 +1,45 @@
+package dev.shears.nn;
+
+import dev.shears.core.NormOps;
+import dev.shears.core.Tensor;
+
+/**
+ * Batch normalisation over channels with PyTorch's semantics: eps 1e-5, momentum 0.1, batch statistics in
+ * training (updating the running ones, variance unbiased), running statistics in evaluation; γ = 1, β = 0.
+ * {@code weight} is γ, the scale factor Network Slimming penalises.
+ */
+public final class BatchNorm2d extends Module {
+    private final float eps, momentum;
+
+    public BatchNorm2d(int channels) { this(channels, 1e-5f, 0.1f); }
+
+    public BatchNorm2d(int channels, float eps, float momentum) {
+        this.eps = eps;
+        this.momentum = momentum;
+        registerParameter("weight", Tensor.ones(channels));
+        registerParameter("bias", Tensor.zeros(channels));
+        registerBuffer("running_mean", Tensor.zeros(channels));
+        registerBuffer("running_var", Tensor.ones(channels));
+        registerBuffer("num_batches_tracked", Tensor.zeros());
+    }
+
+    public Tensor weight() { return parameter("weight"); }
+    public Tensor bias() { return parameter("bias"); }
+    public Tensor runningMean() { return buffer("running_mean"); }
+    public Tensor runningVar() { return buffer("running_var"); }
+    public int channels() { return weight().dim(0); }
+    public float eps() { return eps; }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        if (isTraining()) {
+            // in place, on the device: no read-back, and nothing allocated inside the caller's TensorScope
+            Tensor count = buffer("num_batches_tracked");
+            count.backend().affine(1, 1f, 1f, count.storage(), count.storage());
+        }
+        return NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
+    }
+
+    @Override
+    public String describe() { return "BatchNorm2d(" + channels() + ", eps=" + eps + ", momentum=" + momentum + ")"; }
+}

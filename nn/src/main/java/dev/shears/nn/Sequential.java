@@ -1,0 +1,37 @@
+package dev.shears.nn;
+
+import dev.shears.core.Tensor;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Named layers applied in order. The names become the state-dict prefixes ("conv1.weight"). */
+public class Sequential extends Module {
+
+    public Sequential add(String name, Module layer) {
+        registerModule(name, layer);
+        return this;
+    }
+
+    /** Swaps the layer called {@code name} for another (pruning builds smaller layers this way). */
+    public void replace(String name, Module layer) { replaceChild(name, layer); }
+
+    public List<String> names() { return new ArrayList<>(children().keySet()); }
+
+    public List<Module> layers() { return new ArrayList<>(children().values()); }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        for (Module m : children().values()) x = m.forward(x);
+        return x;
+    }
+
+    @Override
+    public String describe() {
+        StringBuilder sb = new StringBuilder(getClass().getSimpleName()).append("(\n");
+        for (Map.Entry<String, Module> e : children().entrySet())
+            sb.append("  (").append(e.getKey()).append("): ").append(e.getValue().describe()).append('\n');
+        return sb.append(')').toString();
+    }
+}
