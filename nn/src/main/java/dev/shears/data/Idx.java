@@ -103,6 +103,7 @@ public final class Idx {
 
     private static Array parse(Cursor in, long streamLength, int expectedRank, long maxBytes) throws IOException {
         String source = in.source;
+        maxBytes = Math.min(maxBytes, Integer.MAX_VALUE - 8); // the payload becomes one byte[]
         int magic = in.readInt("magic");
         int expectedMagic = (UBYTE << 8) | expectedRank;
         String expectedText = hex(expectedMagic) + " (IDX, unsigned bytes, " + expectedRank + " dimension"
