@@ -23,6 +23,10 @@ import java.util.zip.ZipException;
  * only known by reading it) the buffer grows with the bytes that actually arrive, so memory stays
  * within twice the real data. Byte offsets in messages count from the start of the decompressed
  * content.
+ *
+ * <p>Known gap: bytes after the last gzip member (outside the compressed data) are skipped
+ * silently by {@link GZIPInputStream}, as {@code gzip -d} skips them with a warning; the IDX
+ * content itself is still checked to the byte.
  */
 public final class Idx {
 
