@@ -43,7 +43,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private boolean closed;
 
     /** Which GEMM kernel runs: AUTO picks the tiled one except for matrix-vector shapes. */
-    enum GemmKernel { AUTO, NAIVE, TILED }
+    public enum GemmKernel { AUTO, NAIVE, TILED }
 
     private OpenClBackend(ClContext ctx) {
         this.ctx = ctx;
@@ -81,7 +81,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     public long workspaceBytes() { return scratchBytes.get(); }
 
     /** Forces one GEMM kernel (tests and benchmarks compare them); AUTO is the default. */
-    void gemmKernel(GemmKernel k) { gemmChoice = k; }
+    public synchronized void gemmKernel(GemmKernel k) { gemmChoice = k; }
 
     /** Releases the queue, kernels and workspaces; storages close on their own (they only need the context). */
     @Override
@@ -194,7 +194,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
      */
     private synchronized void launch(String name, long[] global, long[] local, Object... args) {
         if (closed) throw new IllegalStateException("OpenCL backend on " + ctx.device.spec() + " was closed");
-        for (long g : global) if (g == 0) return;
+        for (long g : global) if (g == 0) return;   // (rounded-up sizes are 0 exactly when the range is empty)
         cl_kernel k = kernel(name);
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -213,8 +213,14 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 + Arrays.toString(local) + ")", clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null));
     }
 
-    /** One work-item per element. */
-    private void launch1(String name, long n, Object... args) { launch(name, new long[]{n}, null, args); }
+    /**
+     * One work-item per element, in work-groups of {@link ClContext#reductionWorkGroup}: the global size is
+     * rounded up (every kernel checks its bound), since a driver left to choose may pick tiny groups for odd n.
+     */
+    private void launch1(String name, long n, Object... args) {
+        long wg = ctx.reductionWorkGroup;
+        launch(name, new long[]{(n + wg - 1) / wg * wg}, new long[]{wg}, args);
+    }
 
     /** One work-group of {@link ClContext#reductionWorkGroup} work-items per output value. */
     private void launchGroups(String name, long groups, Object... args) {
@@ -294,6 +300,8 @@ public final class OpenClBackend implements Backend, AutoCloseable {
             // gemm.cl: TSM = TSN = 64 values per tile edge, 16×16 work-items per group
             long gx = (long) ceilDiv(n, 64) * 16, gy = (long) ceilDiv(m, 64) * 16;
             launch("gemm_tiled", new long[]{gx, gy}, new long[]{16, 16}, args);
+        } else if (tiledGemm) {   // the device takes 16×16 groups (the kernel checks its bounds)
+            launch("gemm_naive", new long[]{ceilDiv(n, 16) * 16L, ceilDiv(m, 16) * 16L}, new long[]{16, 16}, args);
         } else {
             launch("gemm_naive", new long[]{n, m}, null, args);
         }
