@@ -37,7 +37,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final AtomicLong liveBytes = new AtomicLong(), liveBuffers = new AtomicLong();
     private final AtomicLong scratchBytes = new AtomicLong(), scratchBuffers = new AtomicLong();
     private final ClStorage dummy;   // passed where a kernel's optional buffer (bias, momentum) is absent
-    private final ClStorage[] workspace = new ClStorage[2];
+    private final ClStorage[] workspace = new ClStorage[3];   // im2col columns, GEMM output, reduction partial sums
     private final boolean tiledGemm;
     private GemmKernel gemmChoice = GemmKernel.AUTO;
     private boolean closed;
@@ -251,8 +251,14 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         launch1("binary_bcast", total, op.ordinal(), total, pad8(outShape, 1), pad8(as, 0), pad8(bs, 0), a, b, out);
     }
 
+    /**
+     * Work-groups per output of a reduction over {@code reduced} values: about 4096 values per group, at most
+     * 64, so that a bias gradient or a channel's statistics spread over a GPU instead of a few of its cores.
+     */
+    private static int splits(long reduced) { return (int) Math.max(1, Math.min(64, (reduced + 4095) / 4096)); }
+
     @Override
-    public void sumTo(int[] xShape, Storage x, int[] outShape, Storage out) {
+    public synchronized void sumTo(int[] xShape, Storage x, int[] outShape, Storage out) {
         int rank = xShape.length;
         int[] xStride = strides(xShape);
         int[] kept = new int[rank], keptStride = new int[rank], red = new int[rank], redStride = new int[rank];
@@ -263,8 +269,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         }
         int outputs = product(outShape), reduced = product(Arrays.copyOf(red, nr));
         if (reduced == 1) { copy(outputs, x, out); return; }
-        launchGroups("sum_to", outputs, reduced, pad8(Arrays.copyOf(kept, nk), 1), pad8(Arrays.copyOf(keptStride, nk), 0),
-                pad8(Arrays.copyOf(red, nr), 1), pad8(Arrays.copyOf(redStride, nr), 0), x, out);
+        int g = splits(reduced), chunk = ceilDiv(reduced, g);
+        Storage partial = g == 1 ? out : workspace(2, (long) outputs * g);
+        launchGroups("sum_to", (long) outputs * g, reduced, chunk, g, pad8(Arrays.copyOf(kept, nk), 1),
+                pad8(Arrays.copyOf(keptStride, nk), 0), pad8(Arrays.copyOf(red, nr), 1), pad8(Arrays.copyOf(redStride, nr), 0), x, partial);
+        if (g > 1) launch1("sum_partials", outputs, outputs, g, partial, out);
     }
 
     @Override
@@ -373,19 +382,28 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- batch normalisation ----
 
     @Override
-    public void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
+    public synchronized void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
                                    Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
                                    Storage y, Storage mean, Storage invStd) {
-        if (training) launchGroups("bn_stats", c, n, c, hw, momentum, eps, x, runningMean, runningVar, mean, invStd);
-        else launch1("bn_stats_eval", c, c, eps, runningMean, runningVar, mean, invStd);
+        if (training) {
+            int g = splits((long) n * hw), chunk = ceilDiv(n * hw, g);
+            ClStorage partial = workspace(2, 3L * c * g);   // (count, mean, M2) per channel slice
+            launchGroups("bn_stats_partial", (long) c * g, n, c, hw, chunk, g, x, partial);
+            launch1("bn_stats_finish", c, c, g, momentum, eps, partial, runningMean, runningVar, mean, invStd);
+        } else {
+            launch1("bn_stats_eval", c, c, eps, runningMean, runningVar, mean, invStd);
+        }
         int total = n * c * hw;
         launch1("bn_apply", total, total, c, hw, x, gamma, beta, mean, invStd, y);
     }
 
     @Override
-    public void batchNorm2dBackward(int n, int c, int hw, boolean training, Storage x, Storage dy, Storage gamma,
+    public synchronized void batchNorm2dBackward(int n, int c, int hw, boolean training, Storage x, Storage dy, Storage gamma,
                                     Storage mean, Storage invStd, Storage dx, Storage dgamma, Storage dbeta) {
-        launchGroups("bn_backward_reduce", c, n, c, hw, x, dy, mean, invStd, dgamma, dbeta);
+        int g = splits((long) n * hw), chunk = ceilDiv(n * hw, g);
+        ClStorage partial = workspace(2, 2L * c * g);   // (Σdy, Σdy·x̂) per channel slice
+        launchGroups("bn_backward_partial", (long) c * g, n, c, hw, chunk, g, x, dy, mean, invStd, partial);
+        launch1("bn_backward_finish", c, c, g, partial, dgamma, dbeta);
         int total = n * c * hw;
         launch1("bn_backward_dx", total, total, c, hw, n * hw, training, x, dy, gamma, mean, invStd, dgamma, dbeta, dx);
     }
