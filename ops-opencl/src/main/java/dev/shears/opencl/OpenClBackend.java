@@ -34,8 +34,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final ClContext ctx;
     private final cl_command_queue queue;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
-    private final AtomicLong liveBytes = new AtomicLong(), liveBuffers = new AtomicLong();
+    private final AtomicLong liveBytes = new AtomicLong(), liveBuffers = new AtomicLong(), created = new AtomicLong();
     private final AtomicLong scratchBytes = new AtomicLong(), scratchBuffers = new AtomicLong();
+    private final BufferPool pool;
     private final ClStorage dummy;   // passed where a kernel's optional buffer (bias, momentum) is absent
     private final ClStorage[] workspace = new ClStorage[3];   // im2col columns, GEMM output, reduction partial sums
     private final boolean tiledGemm;
@@ -51,7 +52,8 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         @SuppressWarnings("deprecation")   // clCreateCommandQueueWithProperties is 2.0+; NVIDIA and PoCL keep this
         cl_command_queue q = clCreateCommandQueue(ctx.context, ctx.device.id(), 0, err);
         queue = Cl.checked("clCreateCommandQueue", q, err);
-        dummy = newBuffer(1, false, scratchBytes, scratchBuffers);
+        pool = new BufferPool(Math.min(1L << 30, ctx.device.globalMemBytes() / 4));
+        dummy = newBuffer(1, false, scratchBytes, scratchBuffers, null);
         long[] wg = new long[1];
         Cl.check("clGetKernelWorkGroupInfo(gemm_tiled)", clGetKernelWorkGroupInfo(kernel("gemm_tiled"), ctx.device.id(),
                 CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(wg), null));
@@ -77,6 +79,12 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     /** Number of live storages (cl_mem buffers) of this backend. */
     public long liveBuffers() { return liveBuffers.get(); }
 
+    /** How many device buffers this backend has created (clCreateBuffer) so far; the pool's hits do not count. */
+    public long buffersCreated() { return created.get(); }
+
+    /** Bytes of closed storages' buffers kept for reuse ({@link BufferPool}). */
+    public long pooledBytes() { return pool.pooledBytes(); }
+
     /** Bytes of the backend's own buffers: the im2col workspaces (grown to the largest convolution seen, then reused). */
     public long workspaceBytes() { return scratchBytes.get(); }
 
@@ -93,6 +101,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         kernels.clear();
         for (ClStorage w : workspace) if (w != null) w.close();
         dummy.close();
+        pool.close();
         Cl.check("clReleaseCommandQueue", clReleaseCommandQueue(queue));
     }
 
@@ -100,24 +109,32 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     // ---- memory ----
 
-    private ClStorage newBuffer(int length, boolean ints, AtomicLong bytesCounter, AtomicLong buffersCounter) {
+    /** A storage's buffer, from the pool when {@code pool} is given and has one of this size. */
+    private ClStorage newBuffer(int length, boolean ints, AtomicLong bytesCounter, AtomicLong buffersCounter, BufferPool pool) {
         long bytes = 4L * Math.max(1, length);   // OpenCL has no zero-sized buffers
-        int[] err = new int[1];
-        cl_mem mem = Cl.checked("clCreateBuffer(" + bytes + " bytes)",
-                clCreateBuffer(ctx.context, CL_MEM_READ_WRITE, bytes, null, err), err);
-        return new ClStorage(this, ctx, mem, length, bytes, ints, bytesCounter, buffersCounter);
+        cl_mem mem = pool == null ? null : pool.take(bytes);
+        if (mem == null) {
+            int[] err = new int[1];
+            mem = Cl.checked("clCreateBuffer(" + bytes + " bytes)", clCreateBuffer(ctx.context, CL_MEM_READ_WRITE, bytes, null, err), err);
+            created.incrementAndGet();
+        }
+        return new ClStorage(this, ctx, mem, length, bytes, ints, bytesCounter, buffersCounter, pool);
+    }
+
+    private ClStorage newStorage(int length, boolean ints) {
+        return newBuffer(length, ints, liveBytes, liveBuffers, pool);
     }
 
     @Override
     public Storage allocate(int length) {
-        ClStorage s = newBuffer(length, false, liveBytes, liveBuffers);
+        ClStorage s = newStorage(length, false);
         fill(length, 0f, s);
         return s;
     }
 
     @Override
     public Storage upload(float[] data) {
-        ClStorage s = newBuffer(data.length, false, liveBytes, liveBuffers);
+        ClStorage s = newStorage(data.length, false);
         if (data.length > 0)
             Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * data.length, Pointer.to(data), 0, null, null));
         return s;
@@ -125,7 +142,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public Storage uploadInts(int[] data) {
-        ClStorage s = newBuffer(data.length, true, liveBytes, liveBuffers);
+        ClStorage s = newStorage(data.length, true);
         if (data.length > 0)
             Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * data.length, Pointer.to(data), 0, null, null));
         return s;
@@ -166,9 +183,10 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     private ClStorage cl(Storage s) {
         if (s instanceof ClStorage c) {
-            if (c.context != ctx)
-                throw new IllegalArgumentException("OpenCL storage of device " + c.context.device.spec() + " used on " + ctx.device.spec()
-                        + ": move the tensor with Tensor.to(backend) first");
+            // not merely the same context: buffers are reused in the order of this backend's queue only
+            if (c.backend() != this)
+                throw new IllegalArgumentException("OpenCL storage of another backend instance (" + c.context.device.spec()
+                        + ") used on " + ctx.device.spec() + ": move the tensor with Tensor.to(backend) first");
             return c;
         }
         throw new IllegalArgumentException("expected an OpenCL storage, found one of backend "
@@ -328,7 +346,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClStorage w = workspace[slot];
         if (w == null || w.length() < floats) {
             if (w != null) w.close();
-            w = newBuffer((int) floats, false, scratchBytes, scratchBuffers);
+            w = newBuffer((int) floats, false, scratchBytes, scratchBuffers, null);
             workspace[slot] = w;
         }
         return w;
@@ -412,7 +430,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y) {
-        ClStorage argmax = newBuffer(p.outputSize(), true, liveBytes, liveBuffers);
+        ClStorage argmax = newStorage(p.outputSize(), true);
         launch1("maxpool_forward", p.outputSize(), p.n() * p.c(), p.h(), p.w(), p.p(), p.q(), p.r(), p.s(),
                 p.strideH(), p.strideW(), p.padH(), p.padW(), x, y, argmax);
         return argmax;

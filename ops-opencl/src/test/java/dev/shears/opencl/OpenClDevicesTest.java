@@ -53,5 +53,11 @@ class OpenClDevicesTest {
         try (Storage ints = b.uploadInts(new int[]{4, -1, 7})) {
             assertArrayEquals(new int[]{4, -1, 7}, b.downloadInts(ints));
         }
+        // another backend on the same device has its own queue (and buffer pool): its storages are refused
+        try (OpenClBackend other = OpenClBackend.open(b.device().spec()); Storage theirs = other.upload(new float[]{1})) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.download(theirs));
+            assertTrue(e.getMessage().contains("another backend instance"), e.getMessage());
+            assertArrayEquals(new float[]{1}, other.download(theirs));
+        }
     }
 }
