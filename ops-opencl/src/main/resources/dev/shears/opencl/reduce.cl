@@ -7,7 +7,9 @@
 #endif
 
 // The sum of v over the work-group, returned to every work-item. s is __local float[RED_WG].
-inline float group_sum(__local float* s, float v) {
+// Helpers are plain functions, not `inline`: C99 inline semantics emit no out-of-line definition, and a
+// compiler that chooses not to inline then fails to link.
+float group_sum(__local float* s, float v) {
     int lid = get_local_id(0);
     s[lid] = v;
     barrier(CLK_LOCAL_MEM_FENCE);
