@@ -38,7 +38,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final AtomicLong scratchBytes = new AtomicLong(), scratchBuffers = new AtomicLong();
     private final BufferPool pool;
     private final ClStorage dummy;   // passed where a kernel's optional buffer (bias, momentum) is absent
-    private final ClStorage[] workspace = new ClStorage[3];   // im2col columns, GEMM output, reduction partial sums
+    private final ClStorage[] workspace = new ClStorage[4];   // im2col columns, GEMM output, reduction partial sums, split-K slices
     private final boolean tiledGemm;
     private GemmKernel gemmChoice = GemmKernel.AUTO;
     private boolean closed;
@@ -313,8 +313,18 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         gemm(transA, transB, m, n, k, alpha, a, 0, b, 0, beta, c, 0);
     }
 
+    /**
+     * Slices along K for a product of {@code tiles} output tiles: enough work-groups for about four per compute
+     * unit, each slice at least 256 long, at most 64 slices (and the workspace they need stays ≤ 64·M·N).
+     */
+    private int kSplits(int tiles, int k) {
+        int wanted = 4 * ctx.device.computeUnits();
+        if (tiles >= wanted || k < 512) return 1;
+        return Math.max(1, Math.min(Math.min(64, k / 256), ceilDiv(wanted, tiles)));
+    }
+
     /** GEMM on parts of buffers: A, B and C start at element offsets aOff, bOff, cOff. */
-    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    private synchronized void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       Storage a, int aOff, Storage b, int bOff, float beta, Storage c, int cOff) {
         boolean tiled = switch (gemmChoice) {
             case NAIVE -> false;
@@ -322,12 +332,25 @@ public final class OpenClBackend implements Backend, AutoCloseable {
             // a 64×64 tile would waste 63/64 of its work on a matrix-vector product
             case AUTO -> tiledGemm && m > 1 && n > 1;
         };
-        Object[] args = {transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff};
         if (tiled) {
             // gemm.cl: TSM = TSN = 64 values per tile edge, 16×16 work-items per group
+            int tiles = ceilDiv(n, 64) * ceilDiv(m, 64), splits = kSplits(tiles, k);
             long gx = (long) ceilDiv(n, 64) * 16, gy = (long) ceilDiv(m, 64) * 16;
-            launch("gemm_tiled", new long[]{gx, gy}, new long[]{16, 16}, args);
-        } else if (tiledGemm) {   // the device takes 16×16 groups (the kernel checks its bounds)
+            if (splits == 1) {
+                launch("gemm_tiled", new long[]{gx, gy, 1}, new long[]{16, 16, 1},
+                        transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, k);
+            } else {
+                int kChunk = ceilDiv(ceilDiv(k, splits), 16) * 16;
+                splits = ceilDiv(k, kChunk);
+                ClStorage partial = workspace(3, (long) splits * m * n);
+                launch("gemm_tiled", new long[]{gx, gy, splits}, new long[]{16, 16, 1},
+                        transA, transB, m, n, k, 1f, a, aOff, b, bOff, 0f, partial, 0, kChunk);
+                launch1("gemm_sum_splits", (long) m * n, m * n, splits, alpha, partial, beta, c, cOff);
+            }
+            return;
+        }
+        Object[] args = {transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff};
+        if (tiledGemm) {   // the device takes 16×16 groups (the kernel checks its bounds)
             launch("gemm_naive", new long[]{ceilDiv(n, 16) * 16L, ceilDiv(m, 16) * 16L}, new long[]{16, 16}, args);
         } else {
             launch("gemm_naive", new long[]{n, m}, null, args);
