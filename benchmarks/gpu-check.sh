@@ -4,17 +4,30 @@
 # Run from anywhere: benchmarks/gpu-check.sh [opencl[:PLATFORM:DEVICE]]
 #
 # Nothing outside that machine is reachable, so the build is offline. `./mvnw -o` needs the Maven distribution
-# and every plugin and dependency in a local repository; ~/.m2 will not exist there. Make one on a connected
-# machine and carry it in the working tree (it is not committed):
-#   MAVEN_USER_HOME=$PWD/.m2-offline ./mvnw -Dmaven.repo.local=$PWD/.m2-offline/repository -pl ops-opencl -am verify
-# Without it the Maven step fails and the script falls back to javac + the JOCL jar (JOCL_JAR, or the carried
-# repository), which skips the JUnit tests but still checks a training step against the scalar reference.
+# and every plugin and dependency in a local repository, and ~/.m2 will not exist there: first, on this side,
+#   benchmarks/gpu-check.sh --prepare-offline
+# copies just what `-pl ops-opencl -am verify` needs from ~/.m2 into .m2-offline/ (about 33 MB; carry it with
+# the working tree, never commit it). Without it the Maven step fails and the script falls back to javac + the
+# JOCL jar (JOCL_JAR), which skips the JUnit tests but still checks a training step against the reference.
+# A JDK 25 must be on that machine (JAVA_HOME); it is too big to carry.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = --prepare-offline ]; then
+  # ~/.m2 served as a file:// mirror, so the new repository receives exactly what the build resolves
+  rm -rf .m2-offline && mkdir -p .m2-offline && cp -r ~/.m2/wrapper .m2-offline/
+  printf '<settings><mirrors><mirror><id>m2</id><mirrorOf>*</mirrorOf><url>file://%s</url></mirror></mirrors></settings>' \
+      "$HOME/.m2/repository" > .m2-offline/settings.xml
+  MAVEN_USER_HOME=$PWD/.m2-offline ./mvnw -B -q -ntp -s .m2-offline/settings.xml -Dmaven.repo.local=$PWD/.m2-offline/repository \
+      -pl ops-opencl -am verify -Dtest='OpenClDevicesTest' -Dsurefire.failIfNoSpecifiedTests=false || exit 1
+  # artifacts marked as fetched from the mirror count as unavailable offline; unmarked ones are plain local files
+  find .m2-offline/repository -name _remote.repositories -delete
+  du -sh .m2-offline && exit 0
+fi
 DEVICE=${1:-opencl}
 BATCH=${BATCH:-256} STEPS=${STEPS:-50} CPU_STEPS=${CPU_STEPS:-3}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA="$JAVA_HOME/bin/java"
+"$JAVA" -version 2>&1 | grep -q 'version "2[5-9]' || { echo "need JDK 25+ at JAVA_HOME (found: $("$JAVA" -version 2>&1 | head -1))"; exit 1; }
 FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 
 # JOCL dlopens "libOpenCL.so", the -dev package's link; a bare driver install often has only libOpenCL.so.1.
