@@ -41,6 +41,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final ClStorage[] workspace = new ClStorage[4];   // im2col columns, GEMM output, reduction partial sums, split-K slices
     private final boolean tiledGemm;
     private GemmKernel gemmChoice = GemmKernel.AUTO;
+    /** With -Dshears.opencl.profile=true every launch is waited for and timed per kernel (slow; for diagnosis). */
+    private final boolean profiling = Boolean.getBoolean("shears.opencl.profile");
+    private final Map<String, long[]> profile = new java.util.TreeMap<>();   // kernel → {calls, nanoseconds}
     private boolean closed;
 
     /** Which GEMM kernel runs: AUTO picks the tiled one except for matrix-vector shapes. */
@@ -85,7 +88,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     /** Bytes of closed storages' buffers kept for reuse ({@link BufferPool}). */
     public long pooledBytes() { return pool.pooledBytes(); }
 
-    /** Bytes of the backend's own buffers: the im2col workspaces (grown to the largest convolution seen, then reused). */
+    /** Bytes of the backend's own workspaces (im2col columns, split-K slices, reduction partial sums), grown once and reused. */
     public long workspaceBytes() { return scratchBytes.get(); }
 
     /** Forces one GEMM kernel (tests and benchmarks compare them); AUTO is the default. */
@@ -227,8 +230,29 @@ public final class OpenClBackend implements Backend, AutoCloseable {
             };
             Cl.check("clSetKernelArg(" + name + ", " + i + ")", rc);
         }
+        long t0 = profiling ? finishedAt() : 0;
         Cl.check("clEnqueueNDRangeKernel(" + name + ", global " + Arrays.toString(global) + ", local "
                 + Arrays.toString(local) + ")", clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null));
+        if (profiling) {
+            long[] p = profile.computeIfAbsent(name, n -> new long[2]);
+            p[0]++;
+            p[1] += finishedAt() - t0;
+        }
+    }
+
+    private long finishedAt() {
+        Cl.check("clFinish", clFinish(queue));
+        return System.nanoTime();
+    }
+
+    /** Time per kernel since the last call, when -Dshears.opencl.profile=true, slowest first; then resets. */
+    public synchronized String profileReport() {
+        if (!profiling) return "(profiling is off: run with -Dshears.opencl.profile=true)";
+        StringBuilder sb = new StringBuilder();
+        profile.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1])).forEach(e ->
+                sb.append(String.format("%-24s %7d calls %10.3f ms%n", e.getKey(), e.getValue()[0], e.getValue()[1] / 1e6)));
+        profile.clear();
+        return sb.toString();
     }
 
     /**
@@ -289,7 +313,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         if (reduced == 1) { copy(outputs, x, out); return; }
         int g = splits(reduced), chunk = ceilDiv(reduced, g);
         Storage partial = g == 1 ? out : workspace(2, (long) outputs * g);
-        launchGroups("sum_to", (long) outputs * g, reduced, chunk, g, pad8(Arrays.copyOf(kept, nk), 1),
+        launchGroups("sum_to", (long) outputs * g, reduced, chunk, g, nk, nr, pad8(Arrays.copyOf(kept, nk), 1),
                 pad8(Arrays.copyOf(keptStride, nk), 0), pad8(Arrays.copyOf(red, nr), 1), pad8(Arrays.copyOf(redStride, nr), 0), x, partial);
         if (g > 1) launch1("sum_partials", outputs, outputs, g, partial, out);
     }
@@ -388,7 +412,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
             int b = Math.min(nb, s.n() - n0);
-            launch1("im2col", (long) crs * b * pq, convArgs(s, n0, b, x, col));
+            launch1("im2col", (long) s.c() * b * pq, convArgs(s, n0, b, x, col));
             gemm(false, false, s.k(), b * pq, crs, 1f, w, 0, col, 0, 0f, tmp, 0);
             launch1("kpq_to_nkpq", (long) b * s.k() * pq, s.k(), pq, n0, b, bias != null, tmp, bias, y);
         }
@@ -412,7 +436,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
             int b = Math.min(nb, s.n() - n0);
-            launch1("im2col", (long) crs * b * pq, convArgs(s, n0, b, x, col));
+            launch1("im2col", (long) s.c() * b * pq, convArgs(s, n0, b, x, col));
             launch1("nkpq_to_kpq", (long) b * s.k() * pq, s.k(), pq, n0, b, dy, tmp);
             // dw (+)= dy · colᵀ: the first chunk overwrites, later ones accumulate
             gemm(false, true, s.k(), crs, b * pq, 1f, tmp, 0, col, 0, n0 == 0 ? 0f : 1f, dw, 0);

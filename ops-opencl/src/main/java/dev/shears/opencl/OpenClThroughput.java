@@ -149,6 +149,7 @@ public final class OpenClThroughput {
 
         if (only.equals("opencl")) {
             System.out.printf("SimpleCNN batch %d  training:  %10.1f samples/s on OpenCL%n", batch, trainRate(ocl, batch, steps));
+            if (Boolean.getBoolean("shears.opencl.profile")) System.out.print("time per kernel, training:\n" + ocl.profileReport());
             System.out.printf("SimpleCNN batch %d  inference: %10.1f samples/s on OpenCL%n", batch, inferRate(ocl, batch, steps));
             return;
         }
@@ -174,6 +175,7 @@ public final class OpenClThroughput {
         Tensor x = images(b, batch, 2);
         int[] y = labels(batch, 3);
         net.trainStep(x, y, 0.01f);   // warm-up: kernel compilation, workspace growth
+        if (b instanceof OpenClBackend o) o.profileReport();   // (resets the profile)
         long t0 = System.nanoTime();
         for (int s = 0; s < steps; s++) net.trainStep(x, y, 0.01f);
         return (double) batch * steps / ((System.nanoTime() - t0) * 1e-9);

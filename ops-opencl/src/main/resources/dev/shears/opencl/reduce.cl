@@ -27,7 +27,9 @@ float group_sum(__local float* s, float v) {
 // A long reduction is split over G work-groups per output (a GPU has far more cores than a bias has values):
 // group o·G + g sums reduced indices [g·chunk, (g+1)·chunk) into partial[o·G + g]; sum_partials adds the G
 // partial sums in order. With G = 1 the host passes out as partial and skips the second kernel.
-__kernel void sum_to(const int reduced, const int chunk, const int G, const int8 keptShape8, const int8 keptStride8,
+// nk and nr are the numbers of kept and reduced dimensions: the index loops skip the padding.
+__kernel void sum_to(const int reduced, const int chunk, const int G, const int nk, const int nr,
+                     const int8 keptShape8, const int8 keptStride8,
                      const int8 redShape8, const int8 redStride8, __global const float* x, __global float* partial) {
     __local float s[RED_WG];
     int ks[8], kst[8], rs[8], rst[8];
@@ -37,12 +39,12 @@ __kernel void sum_to(const int reduced, const int chunk, const int G, const int8
     vstore8(redStride8, 0, rst);
     int o = get_group_id(0) / G, g = get_group_id(0) % G;
     int base = 0, rem = o;
-    for (int d = 7; d >= 0; d--) { base += (rem % ks[d]) * kst[d]; rem /= ks[d]; }
+    for (int d = 7; d >= 8 - nk; d--) { base += (rem % ks[d]) * kst[d]; rem /= ks[d]; }
     int hi = min(reduced, (g + 1) * chunk);
     float acc = 0.0f;
     for (int r = g * chunk + get_local_id(0); r < hi; r += RED_WG) {
         int off = 0, rr = r;
-        for (int d = 7; d >= 0; d--) { off += (rr % rs[d]) * rst[d]; rr /= rs[d]; }
+        for (int d = 7; d >= 8 - nr; d--) { off += (rr % rs[d]) * rst[d]; rr /= rs[d]; }
         acc += x[base + off];
     }
     float total = group_sum(s, acc);
