@@ -69,5 +69,8 @@ fi
 
 echo "== SimpleCNN, batch $BATCH, on $DEVICE =="
 "$JAVA" $FLAGS -cp "$CP" dev.shears.opencl.OpenClThroughput --device "$DEVICE" --only opencl --batch "$BATCH" --steps "$STEPS" || exit 1
+echo "== time per kernel (every launch waited for: slower than above) =="
+"$JAVA" $FLAGS -Dshears.opencl.profile=true -cp "$CP" dev.shears.opencl.OpenClThroughput --device "$DEVICE" --only opencl \
+    --batch "$BATCH" --steps 5 | sed -n '/time per kernel/,/inference/p'
 echo "== the same on the CPU backend, 2 cores (taskset -c 0,1) =="
 taskset -c 0,1 "$JAVA" $FLAGS -cp "$CP" dev.shears.opencl.OpenClThroughput --only cpu --batch "$BATCH" --cpu-steps "$CPU_STEPS"
