@@ -228,11 +228,12 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 case int[] v -> clSetKernelArg(k, i, Sizeof.cl_int * 8L, Pointer.to(v));
                 default -> throw new IllegalArgumentException("kernel " + name + " argument " + i + ": unsupported " + a.getClass());
             };
-            Cl.check("clSetKernelArg(" + name + ", " + i + ")", rc);
+            if (rc != CL_SUCCESS) Cl.check("clSetKernelArg(" + name + ", " + i + ")", rc);   // message built only on failure
         }
         long t0 = profiling ? finishedAt() : 0;
-        Cl.check("clEnqueueNDRangeKernel(" + name + ", global " + Arrays.toString(global) + ", local "
-                + Arrays.toString(local) + ")", clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null));
+        int rc = clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null);
+        if (rc != CL_SUCCESS)
+            Cl.check("clEnqueueNDRangeKernel(" + name + ", global " + Arrays.toString(global) + ", local " + Arrays.toString(local) + ")", rc);
         if (profiling) {
             long[] p = profile.computeIfAbsent(name, n -> new long[2]);
             p[0]++;
