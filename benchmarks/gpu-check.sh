@@ -55,7 +55,7 @@ else
 fi
 
 echo "== build and OpenCL tests (offline Maven) =="
-if ./mvnw -B -q -ntp -o "${MVN_REPO[@]}" -Dshears.opencl.device="$DEVICE" -pl ops-opencl -am verify; then
+if ./mvnw -B -q -ntp -o ${MVN_REPO[@]+"${MVN_REPO[@]}"} -Dshears.opencl.device="$DEVICE" -pl ops-opencl -am verify; then
   CP=core/target/classes:ops-cpu/target/classes:ops-opencl/target/classes:$JOCL_JAR
 else
   echo "!! offline Maven build failed (no .m2-offline/ or ~/.m2 here?): compiling with javac; JUnit tests NOT run"
