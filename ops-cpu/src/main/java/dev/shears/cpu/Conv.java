@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  *   forward:          y[n]  = w · col[n] + bias            GEMM M=K,   N=PQ,  K=CRS
  *   backward-data:    dcol  = wᵀ · dy[n];  dx[n] = col2im(dcol) (the adjoint: overlapping taps add up)
  *                                                          GEMM M=CRS, N=PQ,  K=K   (transA)
- *   backward-weight:  dw   += dy[n] · col[n]ᵀ;  dbias += Σ_pq dy[n]
- *                                                          GEMM M=K,   N=CRS, K=PQ  (transB)
+ *   backward-weight:  dwᵀ  += col[n] · dy[n]ᵀ;  dbias += Σ_pq dy[n]
+ *                                                          GEMM M=CRS, N=K,   K=PQ  (transB)
  * </pre>
  * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
  *
@@ -89,19 +89,21 @@ final class Conv {
         Parallel inner = inner(par, s.n());
         Object lock = new Object();
         par.parallelFor(0, s.n(), (lo, hi) -> {
-            float[] part = new float[K * crs];
+            // dwᵀ [CRS × K] += col · dyᵀ: the transposed operand is dy[n] (K·PQ floats), not col (CRS·PQ)
+            float[] partT = new float[crs * K];
             double[] partBias = new double[K];
             float[] col = pointwise(s) ? null : scratch(crs * pq);
             for (int n = lo; n < hi; n++) {
                 float[] src = x;
                 int srcOff = n * chw;
                 if (col != null) { im2col(s, x, n, col); src = col; srcOff = 0; }
-                Gemm.sgemm(inner, simd, false, true, K, crs, pq, 1f, dy, n * K * pq, pq, src, srcOff, pq, 1f, part, 0, crs);
+                Gemm.sgemm(inner, simd, false, true, crs, K, pq, 1f, src, srcOff, pq, dy, n * K * pq, pq, 1f, partT, 0, K);
                 if (dbias != null)
                     for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(simd, dy, (n * K + k) * pq, pq);
             }
             synchronized (lock) {
-                for (int i = 0; i < part.length; i++) dw[i] += part[i];
+                for (int j = 0; j < crs; j++)
+                    for (int k = 0; k < K; k++) dw[k * crs + j] += partT[j * K + k];
                 if (dbias != null) for (int k = 0; k < K; k++) dbias[k] += (float) partBias[k];
             }
         });
