@@ -20,6 +20,7 @@ import jdk.incubator.vector.VectorSpecies;
  *   for jc in N step NC:                      B block of NC columns
  *     for pc in K step KC:                    pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
  *       parallel for ic in M step mc:         pack alpha·op(A)[ic:ic+mc, pc:pc+KC] into MR-tall panels (L2)
+ *                                             (when M is small, threads split C instead: see sgemm)
  *         for jr in NC step NR:               one B micro-panel, KC×NR, stays in L1 ...
  *           for ir in mc step MR:             ... while the A micro-panels stream past it
  *             micro-kernel: C[MR×NR] += Apanel · Bpanel, MR·NR/L accumulators in registers
@@ -73,8 +74,29 @@ public final class Gemm {
             scaleC(m, n, beta, c, cOff, ldc);
             return;
         }
-        scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
         int threads = par == null ? 1 : par.threads();
+        if (threads > 1 && m < threads * MC) {
+            // Too few rows to share one packed B between threads: give each thread its own slab of C along
+            // the longer side and let it run the whole product alone (one barrier per call, not two per
+            // K block; the price is packing the other operand once per thread). fc1 (64×3136×128) is here.
+            boolean alongN = n > m;
+            int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
+            int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
+            par.parallelFor(0, parts, (lo, hi) -> {
+                for (int t = lo; t < hi; t++) {
+                    int from = t * step, to = Math.min(len, from + step);
+                    if (from >= to) continue;
+                    if (alongN)
+                        sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
+                                b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
+                    else
+                        sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
+                                b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
+                }
+            });
+            return;
+        }
+        scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
         // blocks of at most MC rows (a multiple of MR), their count a multiple of the thread count so that
         // every thread gets about the same number of rows
         int blocksWanted = roundUp((m + MC - 1) / MC, threads);
