@@ -26,7 +26,7 @@ public final class GemmCpuTime {
                 int m = s[0], k = s[1], n = s[2];
                 Storage a = b.upload(BenchBackends.random(1, m * k)), bb = b.upload(BenchBackends.random(2, k * n)), c = b.allocate(m * n);
                 double flop = 2.0 * m * n * k;
-                int reps = (int) Math.max(10, 2e10 / flop);
+                int reps = (int) Math.max(10, 6e10 / flop);   // ~0.3 s of work: process CPU time ticks are coarse
                 for (int i = 0; i < reps; i++) b.gemm(false, false, m, n, k, 1f, a, bb, 0f, c);   // warm-up
                 double[] wall = new double[reps];
                 long cpu0 = os.getProcessCpuTime(), t0 = System.nanoTime();

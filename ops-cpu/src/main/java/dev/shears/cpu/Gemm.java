@@ -184,13 +184,19 @@ public final class Gemm {
                               int pc, int kc, float[] ap, int apOff) {
         for (int ir = 0; ir < mcur; ir += MR) {
             int rows = Math.min(MR, mcur - ir), base = apOff + ir * kc;
-            for (int p = 0; p < kc; p++) {
-                int o = base + p * MR;
-                for (int i = 0; i < rows; i++) {
-                    int row = ic + ir + i, col = pc + p;
-                    ap[o + i] = alpha * (transA ? a[aOff + col * lda + row] : a[aOff + row * lda + col]);
+            if (rows < MR) java.util.Arrays.fill(ap, base, base + kc * MR, 0f);
+            if (transA) {
+                // A stored K×M: the MR values of one p are adjacent in memory
+                for (int p = 0; p < kc; p++) {
+                    int src = aOff + (pc + p) * lda + ic + ir, o = base + p * MR;
+                    for (int i = 0; i < rows; i++) ap[o + i] = alpha * a[src + i];
                 }
-                for (int i = rows; i < MR; i++) ap[o + i] = 0f;
+            } else {
+                // A stored M×K: read each row along p (one stream), write it every MR floats
+                for (int i = 0; i < rows; i++) {
+                    int src = aOff + (ic + ir + i) * lda + pc, o = base + i;
+                    for (int p = 0; p < kc; p++) ap[o + p * MR] = alpha * a[src + p];
+                }
             }
         }
     }
