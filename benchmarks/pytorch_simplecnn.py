@@ -132,13 +132,17 @@ def eval_checkpoint(args):
 
 
 def measure(step, batch, warmup, runs, steps):
+    """As shears bench: untimed runs for `warmup` seconds, then the median of `runs` timed runs."""
+    end = time.perf_counter() + warmup
+    while time.perf_counter() < end:
+        for _ in range(steps):
+            step()
     rates = []
-    for r in range(warmup + runs):
+    for r in range(runs):
         start = time.perf_counter()
         for _ in range(steps):
             step()
-        if r >= warmup:
-            rates.append(batch * steps / (time.perf_counter() - start))
+        rates.append(batch * steps / (time.perf_counter() - start))
     return {"batch_size": batch, "samples_per_s": statistics.median(rates), "runs_samples_per_s": rates}
 
 
@@ -179,7 +183,7 @@ def main():
     p.add_argument("--infer-batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup", type=float, default=5, help="seconds")
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--steps", type=int, default=10)
     args = p.parse_args()

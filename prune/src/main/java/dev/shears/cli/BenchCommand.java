@@ -19,7 +19,7 @@ import java.util.function.IntSupplier;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Training and inference throughput of SimpleCNN (or --model) in samples/s.",
-                "Each figure is the median of --runs timed runs of --steps batches, after --warmup untimed runs.",
+                "Each figure is the median of --runs timed runs of --steps batches, after --warmup seconds of untimed runs.",
                 "Training: forward, cross-entropy, backward and an SGD step at --batch-size (64);",
                 "inference: an eval-mode forward at --infer-batch-size (256), logits copied back to the host."})
 final class BenchCommand extends ShearsCommand {
@@ -29,8 +29,13 @@ final class BenchCommand extends ShearsCommand {
     @Option(names = "--infer-batch-size", paramLabel = "N", defaultValue = "256", description = "Inference batch size (default: ${DEFAULT-VALUE}).")
     int inferBatch;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed runs first, for the JIT (default: ${DEFAULT-VALUE}).")
-    int warmup;
+    /**
+     * Seconds rather than a count of runs: the JIT needs a few hundred steps before the Vector API kernels are
+     * compiled (30 steps measured half the final speed), and on a busy machine compiling takes longer.
+     */
+    @Option(names = "--warmup", paramLabel = "SECONDS", defaultValue = "5",
+            description = "Untimed runs for this long first, so that the JIT has compiled the kernels (default: ${DEFAULT-VALUE}).")
+    double warmup;
 
     @Option(names = "--runs", paramLabel = "N", defaultValue = "7", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
     int runs;
@@ -40,11 +45,11 @@ final class BenchCommand extends ShearsCommand {
 
     @Override
     protected int run() throws Exception {
-        if (warmup < 0 || runs < 1 || steps < 1 || inferBatch < 1)
-            throw usageError("--warmup must be >= 0 and --runs, --steps, --infer-batch-size >= 1");
+        if (!(warmup >= 0) || runs < 1 || steps < 1 || inferBatch < 1)
+            throw usageError("--warmup must be >= 0 seconds and --runs, --steps, --infer-batch-size >= 1");
         Dataset train = loadData().train();
         Sequential model = loadOrCreateModel();
-        log("bench on %s, %d thread(s): %d warm-up + %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
+        log("bench on %s, %d thread(s): %s s of warm-up, then %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
 
         // real images, the first batches of the training split (repeated if the split is smaller)
         int[] shape = {1, train.rows(), train.cols()};
@@ -77,7 +82,7 @@ final class BenchCommand extends ShearsCommand {
         json.put("device", deviceName());
         json.put("threads", threads());
         json.put("model", common.model == null ? "SimpleCNN" : common.model.toString());
-        json.put("warmup", warmup);
+        json.put("warmup_s", warmup);
         json.put("runs", runs);
         json.put("steps", steps);
         json.put("train", result(common.batchSize, trainMedian, trainRates));
@@ -88,18 +93,25 @@ final class BenchCommand extends ShearsCommand {
 
     /** Samples/s of each timed run; {@code batch} runs one batch and returns how many samples it did. */
     private List<Double> measure(String what, int batchSize, IntSupplier batch) {
+        long warmupEnd = System.nanoTime() + (long) (warmup * 1e9);
+        int warmupRuns = 0;
+        while (System.nanoTime() < warmupEnd) {
+            for (int s = 0; s < steps; s++) batch.getAsInt();
+            warmupRuns++;
+        }
         List<Double> rates = new ArrayList<>();
-        try (ConsoleProgress bar = progress(what, warmup + runs)) {
-            for (int r = 0; r < warmup + runs; r++) {
+        try (ConsoleProgress bar = progress(what, runs)) {
+            for (int r = 0; r < runs; r++) {
                 long start = System.nanoTime();
                 long samples = 0;
                 for (int s = 0; s < steps; s++) samples += batch.getAsInt();
                 double rate = samples / ((System.nanoTime() - start) / 1e9);
-                if (r >= warmup) rates.add(rate);
-                bar.onStep(0, r + 1, warmup + runs, (int) samples, 0, 0, rate);
+                rates.add(rate);
+                bar.onStep(0, r + 1, runs, (int) samples, 0, 0, rate);
             }
         }
-        log("%s at batch %d: %s samples/s", what, batchSize, rates.stream().map(v -> String.format("%,.0f", v)).toList());
+        log("%s at batch %d, after %d warm-up runs: %s samples/s", what, batchSize, warmupRuns,
+                rates.stream().map(v -> String.format("%,.0f", v)).toList());
         return rates;
     }
 
