@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  *   backward-data:    dcol  = wᵀ · dy[n];  dx[n] = col2im(dcol) (the adjoint: overlapping taps add up)
  *                                                          GEMM M=CRS, N=PQ,  K=K   (transA)
  *   backward-weight:  dwᵀ  += col[n] · dy[n]ᵀ;  dbias += Σ_pq dy[n]
- *                                                          GEMM M=CRS, N=K,   K=PQ  (transB)
+ *                                                          GEMM M=CRS, N=K,   K=PQ  (transB),
+ *                                                          or {@link DotGemm} when CRS is small
  * </pre>
  * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
  *
