@@ -105,20 +105,41 @@ final class Conv {
         });
     }
 
-    /** col[CRS × PQ] for image n; rows of a stride-1 convolution are shifted copies of input rows. */
+    /**
+     * col[CRS × PQ] for image n. When the output plane is as wide as the input (stride 1, "same" padding
+     * along W: SimpleCNN), row (c, r, t) of col is the input plane shifted by (r − padH)·W + (t − padW): one
+     * contiguous copy, then the few positions that wrapped around a row edge are zeroed. Otherwise, one
+     * copy per output row. (A masked-vector version per output row measured 28 µs per conv2 image against
+     * 21 µs for the per-row copies and 6 µs for the plane shift.)
+     */
     static void im2col(Conv2dShape s, float[] x, int n, float[] col) {
         int C = s.c(), H = s.h(), W = s.w(), R = s.r(), Sk = s.s(), P = s.p(), Q = s.q();
         int sh = s.strideH(), sw = s.strideW(), ph = s.padH(), pw = s.padW();
+        boolean planeShift = sh == 1 && sw == 1 && Q == W;
         for (int c = 0; c < C; c++)
             for (int r = 0; r < R; r++)
                 for (int t = 0; t < Sk; t++) {
-                    int row = ((c * R + r) * Sk + t) * P * Q;
+                    int row = ((c * R + r) * Sk + t) * P * Q, plane = (n * C + c) * H * W;
                     // output columns q whose input column q·sw − pw + t lies in [0, W)
                     int qlo = Math.max(0, ceilDiv(pw - t, sw)), qhi = Math.min(Q, ceilDiv(W + pw - t, sw));
+                    if (planeShift) {
+                        // output rows p whose input row p − ph + r lies in [0, H)
+                        int plo = Math.max(0, ph - r), phi = Math.min(P, H + ph - r);
+                        if (plo >= phi || qlo >= qhi) { java.util.Arrays.fill(col, row, row + P * Q, 0f); continue; }
+                        int first = plo * Q + qlo, last = (phi - 1) * Q + qhi;      // [first, last) of this row
+                        java.util.Arrays.fill(col, row, row + first, 0f);
+                        System.arraycopy(x, plane + first + (r - ph) * W + (t - pw), col, row + first, last - first);
+                        java.util.Arrays.fill(col, row + last, row + P * Q, 0f);
+                        for (int p = plo; p < phi; p++) {
+                            for (int q = 0; q < qlo; q++) col[row + p * Q + q] = 0f;
+                            for (int q = qhi; q < Q; q++) col[row + p * Q + q] = 0f;
+                        }
+                        continue;
+                    }
                     for (int p = 0; p < P; p++) {
                         int h = p * sh - ph + r, o = row + p * Q;
                         if (h < 0 || h >= H || qlo >= qhi) { java.util.Arrays.fill(col, o, o + Q, 0f); continue; }
-                        int xRow = ((n * C + c) * H + h) * W;
+                        int xRow = plane + h * W;
                         java.util.Arrays.fill(col, o, o + qlo, 0f);
                         if (sw == 1) System.arraycopy(x, xRow + qlo - pw + t, col, o + qlo, qhi - qlo);
                         else for (int q = qlo; q < qhi; q++) col[o + q] = x[xRow + q * sw - pw + t];
@@ -127,28 +148,42 @@ final class Conv {
                 }
     }
 
-    /** dx[n] = Σ of dcol's entries over every (row, column) that im2col copied from that input element. */
+    /**
+     * dx[n] = Σ of dcol's entries over every (row, column) that im2col copied from that input element: the
+     * adjoint of im2col. In the plane-shift case the entries im2col zeroed are zeroed in dcol (scratch) too,
+     * and each row of dcol is added to the shifted plane as one long vector loop.
+     */
     static void col2im(boolean simd, Conv2dShape s, float[] dcol, float[] dx, int n) {
         int C = s.c(), H = s.h(), W = s.w(), R = s.r(), Sk = s.s(), P = s.p(), Q = s.q();
         int sh = s.strideH(), sw = s.strideW(), ph = s.padH(), pw = s.padW();
+        boolean planeShift = sh == 1 && sw == 1 && Q == W;
         java.util.Arrays.fill(dx, n * C * H * W, (n + 1) * C * H * W, 0f);
         for (int c = 0; c < C; c++)
             for (int r = 0; r < R; r++)
                 for (int t = 0; t < Sk; t++) {
-                    int row = ((c * R + r) * Sk + t) * P * Q;
+                    int row = ((c * R + r) * Sk + t) * P * Q, plane = (n * C + c) * H * W;
                     int qlo = Math.max(0, ceilDiv(pw - t, sw)), qhi = Math.min(Q, ceilDiv(W + pw - t, sw));
                     if (qlo >= qhi) continue;
+                    if (planeShift) {
+                        int plo = Math.max(0, ph - r), phi = Math.min(P, H + ph - r);
+                        if (plo >= phi) continue;
+                        for (int p = plo; p < phi; p++) {
+                            for (int q = 0; q < qlo; q++) dcol[row + p * Q + q] = 0f;
+                            for (int q = qhi; q < Q; q++) dcol[row + p * Q + q] = 0f;
+                        }
+                        int first = plo * Q + qlo, last = (phi - 1) * Q + qhi;
+                        addInto(simd, dcol, row + first, dx, plane + first + (r - ph) * W + (t - pw), last - first);
+                        continue;
+                    }
                     for (int p = 0; p < P; p++) {
                         int h = p * sh - ph + r;
                         if (h < 0 || h >= H) continue;
-                        int xRow = ((n * C + c) * H + h) * W, o = row + p * Q;
+                        int xRow = plane + h * W, o = row + p * Q;
                         if (sw == 1) addInto(simd, dcol, o + qlo, dx, xRow + qlo - pw + t, qhi - qlo);
                         else for (int q = qlo; q < qhi; q++) dx[xRow + q * sw - pw + t] += dcol[o + q];
                     }
                 }
     }
-
-    private static int ceilDiv(int a, int b) { return Math.floorDiv(a + b - 1, b); }
 
     /** dst[d .. d+len) += src[s .. s+len). */
     private static void addInto(boolean simd, float[] src, int s, float[] dst, int d, int len) {
@@ -158,6 +193,8 @@ final class Conv {
                 FloatVector.fromArray(S, dst, d + i).add(FloatVector.fromArray(S, src, s + i)).intoArray(dst, d + i);
         for (; i < len; i++) dst[d + i] += src[s + i];
     }
+
+    private static int ceilDiv(int a, int b) { return Math.floorDiv(a + b - 1, b); }
 
     /** y[off .. off+len) += v. */
     private static void addScalar(boolean simd, float v, float[] y, int off, int len) {
