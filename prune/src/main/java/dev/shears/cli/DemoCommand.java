@@ -19,7 +19,7 @@ import java.util.Map;
                 "Writes the models, report.md, report.json, the γ histogram and the sensitivity plot into --out (a directory, default shears-demo)."})
 final class DemoCommand extends ShearsCommand {
     /** Chosen from the measurements in the prune README: see the λ table there. */
-    static final String DEFAULT_LAMBDA = "1e-2";
+    static final String DEFAULT_LAMBDA = "2e-2";
 
     @Option(names = "--method", paramLabel = "slim|l1", defaultValue = "slim",
             description = "slim (penalty on BN γ) or l1 (penalty on conv weights, filters ranked by Σ|W|). Default: ${DEFAULT-VALUE}.")
@@ -49,6 +49,10 @@ final class DemoCommand extends ShearsCommand {
     @Option(names = "--global", description = "With --ratio: one ranking over all layers.")
     boolean global;
 
+    @Option(names = "--min-keep-fraction", paramLabel = "F", defaultValue = "0",
+            description = "Keep at least this share of every layer's channels (default: ${DEFAULT-VALUE}: at least one).")
+    double minKeepFraction;
+
     @Option(names = "--no-baseline", description = "Skip the normally trained twin (and so the γ histogram).")
     boolean noBaseline;
 
@@ -67,7 +71,7 @@ final class DemoCommand extends ShearsCommand {
         Path out = common.out == null ? Path.of("shears-demo") : common.out;
         Mnist data = loadData();
         String command = "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
-        var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, MinKeep.ONE, lambda, epochs, fineTuneEpochs,
+        var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, minKeepFraction > 0 ? MinKeep.fraction(minKeepFraction) : MinKeep.ONE, lambda, epochs, fineTuneEpochs,
                 lr, common.seed, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command));
         PruneReport report = Pipeline.run(config, data, common.data, line -> log("%s", line));
         if (!common.json) say("%s", report.toTerminal());

@@ -99,7 +99,7 @@ final class PruneCommand extends ShearsCommand {
         String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.",
                 common.model, common.out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), common.data,
                 data.test().size(), deviceName());
-        PruneReport report = new PruneReport("Pruning report", setup, r, accBefore, accAfter, Double.NaN,
+        PruneReport report = new PruneReport("Pruning report", setup, r, accBefore, accAfter, Double.NaN, Double.NaN,
                 latBefore[0], latAfter[0], latBefore[1], latAfter[1], List.of(), List.of(commandLine()));
         Path md = reportPath(common.out);
         Files.writeString(md, report.toMarkdown());

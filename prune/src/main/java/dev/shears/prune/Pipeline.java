@@ -57,12 +57,14 @@ public final class Pipeline {
         Training.train(model, data.train(), train, sparsity, r -> epochLine(log, r));
         Checkpoints.save(model, c.out().resolve("sparse.safetensors"));
 
+        double accNormal = Double.NaN;
         if (c.baseline() && c.method() == Method.SLIM) {
             log.accept("training the λ = 0 twin for the γ histogram");
             Sequential normal = SimpleCNN.create(c.seed());
             Training.train(normal, data.train(), train, null, r -> epochLine(log, r));
+            accNormal = Training.accuracy(normal, data.test());
             Plots.gammaHistogram(Plots.of("normal training", Plots.allGammas(normal), "sparse, λ = " + c.lambda(), Plots.allGammas(model)),
-                    40, c.out().resolve("gamma-histogram.png"));
+                    25, c.out().resolve("gamma-histogram.png"));
             plots.add("gamma-histogram.png");
         }
         if (c.sensitivity()) {
@@ -99,7 +101,7 @@ public final class Pipeline {
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
                 c.fineTuneEpochs(), model.parameters().getFirst().backend().name());
-        PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned,
+        PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
                 lat1, lat1After, lat64, lat64After, plots, c.commands());
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(c.out().resolve("report.json").toFile(), report.toMap());
