@@ -51,6 +51,41 @@ public final class Latency {
         return medians;
     }
 
+    /**
+     * Median milliseconds spent in each leaf layer of a forward pass (the layers run one by one, each output
+     * read back), for a batch shaped {@code inputShape}: where the time goes, which FLOPs alone do not say —
+     * BatchNorm, ReLU and pooling cost time in proportion to a layer's channels, a conv in proportion to the
+     * product of its input and output channels.
+     */
+    public static java.util.Map<String, Double> perLayer(Module model, int warmup, int repeats, int... inputShape) {
+        var layers = Layers.inForwardOrder(model);
+        double[][] ms = new double[layers.size()][repeats];
+        boolean wasTraining = model.isTraining();
+        model.eval();
+        try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
+            Tensor x0 = Tensor.randn(1, inputShape).to(model.parameters().getFirst().backend());
+            for (int i = 0; i < warmup + repeats; i++) {
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor x = x0;
+                    int k = 0;
+                    for (Module layer : layers.values()) {
+                        long t = System.nanoTime();
+                        x = layer.forward(x);
+                        x.toArray();
+                        if (i >= warmup) ms[k][i - warmup] = (System.nanoTime() - t) / 1e6;
+                        k++;
+                    }
+                }
+            }
+        } finally {
+            model.train(wasTraining);
+        }
+        var out = new java.util.LinkedHashMap<String, Double>();
+        int k = 0;
+        for (String name : layers.keySet()) out.put(name, median(ms[k++]));
+        return out;
+    }
+
     static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);

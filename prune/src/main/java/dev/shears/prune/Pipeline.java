@@ -96,13 +96,17 @@ public final class Pipeline {
         log.accept("latency: unpruned and pruned models, interleaved");
         double[] lat1 = Latency.compare(List.of(unpruned, model), 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
         double[] lat64 = Latency.compare(List.of(unpruned, model), 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layersBefore = Latency.perLayer(unpruned, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layersAfter = Latency.perLayer(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layerMillis = new java.util.LinkedHashMap<String, double[]>();
+        layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.get(k)}));
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
                 c.fineTuneEpochs(), model.parameters().getFirst().backend().name());
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
-                lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands());
+                lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(c.out().resolve("report.json").toFile(), report.toMap());
         return report;
