@@ -53,36 +53,47 @@ public final class Latency {
 
     /**
      * Median milliseconds spent in each leaf layer of a forward pass (the layers run one by one, each output
-     * read back), for a batch shaped {@code inputShape}: where the time goes, which FLOPs alone do not say —
-     * BatchNorm, ReLU and pooling cost time in proportion to a layer's channels, a conv in proportion to the
-     * product of its input and output channels.
+     * read back), for a batch shaped {@code inputShape}, for each model, the models interleaved as in
+     * {@link #compare} — measured one after the other, the first would pay for the JIT compiling the kernels
+     * both use. This is where the time goes, which FLOPs alone do not say: BatchNorm, ReLU and pooling cost
+     * time in proportion to a layer's channels, a conv in proportion to the product of its input and output
+     * channels.
      */
-    public static java.util.Map<String, Double> perLayer(Module model, int warmup, int repeats, int... inputShape) {
-        var layers = Layers.inForwardOrder(model);
-        double[][] ms = new double[layers.size()][repeats];
-        boolean wasTraining = model.isTraining();
-        model.eval();
+    public static List<java.util.Map<String, Double>> perLayer(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
+        List<java.util.Map<String, Module>> layers = new java.util.ArrayList<>();
+        for (Module m : models) layers.add(Layers.inForwardOrder(m));
+        double[][][] ms = new double[models.size()][][];
+        for (int k = 0; k < models.size(); k++) ms[k] = new double[layers.get(k).size()][repeats];
+        boolean[] wasTraining = new boolean[models.size()];
+        for (int k = 0; k < models.size(); k++) { wasTraining[k] = models.get(k).isTraining(); models.get(k).eval(); }
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
-            Tensor x0 = Tensor.randn(1, inputShape).to(model.parameters().getFirst().backend());
+            Tensor[] x0 = new Tensor[models.size()];
+            for (int k = 0; k < x0.length; k++) x0[k] = Tensor.randn(1, inputShape).to(models.get(k).parameters().getFirst().backend());
             for (int i = 0; i < warmup + repeats; i++) {
-                try (TensorScope scope = TensorScope.open()) {
-                    Tensor x = x0;
-                    int k = 0;
-                    for (Module layer : layers.values()) {
-                        long t = System.nanoTime();
-                        x = layer.forward(x);
-                        x.toArray();
-                        if (i >= warmup) ms[k][i - warmup] = (System.nanoTime() - t) / 1e6;
-                        k++;
+                for (int k = 0; k < models.size(); k++) {
+                    try (TensorScope scope = TensorScope.open()) {
+                        Tensor x = x0[k];
+                        int l = 0;
+                        for (Module layer : layers.get(k).values()) {
+                            long t = System.nanoTime();
+                            x = layer.forward(x);
+                            x.toArray();
+                            if (i >= warmup) ms[k][l][i - warmup] = (System.nanoTime() - t) / 1e6;
+                            l++;
+                        }
                     }
                 }
             }
         } finally {
-            model.train(wasTraining);
+            for (int k = 0; k < models.size(); k++) models.get(k).train(wasTraining[k]);
         }
-        var out = new java.util.LinkedHashMap<String, Double>();
-        int k = 0;
-        for (String name : layers.keySet()) out.put(name, median(ms[k++]));
+        List<java.util.Map<String, Double>> out = new java.util.ArrayList<>();
+        for (int k = 0; k < models.size(); k++) {
+            var m = new java.util.LinkedHashMap<String, Double>();
+            int l = 0;
+            for (String name : layers.get(k).keySet()) m.put(name, median(ms[k][l++]));
+            out.add(m);
+        }
         return out;
     }
 

@@ -96,10 +96,11 @@ public final class Pipeline {
         log.accept("latency: unpruned and pruned models, interleaved");
         double[] lat1 = Latency.compare(List.of(unpruned, model), 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
         double[] lat64 = Latency.compare(List.of(unpruned, model), 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
-        var layersBefore = Latency.perLayer(unpruned, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
-        var layersAfter = Latency.perLayer(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var perLayer = Latency.perLayer(List.of(unpruned, model), 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layersBefore = perLayer.get(0);
+        var layersAfter = perLayer.get(1);
         var layerMillis = new java.util.LinkedHashMap<String, double[]>();
-        layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.get(k)}));
+        layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.getOrDefault(k, Double.NaN)}));
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
