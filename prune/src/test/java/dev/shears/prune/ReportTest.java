@@ -32,6 +32,16 @@ class ReportTest {
     }
 
     @Test
+    void latencyIsMeasuredForEveryModelAndEveryLayer() {
+        Sequential wide = SimpleCNN.create(4, 6, 8, 0), narrow = SimpleCNN.create(2, 3, 8, 0);
+        double[] ms = Latency.compare(List.of(wide, narrow), 1, 3, 2, 1, 28, 28);
+        assertTrue(ms[0] > 0 && ms[1] > 0, java.util.Arrays.toString(ms));
+        var layers = Latency.perLayer(List.of(wide, narrow), 1, 3, 2, 1, 28, 28);
+        assertEquals(List.copyOf(wide.children().keySet()), List.copyOf(layers.get(1).keySet()));
+        assertTrue(wide.isTraining(), "the mode is restored");
+    }
+
+    @Test
     void plotsArePngFiles() throws Exception {
         Path hist = dir.resolve("h.png"), sens = dir.resolve("s.png");
         Plots.gammaHistogram(Plots.of("normal", new float[]{1f, 0.9f, 1.1f}, "sparse", new float[]{0.001f, 0.5f, 0f}), 10, hist);
