@@ -17,7 +17,8 @@ import jdk.incubator.vector.VectorSpecies;
  *   backward-data:    dcol  = wᵀ · dy[n];  dx[n] = col2im(dcol) (the adjoint: overlapping taps add up)
  *                                                          GEMM M=CRS, N=PQ,  K=K   (transA)
  *   backward-weight:  dwᵀ  += col[n] · dy[n]ᵀ;  dbias += Σ_pq dy[n]
- *                                                          GEMM M=CRS, N=K,   K=PQ  (transB)
+ *                                                          GEMM M=CRS, N=K,   K=PQ  (transB),
+ *                                                          or {@link DotGemm} when CRS is small
  * </pre>
  * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
  *
@@ -174,8 +175,8 @@ final class Conv {
      * col[CRS × PQ] for image n. When the output plane is as wide as the input (stride 1, "same" padding
      * along W: SimpleCNN), row (c, r, t) of col is the input plane shifted by (r − padH)·W + (t − padW): one
      * contiguous copy, then the few positions that wrapped around a row edge are zeroed. Otherwise, one
-     * copy per output row. (A masked-vector version per output row measured 28 µs per conv2 image against
-     * 21 µs for the per-row copies and 6 µs for the plane shift.)
+     * copy per output row. (Per conv2 image, single runs on the shared machine: ~21 µs with one copy per
+     * output row, ~28 µs with a masked vector load and store per output row, ~8 µs with the plane shift.)
      */
     static void im2col(Conv2dShape s, float[] x, int n, float[] col) {
         int C = s.c(), H = s.h(), W = s.w(), R = s.r(), Sk = s.s(), P = s.p(), Q = s.q();
