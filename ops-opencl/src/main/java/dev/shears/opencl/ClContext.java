@@ -40,23 +40,26 @@ final class ClContext {
         int red = 1;
         while (red * 2 <= Math.min(256, device.maxWorkGroupSize())) red *= 2;
         reductionWorkGroup = red;
-        program = build(device, context, "-DRED_WG=" + red);
+        String[] sources = new String[SOURCES.length];
+        for (int i = 0; i < SOURCES.length; i++) sources[i] = "#line 1 \"" + SOURCES[i] + "\"\n" + resource(SOURCES[i]);
+        program = build(device, context, sources, "-DRED_WG=" + red);
     }
 
     static ClContext of(OpenClDevices.Device device) {
         return BY_DEVICE.computeIfAbsent(device.spec(), k -> new ClContext(device));
     }
 
-    private static cl_program build(OpenClDevices.Device device, cl_context context, String options) {
-        String[] sources = new String[SOURCES.length];
-        for (int i = 0; i < SOURCES.length; i++) sources[i] = "#line 1 \"" + SOURCES[i] + "\"\n" + resource(SOURCES[i]);
+    /** Builds {@code sources} for the device; a failure throws with the compiler's build log. */
+    static cl_program build(OpenClDevices.Device device, cl_context context, String[] sources, String options) {
         int[] err = new int[1];
         cl_program program = Cl.checked("clCreateProgramWithSource",
                 clCreateProgramWithSource(context, sources.length, sources, null, err), err);
         int rc = clBuildProgram(program, 1, new cl_device_id[]{device.id()}, options, null, null);
         if (rc != CL_SUCCESS) {
+            String log = buildLog(program, device.id());
+            clReleaseProgram(program);
             throw new OpenClException("clBuildProgram failed with " + Cl.errorName(rc) + " on " + device.name()
-                    + "; the compiler's build log:\n" + buildLog(program, device.id()));
+                    + "; the compiler's build log:\n" + log);
         }
         return program;
     }

@@ -10,8 +10,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import static org.jocl.CL.clReleaseMemObject;
 
 /**
- * A device buffer of floats or ints. {@link #close()} releases it at once (OpenCL defers the actual free until
- * queued commands that use it have finished, so closing right after enqueueing is safe); a {@link Cleaner}
+ * A device buffer of floats or ints. {@link #close()} gives it back at once, to the backend's {@link BufferPool}
+ * or to OpenCL (which defers the actual free until queued commands that use it have finished, so closing right
+ * after enqueueing is safe); a {@link Cleaner}
  * releases it if the storage becomes unreachable unclosed, a safety net only, since the GC does not know how
  * much device memory a small Java object pins.
  */
@@ -30,10 +31,12 @@ final class ClStorage implements Storage {
         private final cl_mem mem;
         private final long bytes;
         private final AtomicLong liveBytes, liveBuffers;
+        private final BufferPool pool;   // null: release to OpenCL
         private volatile boolean released;
 
-        Release(cl_mem mem, long bytes, AtomicLong liveBytes, AtomicLong liveBuffers) {
+        Release(cl_mem mem, long bytes, AtomicLong liveBytes, AtomicLong liveBuffers, BufferPool pool) {
             this.mem = mem;
+            this.pool = pool;
             this.bytes = bytes;
             this.liveBytes = liveBytes;
             this.liveBuffers = liveBuffers;
@@ -44,19 +47,20 @@ final class ClStorage implements Storage {
             released = true;
             liveBytes.addAndGet(-bytes);
             liveBuffers.decrementAndGet();
-            Cl.check("clReleaseMemObject", clReleaseMemObject(mem));
+            if (pool != null) pool.give(mem, bytes);
+            else Cl.check("clReleaseMemObject", clReleaseMemObject(mem));
         }
     }
 
     ClStorage(OpenClBackend backend, ClContext context, cl_mem mem, int length, long bytes, boolean ints,
-              AtomicLong liveBytes, AtomicLong liveBuffers) {
+              AtomicLong liveBytes, AtomicLong liveBuffers, BufferPool pool) {
         this.backend = backend;
         this.context = context;
         this.length = length;
         this.ints = ints;
         liveBytes.addAndGet(bytes);
         liveBuffers.incrementAndGet();
-        this.release = new Release(mem, bytes, liveBytes, liveBuffers);
+        this.release = new Release(mem, bytes, liveBytes, liveBuffers, pool);
         this.cleanable = CLEANER.register(this, release);
     }
 

@@ -34,16 +34,20 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     private final ClContext ctx;
     private final cl_command_queue queue;
     private final Map<String, cl_kernel> kernels = new HashMap<>();
-    private final AtomicLong liveBytes = new AtomicLong(), liveBuffers = new AtomicLong();
+    private final AtomicLong liveBytes = new AtomicLong(), liveBuffers = new AtomicLong(), created = new AtomicLong();
     private final AtomicLong scratchBytes = new AtomicLong(), scratchBuffers = new AtomicLong();
+    private final BufferPool pool;
     private final ClStorage dummy;   // passed where a kernel's optional buffer (bias, momentum) is absent
-    private final ClStorage[] workspace = new ClStorage[2];
+    private final ClStorage[] workspace = new ClStorage[4];   // im2col columns, GEMM output, reduction partial sums, split-K slices
     private final boolean tiledGemm;
     private GemmKernel gemmChoice = GemmKernel.AUTO;
+    /** With -Dshears.opencl.profile=true every launch is waited for and timed per kernel (slow; for diagnosis). */
+    private final boolean profiling = Boolean.getBoolean("shears.opencl.profile");
+    private final Map<String, long[]> profile = new java.util.TreeMap<>();   // kernel → {calls, nanoseconds}
     private boolean closed;
 
     /** Which GEMM kernel runs: AUTO picks the tiled one except for matrix-vector shapes. */
-    enum GemmKernel { AUTO, NAIVE, TILED }
+    public enum GemmKernel { AUTO, NAIVE, TILED }
 
     private OpenClBackend(ClContext ctx) {
         this.ctx = ctx;
@@ -51,7 +55,8 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         @SuppressWarnings("deprecation")   // clCreateCommandQueueWithProperties is 2.0+; NVIDIA and PoCL keep this
         cl_command_queue q = clCreateCommandQueue(ctx.context, ctx.device.id(), 0, err);
         queue = Cl.checked("clCreateCommandQueue", q, err);
-        dummy = newBuffer(1, false, scratchBytes, scratchBuffers);
+        pool = new BufferPool(Math.min(1L << 30, ctx.device.globalMemBytes() / 4));
+        dummy = newBuffer(1, false, scratchBytes, scratchBuffers, null);
         long[] wg = new long[1];
         Cl.check("clGetKernelWorkGroupInfo(gemm_tiled)", clGetKernelWorkGroupInfo(kernel("gemm_tiled"), ctx.device.id(),
                 CL_KERNEL_WORK_GROUP_SIZE, Sizeof.size_t, Pointer.to(wg), null));
@@ -77,11 +82,17 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     /** Number of live storages (cl_mem buffers) of this backend. */
     public long liveBuffers() { return liveBuffers.get(); }
 
-    /** Bytes of the backend's own buffers: the im2col workspaces (grown to the largest convolution seen, then reused). */
+    /** How many device buffers this backend has created (clCreateBuffer) so far; the pool's hits do not count. */
+    public long buffersCreated() { return created.get(); }
+
+    /** Bytes of closed storages' buffers kept for reuse ({@link BufferPool}). */
+    public long pooledBytes() { return pool.pooledBytes(); }
+
+    /** Bytes of the backend's own workspaces (im2col columns, split-K slices, reduction partial sums), grown once and reused. */
     public long workspaceBytes() { return scratchBytes.get(); }
 
     /** Forces one GEMM kernel (tests and benchmarks compare them); AUTO is the default. */
-    void gemmKernel(GemmKernel k) { gemmChoice = k; }
+    public synchronized void gemmKernel(GemmKernel k) { gemmChoice = k; }
 
     /** Releases the queue, kernels and workspaces; storages close on their own (they only need the context). */
     @Override
@@ -93,6 +104,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         kernels.clear();
         for (ClStorage w : workspace) if (w != null) w.close();
         dummy.close();
+        pool.close();
         Cl.check("clReleaseCommandQueue", clReleaseCommandQueue(queue));
     }
 
@@ -100,24 +112,32 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     // ---- memory ----
 
-    private ClStorage newBuffer(int length, boolean ints, AtomicLong bytesCounter, AtomicLong buffersCounter) {
+    /** A storage's buffer, from the pool when {@code pool} is given and has one of this size. */
+    private ClStorage newBuffer(int length, boolean ints, AtomicLong bytesCounter, AtomicLong buffersCounter, BufferPool pool) {
         long bytes = 4L * Math.max(1, length);   // OpenCL has no zero-sized buffers
-        int[] err = new int[1];
-        cl_mem mem = Cl.checked("clCreateBuffer(" + bytes + " bytes)",
-                clCreateBuffer(ctx.context, CL_MEM_READ_WRITE, bytes, null, err), err);
-        return new ClStorage(this, ctx, mem, length, bytes, ints, bytesCounter, buffersCounter);
+        cl_mem mem = pool == null ? null : pool.take(bytes);
+        if (mem == null) {
+            int[] err = new int[1];
+            mem = Cl.checked("clCreateBuffer(" + bytes + " bytes)", clCreateBuffer(ctx.context, CL_MEM_READ_WRITE, bytes, null, err), err);
+            created.incrementAndGet();
+        }
+        return new ClStorage(this, ctx, mem, length, bytes, ints, bytesCounter, buffersCounter, pool);
+    }
+
+    private ClStorage newStorage(int length, boolean ints) {
+        return newBuffer(length, ints, liveBytes, liveBuffers, pool);
     }
 
     @Override
     public Storage allocate(int length) {
-        ClStorage s = newBuffer(length, false, liveBytes, liveBuffers);
+        ClStorage s = newStorage(length, false);
         fill(length, 0f, s);
         return s;
     }
 
     @Override
     public Storage upload(float[] data) {
-        ClStorage s = newBuffer(data.length, false, liveBytes, liveBuffers);
+        ClStorage s = newStorage(data.length, false);
         if (data.length > 0)
             Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * data.length, Pointer.to(data), 0, null, null));
         return s;
@@ -125,7 +145,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public Storage uploadInts(int[] data) {
-        ClStorage s = newBuffer(data.length, true, liveBytes, liveBuffers);
+        ClStorage s = newStorage(data.length, true);
         if (data.length > 0)
             Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * data.length, Pointer.to(data), 0, null, null));
         return s;
@@ -166,9 +186,10 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     private ClStorage cl(Storage s) {
         if (s instanceof ClStorage c) {
-            if (c.context != ctx)
-                throw new IllegalArgumentException("OpenCL storage of device " + c.context.device.spec() + " used on " + ctx.device.spec()
-                        + ": move the tensor with Tensor.to(backend) first");
+            // not merely the same context: buffers are reused in the order of this backend's queue only
+            if (c.backend() != this)
+                throw new IllegalArgumentException("OpenCL storage of another backend instance (" + c.context.device.spec()
+                        + ") used on " + ctx.device.spec() + ": move the tensor with Tensor.to(backend) first");
             return c;
         }
         throw new IllegalArgumentException("expected an OpenCL storage, found one of backend "
@@ -194,7 +215,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
      */
     private synchronized void launch(String name, long[] global, long[] local, Object... args) {
         if (closed) throw new IllegalStateException("OpenCL backend on " + ctx.device.spec() + " was closed");
-        for (long g : global) if (g == 0) return;
+        for (long g : global) if (g == 0) return;   // (rounded-up sizes are 0 exactly when the range is empty)
         cl_kernel k = kernel(name);
         for (int i = 0; i < args.length; i++) {
             Object a = args[i];
@@ -207,14 +228,42 @@ public final class OpenClBackend implements Backend, AutoCloseable {
                 case int[] v -> clSetKernelArg(k, i, Sizeof.cl_int * 8L, Pointer.to(v));
                 default -> throw new IllegalArgumentException("kernel " + name + " argument " + i + ": unsupported " + a.getClass());
             };
-            Cl.check("clSetKernelArg(" + name + ", " + i + ")", rc);
+            if (rc != CL_SUCCESS) Cl.check("clSetKernelArg(" + name + ", " + i + ")", rc);   // message built only on failure
         }
-        Cl.check("clEnqueueNDRangeKernel(" + name + ", global " + Arrays.toString(global) + ", local "
-                + Arrays.toString(local) + ")", clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null));
+        long t0 = profiling ? finishedAt() : 0;
+        int rc = clEnqueueNDRangeKernel(queue, k, global.length, null, global, local, 0, null, null);
+        if (rc != CL_SUCCESS)
+            Cl.check("clEnqueueNDRangeKernel(" + name + ", global " + Arrays.toString(global) + ", local " + Arrays.toString(local) + ")", rc);
+        if (profiling) {
+            long[] p = profile.computeIfAbsent(name, n -> new long[2]);
+            p[0]++;
+            p[1] += finishedAt() - t0;
+        }
     }
 
-    /** One work-item per element. */
-    private void launch1(String name, long n, Object... args) { launch(name, new long[]{n}, null, args); }
+    private long finishedAt() {
+        Cl.check("clFinish", clFinish(queue));
+        return System.nanoTime();
+    }
+
+    /** Time per kernel since the last call, when -Dshears.opencl.profile=true, slowest first; then resets. */
+    public synchronized String profileReport() {
+        if (!profiling) return "(profiling is off: run with -Dshears.opencl.profile=true)";
+        StringBuilder sb = new StringBuilder();
+        profile.entrySet().stream().sorted((x, y) -> Long.compare(y.getValue()[1], x.getValue()[1])).forEach(e ->
+                sb.append(String.format("%-24s %7d calls %10.3f ms%n", e.getKey(), e.getValue()[0], e.getValue()[1] / 1e6)));
+        profile.clear();
+        return sb.toString();
+    }
+
+    /**
+     * One work-item per element, in work-groups of {@link ClContext#reductionWorkGroup}: the global size is
+     * rounded up (every kernel checks its bound), since a driver left to choose may pick tiny groups for odd n.
+     */
+    private void launch1(String name, long n, Object... args) {
+        long wg = ctx.reductionWorkGroup;
+        launch(name, new long[]{(n + wg - 1) / wg * wg}, new long[]{wg}, args);
+    }
 
     /** One work-group of {@link ClContext#reductionWorkGroup} work-items per output value. */
     private void launchGroups(String name, long groups, Object... args) {
@@ -245,8 +294,14 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         launch1("binary_bcast", total, op.ordinal(), total, pad8(outShape, 1), pad8(as, 0), pad8(bs, 0), a, b, out);
     }
 
+    /**
+     * Work-groups per output of a reduction over {@code reduced} values: about 4096 values per group, at most
+     * 64, so that a bias gradient or a channel's statistics spread over a GPU instead of a few of its cores.
+     */
+    private static int splits(long reduced) { return (int) Math.max(1, Math.min(64, (reduced + 4095) / 4096)); }
+
     @Override
-    public void sumTo(int[] xShape, Storage x, int[] outShape, Storage out) {
+    public synchronized void sumTo(int[] xShape, Storage x, int[] outShape, Storage out) {
         int rank = xShape.length;
         int[] xStride = strides(xShape);
         int[] kept = new int[rank], keptStride = new int[rank], red = new int[rank], redStride = new int[rank];
@@ -257,8 +312,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         }
         int outputs = product(outShape), reduced = product(Arrays.copyOf(red, nr));
         if (reduced == 1) { copy(outputs, x, out); return; }
-        launchGroups("sum_to", outputs, reduced, pad8(Arrays.copyOf(kept, nk), 1), pad8(Arrays.copyOf(keptStride, nk), 0),
-                pad8(Arrays.copyOf(red, nr), 1), pad8(Arrays.copyOf(redStride, nr), 0), x, out);
+        int g = splits(reduced), chunk = ceilDiv(reduced, g);
+        Storage partial = g == 1 ? out : workspace(2, (long) outputs * g);
+        launchGroups("sum_to", (long) outputs * g, reduced, chunk, g, nk, nr, pad8(Arrays.copyOf(kept, nk), 1),
+                pad8(Arrays.copyOf(keptStride, nk), 0), pad8(Arrays.copyOf(red, nr), 1), pad8(Arrays.copyOf(redStride, nr), 0), x, partial);
+        if (g > 1) launch1("sum_partials", outputs, outputs, g, partial, out);
     }
 
     @Override
@@ -280,8 +338,18 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         gemm(transA, transB, m, n, k, alpha, a, 0, b, 0, beta, c, 0);
     }
 
+    /**
+     * Slices along K for a product of {@code tiles} output tiles: enough work-groups for about four per compute
+     * unit, each slice at least 256 long, at most 64 slices (and the workspace they need stays ≤ 64·M·N).
+     */
+    private int kSplits(int tiles, int k) {
+        int wanted = 4 * ctx.device.computeUnits();
+        if (tiles >= wanted || k < 512) return 1;
+        return Math.max(1, Math.min(Math.min(64, k / 256), ceilDiv(wanted, tiles)));
+    }
+
     /** GEMM on parts of buffers: A, B and C start at element offsets aOff, bOff, cOff. */
-    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+    private synchronized void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
                       Storage a, int aOff, Storage b, int bOff, float beta, Storage c, int cOff) {
         boolean tiled = switch (gemmChoice) {
             case NAIVE -> false;
@@ -289,11 +357,26 @@ public final class OpenClBackend implements Backend, AutoCloseable {
             // a 64×64 tile would waste 63/64 of its work on a matrix-vector product
             case AUTO -> tiledGemm && m > 1 && n > 1;
         };
-        Object[] args = {transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff};
         if (tiled) {
             // gemm.cl: TSM = TSN = 64 values per tile edge, 16×16 work-items per group
+            int tiles = ceilDiv(n, 64) * ceilDiv(m, 64), splits = kSplits(tiles, k);
             long gx = (long) ceilDiv(n, 64) * 16, gy = (long) ceilDiv(m, 64) * 16;
-            launch("gemm_tiled", new long[]{gx, gy}, new long[]{16, 16}, args);
+            if (splits == 1) {
+                launch("gemm_tiled", new long[]{gx, gy, 1}, new long[]{16, 16, 1},
+                        transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff, k);
+            } else {
+                int kChunk = ceilDiv(ceilDiv(k, splits), 16) * 16;
+                splits = ceilDiv(k, kChunk);
+                ClStorage partial = workspace(3, (long) splits * m * n);
+                launch("gemm_tiled", new long[]{gx, gy, splits}, new long[]{16, 16, 1},
+                        transA, transB, m, n, k, 1f, a, aOff, b, bOff, 0f, partial, 0, kChunk);
+                launch1("gemm_sum_splits", (long) m * n, m * n, splits, alpha, partial, beta, c, cOff);
+            }
+            return;
+        }
+        Object[] args = {transA, transB, m, n, k, alpha, a, aOff, b, bOff, beta, c, cOff};
+        if (tiledGemm) {   // the device takes 16×16 groups (the kernel checks its bounds)
+            launch("gemm_naive", new long[]{ceilDiv(n, 16) * 16L, ceilDiv(m, 16) * 16L}, new long[]{16, 16}, args);
         } else {
             launch("gemm_naive", new long[]{n, m}, null, args);
         }
@@ -311,7 +394,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClStorage w = workspace[slot];
         if (w == null || w.length() < floats) {
             if (w != null) w.close();
-            w = newBuffer((int) floats, false, scratchBytes, scratchBuffers);
+            w = newBuffer((int) floats, false, scratchBytes, scratchBuffers, null);
             workspace[slot] = w;
         }
         return w;
@@ -330,7 +413,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
             int b = Math.min(nb, s.n() - n0);
-            launch1("im2col", (long) crs * b * pq, convArgs(s, n0, b, x, col));
+            launch1("im2col", (long) s.c() * b * pq, convArgs(s, n0, b, x, col));
             gemm(false, false, s.k(), b * pq, crs, 1f, w, 0, col, 0, 0f, tmp, 0);
             launch1("kpq_to_nkpq", (long) b * s.k() * pq, s.k(), pq, n0, b, bias != null, tmp, bias, y);
         }
@@ -354,7 +437,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
             int b = Math.min(nb, s.n() - n0);
-            launch1("im2col", (long) crs * b * pq, convArgs(s, n0, b, x, col));
+            launch1("im2col", (long) s.c() * b * pq, convArgs(s, n0, b, x, col));
             launch1("nkpq_to_kpq", (long) b * s.k() * pq, s.k(), pq, n0, b, dy, tmp);
             // dw (+)= dy · colᵀ: the first chunk overwrites, later ones accumulate
             gemm(false, true, s.k(), crs, b * pq, 1f, tmp, 0, col, 0, n0 == 0 ? 0f : 1f, dw, 0);
@@ -365,19 +448,28 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // ---- batch normalisation ----
 
     @Override
-    public void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
+    public synchronized void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
                                    Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
                                    Storage y, Storage mean, Storage invStd) {
-        if (training) launchGroups("bn_stats", c, n, c, hw, momentum, eps, x, runningMean, runningVar, mean, invStd);
-        else launch1("bn_stats_eval", c, c, eps, runningMean, runningVar, mean, invStd);
+        if (training) {
+            int g = splits((long) n * hw), chunk = ceilDiv(n * hw, g);
+            ClStorage partial = workspace(2, 3L * c * g);   // (count, mean, M2) per channel slice
+            launchGroups("bn_stats_partial", (long) c * g, n, c, hw, chunk, g, x, partial);
+            launch1("bn_stats_finish", c, c, g, momentum, eps, partial, runningMean, runningVar, mean, invStd);
+        } else {
+            launch1("bn_stats_eval", c, c, eps, runningMean, runningVar, mean, invStd);
+        }
         int total = n * c * hw;
         launch1("bn_apply", total, total, c, hw, x, gamma, beta, mean, invStd, y);
     }
 
     @Override
-    public void batchNorm2dBackward(int n, int c, int hw, boolean training, Storage x, Storage dy, Storage gamma,
+    public synchronized void batchNorm2dBackward(int n, int c, int hw, boolean training, Storage x, Storage dy, Storage gamma,
                                     Storage mean, Storage invStd, Storage dx, Storage dgamma, Storage dbeta) {
-        launchGroups("bn_backward_reduce", c, n, c, hw, x, dy, mean, invStd, dgamma, dbeta);
+        int g = splits((long) n * hw), chunk = ceilDiv(n * hw, g);
+        ClStorage partial = workspace(2, 2L * c * g);   // (Σdy, Σdy·x̂) per channel slice
+        launchGroups("bn_backward_partial", (long) c * g, n, c, hw, chunk, g, x, dy, mean, invStd, partial);
+        launch1("bn_backward_finish", c, c, g, partial, dgamma, dbeta);
         int total = n * c * hw;
         launch1("bn_backward_dx", total, total, c, hw, n * hw, training, x, dy, gamma, mean, invStd, dgamma, dbeta, dx);
     }
@@ -386,7 +478,7 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y) {
-        ClStorage argmax = newBuffer(p.outputSize(), true, liveBytes, liveBuffers);
+        ClStorage argmax = newStorage(p.outputSize(), true);
         launch1("maxpool_forward", p.outputSize(), p.n() * p.c(), p.h(), p.w(), p.p(), p.q(), p.r(), p.s(),
                 p.strideH(), p.strideW(), p.padH(), p.padW(), x, y, argmax);
         return argmax;

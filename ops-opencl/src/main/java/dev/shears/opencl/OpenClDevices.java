@@ -34,7 +34,8 @@ public final class OpenClDevices {
 
     static final String INSTALL_HINT = "Install an OpenCL runtime: on Debian/Ubuntu `apt-get install ocl-icd-opencl-dev "
             + "pocl-opencl-icd` (a CPU device, PoCL), or the GPU vendor's driver (NVIDIA, AMD, Intel), which registers "
-            + "an ICD under /etc/OpenCL/vendors; JOCL needs the loader library libOpenCL.so on the library path.";
+            + "an ICD under /etc/OpenCL/vendors. JOCL loads the loader as libOpenCL.so: where only libOpenCL.so.1 exists, "
+            + "install ocl-icd-opencl-dev or link libOpenCL.so to it in a directory on LD_LIBRARY_PATH.";
 
     private static final class Probe {
         static final List<Device> DEVICES;

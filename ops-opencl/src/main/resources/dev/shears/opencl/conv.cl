@@ -10,15 +10,25 @@
 #define CONV_ARGS const int C, const int H, const int W, const int R, const int S, const int P, const int Q, \
                   const int strideH, const int strideW, const int padH, const int padW
 
+// One work-item per (c, column): it reads the R×S window of one input channel and writes R·S rows of its
+// column, so the index arithmetic is done once per window rather than once per element; consecutive
+// work-items write consecutive addresses of each row.
 __kernel void im2col(CONV_ARGS, const int n0, const int nb, __global const float* x, __global float* col) {
     int t = get_global_id(0);
     int PQ = P * Q, cols = nb * PQ;
-    if (t >= C * R * S * cols) return;
-    int colIdx = t % cols, row = t / cols;
-    int s = row % S, r = (row / S) % R, c = row / (R * S);
+    if (t >= C * cols) return;
+    int colIdx = t % cols, c = t / cols;
     int q = colIdx % Q, p = (colIdx / Q) % P, b = colIdx / PQ;
-    int h = p * strideH - padH + r, w = q * strideW - padW + s;
-    col[t] = (h >= 0 && h < H && w >= 0 && w < W) ? x[(((long) (n0 + b) * C + c) * H + h) * W + w] : 0.0f;
+    __global const float* xc = x + (((long) (n0 + b) * C + c) * H) * W;
+    __global float* out = col + (long) c * R * S * cols + colIdx;
+    int h0 = p * strideH - padH, w0 = q * strideW - padW;
+    for (int r = 0; r < R; r++) {
+        int h = h0 + r;
+        for (int s = 0; s < S; s++) {
+            int w = w0 + s;
+            out[(long) (r * S + s) * cols] = (h >= 0 && h < H && w >= 0 && w < W) ? xc[h * W + w] : 0.0f;
+        }
+    }
 }
 
 // dx[n0+b, c, h, w] = Σ over the (r, s, p, q) that read (h, w) of dcol; a gather, so no atomics are needed.

@@ -51,7 +51,7 @@ __kernel void affine(const int n, const float alpha, const float beta, __global 
 #define B_MAX 4
 #define B_MIN 5
 
-inline float binary_apply(int op, float a, float b) {
+float binary_apply(int op, float a, float b) {
     switch (op) {
         case B_ADD: return a + b;
         case B_SUB: return a - b;

@@ -42,6 +42,11 @@ __kernel void gemm_naive(const int transA, const int transB, const int M, const 
 //   TSM = RTSM·WPTM, TSN = RTSN·WPTN          (the work-items cover the tile exactly)
 //   (TSM·TSK) % (RTSM·RTSN) == 0, and likewise (TSK·TSN): every work-item loads the same number of values
 //   RTSM·RTSN ≤ the device's max work-group size (256 here)
+//
+// Split K: a product with few output tiles and a long K (a convolution's weight gradient: 64×288 outputs
+// summed over batch·P·Q) would keep only a handful of work-groups busy. The host then launches `splits`
+// slices along dimension 2; slice z sums K range [z·kChunk, (z+1)·kChunk) and writes its raw sum to
+// C + z·M·N (a workspace; the host passes alpha = 1, beta = 0), and gemm_sum_splits adds the slices in order.
 #define TSM 64
 #define TSN 64
 #define TSK 16
@@ -56,8 +61,9 @@ __kernel void gemm_naive(const int transA, const int transB, const int M, const 
 __kernel __attribute__((reqd_work_group_size(RTSN, RTSM, 1)))
 void gemm_tiled(const int transA, const int transB, const int M, const int N, const int K, const float alpha,
                 __global const float* A, const int aOff, __global const float* B, const int bOff,
-                const float beta, __global float* C, const int cOff) {
+                const float beta, __global float* C, const int cOff, const int kChunk) {
     const int lx = get_local_id(0), ly = get_local_id(1);
+    const int kBegin = get_group_id(2) * kChunk, kEnd = min(K, kBegin + kChunk);
     const int tid = ly * RTSN + lx;
     const int m0 = get_group_id(1) * TSM, n0 = get_group_id(0) * TSN;
 
@@ -68,21 +74,21 @@ void gemm_tiled(const int transA, const int transB, const int M, const int N, co
     for (int wm = 0; wm < WPTM; wm++)
         for (int wn = 0; wn < WPTN; wn++) acc[wm][wn] = 0.0f;
 
-    for (int k0 = 0; k0 < K; k0 += TSK) {
+    for (int k0 = kBegin; k0 < kEnd; k0 += TSK) {
         for (int l = 0; l < LPTA; l++) {
             int idx = tid + l * WG_SIZE;
             // walk along the stored rows so that consecutive work-items read consecutive addresses
             int i = transA ? idx % TSM : idx / TSK;
             int p = transA ? idx / TSM : idx % TSK;
             int gi = m0 + i, gp = k0 + p;
-            Asub[p][i] = (gi < M && gp < K) ? OP_A(gi, gp) : 0.0f;
+            Asub[p][i] = (gi < M && gp < kEnd) ? OP_A(gi, gp) : 0.0f;
         }
         for (int l = 0; l < LPTB; l++) {
             int idx = tid + l * WG_SIZE;
             int j = transB ? idx / TSK : idx % TSN;
             int p = transB ? idx % TSK : idx / TSN;
             int gj = n0 + j, gp = k0 + p;
-            Bsub[p][j] = (gj < N && gp < K) ? OP_B(gp, gj) : 0.0f;
+            Bsub[p][j] = (gj < N && gp < kEnd) ? OP_B(gp, gj) : 0.0f;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
 
@@ -103,8 +109,18 @@ void gemm_tiled(const int transA, const int transB, const int M, const int N, co
         for (int wn = 0; wn < WPTN; wn++) {
             int j = n0 + lx + wn * RTSN;
             if (j >= N) continue;
-            int ci = cOff + i * N + j;
+            int ci = cOff + get_group_id(2) * M * N + i * N + j;
             C[ci] = beta == 0.0f ? alpha * acc[wm][wn] : alpha * acc[wm][wn] + beta * C[ci];
         }
     }
+}
+
+// C = alpha·Σ_z partial[z·MN + i] + beta·C, the slices added in order (deterministic).
+__kernel void gemm_sum_splits(const int MN, const int splits, const float alpha, __global const float* partial,
+                              const float beta, __global float* C, const int cOff) {
+    int i = get_global_id(0);
+    if (i >= MN) return;
+    float acc = 0.0f;
+    for (int z = 0; z < splits; z++) acc += partial[(long) z * MN + i];
+    C[cOff + i] = beta == 0.0f ? alpha * acc : alpha * acc + beta * C[cOff + i];
 }

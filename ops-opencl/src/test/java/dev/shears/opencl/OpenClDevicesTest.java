@@ -37,7 +37,13 @@ class OpenClDevicesTest {
 
     @Test
     void storagesCloseOnceAndFailClearlyWhenMisused() {
-        OpenClBackend b = OpenClTesting.backend();
+        // a backend of its own, so that the GC closing other tests' forgotten storages cannot move its counters
+        try (OpenClBackend b = OpenClBackend.open(OpenClTesting.backend().device().spec())) {
+            storagesOf(b);
+        }
+    }
+
+    private static void storagesOf(OpenClBackend b) {
         long before = b.liveBytes();
         Storage s = b.upload(new float[]{1, 2, 3});
         assertEquals(before + 12, b.liveBytes());
@@ -52,6 +58,13 @@ class OpenClDevicesTest {
         assertTrue(foreign.getMessage().contains("Tensor.to(backend)"), foreign.getMessage());
         try (Storage ints = b.uploadInts(new int[]{4, -1, 7})) {
             assertArrayEquals(new int[]{4, -1, 7}, b.downloadInts(ints));
+        }
+        // another backend on the same device has its own queue (and buffer pool): its storages are refused
+        OpenClBackend other = OpenClTesting.backend();
+        try (Storage theirs = other.upload(new float[]{1})) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.download(theirs));
+            assertTrue(e.getMessage().contains("another backend instance"), e.getMessage());
+            assertArrayEquals(new float[]{1}, other.download(theirs));
         }
     }
 }

@@ -10,7 +10,8 @@ import static dev.shears.core.testing.Close.random;
 
 /**
  * The tiled GEMM against the naive kernel it keeps as its reference, on sizes around the tile edges
- * (64 for M and N, 16 for K), and both kernels' speed in GFLOPS as myGEMM reports them.
+ * (64 for M and N, 16 for K) and with K split over several work-groups, and both kernels' speed in GFLOPS
+ * as myGEMM reports them.
  */
 class OpenClGemmTest {
 
@@ -28,7 +29,9 @@ class OpenClGemmTest {
     @Test
     void tiledMatchesNaiveAroundTileEdges() {
         OpenClBackend b = OpenClTesting.backend();
-        int[][] sizes = {{63, 65, 15}, {64, 64, 16}, {65, 63, 17}, {2, 130, 33}, {128, 2, 1}, {200, 70, 48}};
+        // the last three have few output tiles and a long K: split along K on a device with few compute units
+        int[][] sizes = {{63, 65, 15}, {64, 64, 16}, {65, 63, 17}, {2, 130, 33}, {128, 2, 1}, {200, 70, 48},
+                {20, 30, 5000}, {64, 288, 2001}, {9, 32, 777}};
         for (int[] s : sizes)
             for (boolean ta : new boolean[]{false, true})
                 for (boolean tb : new boolean[]{false, true})

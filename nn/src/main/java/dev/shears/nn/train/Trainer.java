@@ -81,8 +81,8 @@ public final class Trainer {
     }
 
     /**
-     * One step of SGD on a batch of {@code n} images (host floats, n×C×H×W row-major, shaped like the first
-     * layer expects: {@code shape} without the batch dimension) in train mode.
+     * One step of SGD in train mode on a batch of host floats, n×C×H×W row-major, where n is the number of
+     * labels and {@code imageShape} is one image's shape without the batch dimension (1, 28, 28 for MNIST).
      */
     public StepResult step(float[] x, int[] labels, int... imageShape) {
         model.train();
