@@ -44,6 +44,11 @@ public record Dataset(String name, float[] images, int[] labels, int rows, int c
             throw new IllegalArgumentException("expected images of rank 3 and labels of rank 1, found "
                     + images + " and " + labels);
         }
+        for (int d = 1; d <= 2; d++) {
+            if (images.dim(d) == 0) {
+                throw IdxFormatException.at(images.source(), "dimension " + d, 4L + 4 * d, "an image size > 0", "0");
+            }
+        }
         int count = images.dim(0);
         if (labels.dim(0) != count) {
             throw new IdxFormatException(images.source() + " and " + labels.source()

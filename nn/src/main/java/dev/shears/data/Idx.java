@@ -23,6 +23,10 @@ import java.util.zip.ZipException;
  * only known by reading it) the buffer grows with the bytes that actually arrive, so memory stays
  * within twice the real data. Byte offsets in messages count from the start of the decompressed
  * content.
+ *
+ * <p>Known gap: bytes after the last gzip member (outside the compressed data) are skipped
+ * silently by {@link GZIPInputStream}, as {@code gzip -d} skips them with a warning; the IDX
+ * content itself is still checked to the byte.
  */
 public final class Idx {
 
@@ -103,6 +107,7 @@ public final class Idx {
 
     private static Array parse(Cursor in, long streamLength, int expectedRank, long maxBytes) throws IOException {
         String source = in.source;
+        maxBytes = Math.min(maxBytes, Integer.MAX_VALUE - 8); // the payload becomes one byte[]
         int magic = in.readInt("magic");
         int expectedMagic = (UBYTE << 8) | expectedRank;
         String expectedText = hex(expectedMagic) + " (IDX, unsigned bytes, " + expectedRank + " dimension"

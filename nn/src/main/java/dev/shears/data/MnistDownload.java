@@ -75,7 +75,7 @@ final class MnistDownload {
                 fetch(http, url, dir.resolve(name), MD5.get(name));
                 return;
             } catch (IOException e) {
-                failures.add(url + ": " + e);
+                failures.add(url + ": " + describe(e));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IOException("interrupted while downloading " + url, e);
@@ -127,17 +127,28 @@ final class MnistDownload {
         return HexFormat.of().formatHex(md5.digest());
     }
 
+    /** The exception and its causes in one line: HttpClient often puts the useful text ("Connection refused") in a cause. */
+    private static String describe(Throwable e) {
+        StringBuilder sb = new StringBuilder(e.getClass().getSimpleName());
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && sb.indexOf(t.getMessage()) < 0) {
+                sb.append(": ").append(t.getMessage());
+            }
+        }
+        return sb.toString();
+    }
+
     private String howToGetThem(Path dir, String failedFile, List<String> failures) {
         StringBuilder sb = new StringBuilder();
         sb.append("could not download MNIST file ").append(failedFile).append(" into ").append(dir)
                 .append(" (is this machine offline?). Tried:\n");
         failures.forEach(f -> sb.append("  ").append(f).append('\n'));
-        sb.append("To get MNIST by hand, download these four files from any of");
-        mirrors.forEach(m -> sb.append(' ').append(m));
-        sb.append(":\n");
+        sb.append("To get MNIST by hand, download these four files\n");
         for (String base : Datasets.FILES) {
             sb.append("  ").append(base).append(".gz  (md5 ").append(MD5.get(base + ".gz")).append(")\n");
         }
+        sb.append("from any of these mirrors (base URL + file name):\n");
+        mirrors.forEach(m -> sb.append("  ").append(m).append('\n'));
         sb.append("and put them, still gzipped, into ").append(dir.toAbsolutePath()).append(" .\n");
         sb.append("Or train on Fashion-MNIST, which Debian packages: apt-get install dataset-fashion-mnist,"
                 + " then --data /usr/share/datasets/fashion-mnist");

@@ -109,7 +109,7 @@ class DatasetsTest {
         for (String part : List.of(
                 "could not download MNIST file train-images-idx3-ubyte.gz into " + cache,
                 "http://127.0.0.1:9/train-images-idx3-ubyte.gz: ",
-                "download these four files from any of http://127.0.0.1:9/",
+                "download these four files\n", "from any of these mirrors (base URL + file name):\n  http://127.0.0.1:9/\n",
                 "train-images-idx3-ubyte.gz  (md5 f68b3c2dcbeaaa9fbdd348bbdeb94873)",
                 "t10k-labels-idx1-ubyte.gz  (md5 ec29112dd5afa0611ce80d1b7f02629c)",
                 "put them, still gzipped, into " + cache.toAbsolutePath(),

@@ -2,9 +2,9 @@ package dev.shears.nn.io;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -22,10 +22,11 @@ final class SafeTensorsHeader {
 
     static final String METADATA = "__metadata__";
 
-    /** Strict JSON: a duplicate name or text after the closing brace is an error, not "last one wins". */
-    static final ObjectMapper JSON = new ObjectMapper()
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+    /** Strict JSON: a duplicate name is an error, not "last one wins". Also writes headers. */
+    static final ObjectMapper JSON = new ObjectMapper().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    /** More dimensions than any real tensor has (PyTorch stops at 64); bounds the memory of one entry. */
+    static final int MAX_RANK = 64;
 
     /** One tensor's header entry; {@code begin} and {@code end} are offsets into the byte buffer. */
     record Entry(String name, DType dtype, int[] shape, int count, long begin, long end) {
@@ -49,70 +50,86 @@ final class SafeTensorsHeader {
             throw new SafeTensorsFormatException(file + ": header at byte offset 8: expected a JSON object starting with '{', found "
                     + (json.length == 0 ? "an empty header" : String.format("byte 0x%02X", json[0] & 0xFF)));
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(json);
+        // A streaming parse, not a JSON tree: a tree of a 100 MB header could need gigabytes, while
+        // this keeps only the entries themselves (each bounded by MAX_RANK).
+        try (JsonParser p = JSON.createParser(json)) {
+            List<Entry> entries = new ArrayList<>();
+            Map<String, String> metadata = new LinkedHashMap<>();
+            p.nextToken(); // the '{' checked above
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                p.nextToken();
+                if (name.equals(METADATA)) {
+                    metadata = metadata(file, p);
+                } else {
+                    entries.add(entry(file, name, p, bufferLength));
+                }
+            }
+            if (p.nextToken() != null) {
+                throw new SafeTensorsFormatException(file + ": header is not valid JSON: expected nothing but spaces after the"
+                        + " object, found " + describe(p) + " at file byte offset " + (8 + p.currentTokenLocation().getByteOffset())
+                        + " (Trailing token)");
+            }
+            checkTiling(file, entries, bufferLength);
+            return new SafeTensorsHeader(entries, metadata);
         } catch (JacksonException e) {
             throw new SafeTensorsFormatException(file + ": header is not valid JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() != null ? " (header byte " + e.getLocation().getByteOffset() + ", file byte offset "
-                    + (8 + e.getLocation().getByteOffset()) + ")" : ""), e);
-        } catch (java.io.IOException e) {
+                    + (e.getLocation() != null ? " (file byte offset " + (8 + e.getLocation().getByteOffset()) + ")" : ""), e);
+        } catch (SafeTensorsFormatException e) {
+            throw e;
+        } catch (IOException e) {
             throw new SafeTensorsFormatException(file + ": header could not be read as JSON: " + e.getMessage(), e);
         }
-        List<Entry> entries = new ArrayList<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> field : root.properties()) {
-            String name = field.getKey();
-            if (name.equals(METADATA)) {
-                metadata = metadata(file, field.getValue());
-            } else {
-                entries.add(entry(file, name, field.getValue(), bufferLength));
-            }
-        }
-        checkTiling(file, entries, bufferLength);
-        return new SafeTensorsHeader(entries, metadata);
     }
 
-    private static Map<String, String> metadata(String file, JsonNode node) throws SafeTensorsFormatException {
-        if (!node.isObject()) {
-            throw new SafeTensorsFormatException(file + ": header field '" + METADATA
-                    + "': expected an object of strings, found " + node.getNodeType());
+    private static Map<String, String> metadata(String file, JsonParser p) throws IOException {
+        String where = file + ": header field '" + METADATA + "'";
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new SafeTensorsFormatException(where + ": expected an object of strings, found " + describe(p));
         }
         Map<String, String> out = new LinkedHashMap<>();
-        for (Map.Entry<String, JsonNode> e : node.properties()) {
-            if (!e.getValue().isTextual()) {
-                throw new SafeTensorsFormatException(file + ": header field '" + METADATA + "' key '" + e.getKey()
-                        + "': expected a string value, found " + e.getValue().getNodeType());
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String key = p.currentName();
+            if (p.nextToken() != JsonToken.VALUE_STRING) {
+                throw new SafeTensorsFormatException(where + " key '" + key + "': expected a string value, found " + describe(p));
             }
-            out.put(e.getKey(), e.getValue().textValue());
+            out.put(key, p.getText());
         }
         return out;
     }
 
-    private static Entry entry(String file, String name, JsonNode node, long bufferLength) throws SafeTensorsFormatException {
+    private static Entry entry(String file, String name, JsonParser p, long bufferLength) throws IOException {
         String where = file + ": tensor '" + name + "': ";
-        if (!node.isObject()) {
-            throw new SafeTensorsFormatException(where + "expected an object with dtype, shape and data_offsets, found "
-                    + node.getNodeType());
+        if (p.currentToken() != JsonToken.START_OBJECT) {
+            throw new SafeTensorsFormatException(where + "expected an object with dtype, shape and data_offsets, found " + describe(p));
         }
-        DType dtype = dtype(where, node.get("dtype"));
-        JsonNode shapeNode = node.get("shape");
-        if (shapeNode == null || !shapeNode.isArray()) {
-            throw new SafeTensorsFormatException(where + "field 'shape': expected an array of sizes, found "
-                    + (shapeNode == null ? "nothing" : shapeNode.getNodeType()));
+        DType dtype = null;
+        int[] shape = null;
+        long[] offsets = null;
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            p.nextToken();
+            switch (field) {
+                case "dtype" -> dtype = dtype(where, p);
+                case "shape" -> shape = shape(where, p);
+                case "data_offsets" -> offsets = offsets(where, p);
+                default -> p.skipChildren(); // unknown fields are ignored, as the reference implementation does
+            }
         }
-        int[] shape = new int[shapeNode.size()];
+        if (dtype == null || shape == null || offsets == null) {
+            String missing = dtype == null ? "dtype" : shape == null ? "shape" : "data_offsets";
+            String expected = switch (missing) {
+                case "dtype" -> "a string";
+                case "shape" -> "an array of sizes";
+                default -> "[begin, end]";
+            };
+            throw new SafeTensorsFormatException(where + "field '" + missing + "': expected " + expected + ", found nothing");
+        }
         long count = 1;
         boolean overflow = false;
-        for (int i = 0; i < shape.length; i++) {
-            JsonNode d = shapeNode.get(i);
-            if (!d.isIntegralNumber() || !d.canConvertToLong() || d.longValue() < 0 || d.longValue() > Integer.MAX_VALUE) {
-                throw new SafeTensorsFormatException(where + "field 'shape[" + i + "]': expected a size in 0.."
-                        + Integer.MAX_VALUE + ", found " + d);
-            }
-            shape[i] = d.intValue();
+        for (int d : shape) {
             try {
-                count = Math.multiplyExact(count, shape[i]);
+                count = Math.multiplyExact(count, d);
             } catch (ArithmeticException e) {
                 overflow = true;
             }
@@ -128,7 +145,6 @@ final class SafeTensorsHeader {
                     + " has " + (overflow ? "more than 2^63" : String.valueOf(count))
                     + " elements; expected at most " + (Integer.MAX_VALUE - 8) + " (shape product overflow)");
         }
-        long[] offsets = offsets(where, node.get("data_offsets"));
         long begin = offsets[0], end = offsets[1];
         if (end < begin) {
             throw new SafeTensorsFormatException(where + "data_offsets [" + begin + ", " + end + "]: end < begin");
@@ -146,12 +162,11 @@ final class SafeTensorsHeader {
         return new Entry(name, dtype, shape, (int) count, begin, end);
     }
 
-    private static DType dtype(String where, JsonNode node) throws SafeTensorsFormatException {
-        if (node == null || !node.isTextual()) {
-            throw new SafeTensorsFormatException(where + "field 'dtype': expected a string, found "
-                    + (node == null ? "nothing" : node.getNodeType()));
+    private static DType dtype(String where, JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.VALUE_STRING) {
+            throw new SafeTensorsFormatException(where + "field 'dtype': expected a string, found " + describe(p));
         }
-        String text = node.textValue();
+        String text = p.getText();
         for (DType t : DType.values()) {
             if (t.name().equals(text)) {
                 return t;
@@ -162,21 +177,64 @@ final class SafeTensorsHeader {
                 + ", found '" + text + "'" + (known ? " (a safetensors dtype that Shears does not read)" : " (unknown dtype)"));
     }
 
-    private static long[] offsets(String where, JsonNode node) throws SafeTensorsFormatException {
-        if (node == null || !node.isArray() || node.size() != 2) {
-            throw new SafeTensorsFormatException(where + "field 'data_offsets': expected [begin, end], found "
-                    + (node == null ? "nothing" : node));
+    private static int[] shape(String where, JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw new SafeTensorsFormatException(where + "field 'shape': expected an array of sizes, found " + describe(p));
+        }
+        int[] shape = new int[MAX_RANK];
+        int rank = 0;
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            if (rank == MAX_RANK) {
+                throw new SafeTensorsFormatException(where + "field 'shape': expected at most " + MAX_RANK
+                        + " dimensions, found more");
+            }
+            shape[rank] = (int) integer(where, "shape[" + rank + "]", p, Integer.MAX_VALUE, "a size");
+            rank++;
+        }
+        return Arrays.copyOf(shape, rank);
+    }
+
+    private static long[] offsets(String where, JsonParser p) throws IOException {
+        if (p.currentToken() != JsonToken.START_ARRAY) {
+            throw new SafeTensorsFormatException(where + "field 'data_offsets': expected [begin, end], found " + describe(p));
         }
         long[] out = new long[2];
-        for (int i = 0; i < 2; i++) {
-            JsonNode v = node.get(i);
-            if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
-                throw new SafeTensorsFormatException(where + "field 'data_offsets[" + i
-                        + "]': expected a byte offset >= 0, found " + v);
+        int n = 0;
+        while (p.nextToken() != JsonToken.END_ARRAY) {
+            if (n == 2) {
+                throw new SafeTensorsFormatException(where + "field 'data_offsets': expected [begin, end], found more than 2 values");
             }
-            out[i] = v.longValue();
+            out[n] = integer(where, "data_offsets[" + n + "]", p, Long.MAX_VALUE, "a byte offset");
+            n++;
+        }
+        if (n != 2) {
+            throw new SafeTensorsFormatException(where + "field 'data_offsets': expected [begin, end], found " + n + " value(s)");
         }
         return out;
+    }
+
+    /** A JSON integer in 0..max; fractions, strings, and numbers beyond a long are errors. */
+    private static long integer(String where, String field, JsonParser p, long max, String what) throws IOException {
+        if (p.currentToken() != JsonToken.VALUE_NUMBER_INT || p.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+                || p.getLongValue() < 0 || p.getLongValue() > max) {
+            throw new SafeTensorsFormatException(where + "field '" + field + "': expected " + what + " in 0.." + max
+                    + ", found " + describe(p));
+        }
+        return p.getLongValue();
+    }
+
+    /** The current token as a message shows it: scalars as written, structures by kind. */
+    private static String describe(JsonParser p) throws IOException {
+        JsonToken t = p.currentToken();
+        if (t == null) {
+            return "the end of the header";
+        }
+        return switch (t) {
+            case START_OBJECT -> "an object";
+            case START_ARRAY -> "an array";
+            case VALUE_STRING -> "the string \"" + p.getText() + "\"";
+            default -> p.getText();
+        };
     }
 
     /** Sorted by offset, each tensor must start where the previous one ended, and the last end the buffer. */

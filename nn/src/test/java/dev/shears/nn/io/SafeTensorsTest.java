@@ -11,10 +11,12 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -107,6 +109,22 @@ class SafeTensorsTest {
         Files.writeString(target.resolve("child"), "x"); // a non-empty directory cannot be replaced
         assertThrows(IOException.class, () -> SafeTensors.write(target, Map.of("w", new NamedArray(new int[] {1}, new float[] {1}))));
         assertEquals(List.of(target), listing());
+    }
+
+    @Test
+    void writeIntoAReadOnlyDirectoryFailsCleanly() throws IOException {
+        Path ro = Files.createDirectories(dir.resolve("ro"));
+        Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("r-xr-xr-x"));
+        try {
+            Assumptions.assumeFalse(Files.isWritable(ro), "running as root: permissions do not stop writes");
+            Path file = ro.resolve("w.safetensors");
+            assertThrows(IOException.class, () -> SafeTensors.write(file, Map.of("w", new NamedArray(new int[] {1}, new float[] {1}))));
+            try (Stream<Path> s = Files.list(ro)) {
+                assertEquals(List.of(), s.toList());
+            }
+        } finally {
+            Files.setPosixFilePermissions(ro, PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
     }
 
     @Test

@@ -1,0 +1,123 @@
+package dev.shears.nn.io;
+
+import dev.shears.core.Backend;
+import dev.shears.core.Tensor;
+import dev.shears.nn.Module;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.SimpleCNN;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A module's state dict as a safetensors file, with PyTorch's names and layouts ({@code conv1.weight}
+ * [out, in, kh, kw], {@code fc1.weight} [out, in], {@code bn1.num_batches_tracked} as I64), so that
+ * {@code model.load_state_dict(safetensors.torch.load_file(path))} loads a Shears model in PyTorch and the
+ * other way round. Writes are atomic (see {@link SafeTensors#write}).
+ */
+public final class Checkpoints {
+
+    /** The widths of a SimpleCNN as found in a checkpoint; a pruned network has smaller ones. */
+    public record SimpleCnnWidths(int c1, int c2, int hidden) {}
+
+    private Checkpoints() {}
+
+    /** Saves every parameter and buffer of {@code model}. */
+    public static void save(Module model, Path file) throws IOException {
+        save(model, file, Map.of());
+    }
+
+    /** Saves the state dict with extra string metadata in the header (safetensors' {@code __metadata__}). */
+    public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
+        Map<String, NamedArray> tensors = new LinkedHashMap<>();
+        model.stateDict().forEach((name, t) -> tensors.put(name, NamedArray.forPyTorch(name, t.shape(), t.toArray())));
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");   // what safetensors.torch.save_file writes; some loaders look for it
+        meta.putAll(metadata);
+        SafeTensors.write(file, tensors, meta);
+    }
+
+    /**
+     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend. Every tensor of the
+     * model must be in the file and the file may hold nothing else. With {@code allowResize} a tensor may
+     * have another shape than the model's (the layer then takes the file's size, as when loading a pruned
+     * checkpoint into a full-width model); otherwise shapes must be equal.
+     *
+     * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor
+     */
+    public static void load(Module model, Path file, boolean allowResize) throws IOException {
+        load(model, SafeTensors.read(file), file, allowResize);
+    }
+
+    /**
+     * Builds a SimpleCNN with the widths found in {@code file} and loads it: the way to reload a pruned
+     * model. The network is created on the default backend.
+     */
+    public static Sequential loadSimpleCNN(Path file) throws IOException {
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        SimpleCnnWidths w = simpleCnnWidths(contents, file);
+        Sequential model = SimpleCNN.create(w.c1(), w.c2(), w.hidden(), 0);
+        load(model, contents, file, false);
+        return model;
+    }
+
+    /**
+     * Reads c1, c2 and hidden from the shapes of conv1.weight [c1, 1, 3, 3], conv2.weight [c2, c1, 3, 3] and
+     * fc1.weight [hidden, c2·7·7], checking that they agree with each other and with fc2.weight [10, hidden].
+     */
+    public static SimpleCnnWidths simpleCnnWidths(SafeTensors.Contents contents, Path file) {
+        int[] conv1 = shape(contents, file, "conv1.weight", 4);
+        int[] conv2 = shape(contents, file, "conv2.weight", 4);
+        int[] fc1 = shape(contents, file, "fc1.weight", 2);
+        int[] fc2 = shape(contents, file, "fc2.weight", 2);
+        int c1 = conv1[0], c2 = conv2[0], hidden = fc1[0];
+        expect(file, "conv1.weight", conv1, new int[]{c1, 1, 3, 3});
+        expect(file, "conv2.weight", conv2, new int[]{c2, c1, 3, 3});
+        expect(file, "fc1.weight", fc1, new int[]{hidden, c2 * 7 * 7});
+        expect(file, "fc2.weight", fc2, new int[]{10, hidden});
+        return new SimpleCnnWidths(c1, c2, hidden);
+    }
+
+    private static void load(Module model, SafeTensors.Contents contents, Path file, boolean allowResize) {
+        Map<String, Tensor> mine = model.stateDict();
+        List<String> problems = new ArrayList<>();
+        for (var e : mine.entrySet()) {
+            NamedArray a = contents.tensors().get(e.getKey());
+            if (a == null) problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
+            else if (!allowResize && !Arrays.equals(a.shape(), e.getValue().shape()))
+                problems.add(e.getKey() + ": shape " + Arrays.toString(a.shape()) + " in the file, the model expects "
+                        + Arrays.toString(e.getValue().shape()));
+        }
+        for (String name : contents.tensors().keySet())
+            if (!mine.containsKey(name)) problems.add(name + ": not a tensor of this model");
+        if (!problems.isEmpty())
+            throw new IllegalArgumentException(file + " does not fit " + model.getClass().getSimpleName() + ": "
+                    + String.join("; ", problems));
+        Backend backend = model.parameters().getFirst().backend();
+        Map<String, Tensor> state = new LinkedHashMap<>();
+        contents.tensors().forEach((name, a) -> state.put(name, Tensor.of(backend, a.data(), a.shape())));
+        model.loadStateDict(state, allowResize);
+    }
+
+    private static int[] shape(SafeTensors.Contents contents, Path file, String name, int rank) {
+        NamedArray a = contents.tensors().get(name);
+        if (a == null)
+            throw new IllegalArgumentException(file + ": not a SimpleCNN checkpoint: tensor " + name + " is missing; the file has "
+                    + contents.tensors().keySet());
+        if (a.shape().length != rank || Arrays.stream(a.shape()).anyMatch(d -> d == 0))
+            throw new IllegalArgumentException(file + ": tensor " + name + " has shape " + Arrays.toString(a.shape())
+                    + "; a SimpleCNN expects " + rank + " non-zero dimensions");
+        return a.shape();
+    }
+
+    private static void expect(Path file, String name, int[] found, int[] expected) {
+        if (!Arrays.equals(found, expected))
+            throw new IllegalArgumentException(file + ": tensor " + name + " has shape " + Arrays.toString(found)
+                    + "; the SimpleCNN implied by the other tensors expects " + Arrays.toString(expected));
+    }
+}

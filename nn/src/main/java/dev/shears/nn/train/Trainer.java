@@ -1,0 +1,172 @@
+package dev.shears.nn.train;
+
+import dev.shears.core.Backend;
+import dev.shears.core.GradMode;
+import dev.shears.core.LossOps;
+import dev.shears.core.Tensor;
+import dev.shears.core.TensorScope;
+import dev.shears.data.Batch;
+import dev.shears.data.DataLoader;
+import dev.shears.data.Dataset;
+import dev.shears.nn.Module;
+import dev.shears.nn.optim.SGD;
+
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Supervised training of a classifier with mean cross-entropy: one step, one epoch, and evaluation.
+ *
+ * <p>A step runs in its own {@link TensorScope}: activations, gradients and the graph are released when it
+ * ends, so memory stays flat from step to step. Parameters and optimiser state were created outside it.
+ *
+ * <p>An optional {@linkplain #regularizer(Function) regularizer} adds a term to the loss before backward;
+ * Network Slimming adds λ·Σ|γ| over the BatchNorm weights this way. Reported losses are the cross-entropy
+ * alone, so they compare with {@link #evaluate} and with PyTorch's logs.
+ */
+public final class Trainer {
+
+    /** What one step saw: the mean cross-entropy over its {@code samples} and how many it classified right. */
+    public record StepResult(float loss, int correct, int samples) {}
+
+    /** One epoch: mean loss and accuracy over all its samples, and the wall-clock time it took. */
+    public record EpochResult(int epoch, double loss, double accuracy, int samples, double seconds) {
+        public double samplesPerSecond() { return samples / seconds; }
+    }
+
+    /** A pass over a dataset in eval mode: accuracy in [0, 1], mean cross-entropy, and the time it took. */
+    public record Evaluation(double accuracy, double loss, int samples, double seconds) {
+        public double samplesPerSecond() { return samples / seconds; }
+    }
+
+    /** Told after every training step, with running means over the epoch so far. */
+    @FunctionalInterface
+    public interface Progress {
+        void onStep(int epoch, int batch, int batches, int samples, double loss, double accuracy, double samplesPerSecond);
+    }
+
+    private final Module model;
+    private final SGD optimizer;
+    private Function<Module, Tensor> regularizer;
+    private Progress progress = (e, b, n, s, l, a, r) -> {};
+
+    public Trainer(Module model, SGD optimizer) {
+        this.model = Objects.requireNonNull(model, "model");
+        this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+    }
+
+    /**
+     * A term added to the loss of every step before backward, built from the model in the step's scope
+     * (so it is released with the step); null for none. It must be a one-element tensor.
+     */
+    public Trainer regularizer(Function<Module, Tensor> regularizer) {
+        this.regularizer = regularizer;
+        return this;
+    }
+
+    public Trainer progress(Progress progress) {
+        this.progress = Objects.requireNonNull(progress, "progress");
+        return this;
+    }
+
+    public Module model() { return model; }
+
+    public SGD optimizer() { return optimizer; }
+
+    /** The backend the model's parameters live on, where batches are copied to. */
+    public static Backend backendOf(Module model) {
+        var params = model.parameters();
+        if (params.isEmpty()) throw new IllegalArgumentException("model " + model.describe() + " has no parameters");
+        return params.getFirst().backend();
+    }
+
+    /**
+     * One step of SGD on a batch of {@code n} images (host floats, n×C×H×W row-major, shaped like the first
+     * layer expects: {@code shape} without the batch dimension) in train mode.
+     */
+    public StepResult step(float[] x, int[] labels, int... imageShape) {
+        model.train();
+        int n = labels.length;
+        StepResult result;
+        try (TensorScope ignored = TensorScope.open()) {
+            optimizer.zeroGrad();
+            Tensor logits = model.forward(input(model, x, n, imageShape));
+            Tensor loss = LossOps.crossEntropy(logits, labels);
+            Tensor objective = regularizer == null ? loss : loss.add(regularizer.apply(model));
+            objective.backward();
+            optimizer.step();
+            result = new StepResult(loss.item(), correct(logits, labels), n);
+        }
+        // the gradients were allocated in the step's scope and are released with it
+        optimizer.zeroGrad();
+        return result;
+    }
+
+    /** One epoch over {@code loader}'s batches for {@code epoch} (which fixes the shuffle order). */
+    public EpochResult trainEpoch(DataLoader loader, int epoch, int... imageShape) {
+        long start = System.nanoTime();
+        int batches = loader.batchesPerEpoch(), batch = 0, samples = 0, correct = 0;
+        double lossSum = 0;
+        for (Batch b : loader.epoch(epoch)) {
+            StepResult r = step(b.x(), b.y(), imageShape);
+            batch++;
+            samples += r.samples();
+            correct += r.correct();
+            lossSum += (double) r.loss() * r.samples();
+            progress.onStep(epoch, batch, batches, samples, lossSum / samples, (double) correct / samples,
+                    samples / seconds(start));
+        }
+        return new EpochResult(epoch, lossSum / samples, (double) correct / samples, samples, seconds(start));
+    }
+
+    /** As {@link #trainEpoch(DataLoader, int, int...)} for single-channel images of {@code data}'s size. */
+    public EpochResult trainEpoch(Dataset data, int batchSize, long seed, int epoch) {
+        return trainEpoch(new DataLoader(data, batchSize, true, seed), epoch, 1, data.rows(), data.cols());
+    }
+
+    /**
+     * Accuracy and mean cross-entropy over all of {@code data} in eval mode (BatchNorm uses its running
+     * statistics) with no graph recorded; the model's mode is restored afterwards.
+     */
+    public static Evaluation evaluate(Module model, Dataset data, int batchSize) {
+        boolean wasTraining = model.isTraining();
+        long start = System.nanoTime();
+        int correct = 0;
+        double lossSum = 0;
+        model.eval();
+        try (GradMode ignored = GradMode.off()) {
+            for (Batch b : new DataLoader(data, batchSize, false, 0).epoch(0)) {
+                try (TensorScope scope = TensorScope.open()) {
+                    Tensor logits = model.forward(input(model, b.x(), b.n(), 1, data.rows(), data.cols()));
+                    lossSum += (double) LossOps.crossEntropy(logits, b.y()).item() * b.n();
+                    correct += correct(logits, b.y());
+                }
+            }
+        } finally {
+            model.train(wasTraining);
+        }
+        return new Evaluation((double) correct / data.size(), lossSum / data.size(), data.size(), seconds(start));
+    }
+
+    /** Copies a batch of host floats to the model's backend as [n, imageShape...]. */
+    static Tensor input(Module model, float[] x, int n, int... imageShape) {
+        int[] shape = new int[imageShape.length + 1];
+        shape[0] = n;
+        System.arraycopy(imageShape, 0, shape, 1, imageShape.length);
+        return Tensor.of(backendOf(model), x, shape);
+    }
+
+    /** How many rows of logits [n, classes] have their maximum at the label (the first maximum on ties). */
+    static int correct(Tensor logits, int[] labels) {
+        float[] l = logits.toArray();
+        int classes = logits.dim(1), right = 0;
+        for (int i = 0; i < labels.length; i++) {
+            int best = 0;
+            for (int c = 1; c < classes; c++) if (l[i * classes + c] > l[i * classes + best]) best = c;
+            if (best == labels[i]) right++;
+        }
+        return right;
+    }
+
+    private static double seconds(long startNanos) { return (System.nanoTime() - startNanos) / 1e9; }
+}

@@ -1,0 +1,127 @@
+package dev.shears.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Batch normalisation over [N,C,H,W], per channel. Legend: N batch, C channels, HW = H·W (one contiguous
+ * plane), M = N·HW values per channel.
+ *
+ * <p>Forward (training) caches mean and invStd = 1/√(var+eps), which is all backward needs besides x.
+ * y = γ·(x−mean)·invStd + β is applied as y = (x−mean)·a + β with a = γ·invStd.
+ * Backward: dβ = Σdy, dγ = Σ dy·x̂, and in training dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), applied as
+ * dx = k1·dy + k2·(x−mean) + k3; in evaluation dx = γ·invStd·dy.
+ *
+ * <p>Channels are independent, so they are split across threads; every per-channel loop runs over N
+ * contiguous planes of HW floats. Sums are taken in float vectors per plane and added up in double.
+ */
+final class BatchNorm {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    private BatchNorm() {}
+
+    static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float momentum, float eps,
+                        float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd) {
+        long count = (long) n * hw;
+        par.parallelFor(0, c, grain(n, hw), (lo, hi) -> {
+            for (int ch = lo; ch < hi; ch++) {
+                double mu, var;
+                if (training) {
+                    double sum = 0;
+                    for (int i = 0; i < n; i++) sum += Reduce.sum(simd, x, (i * c + ch) * hw, hw);
+                    mu = sum / count;
+                    double sq = 0;
+                    for (int i = 0; i < n; i++) sq += sumSquaredDeviation(simd, x, (i * c + ch) * hw, hw, (float) mu);
+                    var = sq / count;
+                    // PyTorch keeps the unbiased variance in its running estimate
+                    double unbiased = count > 1 ? sq / (count - 1) : var;
+                    rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * mu);
+                    rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * unbiased);
+                } else {
+                    mu = rm[ch];
+                    var = rv[ch];
+                }
+                double is = 1.0 / Math.sqrt(var + eps);
+                mean[ch] = (float) mu;
+                invStd[ch] = (float) is;
+                // (x − mean)·a + β rather than x·a + b with b = β − mean·a: no cancellation when |mean| ≫ std
+                float a = (float) (gamma[ch] * is), b = beta[ch], m = (float) mu;
+                for (int i = 0; i < n; i++) {
+                    int off = (i * c + ch) * hw, j = 0;
+                    if (simd)
+                        for (int bound = S.loopBound(hw); j < bound; j += L)
+                            FloatVector.fromArray(S, x, off + j).sub(m).fma(a, b).intoArray(y, off + j);
+                    for (; j < hw; j++) y[off + j] = (x[off + j] - m) * a + b;
+                }
+            }
+        });
+    }
+
+    static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] dy,
+                         float[] gamma, float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        long count = (long) n * hw;
+        par.parallelFor(0, c, grain(n, hw), (lo, hi) -> {
+            for (int ch = lo; ch < hi; ch++) {
+                float mu = mean[ch];
+                double is = invStd[ch];
+                double sumDy = 0, sumDyXc = 0;   // Σdy and Σ dy·(x − mean)
+                for (int i = 0; i < n; i++) {
+                    int off = (i * c + ch) * hw;
+                    sumDy += Reduce.sum(simd, dy, off, hw);
+                    sumDyXc += dotCentered(simd, dy, x, off, hw, mu);
+                }
+                double sumDyXhat = sumDyXc * is;
+                dbeta[ch] = (float) sumDy;
+                dgamma[ch] = (float) sumDyXhat;
+                double g = gamma[ch] * is;
+                float k1 = (float) g;
+                float k2 = training ? (float) (-g / count * sumDyXhat * is) : 0f;
+                float k3 = training ? (float) (-g / count * sumDy) : 0f;
+                for (int i = 0; i < n; i++) {
+                    int off = (i * c + ch) * hw, j = 0;
+                    if (simd)
+                        for (int bound = S.loopBound(hw); j < bound; j += L) {
+                            FloatVector xc = FloatVector.fromArray(S, x, off + j).sub(mu);
+                            FloatVector.fromArray(S, dy, off + j).fma(FloatVector.broadcast(S, k1), xc.fma(k2, k3)).intoArray(dx, off + j);
+                        }
+                    for (; j < hw; j++) dx[off + j] = dy[off + j] * k1 + ((x[off + j] - mu) * k2 + k3);
+                }
+            }
+        });
+    }
+
+    /** About 32 K values per chunk: one channel of SimpleCNN at batch 64 is already 50 K. */
+    private static int grain(int n, int hw) { return Math.max(1, Pointwise.GRAIN / Math.max(1, n * hw)); }
+
+    /** Σ (x − mu)² over x[off .. off+len). */
+    private static double sumSquaredDeviation(boolean simd, float[] x, int off, int len, float mu) {
+        int j = 0;
+        double s = 0;
+        if (simd && len >= L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int bound = S.loopBound(len); j < bound; j += L) {
+                FloatVector d = FloatVector.fromArray(S, x, off + j).sub(mu);
+                acc = d.fma(d, acc);
+            }
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; j < len; j++) { double d = x[off + j] - mu; s += d * d; }
+        return s;
+    }
+
+    /** Σ dy·(x − mu) over [off .. off+len). */
+    private static double dotCentered(boolean simd, float[] dy, float[] x, int off, int len, float mu) {
+        int j = 0;
+        double s = 0;
+        if (simd && len >= L) {
+            FloatVector acc = FloatVector.zero(S);
+            for (int bound = S.loopBound(len); j < bound; j += L)
+                acc = FloatVector.fromArray(S, x, off + j).sub(mu).fma(FloatVector.fromArray(S, dy, off + j), acc);
+            s = acc.reduceLanes(VectorOperators.ADD);
+        }
+        for (; j < len; j++) s += (double) dy[off + j] * (x[off + j] - mu);
+        return s;
+    }
+}

@@ -1,0 +1,207 @@
+package dev.shears.cpu;
+
+import dev.shears.core.Conv2dShape;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * 2-d convolution as im2col + GEMM, one image at a time, images split across threads.
+ *
+ * <p>Legend (as {@link Conv2dShape}): N batch, C input channels, H×W input, K filters, R×S kernel, P×Q
+ * output; CRS = C·R·S (one column of the unrolled input), PQ = P·Q. Layouts x [N,C,H,W], w [K,C,R,S] (read
+ * as a K×CRS matrix), y [N,K,P,Q] (each image a K×PQ matrix).
+ * <pre>
+ *   col[n]  [CRS × PQ]:  col[(c·R + r)·S + s][p·Q + q] = x[n, c, p·strideH − padH + r, q·strideW − padW + s]  (0 outside)
+ *   forward:          y[n]  = w · col[n] + bias            GEMM M=K,   N=PQ,  K=CRS
+ *   backward-data:    dcol  = wᵀ · dy[n];  dx[n] = col2im(dcol) (the adjoint: overlapping taps add up)
+ *                                                          GEMM M=CRS, N=PQ,  K=K   (transA)
+ *   backward-weight:  dw   += dy[n] · col[n]ᵀ;  dbias += Σ_pq dy[n]
+ *                                                          GEMM M=K,   N=CRS, K=PQ  (transB)
+ * </pre>
+ * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
+ *
+ * <p>Why per image: the unrolled image (CRS·PQ floats: 225 KiB for SimpleCNN's conv2) stays in L2 between
+ * im2col and the GEMM that reads it, and each thread owns whole images, so nothing is shared but w. With
+ * fewer images than threads the GEMM itself goes parallel instead. Backward-weight accumulates into one
+ * partial dw per thread chunk, added into dw at the end.
+ */
+final class Conv {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    private Conv() {}
+
+    /** A per-thread scratch buffer for one unrolled image, grown on demand. */
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] scratch(int length) {
+        float[][] holder = SCRATCH.get();
+        if (holder[0].length < length) holder[0] = new float[length];
+        return holder[0];
+    }
+
+    private static boolean pointwise(Conv2dShape s) {
+        return s.r() == 1 && s.s() == 1 && s.strideH() == 1 && s.strideW() == 1 && s.padH() == 0 && s.padW() == 0;
+    }
+
+    /** The GEMM's own parallelism, used only when there are too few images to go round the threads. */
+    private static Parallel inner(Parallel par, int n) { return n >= par.threads() ? null : par; }
+
+    static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        Parallel inner = inner(par, s.n());
+        par.parallelFor(0, s.n(), (lo, hi) -> {
+            float[] col = pointwise(s) ? null : scratch(crs * pq);
+            for (int n = lo; n < hi; n++) {
+                float[] src = x;
+                int srcOff = n * chw;
+                if (col != null) { im2col(s, x, n, col); src = col; srcOff = 0; }
+                Gemm.sgemm(inner, simd, false, false, K, pq, crs, 1f, w, 0, crs, src, srcOff, pq, 0f, y, n * K * pq, pq);
+                if (bias != null)
+                    for (int k = 0; k < K; k++) addScalar(simd, bias[k], y, (n * K + k) * pq, pq);
+            }
+        });
+    }
+
+    static void backwardData(Parallel par, boolean simd, Conv2dShape s, float[] dy, float[] w, float[] dx) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        Parallel inner = inner(par, s.n());
+        par.parallelFor(0, s.n(), (lo, hi) -> {
+            if (pointwise(s)) {
+                for (int n = lo; n < hi; n++)
+                    Gemm.sgemm(inner, simd, true, false, crs, pq, K, 1f, w, 0, crs, dy, n * K * pq, pq, 0f, dx, n * chw, pq);
+                return;
+            }
+            float[] dcol = scratch(crs * pq);
+            for (int n = lo; n < hi; n++) {
+                Gemm.sgemm(inner, simd, true, false, crs, pq, K, 1f, w, 0, crs, dy, n * K * pq, pq, 0f, dcol, 0, pq);
+                col2im(simd, s, dcol, dx, n);
+            }
+        });
+    }
+
+    static void backwardWeight(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] dy, float[] dw, float[] dbias) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        java.util.Arrays.fill(dw, 0, K * crs, 0f);
+        if (dbias != null) java.util.Arrays.fill(dbias, 0, K, 0f);
+        Parallel inner = inner(par, s.n());
+        Object lock = new Object();
+        par.parallelFor(0, s.n(), (lo, hi) -> {
+            float[] part = new float[K * crs];
+            double[] partBias = new double[K];
+            float[] col = pointwise(s) ? null : scratch(crs * pq);
+            for (int n = lo; n < hi; n++) {
+                float[] src = x;
+                int srcOff = n * chw;
+                if (col != null) { im2col(s, x, n, col); src = col; srcOff = 0; }
+                Gemm.sgemm(inner, simd, false, true, K, crs, pq, 1f, dy, n * K * pq, pq, src, srcOff, pq, 1f, part, 0, crs);
+                if (dbias != null)
+                    for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(simd, dy, (n * K + k) * pq, pq);
+            }
+            synchronized (lock) {
+                for (int i = 0; i < part.length; i++) dw[i] += part[i];
+                if (dbias != null) for (int k = 0; k < K; k++) dbias[k] += (float) partBias[k];
+            }
+        });
+    }
+
+    /**
+     * col[CRS × PQ] for image n. When the output plane is as wide as the input (stride 1, "same" padding
+     * along W: SimpleCNN), row (c, r, t) of col is the input plane shifted by (r − padH)·W + (t − padW): one
+     * contiguous copy, then the few positions that wrapped around a row edge are zeroed. Otherwise, one
+     * copy per output row. (A masked-vector version per output row measured 28 µs per conv2 image against
+     * 21 µs for the per-row copies and 6 µs for the plane shift.)
+     */
+    static void im2col(Conv2dShape s, float[] x, int n, float[] col) {
+        int C = s.c(), H = s.h(), W = s.w(), R = s.r(), Sk = s.s(), P = s.p(), Q = s.q();
+        int sh = s.strideH(), sw = s.strideW(), ph = s.padH(), pw = s.padW();
+        boolean planeShift = sh == 1 && sw == 1 && Q == W;
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t < Sk; t++) {
+                    int row = ((c * R + r) * Sk + t) * P * Q, plane = (n * C + c) * H * W;
+                    // output columns q whose input column q·sw − pw + t lies in [0, W)
+                    int qlo = Math.max(0, ceilDiv(pw - t, sw)), qhi = Math.min(Q, ceilDiv(W + pw - t, sw));
+                    if (planeShift) {
+                        // output rows p whose input row p − ph + r lies in [0, H)
+                        int plo = Math.max(0, ph - r), phi = Math.min(P, H + ph - r);
+                        if (plo >= phi || qlo >= qhi) { java.util.Arrays.fill(col, row, row + P * Q, 0f); continue; }
+                        int first = plo * Q + qlo, last = (phi - 1) * Q + qhi;      // [first, last) of this row
+                        java.util.Arrays.fill(col, row, row + first, 0f);
+                        System.arraycopy(x, plane + first + (r - ph) * W + (t - pw), col, row + first, last - first);
+                        java.util.Arrays.fill(col, row + last, row + P * Q, 0f);
+                        for (int p = plo; p < phi; p++) {
+                            for (int q = 0; q < qlo; q++) col[row + p * Q + q] = 0f;
+                            for (int q = qhi; q < Q; q++) col[row + p * Q + q] = 0f;
+                        }
+                        continue;
+                    }
+                    for (int p = 0; p < P; p++) {
+                        int h = p * sh - ph + r, o = row + p * Q;
+                        if (h < 0 || h >= H || qlo >= qhi) { java.util.Arrays.fill(col, o, o + Q, 0f); continue; }
+                        int xRow = plane + h * W;
+                        java.util.Arrays.fill(col, o, o + qlo, 0f);
+                        if (sw == 1) System.arraycopy(x, xRow + qlo - pw + t, col, o + qlo, qhi - qlo);
+                        else for (int q = qlo; q < qhi; q++) col[o + q] = x[xRow + q * sw - pw + t];
+                        java.util.Arrays.fill(col, o + qhi, o + Q, 0f);
+                    }
+                }
+    }
+
+    /**
+     * dx[n] = Σ of dcol's entries over every (row, column) that im2col copied from that input element: the
+     * adjoint of im2col. In the plane-shift case the entries im2col zeroed are zeroed in dcol (scratch) too,
+     * and each row of dcol is added to the shifted plane as one long vector loop.
+     */
+    static void col2im(boolean simd, Conv2dShape s, float[] dcol, float[] dx, int n) {
+        int C = s.c(), H = s.h(), W = s.w(), R = s.r(), Sk = s.s(), P = s.p(), Q = s.q();
+        int sh = s.strideH(), sw = s.strideW(), ph = s.padH(), pw = s.padW();
+        boolean planeShift = sh == 1 && sw == 1 && Q == W;
+        java.util.Arrays.fill(dx, n * C * H * W, (n + 1) * C * H * W, 0f);
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t < Sk; t++) {
+                    int row = ((c * R + r) * Sk + t) * P * Q, plane = (n * C + c) * H * W;
+                    int qlo = Math.max(0, ceilDiv(pw - t, sw)), qhi = Math.min(Q, ceilDiv(W + pw - t, sw));
+                    if (qlo >= qhi) continue;
+                    if (planeShift) {
+                        int plo = Math.max(0, ph - r), phi = Math.min(P, H + ph - r);
+                        if (plo >= phi) continue;
+                        for (int p = plo; p < phi; p++) {
+                            for (int q = 0; q < qlo; q++) dcol[row + p * Q + q] = 0f;
+                            for (int q = qhi; q < Q; q++) dcol[row + p * Q + q] = 0f;
+                        }
+                        int first = plo * Q + qlo, last = (phi - 1) * Q + qhi;
+                        addInto(simd, dcol, row + first, dx, plane + first + (r - ph) * W + (t - pw), last - first);
+                        continue;
+                    }
+                    for (int p = 0; p < P; p++) {
+                        int h = p * sh - ph + r;
+                        if (h < 0 || h >= H) continue;
+                        int xRow = plane + h * W, o = row + p * Q;
+                        if (sw == 1) addInto(simd, dcol, o + qlo, dx, xRow + qlo - pw + t, qhi - qlo);
+                        else for (int q = qlo; q < qhi; q++) dx[xRow + q * sw - pw + t] += dcol[o + q];
+                    }
+                }
+    }
+
+    /** dst[d .. d+len) += src[s .. s+len). */
+    private static void addInto(boolean simd, float[] src, int s, float[] dst, int d, int len) {
+        int i = 0;
+        if (simd)
+            for (int bound = S.loopBound(len); i < bound; i += L)
+                FloatVector.fromArray(S, dst, d + i).add(FloatVector.fromArray(S, src, s + i)).intoArray(dst, d + i);
+        for (; i < len; i++) dst[d + i] += src[s + i];
+    }
+
+    private static int ceilDiv(int a, int b) { return Math.floorDiv(a + b - 1, b); }
+
+    /** y[off .. off+len) += v. */
+    private static void addScalar(boolean simd, float v, float[] y, int off, int len) {
+        int i = 0;
+        if (simd)
+            for (int bound = S.loopBound(len); i < bound; i += L)
+                FloatVector.fromArray(S, y, off + i).add(v).intoArray(y, off + i);
+        for (; i < len; i++) y[off + i] += v;
+    }
+}

@@ -1,0 +1,142 @@
+package dev.shears.cpu;
+
+import dev.shears.core.Backend;
+import dev.shears.core.Conv2dShape;
+import dev.shears.core.HeapStorage;
+import dev.shears.core.Pool2dShape;
+import dev.shears.core.Storage;
+
+import static dev.shears.core.HeapStorage.floats;
+import static dev.shears.core.HeapStorage.ints;
+
+/**
+ * The fast CPU backend: every primitive as a {@code jdk.incubator.vector} kernel with a scalar twin,
+ * spread over the cores by one reusable pool ({@link Parallel}). Storages are {@link HeapStorage}, the same as
+ * the reference backend's, so tensors move between the two without a copy.
+ *
+ * <p>System properties read by {@link #CpuBackend()}: {@code shears.threads} (default: available
+ * processors) and {@code shears.simd} ({@code false} runs the scalar twins, the oracle the SIMD kernels are
+ * tested against). Tests build both variants side by side with {@link #CpuBackend(boolean, int)}.
+ *
+ * <p>The kernels live one concept per file: {@link Gemm}, {@link Conv}, {@link Pointwise}, {@link Reduce},
+ * {@link BatchNorm}, {@link Pool}, {@link Loss}; this class only unwraps storages and forwards.
+ */
+public final class CpuBackend implements Backend {
+    private final boolean simd;
+    private final Parallel par;
+
+    /** Configured by {@code -Dshears.simd} and {@code -Dshears.threads}. */
+    public CpuBackend() {
+        this(!"false".equalsIgnoreCase(System.getProperty("shears.simd", "true")),
+                Integer.getInteger("shears.threads", Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** @param simd false runs the scalar kernels; @param threads size of this backend's pool (≥ 1). */
+    public CpuBackend(boolean simd, int threads) {
+        this.simd = simd;
+        this.par = new Parallel(threads);
+    }
+
+    public boolean simd() { return simd; }
+
+    public int threads() { return par.threads(); }
+
+    @Override public String name() { return "cpu"; }
+
+    @Override public String toString() { return "cpu(simd=" + simd + ", threads=" + par.threads() + ")"; }
+
+    // ---- memory ----
+
+    @Override public Storage allocate(int length) { return HeapStorage.ofFloats(this, new float[length]); }
+    @Override public Storage upload(float[] data) { return HeapStorage.ofFloats(this, data.clone()); }
+    @Override public Storage uploadInts(int[] data) { return HeapStorage.ofInts(this, data.clone()); }
+    @Override public float[] download(Storage s) { return floats(s).clone(); }
+    @Override public void fill(int n, float value, Storage y) { java.util.Arrays.fill(floats(y), 0, n, value); }
+    @Override public void copy(int n, Storage x, Storage y) { System.arraycopy(floats(x), 0, floats(y), 0, n); }
+
+    // ---- element-wise ----
+
+    @Override public void unary(Unary op, int n, Storage x, Storage y) { Pointwise.unary(par, simd, op, n, floats(x), floats(y)); }
+
+    @Override public void affine(int n, float alpha, float beta, Storage x, Storage y) {
+        Pointwise.affine(par, simd, n, alpha, beta, floats(x), floats(y));
+    }
+
+    @Override public void binary(Binary op, int[] outShape, Storage a, int[] aShape, Storage b, int[] bShape, Storage out) {
+        Pointwise.binary(par, simd, op, outShape, floats(a), aShape, floats(b), bShape, floats(out));
+    }
+
+    @Override public void sumTo(int[] xShape, Storage x, int[] outShape, Storage out) {
+        Reduce.sumTo(par, simd, xShape, floats(x), outShape, floats(out));
+    }
+
+    @Override public void permute(int[] xShape, int[] perm, Storage x, Storage y) {
+        Reduce.permute(par, xShape, perm, floats(x), floats(y));
+    }
+
+    // ---- matrices ----
+
+    @Override public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, Storage a, Storage b, float beta, Storage c) {
+        Gemm.sgemm(par, simd, transA, transB, m, n, k, alpha, floats(a), 0, transA ? m : k, floats(b), 0, transB ? k : n,
+                beta, floats(c), 0, n);
+    }
+
+    // ---- convolution ----
+
+    @Override public void conv2dForward(Conv2dShape s, Storage x, Storage w, Storage bias, Storage y) {
+        Conv.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
+    }
+
+    @Override public void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {
+        Conv.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
+    }
+
+    @Override public void conv2dBackwardWeight(Conv2dShape s, Storage x, Storage dy, Storage dw, Storage dbias) {
+        Conv.backwardWeight(par, simd, s, floats(x), floats(dy), floats(dw), dbias == null ? null : floats(dbias));
+    }
+
+    // ---- batch normalisation ----
+
+    @Override public void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
+                                             Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
+                                             Storage y, Storage mean, Storage invStd) {
+        BatchNorm.forward(par, simd, n, c, hw, training, momentum, eps, floats(x), floats(gamma), floats(beta),
+                floats(runningMean), floats(runningVar), floats(y), floats(mean), floats(invStd));
+    }
+
+    @Override public void batchNorm2dBackward(int n, int c, int hw, boolean training, Storage x, Storage dy, Storage gamma,
+                                              Storage mean, Storage invStd, Storage dx, Storage dgamma, Storage dbeta) {
+        BatchNorm.backward(par, simd, n, c, hw, training, floats(x), floats(dy), floats(gamma), floats(mean), floats(invStd),
+                floats(dx), floats(dgamma), floats(dbeta));
+    }
+
+    // ---- pooling ----
+
+    @Override public Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y) {
+        int[] argmax = new int[p.outputSize()];
+        Pool.forward(par, simd, p, floats(x), floats(y), argmax);
+        return HeapStorage.ofInts(this, argmax);
+    }
+
+    @Override public void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx) {
+        Pool.backward(par, p, floats(dy), ints(argmax), floats(dx));
+    }
+
+    // ---- loss ----
+
+    @Override public void crossEntropyForward(int n, int c, Storage logits, Storage labels, Storage logProbs, Storage loss) {
+        Loss.crossEntropyForward(par, simd, n, c, floats(logits), ints(labels), floats(logProbs), floats(loss));
+    }
+
+    @Override public void crossEntropyBackward(int n, int c, Storage logProbs, Storage labels, Storage dLoss, Storage dLogits) {
+        Loss.crossEntropyBackward(par, simd, n, c, floats(logProbs), ints(labels), floats(dLoss)[0], floats(dLogits));
+    }
+
+    // ---- optimiser ----
+
+    @Override public void sgdStep(int n, float lr, float momentum, float dampening, float weightDecay, boolean nesterov,
+                                  boolean firstStep, Storage param, Storage grad, Storage momentumBuf) {
+        Pointwise.sgd(par, simd, n, lr, momentum, dampening, weightDecay, nesterov, firstStep, floats(param), floats(grad),
+                momentumBuf == null ? null : floats(momentumBuf));
+    }
+}

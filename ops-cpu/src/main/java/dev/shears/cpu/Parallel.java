@@ -1,0 +1,132 @@
+package dev.shears.cpu;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * One reusable pool of worker threads and {@link #parallelFor}, the only way the CPU kernels run in parallel.
+ *
+ * <p>A range [start, end) is cut into at most {@code threads} contiguous chunks of at least {@code grain}
+ * items; the calling thread runs the first chunk itself and the workers the others. Static chunks suit these
+ * kernels (every item costs about the same) and mean no per-item scheduling. A call made from inside a
+ * parallel body runs serially, so kernels may nest without deadlocking or oversubscribing the cores.
+ */
+public final class Parallel {
+
+    /** The body of a parallel loop: handles items [lo, hi). */
+    @FunctionalInterface
+    public interface Range {
+        void run(int lo, int hi);
+    }
+
+    private static final ThreadLocal<Boolean> INSIDE = ThreadLocal.withInitial(() -> false);
+
+    private final int threads;
+    private final Worker[] workers;
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+
+    /** A pool of {@code threads - 1} daemon workers (the caller is the last thread). */
+    public Parallel(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("shears.threads must be >= 1, got " + threads);
+        this.threads = threads;
+        this.workers = new Worker[threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            workers[i] = new Worker();
+            Thread t = new Thread(workers[i], "shears-cpu-" + (i + 1));
+            t.setDaemon(true);
+            workers[i].thread = t;
+            t.start();
+        }
+    }
+
+    public int threads() { return threads; }
+
+    /** Runs {@code body} over [start, end) in chunks of at least one item. */
+    public void parallelFor(int start, int end, Range body) { parallelFor(start, end, 1, body); }
+
+    /**
+     * Runs {@code body} over [start, end), split into at most {@link #threads()} chunks of at least
+     * {@code grain} items each (fewer chunks when the range is small: a tiny task costs more to hand over than
+     * to run). Returns when every chunk is done; the first exception thrown by a chunk is rethrown.
+     */
+    public void parallelFor(int start, int end, int grain, Range body) {
+        int total = end - start;
+        if (total <= 0) return;
+        int chunks = Math.min(threads, Math.max(1, total / Math.max(1, grain)));
+        // serial when small, when nested inside a parallel body, or when another caller holds the pool
+        if (chunks == 1 || INSIDE.get() || !lock.tryLock()) {
+            body.run(start, end);
+            return;
+        }
+        try {
+            dispatch(start, total, chunks, body);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void dispatch(int start, int total, int chunks, Range body) {
+        Job job = new Job(body, chunks - 1);
+        for (int i = 1; i < chunks; i++) workers[i - 1].submit(job, start + (int) ((long) total * i / chunks), start + (int) ((long) total * (i + 1) / chunks));
+        INSIDE.set(true);
+        try {
+            body.run(start, start + total / chunks);
+        } finally {
+            INSIDE.set(false);
+            job.await();
+        }
+        if (job.failure != null) throw new RuntimeException("parallel chunk failed", job.failure);
+    }
+
+    /** One parallelFor call: counts outstanding chunks and remembers the first failure. */
+    private static final class Job {
+        final Range body;
+        final AtomicInteger pending;
+        final Thread owner = Thread.currentThread();
+        volatile Throwable failure;
+
+        Job(Range body, int pending) { this.body = body; this.pending = new AtomicInteger(pending); }
+
+        void done() { if (pending.decrementAndGet() == 0) LockSupport.unpark(owner); }
+
+        void await() {
+            // spin briefly (chunks are usually short), then park
+            for (int spin = 0; pending.get() > 0; spin++) {
+                if (spin < 20_000) Thread.onSpinWait(); else LockSupport.parkNanos(this, 50_000);
+            }
+        }
+    }
+
+    /** A worker: waits for one chunk at a time. Its fields are handed over through the volatile {@code job}. */
+    private static final class Worker implements Runnable {
+        Thread thread;
+        private int lo, hi;
+        private volatile Job job;
+
+        void submit(Job j, int lo, int hi) {
+            this.lo = lo;
+            this.hi = hi;
+            this.job = j;          // volatile write publishes lo and hi
+            LockSupport.unpark(thread);
+        }
+
+        @Override public void run() {
+            INSIDE.set(true);
+            while (true) {
+                Job j = job;
+                if (j == null) {
+                    for (int spin = 0; spin < 2_000 && (j = job) == null; spin++) Thread.onSpinWait();
+                    if (j == null) { LockSupport.park(this); continue; }
+                }
+                try {
+                    j.body.run(lo, hi);
+                } catch (Throwable t) {
+                    if (j.failure == null) j.failure = t;
+                } finally {
+                    job = null;
+                    j.done();
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+package dev.shears.cpu;
+
+import dev.shears.core.Backend.Binary;
+import dev.shears.core.Backend.Unary;
+import dev.shears.core.reference.ReferenceBackend;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Element-wise kernels: unary, affine, binary with broadcasting, and SGD.
+ *
+ * <p>Legend: n elements; L lanes of the preferred species. Every kernel is the llama3.java shape:
+ * {@code loopBound} → vector loop → scalar tail, where the tail (and the whole loop when SIMD is off) is the
+ * scalar definition from {@link ReferenceBackend}. Each vector branch ends in a store: a vector that flows
+ * out of an if/else (a phi) is boxed by C2 and runs ~5× slower.
+ *
+ * <p>These are memory-bound, so threads only pay on long arrays: chunks are at least {@link #GRAIN} floats.
+ */
+final class Pointwise {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+    /** Smallest chunk worth handing to another thread (about 10 µs of streaming). */
+    static final int GRAIN = 1 << 15;
+
+    private Pointwise() {}
+
+    // ---- unary: y[i] = op(x[i]) ----
+
+    static void unary(Parallel par, boolean simd, Unary op, int n, float[] x, float[] y) {
+        par.parallelFor(0, n, GRAIN, (lo, hi) -> unaryRange(simd, op, x, y, lo, hi));
+    }
+
+    private static void unaryRange(boolean simd, Unary op, float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        if (simd) {
+            FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f), minusOne = FloatVector.broadcast(S, -1f);
+            for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
+                FloatVector v = FloatVector.fromArray(S, x, i);
+                switch (op) {
+                    case NEG -> v.neg().intoArray(y, i);
+                    case EXP -> v.lanewise(VectorOperators.EXP).intoArray(y, i);
+                    case LOG -> v.lanewise(VectorOperators.LOG).intoArray(y, i);
+                    case SQRT -> v.sqrt().intoArray(y, i);
+                    case ABS -> v.abs().intoArray(y, i);
+                    // signum keeps ±0 and NaN: only strictly positive / negative lanes are replaced
+                    case SIGN -> v.blend(one, v.compare(VectorOperators.GT, 0f))
+                            .blend(minusOne, v.compare(VectorOperators.LT, 0f)).intoArray(y, i);
+                    case RELU -> v.max(zero).intoArray(y, i);     // lanewise MAX is Math.max: NaN propagates
+                    case STEP -> zero.blend(one, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
+                    case SQUARE -> v.mul(v).intoArray(y, i);
+                }
+            }
+        }
+        for (; i < hi; i++) y[i] = ReferenceBackend.unary(op, x[i]);
+    }
+
+    // ---- affine: y[i] = alpha·x[i] + beta ----
+
+    static void affine(Parallel par, boolean simd, int n, float alpha, float beta, float[] x, float[] y) {
+        par.parallelFor(0, n, GRAIN, (lo, hi) -> {
+            int i = lo;
+            if (simd) {
+                FloatVector va = FloatVector.broadcast(S, alpha), vb = FloatVector.broadcast(S, beta);
+                for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L)
+                    FloatVector.fromArray(S, x, i).mul(va).add(vb).intoArray(y, i);   // mul then add, as the reference rounds
+            }
+            for (; i < hi; i++) y[i] = alpha * x[i] + beta;
+        });
+    }
+
+    // ---- binary with broadcasting ----
+
+    /**
+     * out = a op b. The shapes are first reduced to the fewest dimensions: size-1 output dimensions are
+     * dropped and neighbours merged when a and b are each either full in both or broadcast in both. What is
+     * left is an odometer over outer rows and one inner row where a and b each have stride 1 or 0.
+     */
+    static void binary(Parallel par, boolean simd, Binary op, int[] outShape, float[] a, int[] aShape,
+                       float[] b, int[] bShape, float[] out) {
+        int rank = outShape.length;
+        int[] size = new int[rank];
+        boolean[] aFull = new boolean[rank], bFull = new boolean[rank];
+        int dims = 0;
+        for (int d = 0; d < rank; d++) {
+            if (outShape[d] == 1) continue;
+            boolean af = aShape[d] != 1, bf = bShape[d] != 1;
+            if (dims > 0 && aFull[dims - 1] == af && bFull[dims - 1] == bf) {
+                size[dims - 1] *= outShape[d];
+            } else {
+                size[dims] = outShape[d];
+                aFull[dims] = af;
+                bFull[dims] = bf;
+                dims++;
+            }
+        }
+        int total = 1;
+        for (int d = 0; d < dims; d++) total *= size[d];
+        if (total == 0) return;
+        if (dims == 0) { out[0] = ReferenceBackend.binary(op, a[0], b[0]); return; }
+        // strides of the merged dimensions (0 where broadcast)
+        int[] aStride = new int[dims], bStride = new int[dims];
+        for (int d = dims - 1, as = 1, bs = 1; d >= 0; d--) {
+            aStride[d] = aFull[d] ? as : 0;
+            bStride[d] = bFull[d] ? bs : 0;
+            if (aFull[d]) as *= size[d];
+            if (bFull[d]) bs *= size[d];
+        }
+        int inner = size[dims - 1], rows = total / inner;
+        int ai = aStride[dims - 1], bi = bStride[dims - 1];
+        if (rows == 1) {
+            par.parallelFor(0, inner, GRAIN, (lo, hi) ->
+                    row(simd, op, hi - lo, a, ai * lo, ai, b, bi * lo, bi, out, lo));
+            return;
+        }
+        final int nd = dims;
+        par.parallelFor(0, rows, Math.max(1, GRAIN / inner), (lo, hi) -> {
+            for (int r = lo; r < hi; r++) {
+                int rem = r, ao = 0, bo = 0;
+                for (int d = nd - 2; d >= 0; d--) {
+                    int idx = rem % size[d];
+                    rem /= size[d];
+                    ao += idx * aStride[d];
+                    bo += idx * bStride[d];
+                }
+                row(simd, op, inner, a, ao, ai, b, bo, bi, out, r * inner);
+            }
+        });
+    }
+
+    /** out[o+i] = a[ao + i·as] op b[bo + i·bs] for i &lt; n, where as and bs are 1 or 0 (broadcast). */
+    private static void row(boolean simd, Binary op, int n, float[] a, int ao, int as, float[] b, int bo, int bs,
+                            float[] out, int o) {
+        int i = 0;
+        if (simd && n >= L) {
+            int bound = S.loopBound(n);
+            if (as == 1 && bs == 1) {
+                for (; i < bound; i += L) apply(op, FloatVector.fromArray(S, a, ao + i), FloatVector.fromArray(S, b, bo + i), out, o + i);
+            } else if (as == 1) {
+                FloatVector vb = FloatVector.broadcast(S, b[bo]);
+                for (; i < bound; i += L) apply(op, FloatVector.fromArray(S, a, ao + i), vb, out, o + i);
+            } else if (bs == 1) {
+                FloatVector va = FloatVector.broadcast(S, a[ao]);
+                for (; i < bound; i += L) apply(op, va, FloatVector.fromArray(S, b, bo + i), out, o + i);
+            }
+        }
+        for (; i < n; i++) out[o + i] = ReferenceBackend.binary(op, a[ao + i * as], b[bo + i * bs]);
+    }
+
+    private static void apply(Binary op, FloatVector x, FloatVector y, float[] out, int at) {
+        switch (op) {
+            case ADD -> x.add(y).intoArray(out, at);
+            case SUB -> x.sub(y).intoArray(out, at);
+            case MUL -> x.mul(y).intoArray(out, at);
+            case DIV -> x.div(y).intoArray(out, at);
+            case MAX -> x.max(y).intoArray(out, at);
+            case MIN -> x.min(y).intoArray(out, at);
+        }
+    }
+
+    // ---- SGD (torch.optim.SGD) ----
+
+    static void sgd(Parallel par, boolean simd, int n, float lr, float momentum, float dampening, float wd,
+                    boolean nesterov, boolean first, float[] p, float[] grad, float[] buf) {
+        par.parallelFor(0, n, GRAIN, (lo, hi) -> {
+            int i = lo;
+            if (simd) {
+                for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
+                    FloatVector pv = FloatVector.fromArray(S, p, i);
+                    FloatVector g = FloatVector.fromArray(S, grad, i).add(pv.mul(wd));
+                    if (buf == null) {
+                        pv.sub(g.mul(lr)).intoArray(p, i);
+                        continue;
+                    }
+                    // the new buffer goes to memory in each branch and is read back: no vector phi
+                    if (first) g.intoArray(buf, i);
+                    else FloatVector.fromArray(S, buf, i).mul(momentum).add(g.mul(1 - dampening)).intoArray(buf, i);
+                    FloatVector bv = FloatVector.fromArray(S, buf, i);
+                    if (nesterov) pv.sub(g.add(bv.mul(momentum)).mul(lr)).intoArray(p, i);
+                    else pv.sub(bv.mul(lr)).intoArray(p, i);
+                }
+            }
+            for (; i < hi; i++) {
+                float g = grad[i] + wd * p[i];
+                if (buf != null) {
+                    buf[i] = first ? g : momentum * buf[i] + (1 - dampening) * g;
+                    g = nesterov ? g + momentum * buf[i] : buf[i];
+                }
+                p[i] -= lr * g;
+            }
+        });
+    }
+}

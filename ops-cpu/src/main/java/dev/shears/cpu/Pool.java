@@ -1,0 +1,106 @@
+package dev.shears.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Max-pooling over [N,C,H,W] → [N,C,P,Q] with an R×S window; argmax[o] is the flat index h·W + w of the
+ * winner inside its input plane (the first on ties; a NaN wins, as in PyTorch).
+ *
+ * <p>Planes (N·C of them) are independent and split across threads. The general kernel is scalar; the
+ * SimpleCNN case (2×2, stride 2, no padding) has a SIMD kernel: two input rows are loaded as 2·L floats
+ * each, the even and odd lanes are separated with a two-vector rearrange (the deinterleave), and the four
+ * candidates are compared in the window's scan order, so ties and NaNs resolve exactly as the scalar loop.
+ */
+final class Pool {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Integer> SI = IntVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+    /** Lane i of the result takes lane 2i of (v1 ++ v2): the even elements; EVEN shifted by one: the odd. */
+    private static final VectorShuffle<Float> EVEN = VectorShuffle.fromOp(S, i -> 2 * i);
+    private static final VectorShuffle<Float> ODD = VectorShuffle.fromOp(S, i -> 2 * i + 1);
+
+    private Pool() {}
+
+    static void forward(Parallel par, boolean simd, dev.shears.core.Pool2dShape p, float[] x, float[] y, int[] argmax) {
+        int planes = p.n() * p.c(), H = p.h(), W = p.w(), P = p.p(), Q = p.q();
+        boolean fast = simd && p.r() == 2 && p.s() == 2 && p.strideH() == 2 && p.strideW() == 2
+                && p.padH() == 0 && p.padW() == 0 && S.length() == SI.length();
+        par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), (lo, hi) -> {
+            for (int plane = lo; plane < hi; plane++) {
+                int xOff = plane * H * W, oOff = plane * P * Q;
+                for (int i = 0; i < P; i++) {
+                    int j = 0;
+                    if (fast) j = rowSimd2x2(x, xOff, W, i, Q, y, argmax, oOff + i * Q);
+                    for (; j < Q; j++) window(p, x, xOff, i, j, y, argmax, oOff + i * Q + j);
+                }
+            }
+        });
+    }
+
+    /** The scalar definition for one output element. */
+    private static void window(dev.shears.core.Pool2dShape p, float[] x, int xOff, int i, int j, float[] y, int[] argmax, int o) {
+        float best = Float.NEGATIVE_INFINITY;
+        int bestAt = -1;
+        for (int r = 0; r < p.r(); r++) {
+            int h = i * p.strideH() - p.padH() + r;
+            if (h < 0 || h >= p.h()) continue;
+            for (int s = 0; s < p.s(); s++) {
+                int w = j * p.strideW() - p.padW() + s;
+                if (w < 0 || w >= p.w()) continue;
+                float v = x[xOff + h * p.w() + w];
+                if (v > best || bestAt < 0 || Float.isNaN(v)) { best = v; bestAt = h * p.w() + w; }
+            }
+        }
+        y[o] = best;
+        argmax[o] = bestAt;
+    }
+
+    /**
+     * Output row i of a 2×2/stride-2 pool, L outputs at a time, the last group masked (SimpleCNN's rows are
+     * 14 and 7 outputs long, shorter than one 16-lane vector); returns how many outputs it wrote (all Q).
+     */
+    private static int rowSimd2x2(float[] x, int xOff, int W, int i, int Q, float[] y, int[] argmax, int o) {
+        int top = xOff + 2 * i * W, bottom = top + W;
+        IntVector lane2 = IntVector.zero(SI).addIndex(2);           // 0, 2, 4, ...
+        for (int j = 0; j < Q; j += L) {
+            int c0 = 2 * j, n = Math.min(L, Q - j);                 // n outputs from 2n input columns
+            VectorMask<Float> lo = S.indexInRange(0, 2 * n), hi = S.indexInRange(L, 2 * n), out = S.indexInRange(0, n);
+            FloatVector t0 = FloatVector.fromArray(S, x, top + c0, lo), t1 = FloatVector.fromArray(S, x, top + c0 + L, hi);
+            FloatVector b0 = FloatVector.fromArray(S, x, bottom + c0, lo), b1 = FloatVector.fromArray(S, x, bottom + c0 + L, hi);
+            // candidates in scan order: (top, even), (top, odd), (bottom, even), (bottom, odd)
+            FloatVector v0 = t0.rearrange(EVEN, t1), v1 = t0.rearrange(ODD, t1);
+            FloatVector v2 = b0.rearrange(EVEN, b1), v3 = b0.rearrange(ODD, b1);
+            IntVector at = lane2.add(2 * i * W + c0);
+            // a later candidate replaces the best only if strictly greater, or a NaN (which then wins)
+            VectorMask<Float> m1 = v1.compare(VectorOperators.GT, v0).or(v1.test(VectorOperators.IS_NAN));
+            FloatVector best = v0.blend(v1, m1);
+            IntVector bestAt = at.blend(at.add(1), m1.cast(SI));
+            VectorMask<Float> m2 = v2.compare(VectorOperators.GT, best).or(v2.test(VectorOperators.IS_NAN));
+            best = best.blend(v2, m2);
+            bestAt = bestAt.blend(at.add(W), m2.cast(SI));
+            VectorMask<Float> m3 = v3.compare(VectorOperators.GT, best).or(v3.test(VectorOperators.IS_NAN));
+            best = best.blend(v3, m3);
+            bestAt = bestAt.blend(at.add(W + 1), m3.cast(SI));
+            best.intoArray(y, o + j, out);
+            bestAt.intoArray(argmax, o + j, out.cast(SI));
+        }
+        return Q;
+    }
+
+    /** dx = 0, then dy added at each output's arg-max (planes are disjoint, so threads never collide). */
+    static void backward(Parallel par, dev.shears.core.Pool2dShape p, float[] dy, int[] argmax, float[] dx) {
+        int planes = p.n() * p.c(), inPlane = p.h() * p.w(), outPlane = p.p() * p.q();
+        par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / inPlane), (lo, hi) -> {
+            java.util.Arrays.fill(dx, lo * inPlane, hi * inPlane, 0f);
+            for (int plane = lo; plane < hi; plane++) {
+                int xOff = plane * inPlane;
+                for (int o = plane * outPlane, end = o + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
+            }
+        });
+    }
+}

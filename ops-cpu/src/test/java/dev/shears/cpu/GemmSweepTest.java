@@ -1,0 +1,74 @@
+package dev.shears.cpu;
+
+import dev.shears.core.HeapStorage;
+import dev.shears.core.Storage;
+import dev.shears.core.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+import static dev.shears.core.testing.Close.assertClose;
+import static dev.shears.core.testing.Close.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+/**
+ * GEMM at sizes on both sides of every tile and block edge (MR = 6, NR = 2·lanes, KC = 256, MC = 144, NC),
+ * with all four transpose combinations, against the double-precision reference.
+ */
+class GemmSweepTest {
+    private static final ReferenceBackend REF = ReferenceBackend.INSTANCE;
+    private static final CpuBackend ONE = new CpuBackend(true, 1), TWO = new CpuBackend(true, 2);
+
+    private static void check(CpuBackend b, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta) {
+        float[] a = random(m * 31L + k, m * k), bm = random(n * 17L + k, k * n), c = random(7, m * n);
+        float[] expected = c.clone();
+        REF.gemm(ta, tb, m, n, k, alpha, REF.upload(a), REF.upload(bm), beta, HeapStorage.ofFloats(REF, expected));
+        Storage cs = b.upload(c);
+        b.gemm(ta, tb, m, n, k, alpha, b.upload(a), b.upload(bm), beta, cs);
+        assertClose(b + " gemm " + m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " alpha=" + alpha + " beta=" + beta,
+                expected, b.download(cs), 1e-5 * Math.sqrt(k) * 4, 1e-4);
+    }
+
+    @Test
+    void oddSizesAroundTileAndBlockEdges() {
+        int nr = Gemm.NR;
+        int[] ms = {1, 5, 6, 7, Gemm.MC - 1, Gemm.MC, Gemm.MC + 1, 2 * Gemm.MC + 7};
+        int[] ns = {1, nr - 1, nr, nr + 1, 3 * nr + 5};
+        int[] ks = {1, 2, Gemm.KC - 1, Gemm.KC, Gemm.KC + 1};
+        for (int m : ms)
+            for (int n : ns)
+                for (int k : ks)
+                    for (int t = 0; t < 4; t++) check((m + n + k + t) % 2 == 0 ? ONE : TWO, (t & 1) != 0, (t & 2) != 0, m, n, k, 1f, 0f);
+    }
+
+    @Test
+    void alphaBetaAndTheNcBlockEdge() {
+        for (float[] ab : new float[][]{{1f, 1f}, {-0.5f, 2f}, {2f, 0f}, {0f, 0.5f}})
+            check(TWO, false, true, 13, 2 * Gemm.NR + 3, 2 * Gemm.KC + 9, ab[0], ab[1]);
+        check(TWO, false, false, 7, Gemm.NC + Gemm.NR + 1, 3, 1f, 0.5f);
+        check(ONE, true, true, 3, Gemm.NC - 1, 5, 1f, 0f);
+        check(TWO, false, false, 0 + 1, 1, 0 + 1, 1f, 0f);
+    }
+
+    @Test
+    void betaZeroIgnoresNaNInC() {
+        for (CpuBackend b : new CpuBackend[]{ONE, TWO, new CpuBackend(false, 2)}) {
+            int m = 9, n = 40, k = 11;
+            float[] c = new float[m * n];
+            java.util.Arrays.fill(c, Float.NaN);
+            Storage cs = b.upload(c);
+            b.gemm(false, false, m, n, k, 1f, b.upload(random(1, m * k)), b.upload(random(2, k * n)), 0f, cs);
+            for (float v : b.download(cs)) assertFalse(Float.isNaN(v), b + ": beta = 0 let a NaN of the old C through");
+        }
+    }
+
+    @Test
+    void oneAndTwoThreadsAgreeBitForBit() {
+        // the split over M changes which thread packs which rows, never the order of a sum over k
+        int m = 200, n = 150, k = 600;
+        float[] a = random(1, m * k), bm = random(2, k * n);
+        Storage c1 = ONE.allocate(m * n), c2 = TWO.allocate(m * n);
+        ONE.gemm(false, false, m, n, k, 1f, ONE.upload(a), ONE.upload(bm), 0f, c1);
+        TWO.gemm(false, false, m, n, k, 1f, TWO.upload(a), TWO.upload(bm), 0f, c2);
+        assertArrayEquals(ONE.download(c1), TWO.download(c2));
+    }
+}

@@ -1,0 +1,134 @@
+package dev.shears.cli;
+
+import dev.shears.core.GradMode;
+import dev.shears.core.Tensor;
+import dev.shears.core.TensorScope;
+import dev.shears.data.Dataset;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.optim.SGD;
+import dev.shears.nn.train.Trainer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntSupplier;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Training and inference throughput of SimpleCNN (or --model) in samples/s.",
+                "Each figure is the median of --runs timed runs of --steps batches, after --warmup untimed runs.",
+                "Training: forward, cross-entropy, backward and an SGD step at --batch-size (64);",
+                "inference: an eval-mode forward at --infer-batch-size (256), logits copied back to the host."})
+final class BenchCommand extends ShearsCommand {
+
+    @Mixin TrainingOptions training;
+
+    @Option(names = "--infer-batch-size", paramLabel = "N", defaultValue = "256", description = "Inference batch size (default: ${DEFAULT-VALUE}).")
+    int inferBatch;
+
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "3", description = "Untimed runs first, for the JIT (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--runs", paramLabel = "N", defaultValue = "7", description = "Timed runs; the median is reported (default: ${DEFAULT-VALUE}).")
+    int runs;
+
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "10", description = "Batches per run (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Override
+    protected int run() throws Exception {
+        if (warmup < 0 || runs < 1 || steps < 1 || inferBatch < 1)
+            throw usageError("--warmup must be >= 0 and --runs, --steps, --infer-batch-size >= 1");
+        Dataset train = loadData().train();
+        Sequential model = loadOrCreateModel();
+        log("bench on %s, %d thread(s): %d warm-up + %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
+
+        // real images, the first batches of the training split (repeated if the split is smaller)
+        int[] shape = {1, train.rows(), train.cols()};
+        float[] trainX = images(train, common.batchSize);
+        int[] trainY = labels(train, common.batchSize);
+        Trainer trainer = new Trainer(model, new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay));
+        List<Double> trainRates = measure("training", common.batchSize, () -> {
+            trainer.step(trainX, trainY, shape);
+            return common.batchSize;
+        });
+
+        float[] inferX = images(train, inferBatch);
+        model.eval();
+        List<Double> inferRates = measure("inference", inferBatch, () -> {
+            try (GradMode g = GradMode.off(); TensorScope scope = TensorScope.open()) {
+                Tensor x = Tensor.of(backend, inferX, inferBatch, shape[0], shape[1], shape[2]);
+                model.forward(x).toArray();   // the copy back waits for an asynchronous device
+            }
+            return inferBatch;
+        });
+        model.train();
+
+        double trainMedian = median(trainRates), inferMedian = median(inferRates);
+        say("training:  %,10.0f samples/s at batch %d (median of %d runs; min %,.0f, max %,.0f)",
+                trainMedian, common.batchSize, runs, min(trainRates), max(trainRates));
+        say("inference: %,10.0f samples/s at batch %d (median of %d runs; min %,.0f, max %,.0f)",
+                inferMedian, inferBatch, runs, min(inferRates), max(inferRates));
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("command", "bench");
+        json.put("device", deviceName());
+        json.put("threads", threads());
+        json.put("model", common.model == null ? "SimpleCNN" : common.model.toString());
+        json.put("warmup", warmup);
+        json.put("runs", runs);
+        json.put("steps", steps);
+        json.put("train", result(common.batchSize, trainMedian, trainRates));
+        json.put("inference", result(inferBatch, inferMedian, inferRates));
+        emitJson(json);
+        return 0;
+    }
+
+    /** Samples/s of each timed run; {@code batch} runs one batch and returns how many samples it did. */
+    private List<Double> measure(String what, int batchSize, IntSupplier batch) {
+        List<Double> rates = new ArrayList<>();
+        try (ConsoleProgress bar = progress(what, warmup + runs)) {
+            for (int r = 0; r < warmup + runs; r++) {
+                long start = System.nanoTime();
+                long samples = 0;
+                for (int s = 0; s < steps; s++) samples += batch.getAsInt();
+                double rate = samples / ((System.nanoTime() - start) / 1e9);
+                if (r >= warmup) rates.add(rate);
+                bar.onStep(0, r + 1, warmup + runs, (int) samples, 0, 0, rate);
+            }
+        }
+        log("%s at batch %d: %s samples/s", what, batchSize, rates.stream().map(v -> String.format("%,.0f", v)).toList());
+        return rates;
+    }
+
+    private static Map<String, Object> result(int batch, double median, List<Double> rates) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("batch_size", batch);
+        m.put("samples_per_s", median);
+        m.put("runs_samples_per_s", rates);
+        return m;
+    }
+
+    private static float[] images(Dataset d, int n) {
+        float[] x = new float[n * d.imageSize()];
+        for (int i = 0; i < n; i++) System.arraycopy(d.images(), (i % d.size()) * d.imageSize(), x, i * d.imageSize(), d.imageSize());
+        return x;
+    }
+
+    private static int[] labels(Dataset d, int n) {
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) y[i] = d.labels()[i % d.size()];
+        return y;
+    }
+
+    static double median(List<Double> v) {
+        double[] s = v.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+    }
+
+    private static double min(List<Double> v) { return v.stream().mapToDouble(Double::doubleValue).min().orElse(0); }
+
+    private static double max(List<Double> v) { return v.stream().mapToDouble(Double::doubleValue).max().orElse(0); }
+}

@@ -1,0 +1,66 @@
+package dev.shears.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.HelpCommand;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code shears} command: {@code shears <subcommand> [options]}.
+ *
+ * <p>A subcommand is one class extending {@link ShearsCommand} (annotated {@code @Command(name = ...)}),
+ * plus one entry in the {@code subcommands} list below. Options shared by several subcommands come as
+ * picocli mixins: {@link CommonOptions} (data, device, threads, seed, output) in every subcommand through
+ * {@link ShearsCommand}, {@link TrainingOptions} (epochs, lr, momentum, weight decay) where training happens.
+ *
+ * <p>Exit codes: 0 success, 1 a failure while running (message on stderr), 2 bad arguments (with usage).
+ */
+@Command(name = "shears", mixinStandardHelpOptions = true, versionProvider = Shears.Version.class,
+        description = "Train, evaluate and prune CNNs on the JVM.",
+        subcommands = {
+                TrainCommand.class,
+                EvalCommand.class,
+                InfoCommand.class,
+                BenchCommand.class,
+                HelpCommand.class,
+        })
+public final class Shears implements Runnable {
+    @Spec CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The configured command line, for tests and embedding: {@code Shears.commandLine().execute("info")}. */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Shears());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            // a failure of the work itself (bad file, unknown device): one line, not a stack trace
+            commandLine.getErr().println("shears " + commandLine.getCommandName() + ": " + message(e));
+            if (Boolean.getBoolean("shears.debug")) e.printStackTrace(commandLine.getErr());
+            commandLine.getErr().flush();
+            return 1;
+        });
+        return cli;
+    }
+
+    @Override
+    public void run() {
+        throw new ParameterException(spec.commandLine(), "a subcommand is required");
+    }
+
+    private static String message(Throwable e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.toString() : m;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Shears.class.getPackage().getImplementationVersion();
+            return new String[]{"shears " + (v == null ? "(development build)" : v) + ", Java " + Runtime.version()};
+        }
+    }
+}

@@ -1,0 +1,126 @@
+package dev.shears.prune;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shears.data.Datasets;
+import dev.shears.data.Mnist;
+import dev.shears.nn.Conv2d;
+import dev.shears.nn.Linear;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.SimpleCNN;
+import dev.shears.nn.io.Checkpoints;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The whole story on a SimpleCNN: train with a sparsity penalty → prune → fine-tune → report, with the γ
+ * histogram (against a normally trained twin) and the sensitivity curves. What {@code shears demo} runs; usable
+ * from Java as {@code Pipeline.run(config, System.out)}.
+ *
+ * <p>Files written to {@code out}: {@code sparse.safetensors} (before pruning), {@code pruned.safetensors}
+ * (right after), {@code finetuned.safetensors}, {@code report.md}, {@code report.json}, and the PNG plots.
+ */
+public final class Pipeline {
+    private Pipeline() {}
+
+    /**
+     * @param data        an MNIST-format directory, or null for the embedded digits
+     * @param lambda      sparsity strength: on BN γ for SLIM, on conv weights for L1 (0 for none)
+     * @param baseline    also train a λ = 0 twin, for the γ histogram's comparison
+     * @param sensitivity also measure accuracy against pruning ratio (per layer and global)
+     */
+    public record Config(Path data, Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda,
+                         int trainEpochs, int fineTuneEpochs, float lr, long seed, boolean baseline,
+                         boolean sensitivity, int latencyRepeats) {}
+
+    public static PruneReport run(Config c, PrintStream log) throws IOException {
+        Files.createDirectories(c.out());
+        Mnist data = c.data() == null ? Datasets.embeddedDigits() : Datasets.load(c.data());
+        String dataName = c.data() == null ? "embedded digits (8,000 train / 2,000 test)" : c.data().toString();
+        int[] one = {1, 1, data.train().rows(), data.train().cols()};
+        Training.Options train = Training.Options.defaults(c.trainEpochs()).withLr(c.lr()).withSeed(c.seed());
+        List<String> plots = new ArrayList<>();
+
+        Sparsity sparsity = c.method() == Method.SLIM ? Sparsity.bnScales(c.lambda()) : Sparsity.convWeights(c.lambda());
+        log.printf(Locale.ROOT, "training SimpleCNN on %s: %d epochs, lr %s, sparsity λ = %s on %s%n", dataName, c.trainEpochs(),
+                c.lr(), c.lambda(), c.method() == Method.SLIM ? "BN γ" : "conv weights");
+        Sequential model = SimpleCNN.create(c.seed());
+        Training.train(model, data.train(), train, sparsity, r -> epochLine(log, r));
+        Checkpoints.save(model, c.out().resolve("sparse.safetensors"));
+
+        if (c.baseline() && c.method() == Method.SLIM) {
+            log.println("training the λ = 0 twin for the γ histogram");
+            Sequential normal = SimpleCNN.create(c.seed());
+            Training.train(normal, data.train(), train, null, r -> epochLine(log, r));
+            Plots.gammaHistogram(Plots.of("normal training", Plots.allGammas(normal), "sparse, λ = " + c.lambda(), Plots.allGammas(model)),
+                    40, c.out().resolve("gamma-histogram.png"));
+            plots.add("gamma-histogram.png");
+        }
+        if (c.sensitivity()) {
+            log.println("sensitivity: accuracy against pruning ratio, no fine-tuning");
+            double[] ratios = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
+            Sequential frozen = copy(model);
+            var curves = Sensitivity.measure(() -> copy(frozen), c.method(), ratios, data.test(), one);
+            Plots.sensitivity(curves, "Sensitivity of SimpleCNN (" + c.method().name().toLowerCase() + ", " + shortName(dataName) + ")",
+                    c.out().resolve("sensitivity.png"));
+            plots.add("sensitivity.png");
+        }
+
+        double accBefore = Training.accuracy(model, data.test());
+        double lat1 = Latency.medianMillis(model, 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
+        double lat64 = Latency.medianMillis(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+
+        PruneResult result = new Pruner(c.method(), c.criterion()).minKeep(c.minKeep()).prune(model, one);
+        for (String w : result.warnings()) log.println("warning: " + w);
+        double accPruned = Training.accuracy(model, data.test());
+        Checkpoints.save(model, c.out().resolve("pruned.safetensors"));
+        log.printf(Locale.ROOT, "pruned: %s; accuracy %.2f%% → %.2f%%%n", result.channelsAfter(), 100 * accBefore, 100 * accPruned);
+
+        double accTuned = Double.NaN;
+        if (c.fineTuneEpochs() > 0) {
+            log.printf("fine-tuning %d epochs with a fresh SGD%n", c.fineTuneEpochs());
+            Training.fineTune(model, data.train(), train.withEpochs(c.fineTuneEpochs()), r -> epochLine(log, r));
+            accTuned = Training.accuracy(model, data.test());
+            Checkpoints.save(model, c.out().resolve("finetuned.safetensors"));
+        }
+        double lat1After = Latency.medianMillis(model, 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
+        double lat64After = Latency.medianMillis(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+
+        String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
+                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
+                dataName, c.method().name().toLowerCase(), c.criterion(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
+                c.fineTuneEpochs(), model.parameters().getFirst().backend().name());
+        PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned,
+                lat1, lat1After, lat64, lat64After, plots, List.of());
+        Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(c.out().resolve("report.json").toFile(), report.toMap());
+        return report;
+    }
+
+    private static String shortName(String dataName) { return dataName.startsWith("embedded") ? "embedded digits" : dataName; }
+
+    private static void epochLine(PrintStream log, dev.shears.nn.train.Trainer.EpochResult r) {
+        log.printf(Locale.ROOT, "  epoch %d: loss %.4f, train accuracy %.2f%%, %.1f s%n", r.epoch() + 1, r.loss(), 100 * r.accuracy(), r.seconds());
+    }
+
+    /** A SimpleCNN of the same widths holding copies of {@code m}'s tensors. */
+    public static Sequential copy(Sequential m) {
+        Sequential c = SimpleCNN.create(((Conv2d) m.child("conv1")).outChannels(), ((Conv2d) m.child("conv2")).outChannels(),
+                ((Linear) m.child("fc1")).outFeatures(), 0);
+        var state = new java.util.LinkedHashMap<String, dev.shears.core.Tensor>();
+        m.stateDict().forEach((k, t) -> state.put(k, dev.shears.core.Tensor.of(t.backend(), t.toArray(), t.shape())));
+        c.loadStateDict(state, false);
+        c.train(m.isTraining());
+        return c;
+    }
+
+    /** A SimpleCNN of whatever widths {@code file} holds (a pruned checkpoint). */
+    public static Sequential load(Path file) throws IOException { return Checkpoints.loadSimpleCNN(file); }
+
+}

@@ -1,0 +1,82 @@
+package dev.shears.prune;
+
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.style.Styler;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The report's PNG charts, drawn with XChart (headless). */
+public final class Plots {
+    private Plots() {}
+
+    /**
+     * Histogram of |γ| over all BatchNorms, one series per model (e.g. "normal training", "sparse, λ = 5e-3"),
+     * in {@code bins} equal bins from 0 to the largest |γ|. Sparse training piles γ up near zero: that gap
+     * between the pile and the rest is what a slimming threshold cuts.
+     */
+    public static void gammaHistogram(Map<String, float[]> gammas, int bins, Path png) throws IOException {
+        float max = 0;
+        for (float[] g : gammas.values()) for (float v : g) max = Math.max(max, Math.abs(v));
+        max = Math.max(max, 1e-6f);
+        CategoryChart chart = new CategoryChartBuilder().width(900).height(500)
+                .title("BatchNorm scale factors |γ| (all layers)").xAxisTitle("|γ|").yAxisTitle("channels").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setOverlapped(true);
+        chart.getStyler().setXAxisDecimalPattern("0.000");
+        chart.getStyler().setXAxisLabelRotation(90);
+        List<Double> centres = new ArrayList<>();
+        for (int b = 0; b < bins; b++) centres.add((b + 0.5) * max / bins);
+        for (var e : gammas.entrySet()) {
+            List<Integer> counts = new ArrayList<>();
+            for (int b = 0; b < bins; b++) counts.add(0);
+            for (float v : e.getValue()) {
+                int b = Math.min(bins - 1, (int) (Math.abs(v) / max * bins));
+                counts.set(b, counts.get(b) + 1);
+            }
+            chart.addSeries(e.getKey(), centres, counts);
+        }
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /** Accuracy (%) against the share of channels removed, one line per curve. */
+    public static void sensitivity(List<Sensitivity.Curve> curves, String title, Path png) throws IOException {
+        XYChart chart = new XYChartBuilder().width(900).height(500).title(title)
+                .xAxisTitle("channels removed (ratio), no fine-tuning").yAxisTitle("test accuracy (%)").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSW);
+        chart.getStyler().setYAxisMin(0.0);
+        chart.getStyler().setYAxisMax(100.0);
+        for (Sensitivity.Curve c : curves) {
+            double[] pct = new double[c.accuracy().length];
+            for (int i = 0; i < pct.length; i++) pct[i] = 100 * c.accuracy()[i];
+            chart.addSeries(c.name(), c.ratios(), pct);
+        }
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /** All γ of a model's BatchNorms, concatenated in forward order. */
+    public static float[] allGammas(dev.shears.nn.Module model) {
+        List<float[]> parts = new ArrayList<>();
+        int n = 0;
+        for (var t : Sparsity.bnScales(0).targets(model)) { float[] a = t.toArray(); parts.add(a); n += a.length; }
+        float[] out = new float[n];
+        int o = 0;
+        for (float[] a : parts) { System.arraycopy(a, 0, out, o, a.length); o += a.length; }
+        return out;
+    }
+
+    static Map<String, float[]> of(String k1, float[] v1, String k2, float[] v2) {
+        Map<String, float[]> m = new LinkedHashMap<>();
+        m.put(k1, v1);
+        m.put(k2, v2);
+        return m;
+    }
+}

@@ -1,0 +1,57 @@
+package dev.shears.prune;
+
+import dev.shears.data.Dataset;
+import dev.shears.nn.Module;
+import dev.shears.nn.optim.SGD;
+import dev.shears.nn.optim.StepLR;
+import dev.shears.nn.train.Trainer;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Consumer;
+
+/**
+ * Training with an optional sparsity penalty, and fine-tuning after pruning — both through the nn {@link Trainer}.
+ * Every call builds a new SGD over the model's parameters as they are now: after pruning, the old optimiser
+ * (and its momentum) belongs to tensors that no longer exist.
+ */
+public final class Training {
+    private Training() {}
+
+    /** SGD settings; the defaults are those of the PyTorch measurements in the pruning issue. */
+    public record Options(int epochs, float lr, float momentum, float weightDecay, int batchSize, long seed,
+                          int stepSize, float gamma) {
+        public static Options defaults(int epochs) { return new Options(epochs, 0.01f, 0.9f, 0f, 64, 0, Integer.MAX_VALUE, 1f); }
+        public Options withLr(float lr) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma); }
+        public Options withEpochs(int e) { return new Options(e, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma); }
+        public Options withSeed(long s) { return new Options(epochs, lr, momentum, weightDecay, batchSize, s, stepSize, gamma); }
+        public Options withStepLR(int step, float g) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, step, g); }
+    }
+
+    /** Trains {@code model} on {@code data}; {@code sparsity} may be null. Returns one result per epoch. */
+    public static List<Trainer.EpochResult> train(Module model, Dataset data, Options o, Sparsity sparsity,
+                                                  Consumer<Trainer.EpochResult> onEpoch) {
+        SGD sgd = new SGD(model.parameters(), o.lr(), o.momentum(), o.weightDecay());
+        StepLR schedule = new StepLR(sgd, Math.min(o.stepSize(), 1_000_000), o.gamma());
+        Trainer trainer = new Trainer(model, sgd);
+        if (sparsity != null && sparsity.lambda() > 0) trainer.regularizer(sparsity::penalty);
+        List<Trainer.EpochResult> out = new ArrayList<>();
+        for (int e = 0; e < o.epochs(); e++) {
+            Trainer.EpochResult r = trainer.trainEpoch(data, o.batchSize(), o.seed(), e);
+            out.add(r);
+            if (onEpoch != null) onEpoch.accept(r);
+            schedule.step();
+        }
+        return out;
+    }
+
+    /** Fine-tunes a pruned model: a fresh SGD over its current (smaller) parameters, no penalty. */
+    public static List<Trainer.EpochResult> fineTune(Module model, Dataset data, Options o, Consumer<Trainer.EpochResult> onEpoch) {
+        return train(model, data, o, null, onEpoch);
+    }
+
+    /** Test accuracy in [0, 1]. */
+    public static double accuracy(Module model, Dataset data) {
+        return Trainer.evaluate(model, data, 256).accuracy();
+    }
+}

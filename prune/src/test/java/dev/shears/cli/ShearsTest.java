@@ -1,0 +1,89 @@
+package dev.shears.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The command line in-process: exit codes, stdout holding exactly one JSON object, errors on stderr. */
+class ShearsTest {
+    @TempDir Path dir;
+
+    record Run(int exitCode, String out, String err) {
+        JsonNode json() throws Exception { return new ObjectMapper().readTree(out); }
+    }
+
+    static Run shears(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cli = Shears.commandLine();
+        cli.setOut(new PrintWriter(out));
+        cli.setErr(new PrintWriter(err));
+        int code = cli.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void infoListsEveryLayerWithTotals() throws Exception {
+        Run r = shears("info", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode j = r.json();
+        assertEquals(421_834, j.get("parameters").asLong());
+        assertEquals(12, j.get("layers").size());
+        assertEquals("[64,7,7]", j.get("layers").get(7).get("output_shape").toString());
+        // conv2 alone: 2·32·3·3 multiply-adds per output, 64·14·14 outputs, plus the bias
+        assertEquals(2L * 32 * 9 * 64 * 14 * 14 + 64 * 14 * 14, j.get("layers").get(4).get("flops").asLong());
+    }
+
+    @Test
+    void trainSavesAModelThatEvalAndInfoRead() throws Exception {
+        Path model = dir.resolve("m.safetensors");
+        Run train = shears("train", "--epochs", "1", "--limit", "96", "--batch-size", "32", "--out", model.toString(), "--json", "--quiet");
+        assertEquals(0, train.exitCode(), train.err());
+        JsonNode t = train.json();
+        assertEquals(1, t.get("epochs").size());
+        for (String key : new String[]{"loss", "accuracy", "samples_per_s", "test_accuracy"})
+            assertTrue(t.get("epochs").get(0).has(key), key + " in " + t);
+        assertEquals(96, t.get("epochs").get(0).get("samples").asInt());
+        assertTrue(Files.exists(model));
+
+        Run eval = shears("eval", "--model", model.toString(), "--limit", "50", "--json", "--quiet");
+        assertEquals(0, eval.exitCode(), eval.err());
+        JsonNode e = eval.json();
+        assertEquals(50, e.get("samples").asInt());
+        assertTrue(e.get("accuracy").asDouble() >= 0 && e.get("accuracy").asDouble() <= 1);
+        assertTrue(e.get("loss").asDouble() > 0);
+
+        Run text = shears("eval", "--model", model.toString(), "--limit", "50");
+        assertTrue(text.out().contains("accuracy"), text.out());
+        assertTrue(text.err().contains("model: " + model), text.err());
+    }
+
+    @Test
+    void badArgumentsGiveUsageAndExitCode2() {
+        Run unknown = shears("train", "--bogus");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("Unknown option: '--bogus'") && unknown.err().contains("Usage: shears train"), unknown.err());
+        assertEquals(2, shears("train", "--epochs", "three").exitCode());
+        assertEquals(2, shears("eval").exitCode(), "eval needs --model");
+        assertEquals(2, shears().exitCode(), "a subcommand is required");
+        assertEquals(2, shears("bench", "--batch-size", "0").exitCode());
+    }
+
+    @Test
+    void failuresAreOneLineOnStderrWithExitCode1() {
+        Run r = shears("eval", "--model", dir.resolve("missing.safetensors").toString());
+        assertEquals(1, r.exitCode());
+        assertTrue(r.err().startsWith("shears eval: ") && r.err().contains("missing.safetensors"), r.err());
+        Run device = shears("info", "--device", "tpu");
+        assertEquals(1, device.exitCode());
+        assertTrue(device.err().contains("no backend named 'tpu'"), device.err());
+    }
+}
