@@ -15,8 +15,8 @@ import jdk.incubator.vector.VectorSpecies;
  *   forward:          y[n]  = w · col[n] + bias            GEMM M=K,   N=PQ,  K=CRS
  *   backward-data:    dcol  = wᵀ · dy[n];  dx[n] = col2im(dcol) (the adjoint: overlapping taps add up)
  *                                                          GEMM M=CRS, N=PQ,  K=K   (transA)
- *   backward-weight:  dw   += dy[n] · col[n]ᵀ;  dbias += Σ_pq dy[n]
- *                                                          GEMM M=K,   N=CRS, K=PQ  (transB)
+ *   backward-weight:  dwᵀ  += col[n] · dy[n]ᵀ;  dbias += Σ_pq dy[n]
+ *                                                          GEMM M=CRS, N=K,   K=PQ  (transB)
  * </pre>
  * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
  *
@@ -50,13 +50,16 @@ final class Conv {
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
+        // the weights are the A of every image's GEMM: pack them once
+        float[] wp = simd && inner == null ? Gemm.packAll(false, 1f, K, crs, w, 0, crs) : null;
         par.parallelFor(0, s.n(), (lo, hi) -> {
             float[] col = pointwise(s) ? null : scratch(crs * pq);
             for (int n = lo; n < hi; n++) {
                 float[] src = x;
                 int srcOff = n * chw;
                 if (col != null) { im2col(s, x, n, col); src = col; srcOff = 0; }
-                Gemm.sgemm(inner, simd, false, false, K, pq, crs, 1f, w, 0, crs, src, srcOff, pq, 0f, y, n * K * pq, pq);
+                if (wp != null) Gemm.sgemmPacked(wp, false, K, pq, crs, src, srcOff, pq, 0f, y, n * K * pq, pq);
+                else Gemm.sgemm(inner, simd, false, false, K, pq, crs, 1f, w, 0, crs, src, srcOff, pq, 0f, y, n * K * pq, pq);
                 if (bias != null)
                     for (int k = 0; k < K; k++) addScalar(simd, bias[k], y, (n * K + k) * pq, pq);
             }
@@ -66,16 +69,15 @@ final class Conv {
     static void backwardData(Parallel par, boolean simd, Conv2dShape s, float[] dy, float[] w, float[] dx) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
+        float[] wtp = simd && inner == null ? Gemm.packAll(true, 1f, crs, K, w, 0, crs) : null;   // wᵀ, packed once
         par.parallelFor(0, s.n(), (lo, hi) -> {
-            if (pointwise(s)) {
-                for (int n = lo; n < hi; n++)
-                    Gemm.sgemm(inner, simd, true, false, crs, pq, K, 1f, w, 0, crs, dy, n * K * pq, pq, 0f, dx, n * chw, pq);
-                return;
-            }
-            float[] dcol = scratch(crs * pq);
+            float[] dcol = pointwise(s) ? null : scratch(crs * pq);
             for (int n = lo; n < hi; n++) {
-                Gemm.sgemm(inner, simd, true, false, crs, pq, K, 1f, w, 0, crs, dy, n * K * pq, pq, 0f, dcol, 0, pq);
-                col2im(simd, s, dcol, dx, n);
+                float[] dst = dcol == null ? dx : dcol;
+                int dstOff = dcol == null ? n * chw : 0;
+                if (wtp != null) Gemm.sgemmPacked(wtp, false, crs, pq, K, dy, n * K * pq, pq, 0f, dst, dstOff, pq);
+                else Gemm.sgemm(inner, simd, true, false, crs, pq, K, 1f, w, 0, crs, dy, n * K * pq, pq, 0f, dst, dstOff, pq);
+                if (dcol != null) col2im(simd, s, dcol, dx, n);
             }
         });
     }
@@ -87,19 +89,21 @@ final class Conv {
         Parallel inner = inner(par, s.n());
         Object lock = new Object();
         par.parallelFor(0, s.n(), (lo, hi) -> {
-            float[] part = new float[K * crs];
+            // dwᵀ [CRS × K] += col · dyᵀ: the transposed operand is dy[n] (K·PQ floats), not col (CRS·PQ)
+            float[] partT = new float[crs * K];
             double[] partBias = new double[K];
             float[] col = pointwise(s) ? null : scratch(crs * pq);
             for (int n = lo; n < hi; n++) {
                 float[] src = x;
                 int srcOff = n * chw;
                 if (col != null) { im2col(s, x, n, col); src = col; srcOff = 0; }
-                Gemm.sgemm(inner, simd, false, true, K, crs, pq, 1f, dy, n * K * pq, pq, src, srcOff, pq, 1f, part, 0, crs);
+                Gemm.sgemm(inner, simd, false, true, crs, K, pq, 1f, src, srcOff, pq, dy, n * K * pq, pq, 1f, partT, 0, K);
                 if (dbias != null)
                     for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(simd, dy, (n * K + k) * pq, pq);
             }
             synchronized (lock) {
-                for (int i = 0; i < part.length; i++) dw[i] += part[i];
+                for (int j = 0; j < crs; j++)
+                    for (int k = 0; k < K; k++) dw[k * crs + j] += partT[j * K + k];
                 if (dbias != null) for (int k = 0; k < K; k++) dbias[k] += (float) partBias[k];
             }
         });

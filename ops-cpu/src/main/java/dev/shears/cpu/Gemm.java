@@ -95,8 +95,8 @@ public final class Gemm {
                     Buffers buf = BUFFERS.get();
                     for (int blk = lo; blk < hi; blk++) {
                         int ic = blk * mc, mcur = Math.min(mc, m - ic);
-                        packA(transA, alpha, a, aOff, lda, ic, mcur, pc0, kc, buf.a);
-                        macro(mcur, nc, kc, buf.a, packedB, c, cOff + ic * ldc + jc0, ldc, buf.tile);
+                        packA(transA, alpha, a, aOff, lda, ic, mcur, pc0, kc, buf.a, 0);
+                        macro(mcur, nc, kc, buf.a, 0, packedB, c, cOff + ic * ldc + jc0, ldc, buf.tile);
                     }
                 };
                 if (par == null) {
@@ -106,6 +106,39 @@ public final class Gemm {
                     par.parallelFor(0, nPanels, 8, packB);
                     par.parallelFor(0, mBlocks, blocks);
                 }
+            }
+        }
+    }
+
+    /**
+     * alpha·op(A) [M×K] packed whole, for many products with the same A (a convolution's weights, once per
+     * call instead of once per image). Layout: K blocks of KC; block pc holds roundUp(M, MR)·kc floats, its
+     * MR-tall panels one after another, exactly as {@link #packA} lays out one block.
+     */
+    static float[] packAll(boolean transA, float alpha, int m, int k, float[] a, int aOff, int lda) {
+        int mPad = roundUp(m, MR);
+        float[] ap = new float[mPad * Math.max(k, 1)];
+        for (int pc = 0; pc < k; pc += KC) packA(transA, alpha, a, aOff, lda, 0, m, pc, Math.min(KC, k - pc), ap, pc * mPad);
+        return ap;
+    }
+
+    /** C = A·op(B) + beta·C on this thread, with A from {@link #packAll} (alpha already folded in). */
+    static void sgemmPacked(float[] ap, boolean transB, int m, int n, int k, float[] b, int bOff, int ldb,
+                            float beta, float[] c, int cOff, int ldc) {
+        if (m == 0 || n == 0) return;
+        scaleC(m, n, beta, c, cOff, ldc);
+        if (k == 0) return;
+        int mPad = roundUp(m, MR);
+        Buffers buf = BUFFERS.get();
+        for (int jc = 0; jc < n; jc += NC) {
+            int nc = Math.min(NC, n - jc), nPanels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                if (buf.b.length < nPanels * NR * kc) buf.b = new float[NC * KC];
+                for (int jp = 0; jp < nPanels; jp++)
+                    packB(transB, b, bOff, ldb, pc, kc, jc + jp * NR, Math.min(NR, n - jc - jp * NR), buf.b, jp * NR * kc);
+                for (int ic = 0; ic < m; ic += MC)
+                    macro(Math.min(MC, m - ic), nc, kc, ap, pc * mPad + ic * kc, buf.b, c, cOff + ic * ldc + jc, ldc, buf.tile);
             }
         }
     }
@@ -124,9 +157,9 @@ public final class Gemm {
 
     /** Packs alpha·op(A)[ic:ic+mcur, pc:pc+kc] as MR-tall panels, each kc columns of MR values (zero-padded). */
     private static void packA(boolean transA, float alpha, float[] a, int aOff, int lda, int ic, int mcur,
-                              int pc, int kc, float[] ap) {
+                              int pc, int kc, float[] ap, int apOff) {
         for (int ir = 0; ir < mcur; ir += MR) {
-            int rows = Math.min(MR, mcur - ir), base = ir * kc;
+            int rows = Math.min(MR, mcur - ir), base = apOff + ir * kc;
             for (int p = 0; p < kc; p++) {
                 int o = base + p * MR;
                 for (int i = 0; i < rows; i++) {
@@ -158,7 +191,7 @@ public final class Gemm {
     }
 
     /** C[mcur×nc] (+)= packed A block · packed B block. */
-    private static void macro(int mcur, int nc, int kc, float[] ap, float[] bp, float[] c, int cOff, int ldc,
+    private static void macro(int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
                               float[] tile) {
         for (int jr = 0; jr < nc; jr += NR) {
             int cols = Math.min(NR, nc - jr);
@@ -166,10 +199,10 @@ public final class Gemm {
                 int rows = Math.min(MR, mcur - ir);
                 int ci = cOff + ir * ldc + jr;
                 if (rows == MR && cols == NR) {
-                    kernel(kc, ap, ir * kc, bp, jr * kc, c, ci, ldc);
+                    kernel(kc, ap, apOff + ir * kc, bp, jr * kc, c, ci, ldc);
                 } else {
                     java.util.Arrays.fill(tile, 0f);
-                    kernel(kc, ap, ir * kc, bp, jr * kc, tile, 0, NR);
+                    kernel(kc, ap, apOff + ir * kc, bp, jr * kc, tile, 0, NR);
                     for (int i = 0; i < rows; i++)
                         for (int j = 0; j < cols; j++) c[ci + i * ldc + j] += tile[i * NR + j];
                 }
