@@ -3,8 +3,9 @@ package dev.shears.prune.reconstruct;
 /**
  * What happened at one site. Errors are relative, ‖Y − Ŷ‖ / ‖Y‖ on the sampled rows, where Y is the original
  * network's output of {@code consumer} (before what follows it) and Ŷ that of the pruned network:
- * {@code naiveError} with the consumer's weights only sliced, in the network where every earlier site was
- * only sliced too; {@code lsError} after least squares, in the network where every earlier site was
+ * {@code naiveError} with the same channels removed by Shears' structural slicing (the consumer's weights
+ * sliced, the leftover constants folded into its bias, as {@code shears prune --method l1|slim} does), in the
+ * network where every earlier site was only sliced too; {@code lsError} after least squares, in the network where every earlier site was
  * reconstructed. Times are milliseconds: sampling the pruned network's inputs, selecting the channels,
  * solving, and measuring the naive baseline (not part of reconstruction).
  */

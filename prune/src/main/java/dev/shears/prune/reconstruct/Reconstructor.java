@@ -1,11 +1,17 @@
 package dev.shears.prune.reconstruct;
 
+import dev.shears.core.Tensor;
 import dev.shears.nn.Conv2d;
 import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
+import dev.shears.prune.DependencyGraph;
+import dev.shears.prune.Importance;
+import dev.shears.prune.Slicer;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Channel pruning with feature-map reconstruction (He et al. 2017, "Channel Pruning for Accelerating Very
@@ -46,10 +52,23 @@ public final class Reconstructor {
     public static ReconstructionResult prune(Sequential model, double ratio, Selection selection, Samples samples, double ridge) {
         if (!(ratio >= 0 && ratio < 1)) throw new IllegalArgumentException("ratio must be in [0, 1), got " + ratio);
         long start = System.nanoTime();
-        List<Site> sites = Site.find(model);
+        int[] inShape = {1, 1, samples.data().rows(), samples.data().cols()};
+        DependencyGraph graph = DependencyGraph.analyze(model, inShape);
+        List<Site> sites = Site.find(model, graph);
         if (sites.isEmpty())
             throw new IllegalArgumentException("nothing to reconstruct: no Conv2d of this model feeds another Conv2d, or a Linear through Flatten:\n" + model.describe());
         model.eval();
+        // importances are those of the original network (reconstruction changes neither γ nor a producer's own filters' ranking)
+        Map<String, float[]> importance = new HashMap<>();
+        for (Site s : sites) {
+            if (selection == Selection.GAMMA) {
+                if (s.norm() == null)
+                    throw new IllegalArgumentException("selection by γ needs a BatchNorm2d after " + s.producer() + "; use l1, lasso or greedy");
+                importance.put(s.producer(), Importance.bnScale(model, graph.group(s.producer())));
+            } else if (selection == Selection.L1) {
+                importance.put(s.producer(), Importance.filterL1(model, graph.group(s.producer()), false));
+            }
+        }
         Snapshot original = Snapshot.of(model), recon = original.copy(), naive = original.copy();
         int[] images = samples.pickImages();
 
@@ -73,16 +92,17 @@ public final class Reconstructor {
 
         List<LayerReport> reports = new ArrayList<>();
         for (int i = 0; i < sites.size(); i++)
-            reports.add(reconstructSite(model, sites.get(i), data.get(i), targets[i][0], i == 0, original, recon, naive, selection, ratio, ridge, samples, images));
+            reports.add(reconstructSite(model, inShape, sites.get(i), data.get(i), targets[i][0], i == 0, original, recon, naive,
+                    selection, importance.get(sites.get(i).producer()), ratio, ridge, samples, images));
         recon.restore(model);
         long baseline = reports.stream().mapToLong(LayerReport::baselineMs).sum();
         return new ReconstructionResult(model, selection, ratio, images.length, samples.positionsPerImage(), ridge,
                 reports, original, naive, recon, targetMs, ms(start) - baseline);
     }
 
-    private static LayerReport reconstructSite(Sequential model, Site site, SiteSamples d, float[] y, boolean first,
+    private static LayerReport reconstructSite(Sequential model, int[] inShape, Site site, SiteSamples d, float[] y, boolean first,
                                                Snapshot original, Snapshot recon, Snapshot naive, Selection selection,
-                                               double ratio, double ridge, Samples samples, int[] images) {
+                                               float[] importance, double ratio, double ridge, Samples samples, int[] images) {
         int layer = site.consumerIndex();
         // X from the network pruned so far
         long t = System.nanoTime();
@@ -105,7 +125,6 @@ public final class Reconstructor {
         String wName = site.consumer() + ".weight", bName = site.consumer() + ".bias";
         float[] w = original.get(wName).data();
         boolean withBias = original.has(bName);
-        float[] bias = withBias ? original.get(bName).data() : null;
         float[] yRaw = y;
         float[] xc = x[0], yc = y.clone();
         // centring lets the bias absorb every mean; a consumer without a bias must fit through the origin
@@ -115,80 +134,49 @@ public final class Reconstructor {
 
         t = System.nanoTime();
         int keep = Math.max(1, (int) Math.round(c * (1 - ratio)));
-        int[] kept = select(selection, site, original, xc, yc, m, c, blk, w, k, keep);
+        int[] kept = importance != null ? ChannelSelection.topK(toDouble(importance), keep)
+                : select(selection, xc, yc, m, c, blk, w, k, keep);
         long selectMs = ms(t);
 
         t = System.nanoTime();
-        double naiveErr = Regression.slicedError(xn[0], yRaw, m, kept, blk, w, f, bias, k);
-        baselineMs += ms(t);
-
-        t = System.nanoTime();
         Regression.Fit fit = Regression.fit(xc, xMean, yc, yMean, m, kept, blk, k, ridge, withBias);
+        // the producer loses its filters, the norm its channels, the consumer its input blocks — Shears'
+        // structural slicing, without folding the leftover constants: the re-fitted bias absorbs them
+        recon.restore(model);
+        Slicer.slice(model, DependencyGraph.analyze(model, inShape), Map.of(site.producer(), kept), false);
+        Module consumer = model.layers().get(layer);
+        consumer.setParameter("weight", Tensor.of(fit.weight(), consumer.parameter("weight").shape()));
+        if (withBias) consumer.setParameter("bias", Tensor.of(fit.bias(), k));
+        recon.update(model);
         long solveMs = ms(t);
 
-        // the producer loses its filters, the norm its channels, in both pruned networks
-        for (Snapshot s : List.of(recon, naive)) {
-            sliceRows(s, site.producer() + ".weight", kept);
-            if (s.has(site.producer() + ".bias")) sliceRows(s, site.producer() + ".bias", kept);
-            if (site.norm() != null)
-                for (String p : List.of("weight", "bias", "running_mean", "running_var")) sliceRows(s, site.norm() + "." + p, kept);
-        }
-        int[] wShape = original.get(wName).shape().clone();
-        wShape[1] = wShape.length == 4 ? kept.length : kept.length * blk;
-        recon.put(wName, fit.weight(), wShape);
-        if (withBias) recon.put(bName, fit.bias(), k);
-        naive.put(wName, sliceInputBlocks(w, k, f, kept, blk), wShape);
+        // the baseline: the same channels sliced the way `shears prune --method l1|slim` does it (constants folded)
+        t = System.nanoTime();
+        naive.restore(model);
+        Slicer.Result sliced = Slicer.slice(model, DependencyGraph.analyze(model, inShape), Map.of(site.producer(), kept), true);
+        naive.update(model);
+        double naiveErr = Regression.slicedError(xn[0], yRaw, m, kept, blk, naive.get(wName).data(),
+                naive.has(bName) ? naive.get(bName).data() : null, k);
+        baselineMs += ms(t);
 
+        String note = fit.note();
+        for (String n : sliced.notes()) note += (note.isEmpty() ? "" : "; ") + "naive slicing: " + n;
         double rel = Math.sqrt(Math.max(yy, 1e-300));
         return new LayerReport(site.producer(), site.consumer(), c, kept.length, kept, m, kept.length * blk,
-                Math.sqrt(naiveErr) / rel, Math.sqrt(fit.squaredError()) / rel, fit.ridge(), fit.note(),
+                Math.sqrt(naiveErr) / rel, Math.sqrt(fit.squaredError()) / rel, fit.ridge(), note,
                 sampleMs, selectMs, solveMs, baselineMs);
     }
 
-    private static int[] select(Selection selection, Site site, Snapshot original, float[] xc, float[] yc,
-                                int m, int c, int blk, float[] w, int k, int keep) {
-        switch (selection) {
-            case GAMMA -> {
-                if (site.norm() == null)
-                    throw new IllegalArgumentException("selection by γ needs a BatchNorm2d after " + site.producer() + "; use l1, lasso or greedy");
-                float[] gamma = original.get(site.norm() + ".weight").data();
-                double[] imp = new double[c];
-                for (int i = 0; i < c; i++) imp[i] = Math.abs(gamma[i]);
-                return ChannelSelection.topK(imp, keep);
-            }
-            case L1 -> {
-                Snapshot.Entry pw = original.get(site.producer() + ".weight");
-                int per = pw.data().length / c;
-                double[] imp = new double[c];
-                for (int i = 0; i < c; i++) for (int j = 0; j < per; j++) imp[i] += Math.abs(pw.data()[i * per + j]);
-                return ChannelSelection.topK(imp, keep);
-            }
-            default -> {
-                Regression.Contributions z = Regression.contributions(xc, yc, m, c, blk, w, k);
-                return selection == Selection.LASSO ? ChannelSelection.lasso(z.gram(), z.g(), keep)
-                        : ChannelSelection.greedy(z.gram(), z.g(), keep);
-            }
-        }
+    private static double[] toDouble(float[] v) {
+        double[] d = new double[v.length];
+        for (int i = 0; i < v.length; i++) d[i] = v[i];
+        return d;
     }
 
-    /** Keeps rows {@code kept} of the first dimension. */
-    private static void sliceRows(Snapshot s, String name, int[] kept) {
-        Snapshot.Entry e = s.get(name);
-        int per = e.data().length / e.shape()[0];
-        float[] out = new float[kept.length * per];
-        for (int i = 0; i < kept.length; i++) System.arraycopy(e.data(), kept[i] * per, out, i * per, per);
-        int[] shape = e.shape().clone();
-        shape[0] = kept.length;
-        s.put(name, out, shape);
-    }
-
-    /** [K, C·B] → [K, kept·B]: the consumer's weights from the kept channels, unchanged. */
-    static float[] sliceInputBlocks(float[] w, int k, int f, int[] kept, int blk) {
-        float[] out = new float[k * kept.length * blk];
-        for (int o = 0; o < k; o++)
-            for (int i = 0; i < kept.length; i++)
-                System.arraycopy(w, o * f + kept[i] * blk, out, (o * kept.length + i) * blk, blk);
-        return out;
+    private static int[] select(Selection selection, float[] xc, float[] yc, int m, int c, int blk, float[] w, int k, int keep) {
+        Regression.Contributions z = Regression.contributions(xc, yc, m, c, blk, w, k);
+        return selection == Selection.LASSO ? ChannelSelection.lasso(z.gram(), z.g(), keep)
+                : ChannelSelection.greedy(z.gram(), z.g(), keep);
     }
 
     private static long ms(long since) { return (System.nanoTime() - since) / 1_000_000; }

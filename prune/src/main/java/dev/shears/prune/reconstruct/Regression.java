@@ -34,17 +34,18 @@ final class Regression {
     }
 
     /**
-     * ‖Y − (X_kept·W_keptᵀ + bias)‖² computed directly, where W_kept is the consumer's weight {@code w} [K, F]
-     * restricted to the kept channels: the error of naive slicing (no re-fit). X and Y are not centred.
+     * ‖Y − (X_kept·W_keptᵀ + bias)‖² computed directly, with the sliced consumer's weight {@code w} [K, kept·B]
+     * and bias (or null): the error of naive slicing (no re-fit). X (all C channels) and Y are not centred.
      */
-    static double slicedError(float[] x, float[] y, int m, int[] kept, int blk, float[] w, int f, float[] bias, int k) {
+    static double slicedError(float[] x, float[] y, int m, int[] kept, int blk, float[] w, float[] bias, int k) {
+        int f = kept.length * blk;
         float[] yhat = new float[m * k];                      // row-major [M, K]: the inner loop runs over K
         for (int r = 0; r < m; r++) if (bias != null) System.arraycopy(bias, 0, yhat, r * k, k);
         float[] wt = new float[k];
-        for (int c : kept)
+        for (int i = 0; i < kept.length; i++)
             for (int b = 0; b < blk; b++) {
-                int col = c * blk + b;
-                for (int o = 0; o < k; o++) wt[o] = w[o * f + col];
+                int col = kept[i] * blk + b;
+                for (int o = 0; o < k; o++) wt[o] = w[o * f + i * blk + b];
                 for (int r = 0; r < m; r++) {
                     float a = x[col * m + r];
                     if (a == 0f) continue;                    // post-ReLU inputs and padding: many zeros

@@ -34,6 +34,12 @@ public final class Snapshot {
         return new Snapshot(m);
     }
 
+    /** Replaces every entry with the current state of {@code model}. */
+    public void update(Module model) {
+        entries.clear();
+        model.stateDict().forEach((k, t) -> entries.put(k, new Entry(t.toArray(), t.shape())));
+    }
+
     public Snapshot copy() {
         Map<String, Entry> m = new LinkedHashMap<>();
         entries.forEach((k, e) -> m.put(k, new Entry(e.data.clone(), e.shape.clone())));
@@ -47,11 +53,6 @@ public final class Snapshot {
     }
 
     public boolean has(String name) { return entries.containsKey(name); }
-
-    public void put(String name, float[] data, int... shape) {
-        get(name);
-        entries.put(name, new Entry(data, shape));
-    }
 
     /** Loads this state into {@code model} (fresh tensors: later training cannot alter the snapshot). */
     public void restore(Module model) {

@@ -8,6 +8,7 @@ import dev.shears.nn.Conv2d;
 import dev.shears.nn.Linear;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
+import dev.shears.prune.DependencyGraph;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -43,7 +44,8 @@ class ReconstructorTest {
 
     @Test
     void findsTheTwoSitesOfSimpleCNN() {
-        List<Site> sites = Site.find(SimpleCNN.create(6, 8, 12, 0));
+        Sequential model = SimpleCNN.create(6, 8, 12, 0);
+        List<Site> sites = Site.find(model, DependencyGraph.analyze(model, 1, 1, 28, 28));
         assertEquals(2, sites.size());
         assertEquals(new Site(0, "conv1", "bn1", 4, "conv2", 6, 9), sites.get(0));
         assertEquals(new Site(4, "conv2", "bn2", 9, "fc1", 8, 49), sites.get(1));
