@@ -37,6 +37,23 @@ class LeastSquaresTest {
     }
 
     @Test
+    void largeSystemsTakeEjmlsBlockCholeskyPath() {
+        // above ~1,000 unknowns EJML factors in 64×64 blocks (another matrix type); fc1 of SimpleCNN is such a system
+        int n = 1030;
+        Random rnd = new Random(4);
+        double[] h = new double[n * n], w = new double[n], b = new double[n];
+        for (int i = 0; i < n; i++) {
+            h[i * n + i] = 4;
+            if (i > 0) { h[i * n + i - 1] = 1; h[(i - 1) * n + i] = 1; }
+            w[i] = rnd.nextInt(5) - 2;
+        }
+        for (int i = 0; i < n; i++) for (int j = Math.max(0, i - 1); j <= Math.min(n - 1, i + 1); j++) b[i] += h[i * n + j] * w[j];
+        LeastSquares.Solution s = LeastSquares.solve(h, b, n, 1, 0);
+        assertArrayEquals(w, s.w(), 1e-9);
+        assertEquals("", s.note());
+    }
+
+    @Test
     void handComputedLineFit() {
         // y = 2x through (1,2), (2,4.5), (3,5.5): w = Σxy / Σx² = (2 + 9 + 16.5) / 14
         LeastSquares.Solution s = LeastSquares.solve(new double[]{14}, new double[]{27.5}, 1, 1, 0);
@@ -61,6 +78,7 @@ class LeastSquaresTest {
         for (double v : s.w()) assertTrue(Double.isFinite(v));
         assertTrue(s.ridge() > 0);
         assertTrue(s.note().contains("rank-deficient"), s.note());
+        assertTrue(s.note().contains("1 of 4 inputs are constant"), s.note());
         // the fit is still (almost) exact: the duplicated pair shares the weight 2
         assertEquals(2, s.w()[0] + s.w()[2], 1e-4);
         assertEquals(-1, s.w()[3 * k], 1e-4);
