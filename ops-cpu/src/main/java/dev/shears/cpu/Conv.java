@@ -2,6 +2,7 @@ package dev.shears.cpu;
 
 import dev.shears.core.Conv2dShape;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -47,6 +48,13 @@ final class Conv {
     /** The GEMM's own parallelism, used only when there are too few images to go round the threads. */
     private static Parallel inner(Parallel par, int n) { return n >= par.threads() ? null : par; }
 
+    /**
+     * im2col + GEMM, kept over {@link #forwardDirect} after measuring both on one thread at batch 64 in one
+     * process (median of 6 runs, 2-core machine shared with other builds, load average ~14, so absolute
+     * times are inflated): conv1 1.4 ms im2col+GEMM vs 2.8 ms direct; conv2 9.3 ms vs 27-50 ms. The direct
+     * kernel issues one masked load per fma group and cannot block over output columns the way the GEMM
+     * micro-kernel does (6 rows × 32 columns per B load).
+     */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
@@ -64,6 +72,53 @@ final class Conv {
                     for (int k = 0; k < K; k++) addScalar(simd, bias[k], y, (n * K + k) * pq, pq);
             }
         });
+    }
+
+    /**
+     * The direct alternative for one image of a stride-1 convolution: no im2col, each output row computed
+     * L columns at a time from masked, shifted loads of input rows, four filters per pass sharing every load
+     * (4 accumulators). Measured against im2col + GEMM in {@link #forward}'s comment.
+     */
+    static void forwardDirect(Conv2dShape s, float[] x, float[] w, float[] bias, float[] y, int n) {
+        int C = s.c(), H = s.h(), W = s.w(), K = s.k(), R = s.r(), Sk = s.s(), P = s.p(), Q = s.q();
+        int ph = s.padH(), pw = s.padW(), kStride = C * R * Sk;
+        for (int k0 = 0; k0 < K; k0 += 4) {
+            // filters past K repeat the last one and are not stored
+            int w0 = k0 * kStride, w1 = Math.min(k0 + 1, K - 1) * kStride, w2 = Math.min(k0 + 2, K - 1) * kStride, w3 = Math.min(k0 + 3, K - 1) * kStride;
+            for (int p = 0; p < P; p++)
+                for (int q0 = 0; q0 < Q; q0 += L) {
+                    FloatVector a0 = FloatVector.broadcast(S, bias == null ? 0f : bias[k0]);
+                    FloatVector a1 = FloatVector.broadcast(S, bias == null ? 0f : bias[Math.min(k0 + 1, K - 1)]);
+                    FloatVector a2 = FloatVector.broadcast(S, bias == null ? 0f : bias[Math.min(k0 + 2, K - 1)]);
+                    FloatVector a3 = FloatVector.broadcast(S, bias == null ? 0f : bias[Math.min(k0 + 3, K - 1)]);
+                    for (int t = 0; t < Sk; t++) {
+                        int col0 = q0 + t - pw;                      // input column under lane 0
+                        VectorMask<Float> m = lanes(-col0, Math.min(W - col0, Q - q0));
+                        for (int c = 0; c < C; c++)
+                            for (int r = 0; r < R; r++) {
+                                int h = p - ph + r;
+                                if (h < 0 || h >= H) continue;
+                                FloatVector xv = FloatVector.fromArray(S, x, ((n * C + c) * H + h) * W + col0, m);
+                                int wi = (c * R + r) * Sk + t;
+                                a0 = xv.fma(FloatVector.broadcast(S, w[w0 + wi]), a0);
+                                a1 = xv.fma(FloatVector.broadcast(S, w[w1 + wi]), a1);
+                                a2 = xv.fma(FloatVector.broadcast(S, w[w2 + wi]), a2);
+                                a3 = xv.fma(FloatVector.broadcast(S, w[w3 + wi]), a3);
+                            }
+                    }
+                    VectorMask<Float> out = S.indexInRange(0, Q - q0);
+                    int o = ((n * K + k0) * P + p) * Q + q0, plane = P * Q;
+                    a0.intoArray(y, o, out);
+                    if (k0 + 1 < K) a1.intoArray(y, o + plane, out);
+                    if (k0 + 2 < K) a2.intoArray(y, o + 2 * plane, out);
+                    if (k0 + 3 < K) a3.intoArray(y, o + 3 * plane, out);
+                }
+        }
+    }
+
+    /** The mask of lanes i with lo ≤ i &lt; hi (either bound may lie outside [0, L]). */
+    private static VectorMask<Float> lanes(int lo, int hi) {
+        return S.indexInRange(0, Math.max(0, hi)).andNot(S.indexInRange(0, Math.max(0, lo)));
     }
 
     static void backwardData(Parallel par, boolean simd, Conv2dShape s, float[] dy, float[] w, float[] dx) {
@@ -87,6 +142,11 @@ final class Conv {
         java.util.Arrays.fill(dw, 0, K * crs, 0f);
         if (dbias != null) java.util.Arrays.fill(dbias, 0, K, 0f);
         Parallel inner = inner(par, s.n());
+        // With few rows of col (conv1: CRS = 9) the packed GEMM is all packing and padding (9 rows in two
+        // 6-row panels); plain dot products over the contiguous PQ measured ~8 µs per conv1 image against
+        // ~50-80 µs. For conv2 (CRS = 288) the two were within noise of each other (150-250 µs) on a
+        // loaded machine, and the packed GEMM is kept.
+        boolean dots = crs < 32;
         Object lock = new Object();
         par.parallelFor(0, s.n(), (lo, hi) -> {
             // dwᵀ [CRS × K] += col · dyᵀ: the transposed operand is dy[n] (K·PQ floats), not col (CRS·PQ)
@@ -97,7 +157,8 @@ final class Conv {
                 float[] src = x;
                 int srcOff = n * chw;
                 if (col != null) { im2col(s, x, n, col); src = col; srcOff = 0; }
-                Gemm.sgemm(inner, simd, false, true, crs, K, pq, 1f, src, srcOff, pq, dy, n * K * pq, pq, 1f, partT, 0, K);
+                if (dots) DotGemm.addABt(simd, crs, K, pq, src, srcOff, pq, dy, n * K * pq, pq, partT, 0, K);
+                else Gemm.sgemm(inner, simd, false, true, crs, K, pq, 1f, src, srcOff, pq, dy, n * K * pq, pq, 1f, partT, 0, K);
                 if (dbias != null)
                     for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(simd, dy, (n * K + k) * pq, pq);
             }

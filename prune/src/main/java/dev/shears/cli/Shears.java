@@ -24,6 +24,7 @@ import picocli.CommandLine.Spec;
                 EvalCommand.class,
                 InfoCommand.class,
                 BenchCommand.class,
+                PruneCommand.class, FinetuneCommand.class, DemoCommand.class,
                 HelpCommand.class,
         })
 public final class Shears implements Runnable {

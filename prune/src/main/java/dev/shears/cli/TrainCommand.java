@@ -7,7 +7,9 @@ import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.train.Trainer;
 import picocli.CommandLine.Command;
+import dev.shears.prune.Sparsity;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -23,6 +25,10 @@ final class TrainCommand extends ShearsCommand {
 
     @Mixin TrainingOptions training;
 
+    @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
+            description = "Network Slimming's sparse training: add λ·Σ|γ| over every BatchNorm scale to the loss (default: ${DEFAULT-VALUE}, none).")
+    float sparsityL1;
+
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
@@ -32,6 +38,8 @@ final class TrainCommand extends ShearsCommand {
                 model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
                 training.momentum, training.weightDecay);
         Trainer trainer = new Trainer(model, new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay));
+        if (sparsityL1 < 0) throw usageError("--sparsity-l1 must be >= 0, got " + sparsityL1);
+        if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
         DataLoader loader = new DataLoader(data.train(), common.batchSize, true, common.seed);
         int[] imageShape = {1, data.train().rows(), data.train().cols()};
 
@@ -76,6 +84,7 @@ final class TrainCommand extends ShearsCommand {
         json.put("lr", training.lr);
         json.put("momentum", training.momentum);
         json.put("weight_decay", training.weightDecay);
+        json.put("sparsity_l1", sparsityL1);
         json.put("seed", common.seed);
         json.put("parameters", model.parameterCount());
         json.put("epochs", epochs);

@@ -13,6 +13,15 @@ public sealed interface Criterion {
         public PerLayerRatio { checkRatio(ratio); }
     }
 
+    /** "threshold 0.01", "global ratio 0.5", "per-layer ratio 0.5". */
+    default String describe() {
+        return switch (this) {
+            case Threshold t -> "threshold " + t.value();
+            case GlobalRatio r -> "global ratio " + r.ratio();
+            case PerLayerRatio r -> "per-layer ratio " + r.ratio();
+        };
+    }
+
     static Criterion threshold(double t) { return new Threshold(t); }
     static Criterion globalRatio(double r) { return new GlobalRatio(r); }
     static Criterion perLayerRatio(double r) { return new PerLayerRatio(r); }

@@ -15,6 +15,11 @@ public record MinKeep(int count, double fraction) {
     public static MinKeep count(int n) { return new MinKeep(n, 0); }
     public static MinKeep fraction(double f) { return new MinKeep(1, f); }
 
+    @Override
+    public String toString() {
+        return fraction > 0 ? "max(" + Math.max(1, count) + ", " + fraction + "·n)" : Math.max(1, count) + " per layer";
+    }
+
     public int of(int channels) {
         return Math.min(channels, Math.max(1, Math.max(count, (int) Math.ceil(fraction * channels - 1e-9))));
     }

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Consumer;
 
 /**
  * The whole story on a SimpleCNN: train with a sparsity penalty → prune → fine-tune → report, with the γ
@@ -30,40 +31,44 @@ public final class Pipeline {
     private Pipeline() {}
 
     /**
-     * @param data        an MNIST-format directory, or null for the embedded digits
      * @param lambda      sparsity strength: on BN γ for SLIM, on conv weights for L1 (0 for none)
      * @param baseline    also train a λ = 0 twin, for the γ histogram's comparison
      * @param sensitivity also measure accuracy against pruning ratio (per layer and global)
      */
-    public record Config(Path data, Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda,
+    public record Config(Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda,
                          int trainEpochs, int fineTuneEpochs, float lr, long seed, boolean baseline,
-                         boolean sensitivity, int latencyRepeats) {}
+                         boolean sensitivity, int latencyRepeats, List<String> commands) {}
 
+    /** On the embedded digits, logging to {@code log}. */
     public static PruneReport run(Config c, PrintStream log) throws IOException {
+        return run(c, Datasets.embeddedDigits(), "embedded digits (8,000 train / 2,000 test)", log::println);
+    }
+
+    public static PruneReport run(Config c, Mnist data, String dataName, Consumer<String> log) throws IOException {
         Files.createDirectories(c.out());
-        Mnist data = c.data() == null ? Datasets.embeddedDigits() : Datasets.load(c.data());
-        String dataName = c.data() == null ? "embedded digits (8,000 train / 2,000 test)" : c.data().toString();
         int[] one = {1, 1, data.train().rows(), data.train().cols()};
         Training.Options train = Training.Options.defaults(c.trainEpochs()).withLr(c.lr()).withSeed(c.seed());
         List<String> plots = new ArrayList<>();
 
         Sparsity sparsity = c.method() == Method.SLIM ? Sparsity.bnScales(c.lambda()) : Sparsity.convWeights(c.lambda());
-        log.printf(Locale.ROOT, "training SimpleCNN on %s: %d epochs, lr %s, sparsity λ = %s on %s%n", dataName, c.trainEpochs(),
-                c.lr(), c.lambda(), c.method() == Method.SLIM ? "BN γ" : "conv weights");
+        log.accept(String.format(Locale.ROOT, "training SimpleCNN on %s: %d epochs, lr %s, sparsity λ = %s on %s", dataName, c.trainEpochs(),
+                c.lr(), c.lambda(), c.method() == Method.SLIM ? "BN γ" : "conv weights"));
         Sequential model = SimpleCNN.create(c.seed());
         Training.train(model, data.train(), train, sparsity, r -> epochLine(log, r));
         Checkpoints.save(model, c.out().resolve("sparse.safetensors"));
 
+        double accNormal = Double.NaN;
         if (c.baseline() && c.method() == Method.SLIM) {
-            log.println("training the λ = 0 twin for the γ histogram");
+            log.accept("training the λ = 0 twin for the γ histogram");
             Sequential normal = SimpleCNN.create(c.seed());
             Training.train(normal, data.train(), train, null, r -> epochLine(log, r));
+            accNormal = Training.accuracy(normal, data.test());
             Plots.gammaHistogram(Plots.of("normal training", Plots.allGammas(normal), "sparse, λ = " + c.lambda(), Plots.allGammas(model)),
-                    40, c.out().resolve("gamma-histogram.png"));
+                    25, c.out().resolve("gamma-histogram.png"));
             plots.add("gamma-histogram.png");
         }
         if (c.sensitivity()) {
-            log.println("sensitivity: accuracy against pruning ratio, no fine-tuning");
+            log.accept("sensitivity: accuracy against pruning ratio, no fine-tuning");
             double[] ratios = {0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9};
             Sequential frozen = copy(model);
             var curves = Sensitivity.measure(() -> copy(frozen), c.method(), ratios, data.test(), one);
@@ -77,14 +82,14 @@ public final class Pipeline {
         double lat64 = Latency.medianMillis(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
 
         PruneResult result = new Pruner(c.method(), c.criterion()).minKeep(c.minKeep()).prune(model, one);
-        for (String w : result.warnings()) log.println("warning: " + w);
+        for (String w : result.warnings()) log.accept("warning: " + w);
         double accPruned = Training.accuracy(model, data.test());
         Checkpoints.save(model, c.out().resolve("pruned.safetensors"));
-        log.printf(Locale.ROOT, "pruned: %s; accuracy %.2f%% → %.2f%%%n", result.channelsAfter(), 100 * accBefore, 100 * accPruned);
+        log.accept(String.format(Locale.ROOT, "pruned: %s; accuracy %.2f%% → %.2f%%", result.channelsAfter(), 100 * accBefore, 100 * accPruned));
 
         double accTuned = Double.NaN;
         if (c.fineTuneEpochs() > 0) {
-            log.printf("fine-tuning %d epochs with a fresh SGD%n", c.fineTuneEpochs());
+            log.accept(String.format("fine-tuning %d epochs with a fresh SGD", c.fineTuneEpochs()));
             Training.fineTune(model, data.train(), train.withEpochs(c.fineTuneEpochs()), r -> epochLine(log, r));
             accTuned = Training.accuracy(model, data.test());
             Checkpoints.save(model, c.out().resolve("finetuned.safetensors"));
@@ -94,10 +99,10 @@ public final class Pipeline {
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
-                dataName, c.method().name().toLowerCase(), c.criterion(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
+                dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
                 c.fineTuneEpochs(), model.parameters().getFirst().backend().name());
-        PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned,
-                lat1, lat1After, lat64, lat64After, plots, List.of());
+        PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
+                lat1, lat1After, lat64, lat64After, plots, c.commands());
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(c.out().resolve("report.json").toFile(), report.toMap());
         return report;
@@ -105,8 +110,8 @@ public final class Pipeline {
 
     private static String shortName(String dataName) { return dataName.startsWith("embedded") ? "embedded digits" : dataName; }
 
-    private static void epochLine(PrintStream log, dev.shears.nn.train.Trainer.EpochResult r) {
-        log.printf(Locale.ROOT, "  epoch %d: loss %.4f, train accuracy %.2f%%, %.1f s%n", r.epoch() + 1, r.loss(), 100 * r.accuracy(), r.seconds());
+    private static void epochLine(Consumer<String> log, dev.shears.nn.train.Trainer.EpochResult r) {
+        log.accept(String.format(Locale.ROOT, "  epoch %d: loss %.4f, train accuracy %.2f%%, %.1f s", r.epoch() + 1, r.loss(), 100 * r.accuracy(), r.seconds()));
     }
 
     /** A SimpleCNN of the same widths holding copies of {@code m}'s tensors. */

@@ -11,7 +11,7 @@ import java.util.Map;
  * (NaN where not measured), latencies in milliseconds (median), FLOPs per image.
  */
 public record PruneReport(String title, String setup, PruneResult result,
-                          double accuracyBefore, double accuracyPruned, double accuracyFineTuned,
+                          double accuracyBefore, double accuracyPruned, double accuracyFineTuned, double accuracyNormal,
                           double latencyBefore1, double latencyAfter1, double latencyBefore64, double latencyAfter64,
                           List<String> plots, List<String> commands) {
 
@@ -45,6 +45,9 @@ public record PruneReport(String title, String setup, PruneResult result,
                 String.format(Locale.ROOT, "%+.2f pts", 100 * (accuracyPruned - accuracyBefore))});
         rows.add(new String[]{"test accuracy after fine-tuning", pct(accuracyBefore), pct(accuracyFineTuned),
                 Double.isNaN(accuracyFineTuned) ? "—" : String.format(Locale.ROOT, "%+.2f pts", 100 * (accuracyFineTuned - accuracyBefore))});
+        if (!Double.isNaN(accuracyNormal))
+            rows.add(new String[]{"test accuracy, normal training (λ = 0) → fine-tuned", pct(accuracyNormal), pct(accuracyFineTuned),
+                    Double.isNaN(accuracyFineTuned) ? "—" : String.format(Locale.ROOT, "%+.2f pts", 100 * (accuracyFineTuned - accuracyNormal))});
         return rows;
     }
 
@@ -105,6 +108,7 @@ public record PruneReport(String title, String setup, PruneResult result,
         acc.put("before", nanToNull(accuracyBefore));
         acc.put("pruned", nanToNull(accuracyPruned));
         acc.put("fine_tuned", nanToNull(accuracyFineTuned));
+        acc.put("normal_training", nanToNull(accuracyNormal));
         m.put("accuracy", acc);
         Map<String, Object> lat = new LinkedHashMap<>();
         lat.put("batch1_ms", pair(latencyBefore1, latencyAfter1));

@@ -50,7 +50,7 @@ public record PruningPlan(Map<String, int[]> keep, Map<String, Integer> widths, 
             int floor = min.of(s.length);
             if (kept < floor) {
                 warnings.add(String.format("%s: %s would keep %d of %d channels; kept the %d highest-scoring (minimum %d)",
-                        g, describe(criterion), kept, s.length, floor, floor));
+                        g, criterion.describe(), kept, s.length, floor, floor));
                 Integer[] order = ascending(s);
                 Arrays.fill(rm, true);
                 for (int i = s.length - floor; i < s.length; i++) rm[order[i]] = false;
@@ -69,14 +69,6 @@ public record PruningPlan(Map<String, int[]> keep, Map<String, Integer> widths, 
         for (int i = 0; i < s.length; i++) order[i] = i;
         Arrays.sort(order, Comparator.comparingDouble(i -> s[i]));
         return order;
-    }
-
-    private static String describe(Criterion c) {
-        return switch (c) {
-            case Criterion.Threshold t -> "threshold " + t.value();
-            case Criterion.GlobalRatio r -> "global ratio " + r.ratio();
-            case Criterion.PerLayerRatio r -> "per-layer ratio " + r.ratio();
-        };
     }
 
     /** Channels removed over all groups. */

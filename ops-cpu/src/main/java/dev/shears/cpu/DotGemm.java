@@ -1,0 +1,106 @@
+package dev.shears.cpu;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * C += A·Bᵀ where A is M×K and B is N×K, both row-major: every C[i][j] is a dot product of two contiguous
+ * rows, so nothing needs packing or transposing. This is the shape of a convolution's weight gradient
+ * (dw [K×CRS] = dy [K×PQ] · colᵀ, reduced over the long, contiguous PQ), where the packed {@link Gemm}
+ * would have to transpose one operand element by element.
+ *
+ * <p>Legend: M, N output sizes, K the reduction length; L lanes. A 4×4 block of C keeps 16 vector
+ * accumulators over K (4 loads of A and 4 of B feed 16 fmas), the last partial vector is masked, and each
+ * accumulator is reduced across lanes once at the end. Leftover rows and columns run 1×1 dots.
+ * <pre>
+ *   for i &lt; M, j &lt; N:  C[i][j] += Σ_p A[i][p] · B[j][p]
+ * </pre>
+ */
+final class DotGemm {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final int L = S.length();
+
+    private DotGemm() {}
+
+    static void addABt(boolean simd, int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                       float[] c, int cOff, int ldc) {
+        if (!simd) {
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    float s = 0f;
+                    for (int p = 0; p < k; p++) s += a[aOff + i * lda + p] * b[bOff + j * ldb + p];
+                    c[cOff + i * ldc + j] += s;
+                }
+            return;
+        }
+        int m4 = m - m % 4, n4 = n - n % 4;
+        for (int i = 0; i < m4; i += 4)
+            for (int j = 0; j < n4; j += 4) block4x4(k, a, aOff + i * lda, lda, b, bOff + j * ldb, ldb, c, cOff + i * ldc + j, ldc);
+        for (int i = 0; i < m; i++)
+            for (int j = (i < m4 ? n4 : 0); j < n; j++)
+                c[cOff + i * ldc + j] += dot(k, a, aOff + i * lda, b, bOff + j * ldb);
+    }
+
+    private static float dot(int k, float[] a, int ai, float[] b, int bi) {
+        FloatVector acc = FloatVector.zero(S);
+        int p = 0;
+        for (int bound = S.loopBound(k); p < bound; p += L)
+            acc = FloatVector.fromArray(S, a, ai + p).fma(FloatVector.fromArray(S, b, bi + p), acc);
+        float s = acc.reduceLanes(VectorOperators.ADD);
+        for (; p < k; p++) s += a[ai + p] * b[bi + p];
+        return s;
+    }
+
+    private static void block4x4(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0, int ldc) {
+        FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s02 = FloatVector.zero(S), s03 = FloatVector.zero(S);
+        FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S), s12 = FloatVector.zero(S), s13 = FloatVector.zero(S);
+        FloatVector s20 = FloatVector.zero(S), s21 = FloatVector.zero(S), s22 = FloatVector.zero(S), s23 = FloatVector.zero(S);
+        FloatVector s30 = FloatVector.zero(S), s31 = FloatVector.zero(S), s32 = FloatVector.zero(S), s33 = FloatVector.zero(S);
+        int bound = S.loopBound(k);
+        for (int p = 0; p < bound; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, a0 + lda + p);
+            FloatVector x2 = FloatVector.fromArray(S, a, a0 + 2 * lda + p), x3 = FloatVector.fromArray(S, a, a0 + 3 * lda + p);
+            FloatVector y = FloatVector.fromArray(S, b, b0 + p);
+            s00 = x0.fma(y, s00); s10 = x1.fma(y, s10); s20 = x2.fma(y, s20); s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, b, b0 + ldb + p);
+            s01 = x0.fma(y, s01); s11 = x1.fma(y, s11); s21 = x2.fma(y, s21); s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, b, b0 + 2 * ldb + p);
+            s02 = x0.fma(y, s02); s12 = x1.fma(y, s12); s22 = x2.fma(y, s22); s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, b, b0 + 3 * ldb + p);
+            s03 = x0.fma(y, s03); s13 = x1.fma(y, s13); s23 = x2.fma(y, s23); s33 = x3.fma(y, s33);
+        }
+        if (bound < k) {   // the last k % L values: one masked vector (masked-off lanes read as 0)
+            int p = bound;
+            VectorMask<Float> m = S.indexInRange(p, k);
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p, m), x1 = FloatVector.fromArray(S, a, a0 + lda + p, m);
+            FloatVector x2 = FloatVector.fromArray(S, a, a0 + 2 * lda + p, m), x3 = FloatVector.fromArray(S, a, a0 + 3 * lda + p, m);
+            FloatVector y = FloatVector.fromArray(S, b, b0 + p, m);
+            s00 = x0.fma(y, s00); s10 = x1.fma(y, s10); s20 = x2.fma(y, s20); s30 = x3.fma(y, s30);
+            y = FloatVector.fromArray(S, b, b0 + ldb + p, m);
+            s01 = x0.fma(y, s01); s11 = x1.fma(y, s11); s21 = x2.fma(y, s21); s31 = x3.fma(y, s31);
+            y = FloatVector.fromArray(S, b, b0 + 2 * ldb + p, m);
+            s02 = x0.fma(y, s02); s12 = x1.fma(y, s12); s22 = x2.fma(y, s22); s32 = x3.fma(y, s32);
+            y = FloatVector.fromArray(S, b, b0 + 3 * ldb + p, m);
+            s03 = x0.fma(y, s03); s13 = x1.fma(y, s13); s23 = x2.fma(y, s23); s33 = x3.fma(y, s33);
+        }
+        // written out: a helper taking the vectors might not be inlined, and would box them
+        c[c0] += s00.reduceLanes(VectorOperators.ADD);
+        c[c0 + 1] += s01.reduceLanes(VectorOperators.ADD);
+        c[c0 + 2] += s02.reduceLanes(VectorOperators.ADD);
+        c[c0 + 3] += s03.reduceLanes(VectorOperators.ADD);
+        c[c0 + ldc] += s10.reduceLanes(VectorOperators.ADD);
+        c[c0 + ldc + 1] += s11.reduceLanes(VectorOperators.ADD);
+        c[c0 + ldc + 2] += s12.reduceLanes(VectorOperators.ADD);
+        c[c0 + ldc + 3] += s13.reduceLanes(VectorOperators.ADD);
+        c[c0 + 2 * ldc] += s20.reduceLanes(VectorOperators.ADD);
+        c[c0 + 2 * ldc + 1] += s21.reduceLanes(VectorOperators.ADD);
+        c[c0 + 2 * ldc + 2] += s22.reduceLanes(VectorOperators.ADD);
+        c[c0 + 2 * ldc + 3] += s23.reduceLanes(VectorOperators.ADD);
+        c[c0 + 3 * ldc] += s30.reduceLanes(VectorOperators.ADD);
+        c[c0 + 3 * ldc + 1] += s31.reduceLanes(VectorOperators.ADD);
+        c[c0 + 3 * ldc + 2] += s32.reduceLanes(VectorOperators.ADD);
+        c[c0 + 3 * ldc + 3] += s33.reduceLanes(VectorOperators.ADD);
+    }
+}

@@ -1,0 +1,88 @@
+package dev.shears.cli;
+
+import dev.shears.data.Mnist;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.MinKeep;
+import dev.shears.prune.Pipeline;
+import dev.shears.prune.PruneReport;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = {"Network Slimming end to end on a SimpleCNN: train with an L1 penalty on the BatchNorm γ, prune, fine-tune, report.",
+                "Writes the models, report.md, report.json, the γ histogram and the sensitivity plot into --out (a directory, default shears-demo)."})
+final class DemoCommand extends ShearsCommand {
+    /** Chosen from the measurements in the prune README: see the λ table there. */
+    static final String DEFAULT_LAMBDA = "2e-2";
+
+    @Option(names = "--method", paramLabel = "slim|l1", defaultValue = "slim",
+            description = "slim (penalty on BN γ) or l1 (penalty on conv weights, filters ranked by Σ|W|). Default: ${DEFAULT-VALUE}.")
+    String method;
+
+    @Option(names = "--lambda", paramLabel = "λ", defaultValue = DEFAULT_LAMBDA, description = "Sparsity strength (default: ${DEFAULT-VALUE}).")
+    float lambda;
+
+    @Option(names = "--epochs", paramLabel = "N", defaultValue = "10", description = "Sparse-training epochs (default: ${DEFAULT-VALUE}).")
+    int epochs;
+
+    @Option(names = "--finetune-epochs", paramLabel = "N", defaultValue = "3", description = "Fine-tuning epochs after pruning (default: ${DEFAULT-VALUE}).")
+    int fineTuneEpochs;
+
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.01", description = "SGD learning rate, momentum 0.9 (default: ${DEFAULT-VALUE}).")
+    float lr;
+
+    static final class How {
+        @Option(names = "--threshold", paramLabel = "T", required = true, description = "Remove channels whose |γ| is below T.")
+        Double threshold;
+        @Option(names = "--ratio", paramLabel = "R", required = true, description = "Remove this share of channels (per layer, or with --global over all).")
+        Double ratio;
+    }
+
+    @ArgGroup(exclusive = true) How how;
+
+    @Option(names = "--global", description = "With --ratio: one ranking over all layers.")
+    boolean global;
+
+    @Option(names = "--min-keep-fraction", paramLabel = "F", defaultValue = "0",
+            description = "Keep at least this share of every layer's channels (default: ${DEFAULT-VALUE}: at least one).")
+    double minKeepFraction;
+
+    @Option(names = "--no-baseline", description = "Skip the normally trained twin (and so the γ histogram).")
+    boolean noBaseline;
+
+    @Option(names = "--no-sensitivity", description = "Skip the accuracy-against-ratio sweep.")
+    boolean noSensitivity;
+
+    @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "30", description = "Timed forward passes per latency (median). Default: ${DEFAULT-VALUE}.")
+    int latencyRepeats;
+
+    @Override
+    protected int run() throws Exception {
+        // default: the slimming paper's way, one global ranking of all γ, here removing 70% of the conv channels
+        Criterion criterion = how == null ? Criterion.globalRatio(0.7)
+                : PruneCommand.criterion(this, how.threshold, how.ratio, global);
+        if (epochs < 1 || fineTuneEpochs < 0) throw usageError("--epochs must be >= 1 and --finetune-epochs >= 0");
+        Path out = common.out == null ? Path.of("shears-demo") : common.out;
+        Mnist data = loadData();
+        String command = "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+        var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, minKeepFraction > 0 ? MinKeep.fraction(minKeepFraction) : MinKeep.ONE, lambda, epochs, fineTuneEpochs,
+                lr, common.seed, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command));
+        PruneReport report = Pipeline.run(config, data, common.data, line -> log("%s", line));
+        if (!common.json) say("%s", report.toTerminal());
+        say("report: %s", out.resolve("report.md"));
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("command", "demo");
+        json.put("lambda", lambda);
+        json.put("criterion", criterion.describe());
+        json.putAll(report.toMap());
+        json.put("out", out.toString());
+        emitJson(json);
+        return 0;
+    }
+}

@@ -1,0 +1,129 @@
+package dev.shears.cli;
+
+import dev.shears.data.Mnist;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.io.Checkpoints;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.Latency;
+import dev.shears.prune.Method;
+import dev.shears.prune.MinKeep;
+import dev.shears.prune.PruneReport;
+import dev.shears.prune.PruneResult;
+import dev.shears.prune.Pruner;
+import dev.shears.prune.Training;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+@Command(name = "prune", mixinStandardHelpOptions = true,
+        description = {"Prune a SimpleCNN structurally: whole channels leave every tensor that holds them, so the saved model is smaller and faster.",
+                "Prints channels per layer, parameters, FLOPs, latency and accuracy before and right after; writes OUT's report (.report.md) beside it."})
+final class PruneCommand extends ShearsCommand {
+
+    @Option(names = "--method", paramLabel = "slim|l1", defaultValue = "slim",
+            description = "slim: Network Slimming, rank channels by |γ| of their BatchNorm; l1: rank conv filters by Σ|W| (Li et al.). Default: ${DEFAULT-VALUE}.")
+    String method;
+
+    static final class How {
+        @Option(names = "--threshold", paramLabel = "T", required = true, description = "Remove channels whose score (|γ|, or Σ|W|) is below T.")
+        Double threshold;
+        @Option(names = "--ratio", paramLabel = "R", required = true, description = "Remove this share of channels: in every layer, or over all layers together with --global.")
+        Double ratio;
+    }
+
+    @ArgGroup(exclusive = true, multiplicity = "1") How how;
+
+    @Option(names = "--global", description = "With --ratio: one ranking over all layers (the slimming paper's percentile) instead of per layer.")
+    boolean global;
+
+    @Option(names = "--min-keep", paramLabel = "N", defaultValue = "1", description = "Keep at least N channels per layer (default: ${DEFAULT-VALUE}; never fewer than 1).")
+    int minKeep;
+
+    @Option(names = "--min-keep-fraction", paramLabel = "F", defaultValue = "0", description = "Keep at least this share of every layer's channels (default: ${DEFAULT-VALUE}).")
+    double minKeepFraction;
+
+    @Option(names = "--no-fold", description = "Do not fold the pruned channels' leftover constants (BN β) into the next layer's bias.")
+    boolean noFold;
+
+    @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "30", description = "Timed forward passes per latency (median; 0 skips it). Default: ${DEFAULT-VALUE}.")
+    int latencyRepeats;
+
+    static Method method(ShearsCommand c, String name) {
+        return switch (name) {
+            case "slim" -> Method.SLIM;
+            case "l1" -> Method.L1;
+            default -> throw c.usageError("--method must be slim or l1, got " + name);
+        };
+    }
+
+    static Criterion criterion(ShearsCommand c, Double threshold, Double ratio, boolean global) {
+        if (threshold != null) {
+            if (global) throw c.usageError("--global goes with --ratio, not --threshold (a threshold is global already)");
+            return Criterion.threshold(threshold);
+        }
+        if (!(ratio >= 0 && ratio < 1)) throw c.usageError("--ratio must be in [0, 1), got " + ratio);
+        return global ? Criterion.globalRatio(ratio) : Criterion.perLayerRatio(ratio);
+    }
+
+    /** OUT.safetensors → OUT.report.md */
+    static Path reportPath(Path out) {
+        String name = out.getFileName().toString();
+        String stem = name.endsWith(".safetensors") ? name.substring(0, name.length() - ".safetensors".length()) : name;
+        return out.resolveSibling(stem + ".report.md");
+    }
+
+    @Override
+    protected int run() throws Exception {
+        Method m = method(this, method);
+        Criterion criterion = criterion(this, how.threshold, how.ratio, global);
+        if (common.out == null) throw usageError("--out FILE is required");
+        if (minKeep < 1 && minKeepFraction <= 0) minKeep = 1;
+        Sequential model = requireModel();
+        Mnist data = loadData();
+        int[] one = {1, 1, data.test().rows(), data.test().cols()};
+
+        double accBefore = Training.accuracy(model, data.test());
+        double[] latBefore = latencies(model, data);
+        PruneResult r = new Pruner(m, criterion).minKeep(new MinKeep(Math.max(1, minKeep), minKeepFraction)).fold(!noFold).prune(model, one);
+        for (String w : r.warnings()) log("warning: %s", w);
+        double accAfter = Training.accuracy(model, data.test());
+        double[] latAfter = latencies(model, data);
+        Checkpoints.save(model, common.out, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
+
+        String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.",
+                common.model, common.out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), common.data,
+                data.test().size(), deviceName());
+        PruneReport report = new PruneReport("Pruning report", setup, r, accBefore, accAfter, Double.NaN, Double.NaN,
+                latBefore[0], latAfter[0], latBefore[1], latAfter[1], List.of(), List.of(commandLine()));
+        Path md = reportPath(common.out);
+        Files.writeString(md, report.toMarkdown());
+        log("saved %s and %s", common.out, md);
+        if (!common.json) say("%s", report.toTerminal());
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("command", "prune");
+        json.put("method", method);
+        json.put("criterion", criterion.describe());
+        json.putAll(report.toMap());
+        json.put("model", common.out.toString());
+        json.put("report", md.toString());
+        emitJson(json);
+        return 0;
+    }
+
+    private double[] latencies(Sequential model, Mnist data) {
+        if (latencyRepeats < 1) return new double[]{Double.NaN, Double.NaN};
+        int h = data.test().rows(), w = data.test().cols();
+        return new double[]{Latency.medianMillis(model, 20, latencyRepeats, 1, 1, h, w),
+                Latency.medianMillis(model, 5, latencyRepeats, 64, 1, h, w)};
+    }
+
+    private String commandLine() {
+        return "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+    }
+}

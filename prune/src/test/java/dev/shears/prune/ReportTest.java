@@ -1,0 +1,45 @@
+package dev.shears.prune;
+
+import dev.shears.nn.Sequential;
+import dev.shears.nn.SimpleCNN;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ReportTest {
+    @TempDir Path dir;
+
+    @Test
+    void tableAndMarkdownCarryEveryNumber() {
+        Sequential m = SimpleCNN.create(4, 6, 8, 0);
+        PruneResult r = new Pruner(Method.SLIM, Criterion.perLayerRatio(0.5)).prune(m, 1, 1, 28, 28);
+        PruneReport report = new PruneReport("Pruning report", "test", r, 0.9, 0.5, 0.89, Double.NaN, 2.0, 1.0, 20.0, 5.0, List.of("x.png"), List.of("shears demo"));
+        String t = report.toTerminal();
+        assertTrue(t.contains("channels conv1") && t.contains("| 4 |") || t.contains("4 |"), t);
+        assertTrue(t.contains("4.00× faster"), t);
+        assertTrue(t.contains("-40.00 pts"), t);
+        String md = report.toMarkdown();
+        assertTrue(md.contains("| channels conv2 | 6 | 3 | −50.0% |"), md);
+        assertTrue(md.contains("![x.png](x.png)") && md.contains("shears demo"), md);
+        Map<String, Object> json = report.toMap();
+        assertEquals(Map.of("before", 6, "after", 3), ((Map<?, ?>) json.get("channels")).get("conv2"));
+    }
+
+    @Test
+    void plotsArePngFiles() throws Exception {
+        Path hist = dir.resolve("h.png"), sens = dir.resolve("s.png");
+        Plots.gammaHistogram(Plots.of("normal", new float[]{1f, 0.9f, 1.1f}, "sparse", new float[]{0.001f, 0.5f, 0f}), 10, hist);
+        Plots.sensitivity(List.of(new Sensitivity.Curve("conv1", new double[]{0, 0.5}, new double[]{0.9, 0.6})), "t", sens);
+        for (Path p : List.of(hist, sens)) {
+            byte[] head = Files.readAllBytes(p);
+            assertEquals((byte) 0x89, head[0]);
+            assertEquals('P', head[1]);
+        }
+    }
+}
