@@ -25,7 +25,12 @@ public final class Parallel {
     private final Worker[] workers;
     private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
 
-    /** A pool of {@code threads - 1} daemon workers (the caller is the last thread). */
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
+
+    /**
+     * A pool of {@code threads - 1} daemon workers (the caller is the last thread). The workers stop when
+     * this object becomes unreachable, so short-lived backends (tests, benchmark trials) do not leak threads.
+     */
     public Parallel(int threads) {
         if (threads < 1) throw new IllegalArgumentException("shears.threads must be >= 1, got " + threads);
         this.threads = threads;
@@ -37,6 +42,8 @@ public final class Parallel {
             workers[i].thread = t;
             t.start();
         }
+        Worker[] ws = workers.clone();   // the cleaning action must not reach this object
+        CLEANER.register(this, () -> { for (Worker w : ws) w.stop(); });
     }
 
     public int threads() { return threads; }
@@ -110,9 +117,16 @@ public final class Parallel {
             LockSupport.unpark(thread);
         }
 
+        private volatile boolean stopped;
+
+        void stop() {
+            stopped = true;
+            LockSupport.unpark(thread);
+        }
+
         @Override public void run() {
             INSIDE.set(true);
-            while (true) {
+            while (!stopped) {
                 Job j = job;
                 if (j == null) {
                     for (int spin = 0; spin < 2_000 && (j = job) == null; spin++) Thread.onSpinWait();

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""PyTorch side by side with `shears train` and `shears bench`: the same SimpleCNN, data, optimiser and timing.
+
+Debian's python3-torch (1.13, OpenBLAS) is enough; no torchvision needed (IDX files are read by hand).
+
+    /usr/bin/python3 benchmarks/pytorch_simplecnn.py train [--data DIR] [--epochs 3]   # like: bin/shears train --json
+    /usr/bin/python3 benchmarks/pytorch_simplecnn.py bench                              # like: bin/shears bench --json
+
+--data defaults to the digits embedded in Shears (nn/src/main/resources/dev/shears/data/digits), so both
+sides see the same 8,000 / 2,000 images. Results: one JSON object on stdout, progress on stderr.
+"""
+import argparse
+import gzip
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DIGITS = os.path.join(ROOT, "nn/src/main/resources/dev/shears/data/digits")
+
+
+class SimpleCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.fc1 = nn.Linear(64 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
+        return self.fc2(F.relu(self.fc1(torch.flatten(x, 1))))
+
+
+def read_idx(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    rank = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank)]
+    return torch.frombuffer(bytearray(data[4 + 4 * rank:]), dtype=torch.uint8).reshape(dims)
+
+
+def load(directory, prefix):
+    def find(name):
+        for candidate in (name + ".gz", name):
+            if os.path.exists(os.path.join(directory, candidate)):
+                return os.path.join(directory, candidate)
+        sys.exit(f"{directory}: no {name}[.gz]")
+    x = read_idx(find(f"{prefix}-images-idx3-ubyte")).float().div(255).sub(0.5).div(0.5).unsqueeze(1)
+    y = read_idx(find(f"{prefix}-labels-idx1-ubyte")).long()
+    return x, y
+
+
+def evaluate(model, x, y, batch=256):
+    model.eval()
+    correct, loss = 0, 0.0
+    with torch.no_grad():
+        for i in range(0, len(y), batch):
+            logits = model(x[i:i + batch])
+            loss += F.cross_entropy(logits, y[i:i + batch], reduction="sum").item()
+            correct += (logits.argmax(1) == y[i:i + batch]).sum().item()
+    model.train()
+    return correct / len(y), loss / len(y)
+
+
+def train(args):
+    xtr, ytr = load(args.data, "train")
+    xte, yte = load(args.data, "t10k")
+    torch.manual_seed(args.seed)
+    model = SimpleCNN()
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    epochs = []
+    for epoch in range(args.epochs):
+        order = torch.randperm(len(ytr))
+        start, seen, correct, loss_sum = time.perf_counter(), 0, 0, 0.0
+        for i in range(0, len(ytr), args.batch_size):
+            idx = order[i:i + args.batch_size]
+            opt.zero_grad()
+            logits = model(xtr[idx])
+            loss = F.cross_entropy(logits, ytr[idx])
+            loss.backward()
+            opt.step()
+            seen += len(idx)
+            loss_sum += loss.item() * len(idx)
+            correct += (logits.argmax(1) == ytr[idx]).sum().item()
+        seconds = time.perf_counter() - start
+        acc, test_loss = evaluate(model, xte, yte)
+        epochs.append({"epoch": epoch + 1, "loss": loss_sum / seen, "accuracy": correct / seen, "seconds": seconds,
+                       "samples_per_s": seen / seconds, "test_loss": test_loss, "test_accuracy": acc})
+        print(f"epoch {epoch + 1}: loss {loss_sum / seen:.4f}, {seen / seconds:,.0f} samples/s, test accuracy {100 * acc:.2f}%",
+              file=sys.stderr)
+    return {"command": "train", "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
+            "data": args.data, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None}
+
+
+def measure(step, batch, warmup, runs, steps):
+    rates = []
+    for r in range(warmup + runs):
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        if r >= warmup:
+            rates.append(batch * steps / (time.perf_counter() - start))
+    return {"batch_size": batch, "samples_per_s": statistics.median(rates), "runs_samples_per_s": rates}
+
+
+def bench(args):
+    xtr, ytr = load(args.data, "train")
+    torch.manual_seed(args.seed)
+    model = SimpleCNN()
+    opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    x, y = xtr[:args.batch_size], ytr[:args.batch_size]
+
+    def train_step():
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    trained = measure(train_step, args.batch_size, args.warmup, args.runs, args.steps)
+    model.eval()
+    xi = xtr[:args.infer_batch_size]
+
+    def infer():
+        with torch.no_grad():
+            model(xi).numpy()
+
+    inferred = measure(infer, args.infer_batch_size, args.warmup, args.runs, args.steps)
+    return {"command": "bench", "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
+            "train": trained, "inference": inferred}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("command", choices=["train", "bench"])
+    p.add_argument("--data", default=DIGITS)
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--lr", type=float, default=0.01)
+    p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--infer-batch-size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--runs", type=int, default=7)
+    p.add_argument("--steps", type=int, default=10)
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    print(json.dumps(train(args) if args.command == "train" else bench(args)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+package dev.shears.cpu;
+
+import dev.shears.core.Backends;
+import org.junit.jupiter.api.Test;
+
+import java.util.concurrent.atomic.AtomicIntegerArray;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class ParallelTest {
+    private static final Parallel PAR = new Parallel(2);
+
+    @Test
+    void everyIndexExactlyOnce() {
+        for (int n : new int[]{0, 1, 2, 3, 17, 1000}) {
+            AtomicIntegerArray seen = new AtomicIntegerArray(Math.max(n, 1));
+            for (int rep = 0; rep < 50; rep++) PAR.parallelFor(0, n, (lo, hi) -> { for (int i = lo; i < hi; i++) seen.incrementAndGet(i); });
+            for (int i = 0; i < n; i++) assertEquals(50, seen.get(i), "index " + i + " of " + n);
+        }
+    }
+
+    @Test
+    void grainKeepsSmallRangesOnTheCaller() {
+        AtomicInteger chunks = new AtomicInteger();
+        PAR.parallelFor(0, 100, 64, (lo, hi) -> chunks.incrementAndGet());
+        assertEquals(1, chunks.get(), "100 items with a grain of 64 is one chunk");
+        chunks.set(0);
+        PAR.parallelFor(0, 128, 64, (lo, hi) -> chunks.incrementAndGet());
+        assertEquals(2, chunks.get());
+    }
+
+    @Test
+    void nestedCallsRunSeriallyAndFailuresPropagate() {
+        AtomicInteger total = new AtomicInteger();
+        PAR.parallelFor(0, 4, (lo, hi) -> { for (int i = lo; i < hi; i++) PAR.parallelFor(0, 10, (a, b) -> total.addAndGet(b - a)); });
+        assertEquals(40, total.get());
+        RuntimeException e = assertThrows(RuntimeException.class,
+                () -> PAR.parallelFor(0, 2, (lo, hi) -> { if (lo == 1) throw new IllegalStateException("boom"); }));
+        assertTrue(e.getCause() instanceof IllegalStateException || e instanceof IllegalStateException);
+        // the pool still works afterwards
+        AtomicInteger after = new AtomicInteger();
+        PAR.parallelFor(0, 2, (lo, hi) -> after.addAndGet(hi - lo));
+        assertEquals(2, after.get());
+    }
+
+    @Test
+    void serviceLoaderMakesCpuTheDefault() {
+        assertEquals("cpu", Backends.byName("cpu").name());
+        assertTrue(Backends.providers().stream().anyMatch(p -> p.name().equals("cpu") && p.priority() == 100));
+        assertSame(Backends.byName("cpu"), Backends.byName("cpu"), "one shared backend, one pool");
+    }
+}

@@ -1,0 +1,69 @@
+package dev.shears.opencl;
+
+import dev.shears.core.Storage;
+import dev.shears.opencl.OpenClBackend.GemmKernel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static dev.shears.core.testing.Close.assertClose;
+import static dev.shears.core.testing.Close.random;
+
+/**
+ * The tiled GEMM against the naive kernel it keeps as its reference, on sizes around the tile edges
+ * (64 for M and N, 16 for K), and both kernels' speed in GFLOPS as myGEMM reports them.
+ */
+class OpenClGemmTest {
+
+    @AfterEach
+    void restore() { OpenClTesting.backend().gemmKernel(GemmKernel.AUTO); }
+
+    private static float[] run(OpenClBackend b, GemmKernel kernel, boolean ta, boolean tb, int m, int n, int k, float beta) {
+        b.gemmKernel(kernel);
+        try (Storage a = b.upload(random(1, m * k)); Storage bm = b.upload(random(2, k * n)); Storage c = b.upload(random(3, m * n))) {
+            b.gemm(ta, tb, m, n, k, 0.75f, a, bm, beta, c);
+            return b.download(c);
+        }
+    }
+
+    @Test
+    void tiledMatchesNaiveAroundTileEdges() {
+        OpenClBackend b = OpenClTesting.backend();
+        int[][] sizes = {{63, 65, 15}, {64, 64, 16}, {65, 63, 17}, {2, 130, 33}, {128, 2, 1}, {200, 70, 48}};
+        for (int[] s : sizes)
+            for (boolean ta : new boolean[]{false, true})
+                for (boolean tb : new boolean[]{false, true})
+                    for (float beta : new float[]{0f, 1f}) {
+                        float[] naive = run(b, GemmKernel.NAIVE, ta, tb, s[0], s[1], s[2], beta);
+                        float[] tiled = run(b, GemmKernel.TILED, ta, tb, s[0], s[1], s[2], beta);
+                        assertClose("tiled vs naive " + s[0] + "x" + s[1] + "x" + s[2] + " ta=" + ta + " tb=" + tb + " beta=" + beta,
+                                naive, tiled, 1e-4 * Math.sqrt(s[2]), 1e-4);
+                    }
+    }
+
+    @Test
+    void gflops() {
+        OpenClBackend b = OpenClTesting.backend();
+        int size = Integer.getInteger("shears.gemm.size", 256);
+        for (GemmKernel kernel : new GemmKernel[]{GemmKernel.NAIVE, GemmKernel.TILED})
+            System.out.printf("GEMM %d³ %-5s on %s: %.2f GFLOPS%n", size, kernel, b.device().name(), gflops(b, kernel, size, 3));
+    }
+
+    /** Best of {@code runs} timed runs after one warm-up (which also compiles the kernel on PoCL). */
+    static double gflops(OpenClBackend b, GemmKernel kernel, int size, int runs) {
+        b.gemmKernel(kernel);
+        try (Storage a = b.upload(random(1, size * size)); Storage bm = b.upload(random(2, size * size)); Storage c = b.allocate(size * size)) {
+            b.gemm(false, false, size, size, size, 1f, a, bm, 0f, c);
+            b.synchronize();
+            long best = Long.MAX_VALUE;
+            for (int r = 0; r < runs; r++) {
+                long t0 = System.nanoTime();
+                b.gemm(false, false, size, size, size, 1f, a, bm, 0f, c);
+                b.synchronize();
+                best = Math.min(best, System.nanoTime() - t0);
+            }
+            return 2.0 * size * size * size / best;
+        } finally {
+            b.gemmKernel(GemmKernel.AUTO);
+        }
+    }
+}
