@@ -29,7 +29,7 @@ public final class LeastSquares {
     static final double MIN_PIVOT = 1e-9;
     /** An input whose variance is below this fraction of the largest is constant up to float rounding. */
     static final double CONSTANT = 1e-10;
-    private static final double FIRST_FALLBACK = 1e-10, LAST_FALLBACK = 1e-1;
+    private static final double FIRST_FALLBACK = 1e-8, LAST_FALLBACK = 1e-1;
 
     private LeastSquares() {}
 

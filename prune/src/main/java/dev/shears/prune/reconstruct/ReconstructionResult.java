@@ -3,8 +3,11 @@ package dev.shears.prune.reconstruct;
 import dev.shears.data.Dataset;
 import dev.shears.nn.Sequential;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The outcome of {@link Reconstructor#prune}: the per-site reports, the timings, and the three states of the
@@ -13,11 +16,13 @@ import java.util.Locale;
  *
  * @param targetMs     the pass of the original network that records every consumer's output
  * @param reconstructMs everything reconstruction needs (targets, sampling, selection, solving), without the
- *                     naive baseline
+ *                     naive baseline; wall clock
+ * @param reconstructCpuMs the same, as CPU time of the process (all threads): on a shared machine the wall
+ *                     clock also counts the time other processes held the cores
  */
 public record ReconstructionResult(Sequential model, Selection selection, double ratio, int images, int positionsPerImage,
                                    double ridge, List<LayerReport> layers, Snapshot original, Snapshot naive,
-                                   Snapshot reconstructed, long targetMs, long reconstructMs) {
+                                   Snapshot reconstructed, long targetMs, long reconstructMs, long reconstructCpuMs) {
 
     /** Top-1 accuracies right after pruning, before any fine-tuning. */
     public record Accuracy(double original, double naive, double reconstructed) {
@@ -61,8 +66,8 @@ public record ReconstructionResult(Sequential model, Selection selection, double
         }
         for (LayerReport l : layers)
             if (!l.note().isEmpty()) sb.append("\n- ").append(l.consumer()).append(": ").append(l.note());
-        sb.append(String.format(Locale.ROOT, "%nParameters: %,d → %,d. Reconstruction took %.2f s (of which the original network's pass %.2f s); the naive baseline %.2f s more.%n",
-                parametersBefore(), parametersAfter(), reconstructMs / 1000.0, targetMs / 1000.0,
+        sb.append(String.format(Locale.ROOT, "%nParameters: %,d → %,d. Reconstruction took %.2f s wall, %.2f s CPU (the original network's pass %.2f s wall); the naive baseline %.2f s wall more.%n",
+                parametersBefore(), parametersAfter(), reconstructMs / 1000.0, reconstructCpuMs / 1000.0, targetMs / 1000.0,
                 layers.stream().mapToLong(LayerReport::baselineMs).sum() / 1000.0));
         if (accuracy != null)
             sb.append(String.format(Locale.ROOT, "%nAccuracy before fine-tuning: original %.2f%%, naive slicing %.2f%%, reconstructed %.2f%% (%.0f%% of the loss recovered).%n",
@@ -70,37 +75,50 @@ public record ReconstructionResult(Sequential model, Selection selection, double
         return sb.toString();
     }
 
-    /** The report as one JSON object; {@code accuracy} may be null. */
-    public String toJson(Accuracy accuracy) {
-        StringBuilder sb = new StringBuilder("{");
-        sb.append("\"method\":\"reconstruct\",\"selection\":\"").append(selection.cliName()).append('"')
-                .append(",\"ratio\":").append(num(ratio)).append(",\"images\":").append(images)
-                .append(",\"positions_per_image\":").append(positionsPerImage).append(",\"ridge\":").append(num(ridge))
-                .append(",\"parameters_before\":").append(parametersBefore()).append(",\"parameters_after\":").append(parametersAfter())
-                .append(",\"reconstruct_ms\":").append(reconstructMs).append(",\"target_pass_ms\":").append(targetMs)
-                .append(",\"layers\":[");
-        for (int i = 0; i < layers.size(); i++) {
-            LayerReport l = layers.get(i);
-            if (i > 0) sb.append(',');
-            sb.append("{\"producer\":\"").append(l.producer()).append("\",\"consumer\":\"").append(l.consumer())
-                    .append("\",\"channels_before\":").append(l.channelsBefore()).append(",\"channels_after\":").append(l.channelsAfter())
-                    .append(",\"kept\":").append(java.util.Arrays.toString(l.kept()).replace(" ", ""))
-                    .append(",\"rows\":").append(l.rows()).append(",\"unknowns\":").append(l.unknowns())
-                    .append(",\"relative_error_naive\":").append(num(l.naiveError())).append(",\"relative_error_ls\":").append(num(l.lsError()))
-                    .append(",\"ridge_used\":").append(num(l.ridge())).append(",\"note\":\"").append(escape(l.note()))
-                    .append("\",\"sample_ms\":").append(l.sampleMs()).append(",\"select_ms\":").append(l.selectMs())
-                    .append(",\"solve_ms\":").append(l.solveMs()).append(",\"baseline_ms\":").append(l.baselineMs()).append('}');
+    /** The numbers as nested maps and lists, for a JSON writer; {@code accuracy} may be null. */
+    public Map<String, Object> toMap(Accuracy accuracy) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("selection", selection.cliName());
+        m.put("ratio", ratio);
+        m.put("images", images);
+        m.put("positions_per_image", positionsPerImage);
+        m.put("ridge", ridge);
+        m.put("parameters", Map.of("before", parametersBefore(), "after", parametersAfter()));
+        m.put("reconstruct_ms", reconstructMs);
+        m.put("reconstruct_cpu_ms", reconstructCpuMs);
+        m.put("target_pass_ms", targetMs);
+        List<Map<String, Object>> ls = new ArrayList<>();
+        for (LayerReport l : layers) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("producer", l.producer());
+            e.put("consumer", l.consumer());
+            e.put("channels_before", l.channelsBefore());
+            e.put("channels_after", l.channelsAfter());
+            e.put("kept", l.kept());
+            e.put("rows", l.rows());
+            e.put("unknowns", l.unknowns());
+            e.put("relative_error_naive", l.naiveError());
+            e.put("relative_error_ls", l.lsError());
+            e.put("ridge_used", l.ridge());
+            e.put("note", l.note());
+            e.put("sample_ms", l.sampleMs());
+            e.put("select_ms", l.selectMs());
+            e.put("solve_ms", l.solveMs());
+            e.put("baseline_ms", l.baselineMs());
+            ls.add(e);
         }
-        sb.append(']');
-        if (accuracy != null)
-            sb.append(",\"accuracy_before\":").append(num(accuracy.original())).append(",\"accuracy_naive\":").append(num(accuracy.naive()))
-                    .append(",\"accuracy_after\":").append(num(accuracy.reconstructed()));
-        return sb.append('}').toString();
+        m.put("layers", ls);
+        if (accuracy != null) {
+            Map<String, Object> acc = new LinkedHashMap<>();
+            acc.put("before", accuracy.original());
+            acc.put("naive", accuracy.naive());
+            acc.put("reconstructed", accuracy.reconstructed());
+            acc.put("recovered", Double.isFinite(accuracy.recovered()) ? accuracy.recovered() : null);
+            m.put("accuracy", acc);
+        }
+        return m;
     }
 
     private static String fmt(double v) { return String.format(Locale.ROOT, "%.2f", v); }
 
-    private static String num(double v) { return Double.isFinite(v) ? String.format(Locale.ROOT, "%.6g", v) : "null"; }
-
-    private static String escape(String s) { return s.replace("\\", "\\\\").replace("\"", "\\\""); }
 }

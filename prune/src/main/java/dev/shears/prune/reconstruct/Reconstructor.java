@@ -8,6 +8,7 @@ import dev.shears.prune.DependencyGraph;
 import dev.shears.prune.Importance;
 import dev.shears.prune.Slicer;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -51,7 +52,7 @@ public final class Reconstructor {
      */
     public static ReconstructionResult prune(Sequential model, double ratio, Selection selection, Samples samples, double ridge) {
         if (!(ratio >= 0 && ratio < 1)) throw new IllegalArgumentException("ratio must be in [0, 1), got " + ratio);
-        long start = System.nanoTime();
+        long start = System.nanoTime(), cpuStart = cpuNanos();
         int[] inShape = {1, 1, samples.data().rows(), samples.data().cols()};
         DependencyGraph graph = DependencyGraph.analyze(model, inShape);
         List<Site> sites = Site.find(model, graph);
@@ -91,18 +92,21 @@ public final class Reconstructor {
         long targetMs = ms(t);
 
         List<LayerReport> reports = new ArrayList<>();
+        long[] baselineCpuMs = {0};   // CPU time of the baseline's steps, kept out of reconstruction's
         for (int i = 0; i < sites.size(); i++)
             reports.add(reconstructSite(model, inShape, sites.get(i), data.get(i), targets[i][0], i == 0, original, recon, naive,
-                    selection, importance.get(sites.get(i).producer()), ratio, ridge, samples, images));
+                    selection, importance.get(sites.get(i).producer()), ratio, ridge, samples, images, baselineCpuMs));
         recon.restore(model);
         long baseline = reports.stream().mapToLong(LayerReport::baselineMs).sum();
+        long cpuMs = (cpuNanos() - cpuStart) / 1_000_000 - baselineCpuMs[0];
         return new ReconstructionResult(model, selection, ratio, images.length, samples.positionsPerImage(), ridge,
-                reports, original, naive, recon, targetMs, ms(start) - baseline);
+                reports, original, naive, recon, targetMs, ms(start) - baseline, cpuMs);
     }
 
     private static LayerReport reconstructSite(Sequential model, int[] inShape, Site site, SiteSamples d, float[] y, boolean first,
                                                Snapshot original, Snapshot recon, Snapshot naive, Selection selection,
-                                               float[] importance, double ratio, double ridge, Samples samples, int[] images) {
+                                               float[] importance, double ratio, double ridge, Samples samples, int[] images,
+                                               long[] baselineCpuMs) {
         int layer = site.consumerIndex();
         // X from the network pruned so far
         long t = System.nanoTime();
@@ -113,6 +117,7 @@ public final class Reconstructor {
 
         // the naive network's inputs: the same as X at the first site, where nothing upstream has changed yet
         t = System.nanoTime();
+        long cpu = cpuNanos();
         float[][] xn = new float[1][];
         if (first) xn[0] = x[0].clone();
         else {
@@ -120,6 +125,7 @@ public final class Reconstructor {
             Activations.capture(model, samples.data(), images, new int[]{layer}, (l, v, shape, f) -> d.addInputs(v, xn, shape, f));
         }
         long baselineMs = ms(t);
+        baselineCpuMs[0] += (cpuNanos() - cpu) / 1_000_000;
 
         int m = d.rows, c = d.channels, blk = d.block, k = d.outputs, f = c * blk;
         String wName = site.consumer() + ".weight", bName = site.consumer() + ".bias";
@@ -152,12 +158,14 @@ public final class Reconstructor {
 
         // the baseline: the same channels sliced the way `shears prune --method l1|slim` does it (constants folded)
         t = System.nanoTime();
+        cpu = cpuNanos();
         naive.restore(model);
         Slicer.Result sliced = Slicer.slice(model, DependencyGraph.analyze(model, inShape), Map.of(site.producer(), kept), true);
         naive.update(model);
         double naiveErr = Regression.slicedError(xn[0], yRaw, m, kept, blk, naive.get(wName).data(),
                 naive.has(bName) ? naive.get(bName).data() : null, k);
         baselineMs += ms(t);
+        baselineCpuMs[0] += (cpuNanos() - cpu) / 1_000_000;
 
         String note = fit.note();
         for (String n : sliced.notes()) note += (note.isEmpty() ? "" : "; ") + "naive slicing: " + n;
@@ -180,4 +188,13 @@ public final class Reconstructor {
     }
 
     private static long ms(long since) { return (System.nanoTime() - since) / 1_000_000; }
+
+    /**
+     * CPU time of the whole process (all threads), to report beside wall time: on a shared machine the wall
+     * clock also counts the time other processes held the cores.
+     */
+    static long cpuNanos() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() : 0;
+    }
 }
