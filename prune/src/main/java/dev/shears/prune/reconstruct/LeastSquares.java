@@ -36,9 +36,12 @@ public final class LeastSquares {
     /**
      * @param w       N×K row-major: column k holds the weights of output k
      * @param ridge   the relative ridge actually used (λ / mean diagonal of XᵀX)
+     * @param fitted  Σ_k w_kᵀ·XᵀX·w_k = ‖X·W‖², from the normal equations: (XᵀX + λI)·W = XᵀY gives
+     *                wᵀ·XᵀX·w = wᵀ·XᵀY − λ‖w‖², so the residual ‖Y − XW‖² = ‖Y‖² − 2·tr(WᵀXᵀY) + fitted
+     *                needs no N×N×K product
      * @param note    empty, or why the ridge differs from the one asked for
      */
-    public record Solution(double[] w, int n, int k, double ridge, String note) {}
+    public record Solution(double[] w, int n, int k, double ridge, double fitted, String note) {}
 
     /**
      * Solves (H + λ·mean(diag H)·I)·W = B.
@@ -62,7 +65,7 @@ public final class LeastSquares {
         int na = active.length;
         double[] w = new double[n * k];
         String constantNote = na < n ? (n - na) + " of " + n + " inputs are constant on the samples and get weight 0" : "";
-        if (na == 0) return new Solution(w, n, k, ridge, constantNote);
+        if (na == 0) return new Solution(w, n, k, ridge, 0, constantNote);
         double[] ha = new double[na * na], ba = new double[na * k];
         for (int i = 0; i < na; i++) {
             for (int j = 0; j < na; j++) ha[i * na + j] = h[active[i] * n + active[j]];
@@ -89,7 +92,9 @@ public final class LeastSquares {
                 solver.solve(bm, sol);
                 if (allFinite(sol.data)) {
                     for (int i = 0; i < na; i++) System.arraycopy(sol.data, i * k, w, active[i] * k, k);
-                    return new Solution(w, n, k, lambda, note);
+                    double wb = 0, ww = 0;
+                    for (int i = 0; i < na * k; i++) { wb += sol.data[i] * ba[i]; ww += sol.data[i] * sol.data[i]; }
+                    return new Solution(w, n, k, lambda, wb - lambda * scale * ww, note);
                 }
                 failure = "the solution is not finite";
             }

@@ -123,20 +123,11 @@ final class Regression {
         }
         LeastSquares.Solution s = LeastSquares.solve(h, b, n, k, ridge);
         double[] w = s.w();                                   // [n, K]
-        // ‖Yc − Xc·W‖² = Σ_k yy_k − 2·w_kᵀb_k + w_kᵀ·H·w_k, then the mean part of the residual
-        double err = 0;
-        double[] hw = new double[n];
-        for (int o = 0; o < k; o++) {
-            double yy = full[(n + o) * t + n + o], wb = 0, whw = 0;
-            for (int i = 0; i < n; i++) {
-                wb += w[i * k + o] * b[i * k + o];
-                double acc = 0;
-                for (int j = 0; j < n; j++) acc += h[i * n + j] * w[j * k + o];
-                hw[i] = acc;
-            }
-            for (int i = 0; i < n; i++) whw += w[i * k + o] * hw[i];
-            err += Math.max(0, yy - 2 * wb + whw);
-        }
+        // ‖Yc − Xc·W‖² = Σ_k yy_k − 2·w_kᵀb_k + w_kᵀ·H·w_k (the last term from the normal equations)
+        double err = s.fitted();
+        for (int o = 0; o < k; o++) err += full[(n + o) * t + n + o];
+        for (int i = 0; i < n * k; i++) err -= 2 * w[i] * b[i];
+        err = Math.max(0, err);
         float[] weight = new float[k * n], bias = new float[k];
         for (int o = 0; o < k; o++) {
             double intercept = yMean[o];

@@ -34,6 +34,9 @@ class LeastSquaresTest {
         assertArrayEquals(w, s.w(), 1e-9);
         assertEquals("", s.note());
         assertEquals(0, s.ridge());
+        double yy = 0;
+        for (double v : y) yy += v * v;
+        assertEquals(yy, s.fitted(), 1e-9 * yy);   // an exact fit explains all of ‖Y‖²
     }
 
     @Test
