@@ -62,6 +62,12 @@ public final class Gram {
         return g;
     }
 
+    /** C = op(A)·op(B) with the CPU backend's SGEMM on this class's pool (see {@code Gemm.sgemm} for the arguments). */
+    static void sgemm(boolean transA, boolean transB, int m, int n, int k, float[] a, int aOff, int lda,
+                      float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+        Gemm.sgemm(pool(), SIMD, transA, transB, m, n, k, 1f, a, aOff, lda, b, bOff, ldb, 0f, c, cOff, ldc);
+    }
+
     /** As many threads as the default CPU backend uses (the CLI's --threads), or all cores. */
     private static synchronized Parallel pool() {
         if (pool == null)

@@ -72,24 +72,16 @@ final class Regression {
      */
     static Contributions contributions(float[] xc, float[] yc, int m, int c, int blk, float[] w, int k) {
         int f = c * blk;
-        int stretch = Math.max(1, 16384 / k);
+        int stretch = Math.max(1, 65536 / k);
         double[] gram = new double[c * c], g = new double[c];
         float[] wt = new float[f * k];                         // [F, K]: one input's weights to all outputs
         for (int o = 0; o < k; o++) for (int j = 0; j < f; j++) wt[j * k + o] = w[o * f + j];
         for (int r0 = 0; r0 < m; r0 += stretch) {
             int rows = Math.min(stretch, m - r0), len = rows * k;
             float[] z = new float[(c + 1) * len];
-            for (int ch = 0; ch < c; ch++) {
-                int zc = ch * len;
-                for (int b = 0; b < blk; b++) {
-                    int col = ch * blk + b, wrow = col * k;
-                    for (int r = 0; r < rows; r++) {
-                        float a = xc[col * m + r0 + r];
-                        int base = zc + r * k;
-                        for (int o = 0; o < k; o++) z[base + o] += a * wt[wrow + o];
-                    }
-                }
-            }
+            // Z_c [rows, K] = X_c·W_cᵀ: X_c is stored as X_cᵀ [B, M] (column-major), hence transA, lda = M
+            for (int ch = 0; ch < c; ch++)
+                Gram.sgemm(true, false, rows, k, blk, xc, ch * blk * m + r0, m, wt, ch * blk * k, k, z, ch * len, k);
             int zy = c * len;
             for (int r = 0; r < rows; r++) for (int o = 0; o < k; o++) z[zy + r * k + o] = yc[o * m + r0 + r];
             double[] part = Gram.gram(z, len, c + 1);

@@ -42,6 +42,32 @@ class RegressionTest {
     }
 
     @Test
+    void contributionsMatchTheirDefinition() {
+        int m = 37, c = 3, blk = 2, k = 5;   // odd sizes, and a stretch boundary inside when k is large
+        Random r = new Random(4);
+        float[] x = new float[m * c * blk], y = new float[m * k], w = new float[k * c * blk];
+        for (int i = 0; i < x.length; i++) x[i] = (float) r.nextGaussian();
+        for (int i = 0; i < y.length; i++) y[i] = (float) r.nextGaussian();
+        for (int i = 0; i < w.length; i++) w[i] = (float) r.nextGaussian();
+        double[][] z = new double[c][m * k];   // Z_c[row, o] = Σ_b x[c·B + b][row] · w[o, c·B + b]
+        for (int ch = 0; ch < c; ch++)
+            for (int row = 0; row < m; row++)
+                for (int o = 0; o < k; o++)
+                    for (int b = 0; b < blk; b++) z[ch][row * k + o] += x[(ch * blk + b) * m + row] * w[o * c * blk + ch * blk + b];
+        Regression.Contributions got = Regression.contributions(x, y, m, c, blk, w, k);
+        for (int i = 0; i < c; i++) {
+            double gi = 0;
+            for (int row = 0; row < m; row++) for (int o = 0; o < k; o++) gi += z[i][row * k + o] * y[o * m + row];
+            assertEquals(gi, got.g()[i], 1e-4 * (1 + Math.abs(gi)));
+            for (int j = 0; j < c; j++) {
+                double gij = 0;
+                for (int e = 0; e < m * k; e++) gij += z[i][e] * z[j][e];
+                assertEquals(gij, got.gram()[i * c + j], 1e-4 * (1 + Math.abs(gij)));
+            }
+        }
+    }
+
+    @Test
     void slicedErrorUsesTheKeptChannelsBlocks() {
         // one row, channels {0: [1, 2], 1: [3, 4]}, keep channel 1 with weights [10, 100] and bias 5: ŷ = 3·10 + 4·100 + 5
         float[] x = {1, 2, 3, 4};
