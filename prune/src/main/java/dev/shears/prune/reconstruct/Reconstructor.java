@@ -181,7 +181,19 @@ public final class Reconstructor {
         return d;
     }
 
+    /**
+     * LASSO and greedy selection look at no more than this many rows, evenly spread: they only rank channels,
+     * which settles long before the fit's accuracy does (conv2 has 50,000 rows at the defaults).
+     */
+    static final int SELECTION_ROWS = 16_384;
+
     private static int[] select(Selection selection, float[] xc, float[] yc, int m, int c, int blk, float[] w, int k, int keep) {
+        if (m > SELECTION_ROWS) {
+            int ms = SELECTION_ROWS;
+            xc = Regression.rows(xc, m, c * blk, ms);
+            yc = Regression.rows(yc, m, k, ms);
+            m = ms;
+        }
         Regression.Contributions z = Regression.contributions(xc, yc, m, c, blk, w, k);
         return selection == Selection.LASSO ? ChannelSelection.lasso(z.gram(), z.g(), keep)
                 : ChannelSelection.greedy(z.gram(), z.g(), keep);

@@ -23,6 +23,14 @@ final class Regression {
         return mean;
     }
 
+    /** {@code take} of the {@code m} rows of n column-major columns, evenly spread (row i·m/take for i &lt; take). */
+    static float[] rows(float[] cols, int m, int n, int take) {
+        float[] out = new float[take * n];
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < take; i++) out[j * take + i] = cols[j * m + (int) ((long) i * m / take)];
+        return out;
+    }
+
     /** ‖Y‖² of the uncentred Y from its centred columns and their means. */
     static double squaredNorm(float[] yc, double[] yMean, int m) {
         double s = 0;
