@@ -1,6 +1,7 @@
 package dev.shears.prune.reconstruct;
 
 import dev.shears.core.Tensor;
+import dev.shears.nn.BatchNorm2d;
 import dev.shears.nn.Conv2d;
 import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
@@ -131,11 +132,17 @@ public final class Reconstructor {
         String wName = site.consumer() + ".weight", bName = site.consumer() + ".bias";
         float[] w = original.get(wName).data();
         boolean withBias = original.has(bName);
+        // a consumer without a bias followed by a BatchNorm (conv → BN, bias=false) still gets an intercept: BN in
+        // evaluation computes γ·(y − μ)/σ + β, so y + b is y with μ − b as running mean; otherwise no intercept
+        List<String> names = model.names();
+        String foldNorm = !withBias && layer + 1 < names.size() && model.layers().get(layer + 1) instanceof BatchNorm2d
+                ? names.get(layer + 1) : null;
+        boolean intercept = withBias || foldNorm != null;
         float[] yRaw = y;
         float[] xc = x[0], yc = y.clone();
-        // centring lets the bias absorb every mean; a consumer without a bias must fit through the origin
-        double[] xMean = withBias ? Regression.center(xc, m, f) : new double[f];
-        double[] yMean = withBias ? Regression.center(yc, m, k) : new double[k];
+        // centring lets the intercept absorb every mean; without one the fit must go through the origin
+        double[] xMean = intercept ? Regression.center(xc, m, f) : new double[f];
+        double[] yMean = intercept ? Regression.center(yc, m, k) : new double[k];
         double yy = Regression.squaredNorm(yc, yMean, m);
 
         t = System.nanoTime();
@@ -145,7 +152,7 @@ public final class Reconstructor {
         long selectMs = ms(t);
 
         t = System.nanoTime();
-        Regression.Fit fit = Regression.fit(xc, xMean, yc, yMean, m, kept, blk, k, ridge, withBias);
+        Regression.Fit fit = Regression.fit(xc, xMean, yc, yMean, m, kept, blk, k, ridge, intercept);
         // the producer loses its filters, the norm its channels, the consumer its input blocks — Shears'
         // structural slicing, without folding the leftover constants: the re-fitted bias absorbs them
         recon.restore(model);
@@ -153,6 +160,12 @@ public final class Reconstructor {
         Module consumer = model.layers().get(layer);
         consumer.setParameter("weight", Tensor.of(fit.weight(), consumer.parameter("weight").shape()));
         if (withBias) consumer.setParameter("bias", Tensor.of(fit.bias(), k));
+        else if (foldNorm != null) {
+            Module bn = model.module(foldNorm);
+            float[] mean = bn.buffer("running_mean").toArray();
+            for (int o = 0; o < k; o++) mean[o] -= fit.bias()[o];
+            bn.setParameter("running_mean", Tensor.of(mean, k));
+        }
         recon.update(model);
         long solveMs = ms(t);
 
@@ -160,10 +173,17 @@ public final class Reconstructor {
         t = System.nanoTime();
         cpu = cpuNanos();
         naive.restore(model);
-        Slicer.Result sliced = Slicer.slice(model, DependencyGraph.analyze(model, inShape), Map.of(site.producer(), kept), true);
+        // (folding would add a bias to a consumer that has none and no BatchNorm after it: a parameter the
+        // other states lack, so it is left out there — as --no-fold does)
+        Slicer.Result sliced = Slicer.slice(model, DependencyGraph.analyze(model, inShape), Map.of(site.producer(), kept), intercept);
         naive.update(model);
-        double naiveErr = Regression.slicedError(xn[0], yRaw, m, kept, blk, naive.get(wName).data(),
-                naive.has(bName) ? naive.get(bName).data() : null, k);
+        float[] naiveBias = naive.has(bName) ? naive.get(bName).data() : null;
+        if (foldNorm != null) {   // what the slicer folded into the BatchNorm's mean acts as a bias of the consumer
+            float[] before = original.get(foldNorm + ".running_mean").data(), after = naive.get(foldNorm + ".running_mean").data();
+            naiveBias = new float[k];
+            for (int o = 0; o < k; o++) naiveBias[o] = before[o] - after[o];
+        }
+        double naiveErr = Regression.slicedError(xn[0], yRaw, m, kept, blk, naive.get(wName).data(), naiveBias, k);
         baselineMs += ms(t);
         baselineCpuMs[0] += (cpuNanos() - cpu) / 1_000_000;
 

@@ -5,7 +5,10 @@ import dev.shears.data.Dataset;
 import dev.shears.data.Datasets;
 import dev.shears.nn.BatchNorm2d;
 import dev.shears.nn.Conv2d;
+import dev.shears.nn.Flatten;
 import dev.shears.nn.Linear;
+import dev.shears.nn.MaxPool2d;
+import dev.shears.nn.ReLU;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.prune.DependencyGraph;
@@ -16,6 +19,7 @@ import java.io.IOException;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -96,6 +100,45 @@ class ReconstructorTest {
             assertEquals(2, ((List<?>) map.get("layers")).size());
             assertTrue(((Map<?, ?>) map.get("accuracy")).containsKey("naive"), map.toString());
         }
+    }
+
+    /** VGG-style: convs without bias before their BatchNorm, a conv with a bias and no BatchNorm, a Linear. */
+    static Sequential vgg(long seed) {
+        Random init = new Random(seed);
+        Sequential m = new Sequential()
+                .add("conv1", new Conv2d(1, 6, 3, 1, 1, false, init)).add("bn1", new BatchNorm2d(6)).add("relu1", new ReLU())
+                .add("conv2", new Conv2d(6, 8, 3, 1, 1, false, init)).add("bn2", new BatchNorm2d(8)).add("relu2", new ReLU())
+                .add("pool2", new MaxPool2d(2))
+                .add("conv3", new Conv2d(8, 6, 3, 1, 1, true, init)).add("relu3", new ReLU()).add("pool3", new MaxPool2d(2))
+                .add("flatten", new Flatten()).add("fc", new Linear(6 * 49, 10, init));
+        for (String bn : List.of("bn1", "bn2")) {
+            BatchNorm2d b = (BatchNorm2d) m.child(bn);
+            b.setParameter("bias", Tensor.uniform(seed + 2, -0.2f, 0.2f, b.channels()));
+            b.setParameter("running_mean", Tensor.uniform(seed + 3, -0.1f, 0.1f, b.channels()));
+        }
+        return m;
+    }
+
+    @Test
+    void aConsumerWithoutBiasGetsItsInterceptInTheBatchNormAfterIt() {
+        Tensor x = Tensor.of(Arrays.copyOf(digits.images(), 3 * 784), 3, 1, 28, 28);
+        // nothing removed: the re-fitted conv2 (no bias: its intercept went into bn2's running mean) must compute
+        // what the original did up to relu2, on images it was fitted on (fc, underdetermined here, is not compared)
+        Sequential same = vgg(5);
+        int[] three = {0, 1, 2};
+        float[][] before = new float[1][], after = new float[1][];
+        Activations.capture(same, digits, three, new int[]{6}, (l, v, shape, f) -> before[0] = v);
+        Reconstructor.prune(same, 0.0, Selection.L1, new Samples(digits, 300, 4, 0));
+        Activations.capture(same, digits, three, new int[]{6}, (l, v, shape, f) -> after[0] = v);
+        for (int i = 0; i < before[0].length; i++) assertEquals(before[0][i], after[0][i], 1e-3 * (1 + Math.abs(before[0][i])));
+        assertFalse(same.child("conv2").hasParameter("bias"));
+
+        Sequential model = vgg(5);
+        ReconstructionResult r = Reconstructor.prune(model, 0.5, Selection.GREEDY, new Samples(digits, 300, 4, 0));
+        assertEquals(List.of("conv2", "conv3", "fc"), r.layers().stream().map(LayerReport::consumer).toList());
+        for (LayerReport l : r.layers())
+            assertTrue(l.lsError() < l.naiveError(), l.consumer() + ": LS " + l.lsError() + " vs naive " + l.naiveError());
+        assertArrayEquals(new int[]{3, 10}, model.forward(x).shape());
     }
 
     @Test
