@@ -1,6 +1,5 @@
 package dev.shears.prune.reconstruct;
 
-import java.util.Arrays;
 import java.util.Random;
 
 /**
@@ -129,5 +128,5 @@ final class SiteSamples {
     }
 
     @Override
-    public String toString() { return site.consumer() + " " + rows + " rows × " + channels + "·" + block + " inputs, positions " + Arrays.toString(new int[]{outP, outQ}); }
+    public String toString() { return site.consumer() + ": " + rows + " rows × " + channels + "·" + block + " inputs, output " + outP + "×" + outQ; }
 }
