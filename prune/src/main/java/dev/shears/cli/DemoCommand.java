@@ -31,7 +31,7 @@ final class DemoCommand extends ShearsCommand {
     @Option(names = "--epochs", paramLabel = "N", defaultValue = "10", description = "Sparse-training epochs (default: ${DEFAULT-VALUE}).")
     int epochs;
 
-    @Option(names = "--finetune-epochs", paramLabel = "N", defaultValue = "3", description = "Fine-tuning epochs after pruning (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--finetune-epochs", paramLabel = "N", defaultValue = "10", description = "Fine-tuning epochs after pruning (default: ${DEFAULT-VALUE}).")
     int fineTuneEpochs;
 
     @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.01", description = "SGD learning rate, momentum 0.9 (default: ${DEFAULT-VALUE}).")

@@ -7,6 +7,7 @@ import dev.shears.prune.Criterion;
 import dev.shears.prune.Latency;
 import dev.shears.prune.Method;
 import dev.shears.prune.MinKeep;
+import dev.shears.prune.Pipeline;
 import dev.shears.prune.PruneReport;
 import dev.shears.prune.PruneResult;
 import dev.shears.prune.Pruner;
@@ -107,18 +108,18 @@ final class PruneCommand extends ShearsCommand {
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         double accBefore = Training.accuracy(model, data.test());
-        double[] latBefore = latencies(model, data);
+        Sequential unpruned = latencyRepeats > 0 ? Pipeline.copy(model) : null;   // for the interleaved latency comparison
         PruneResult r = new Pruner(m, criterion).minKeep(new MinKeep(Math.max(1, minKeep), minKeepFraction)).fold(!noFold).prune(model, one);
         for (String w : r.warnings()) log("warning: %s", w);
         double accAfter = Training.accuracy(model, data.test());
-        double[] latAfter = latencies(model, data);
+        double[][] lat = latencies(unpruned, model, data);
         Checkpoints.save(model, common.out, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
 
         String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.",
                 common.model, common.out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), common.data,
                 data.test().size(), deviceName());
         PruneReport report = new PruneReport("Pruning report", setup, r, accBefore, accAfter, Double.NaN, Double.NaN,
-                latBefore[0], latAfter[0], latBefore[1], latAfter[1], List.of(), List.of(commandLine()));
+                lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(commandLine()));
         Path md = reportPath(common.out);
         Files.writeString(md, report.toMarkdown());
         log("saved %s and %s", common.out, md);
@@ -134,11 +135,12 @@ final class PruneCommand extends ShearsCommand {
         return 0;
     }
 
-    double[] latencies(Sequential model, Mnist data) {
-        if (latencyRepeats < 1) return new double[]{Double.NaN, Double.NaN};
+    /** [batch 1, batch 64] × [before, after], measured interleaved. */
+    double[][] latencies(Sequential before, Sequential after, Mnist data) {
+        if (latencyRepeats < 1) return new double[][]{{Double.NaN, Double.NaN}, {Double.NaN, Double.NaN}};
         int h = data.test().rows(), w = data.test().cols();
-        return new double[]{Latency.medianMillis(model, 20, latencyRepeats, 1, 1, h, w),
-                Latency.medianMillis(model, 5, latencyRepeats, 64, 1, h, w)};
+        return new double[][]{Latency.compare(List.of(before, after), 20, latencyRepeats, 1, 1, h, w),
+                Latency.compare(List.of(before, after), 5, latencyRepeats, 64, 1, h, w)};
     }
 
     String commandLine() {

@@ -4,6 +4,7 @@ import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.prune.ModelCost;
+import dev.shears.prune.Pipeline;
 import dev.shears.prune.PruneReport;
 import dev.shears.prune.PruneResult;
 import dev.shears.prune.reconstruct.LayerReport;
@@ -47,11 +48,11 @@ final class ReconstructPrune {
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         ModelCost costBefore = ModelCost.of(model, one);
-        double[] latBefore = c.latencies(model, data);
+        Sequential unpruned = c.latencyRepeats > 0 ? Pipeline.copy(model) : null;   // for the interleaved latency comparison
         ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
                 new Samples(data.train(), c.samples, c.positions, c.common.seed), c.ridge);
         ReconstructionResult.Accuracy acc = r.accuracy(data.test());
-        double[] latAfter = c.latencies(model, data);
+        double[][] lat = c.latencies(unpruned, model, data);
         ModelCost costAfter = ModelCost.of(model, one);
         Checkpoints.save(model, c.common.out, Map.of("shears.command", "prune", "shears.method", "reconstruct",
                 "shears.criterion", "ratio " + ratio + ", " + selection.cliName() + " selection"));
@@ -72,7 +73,7 @@ final class ReconstructPrune {
                 c.common.model, c.common.out, selection.cliName(), ratio, r.images(), r.positionsPerImage(), c.common.data,
                 data.test().size(), c.deviceName());
         PruneReport report = new PruneReport("Pruning report", setup, pr, acc.original(), acc.reconstructed(), Double.NaN, Double.NaN,
-                latBefore[0], latAfter[0], latBefore[1], latAfter[1], List.of(), List.of(c.commandLine()));
+                lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(c.commandLine()));
         Path md = PruneCommand.reportPath(c.common.out);
         Files.writeString(md, report.toMarkdown() + "\n" + r.toMarkdown(acc));
         c.log("saved %s and %s", c.common.out, md);

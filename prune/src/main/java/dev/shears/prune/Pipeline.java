@@ -78,8 +78,7 @@ public final class Pipeline {
         }
 
         double accBefore = Training.accuracy(model, data.test());
-        double lat1 = Latency.medianMillis(model, 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
-        double lat64 = Latency.medianMillis(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        Sequential unpruned = copy(model);   // kept for the latency comparison at the end
 
         PruneResult result = new Pruner(c.method(), c.criterion()).minKeep(c.minKeep()).prune(model, one);
         for (String w : result.warnings()) log.accept("warning: " + w);
@@ -94,15 +93,20 @@ public final class Pipeline {
             accTuned = Training.accuracy(model, data.test());
             Checkpoints.save(model, c.out().resolve("finetuned.safetensors"));
         }
-        double lat1After = Latency.medianMillis(model, 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
-        double lat64After = Latency.medianMillis(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        log.accept("latency: unpruned and pruned models, interleaved");
+        double[] lat1 = Latency.compare(List.of(unpruned, model), 20, c.latencyRepeats(), 1, 1, one[2], one[3]);
+        double[] lat64 = Latency.compare(List.of(unpruned, model), 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layersBefore = Latency.perLayer(unpruned, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layersAfter = Latency.perLayer(model, 5, c.latencyRepeats(), 64, 1, one[2], one[3]);
+        var layerMillis = new java.util.LinkedHashMap<String, double[]>();
+        layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.get(k)}));
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
                 c.fineTuneEpochs(), model.parameters().getFirst().backend().name());
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
-                lat1, lat1After, lat64, lat64After, plots, c.commands());
+                lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(c.out().resolve("report.json").toFile(), report.toMap());
         return report;

@@ -20,6 +20,7 @@ public final class Pruner {
     private final Criterion criterion;
     private MinKeep minKeep = MinKeep.ONE;
     private boolean fold = true;
+    private boolean includeLinear;
 
     public Pruner(Method method, Criterion criterion) {
         this.method = method;
@@ -31,6 +32,9 @@ public final class Pruner {
     /** Whether to fold the pruned channels' leftover constants into the next layers (default on; see {@link Slicer}). */
     public Pruner fold(boolean on) { this.fold = on; return this; }
 
+    /** With {@link Method#L1}: also rank the rows of Linear layers that feed another Linear (hidden units). */
+    public Pruner includeLinear(boolean on) { this.includeLinear = on; return this; }
+
     /** The per-channel scores of the groups this method prunes, in forward order. */
     public Map<String, float[]> scores(Module model, DependencyGraph graph) {
         Map<String, float[]> scores = new LinkedHashMap<>();
@@ -38,7 +42,7 @@ public final class Pruner {
             switch (method) {
                 case SLIM -> { if (g.hasNorm()) scores.put(g.name(), Importance.bnScale(model, g)); }
                 case L1 -> {
-                    if (model.module(g.producers().get(0)) instanceof Conv2d)
+                    if (includeLinear || model.module(g.producers().get(0)) instanceof Conv2d)
                         scores.put(g.name(), Importance.filterL1(model, g, criterion instanceof Criterion.GlobalRatio));
                 }
             }

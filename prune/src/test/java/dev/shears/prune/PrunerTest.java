@@ -75,6 +75,17 @@ class PrunerTest {
     }
 
     @Test
+    void l1CanPruneHiddenUnitsOfALinearChain() {
+        Sequential m = Nets.mlp(3);
+        PruneResult r = new Pruner(Method.L1, Criterion.perLayerRatio(0.5)).includeLinear(true).prune(m, 1, 16);
+        assertEquals(Map.of("fc1", 5, "fc2", 4), r.channelsAfter());
+        // fc1 16·5+5, fc2 5·4 (no bias at first; the folded constants of fc1's pruned units add one: +4), fc3 4·3+3
+        assertEquals(85 + 20 + 4 + 15, r.after().parameters());
+        assertArrayEquals(new int[]{2, 3}, m.forward(Tensor.randn(4, 2, 16)).shape());
+        assertThrows(IllegalArgumentException.class, () -> new Pruner(Method.L1, Criterion.perLayerRatio(0.5)).prune(Nets.mlp(3), 1, 16));
+    }
+
+    @Test
     void sparsityPenaltyIsLambdaTimesTheSumOfAbsoluteGammas() {
         Sequential m = SimpleCNN.create(2, 3, 4, 0);
         Nets.set(m.child("bn1"), "weight", new int[]{0}, -0.5f);
