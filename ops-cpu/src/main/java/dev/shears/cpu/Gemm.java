@@ -20,14 +20,17 @@ import jdk.incubator.vector.VectorSpecies;
  *   for jc in N step NC:                      B block of NC columns
  *     for pc in K step KC:                    pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
  *       parallel for ic in M step mc:         pack alpha·op(A)[ic:ic+mc, pc:pc+KC] into MR-tall panels (L2)
+ *                                             (when M is small, threads split C instead: see sgemm)
  *         for jr in NC step NR:               one B micro-panel, KC×NR, stays in L1 ...
  *           for ir in mc step MR:             ... while the A micro-panels stream past it
  *             micro-kernel: C[MR×NR] += Apanel · Bpanel, MR·NR/L accumulators in registers
  * </pre>
  * Transposes cost nothing past packing: the packed panels have one layout whatever the stored one.
  * alpha is folded into the packed A; beta is applied once to C up front (C is cleared when it is 0), and the
- * kernel always adds: a kernel that either stores or adds makes C2 box its vectors (measured: 60 → 34
- * GFLOPS), while clearing C costs one pass over M·N.
+ * kernel always adds. The Vector API trap, measured at 1024 on one thread: a kernel choosing between
+ * storing and adding ran at 34 GFLOPS, one storing through a small helper method at 65, and this one, with
+ * its loads and stores written out, at ~230: wherever C2 does not inline a method that takes vectors, or
+ * merges two vector values after an if, it allocates them as objects.
  *
  * <p>Tile sizes and their constraints: L = lanes of the preferred species (16 floats with AVX-512);
  * NR = 2·L; MR = 6, so the kernel holds 12 accumulators + 2 B vectors + 1 broadcast A (15 of the 32 zmm
@@ -71,8 +74,29 @@ public final class Gemm {
             scaleC(m, n, beta, c, cOff, ldc);
             return;
         }
-        scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
         int threads = par == null ? 1 : par.threads();
+        if (threads > 1 && m < threads * MC) {
+            // Too few rows to share one packed B between threads: give each thread its own slab of C along
+            // the longer side and let it run the whole product alone (one barrier per call, not two per
+            // K block; the price is packing the other operand once per thread). fc1 (64×3136×128) is here.
+            boolean alongN = n > m;
+            int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
+            int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
+            par.parallelFor(0, parts, (lo, hi) -> {
+                for (int t = lo; t < hi; t++) {
+                    int from = t * step, to = Math.min(len, from + step);
+                    if (from >= to) continue;
+                    if (alongN)
+                        sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
+                                b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
+                    else
+                        sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
+                                b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
+                }
+            });
+            return;
+        }
+        scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
         // blocks of at most MC rows (a multiple of MR), their count a multiple of the thread count so that
         // every thread gets about the same number of rows
         int blocksWanted = roundUp((m + MC - 1) / MC, threads);
@@ -160,13 +184,19 @@ public final class Gemm {
                               int pc, int kc, float[] ap, int apOff) {
         for (int ir = 0; ir < mcur; ir += MR) {
             int rows = Math.min(MR, mcur - ir), base = apOff + ir * kc;
-            for (int p = 0; p < kc; p++) {
-                int o = base + p * MR;
-                for (int i = 0; i < rows; i++) {
-                    int row = ic + ir + i, col = pc + p;
-                    ap[o + i] = alpha * (transA ? a[aOff + col * lda + row] : a[aOff + row * lda + col]);
+            if (rows < MR) java.util.Arrays.fill(ap, base, base + kc * MR, 0f);
+            if (transA) {
+                // A stored K×M: the MR values of one p are adjacent in memory
+                for (int p = 0; p < kc; p++) {
+                    int src = aOff + (pc + p) * lda + ic + ir, o = base + p * MR;
+                    for (int i = 0; i < rows; i++) ap[o + i] = alpha * a[src + i];
                 }
-                for (int i = rows; i < MR; i++) ap[o + i] = 0f;
+            } else {
+                // A stored M×K: read each row along p (one stream), write it every MR floats
+                for (int i = 0; i < rows; i++) {
+                    int src = aOff + (ic + ir + i) * lda + pc, o = base + i;
+                    for (int p = 0; p < kc; p++) ap[o + p * MR] = alpha * a[src + p];
+                }
             }
         }
     }
