@@ -5,6 +5,7 @@ Debian's python3-torch (1.13, OpenBLAS) is enough; no torchvision needed (IDX fi
 
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py train [--data DIR] [--epochs 3]   # like: bin/shears train --json
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py bench                              # like: bin/shears bench --json
+    /usr/bin/python3 benchmarks/pytorch_simplecnn.py eval --model m.safetensors         # a Shears checkpoint in PyTorch
 
 --data defaults to the digits embedded in Shears (nn/src/main/resources/dev/shears/data/digits), so both
 sides see the same 8,000 / 2,000 images. Results: one JSON object on stdout, progress on stderr.
@@ -14,8 +15,11 @@ import gzip
 import json
 import os
 import statistics
+import struct
 import sys
 import time
+
+import numpy as np
 
 import torch
 import torch.nn as nn
@@ -26,14 +30,14 @@ DIGITS = os.path.join(ROOT, "nn/src/main/resources/dev/shears/data/digits")
 
 
 class SimpleCNN(nn.Module):
-    def __init__(self):
+    def __init__(self, c1=32, c2=64, hidden=128):
         super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, padding=1)
-        self.bn1 = nn.BatchNorm2d(32)
-        self.conv2 = nn.Conv2d(32, 64, 3, padding=1)
-        self.bn2 = nn.BatchNorm2d(64)
-        self.fc1 = nn.Linear(64 * 7 * 7, 128)
-        self.fc2 = nn.Linear(128, 10)
+        self.conv1 = nn.Conv2d(1, c1, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(c1)
+        self.conv2 = nn.Conv2d(c1, c2, 3, padding=1)
+        self.bn2 = nn.BatchNorm2d(c2)
+        self.fc1 = nn.Linear(c2 * 7 * 7, hidden)
+        self.fc2 = nn.Linear(hidden, 10)
 
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
@@ -59,6 +63,19 @@ def load(directory, prefix):
     x = read_idx(find(f"{prefix}-images-idx3-ubyte")).float().div(255).sub(0.5).div(0.5).unsqueeze(1)
     y = read_idx(find(f"{prefix}-labels-idx1-ubyte")).long()
     return x, y
+
+
+def load_safetensors(path):
+    """A state dict from a safetensors file (the `safetensors` package is not needed): F32 and I64 only."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    header.pop("__metadata__", None)
+    dtypes = {"F32": "<f4", "I64": "<i8"}
+    return {name: torch.from_numpy(np.frombuffer(data[e["data_offsets"][0]:e["data_offsets"][1]],
+                                                 dtype=dtypes[e["dtype"]]).copy().reshape(e["shape"]))
+            for name, e in header.items()}
 
 
 def evaluate(model, x, y, batch=256):
@@ -103,6 +120,17 @@ def train(args):
             "data": args.data, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None}
 
 
+def eval_checkpoint(args):
+    state = load_safetensors(args.model)
+    # the widths come from the file, as in Shears, so pruned models load too
+    model = SimpleCNN(state["conv1.weight"].shape[0], state["conv2.weight"].shape[0], state["fc1.weight"].shape[0])
+    model.load_state_dict(state)
+    x, y = load(args.data, "t10k")
+    acc, loss = evaluate(model, x, y)
+    return {"command": "eval", "framework": f"torch {torch.__version__}", "model": args.model, "data": args.data,
+            "accuracy": acc, "loss": loss, "samples": len(y)}
+
+
 def measure(step, batch, warmup, runs, steps):
     rates = []
     for r in range(warmup + runs):
@@ -141,7 +169,8 @@ def bench(args):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["train", "bench"])
+    p.add_argument("command", choices=["train", "bench", "eval"])
+    p.add_argument("--model", help="eval: a safetensors checkpoint written by shears --out")
     p.add_argument("--data", default=DIGITS)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.01)
@@ -155,7 +184,7 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(json.dumps(train(args) if args.command == "train" else bench(args)))
+    print(json.dumps({"train": train, "bench": bench, "eval": eval_checkpoint}[args.command](args)))
 
 
 if __name__ == "__main__":
