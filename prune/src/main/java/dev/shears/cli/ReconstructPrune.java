@@ -59,8 +59,8 @@ final class ReconstructPrune {
 
         Map<String, Integer> before = new LinkedHashMap<>(), after = new LinkedHashMap<>();
         List<String> notes = new ArrayList<>();
-        notes.add(String.format(Locale.ROOT, "naive slicing of the same channels (no least squares): %.2f%% test accuracy; reconstruction recovers %.0f%% of what it loses",
-                100 * acc.naive(), 100 * acc.recovered()));
+        notes.add(String.format(Locale.ROOT, "naive slicing of the same channels (no least squares): %.2f%% test accuracy; reconstructed: %s",
+                100 * acc.naive(), acc.describeRecovery()));
         for (LayerReport l : r.layers()) {
             before.put(l.producer(), l.channelsBefore());
             after.put(l.producer(), l.channelsAfter());

@@ -31,6 +31,12 @@ public record ReconstructionResult(Sequential model, Selection selection, double
             double lost = original - naive;
             return lost > 0 ? (reconstructed - naive) / lost : Double.NaN;
         }
+
+        /** "97% of the loss recovered", or that naive slicing lost nothing to recover. */
+        public String describeRecovery() {
+            return Double.isNaN(recovered()) ? "naive slicing lost no accuracy"
+                    : String.format(Locale.ROOT, "%.0f%% of the loss recovered", 100 * recovered());
+        }
     }
 
     /** Evaluates the three states on {@code test}; the model is left holding the reconstructed one. */
@@ -70,8 +76,8 @@ public record ReconstructionResult(Sequential model, Selection selection, double
                 parametersBefore(), parametersAfter(), reconstructMs / 1000.0, reconstructCpuMs / 1000.0, targetMs / 1000.0,
                 layers.stream().mapToLong(LayerReport::baselineMs).sum() / 1000.0));
         if (accuracy != null)
-            sb.append(String.format(Locale.ROOT, "%nAccuracy before fine-tuning: original %.2f%%, naive slicing %.2f%%, reconstructed %.2f%% (%.0f%% of the loss recovered).%n",
-                    100 * accuracy.original(), 100 * accuracy.naive(), 100 * accuracy.reconstructed(), 100 * accuracy.recovered()));
+            sb.append(String.format(Locale.ROOT, "%nAccuracy before fine-tuning: original %.2f%%, naive slicing %.2f%%, reconstructed %.2f%% (%s).%n",
+                    100 * accuracy.original(), 100 * accuracy.naive(), 100 * accuracy.reconstructed(), accuracy.describeRecovery()));
         return sb.toString();
     }
 
