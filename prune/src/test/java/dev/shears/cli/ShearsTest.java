@@ -67,6 +67,21 @@ class ShearsTest {
     }
 
     @Test
+    void benchReportsTheMedianOfItsRuns() throws Exception {
+        Run r = shears("bench", "--warmup", "0", "--runs", "3", "--steps", "1", "--batch-size", "4", "--infer-batch-size", "8",
+                "--limit", "16", "--json", "--quiet");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode j = r.json();
+        assertEquals(4, j.get("train").get("batch_size").asInt());
+        assertEquals(8, j.get("inference").get("batch_size").asInt());
+        assertEquals(3, j.get("train").get("runs_samples_per_s").size());
+        double[] runs = new double[3];
+        for (int i = 0; i < 3; i++) runs[i] = j.get("inference").get("runs_samples_per_s").get(i).asDouble();
+        java.util.Arrays.sort(runs);
+        assertEquals(runs[1], j.get("inference").get("samples_per_s").asDouble());
+    }
+
+    @Test
     void badArgumentsGiveUsageAndExitCode2() {
         Run unknown = shears("train", "--bogus");
         assertEquals(2, unknown.exitCode());
