@@ -97,10 +97,10 @@ public final class Parallel {
         void done() { if (pending.decrementAndGet() == 0) LockSupport.unpark(owner); }
 
         void await() {
-            // spin briefly (chunks are usually short), then park
-            for (int spin = 0; pending.get() > 0; spin++) {
-                if (spin < 20_000) Thread.onSpinWait(); else LockSupport.parkNanos(this, 50_000);
-            }
+            // spin a few microseconds (chunks are often that short), then park until done() unparks us:
+            // on a machine shared with other processes a long spin steals the core from our own worker
+            for (int spin = 0; spin < 1_000 && pending.get() > 0; spin++) Thread.onSpinWait();
+            while (pending.get() > 0) LockSupport.park(this);
         }
     }
 
@@ -129,7 +129,7 @@ public final class Parallel {
             while (!stopped) {
                 Job j = job;
                 if (j == null) {
-                    for (int spin = 0; spin < 2_000 && (j = job) == null; spin++) Thread.onSpinWait();
+                    for (int spin = 0; spin < 1_000 && (j = job) == null; spin++) Thread.onSpinWait();
                     if (j == null) { LockSupport.park(this); continue; }
                 }
                 try {
