@@ -27,9 +27,26 @@ import java.util.Map;
                 "Prints channels per layer, parameters, FLOPs, latency and accuracy before and right after; writes OUT's report (.report.md) beside it."})
 final class PruneCommand extends ShearsCommand {
 
-    @Option(names = "--method", paramLabel = "slim|l1", defaultValue = "slim",
-            description = "slim: Network Slimming, rank channels by |γ| of their BatchNorm; l1: rank conv filters by Σ|W| (Li et al.). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--method", paramLabel = "slim|l1|reconstruct", defaultValue = "slim",
+            description = {"slim: Network Slimming, rank channels by |γ| of their BatchNorm; l1: rank conv filters by Σ|W| (Li et al.). Default: ${DEFAULT-VALUE}.",
+                    "reconstruct: remove --ratio of every conv layer's channels (chosen by --select) and re-fit the next layer by least squares on sampled activations (He et al. 2017), no fine-tuning needed."})
     String method;
+
+    @Option(names = "--select", paramLabel = "lasso|greedy|gamma|l1", defaultValue = "lasso",
+            description = "With --method reconstruct: how channels are chosen — lasso (He et al.), greedy (ThiNet), gamma (|γ|) or l1 (Σ|W|). Default: ${DEFAULT-VALUE}.")
+    String select;
+
+    @Option(names = "--samples", paramLabel = "N", defaultValue = "5000",
+            description = "With --method reconstruct: training images to sample activations from. Default: ${DEFAULT-VALUE}.")
+    int samples;
+
+    @Option(names = "--positions", paramLabel = "N", defaultValue = "10",
+            description = "With --method reconstruct: output positions sampled per image for a conv layer. Default: ${DEFAULT-VALUE}.")
+    int positions;
+
+    @Option(names = "--ridge", paramLabel = "λ", defaultValue = "0",
+            description = "With --method reconstruct: ridge of the least squares, relative to the mean diagonal of XᵀX (0: none; raised automatically if the system is rank-deficient). Default: ${DEFAULT-VALUE}.")
+    double ridge;
 
     static final class How {
         @Option(names = "--threshold", paramLabel = "T", required = true, description = "Remove channels whose score (|γ|, or Σ|W|) is below T.")
@@ -59,7 +76,7 @@ final class PruneCommand extends ShearsCommand {
         return switch (name) {
             case "slim" -> Method.SLIM;
             case "l1" -> Method.L1;
-            default -> throw c.usageError("--method must be slim or l1, got " + name);
+            default -> throw c.usageError("--method must be slim, l1 or reconstruct, got " + name);
         };
     }
 
@@ -81,6 +98,7 @@ final class PruneCommand extends ShearsCommand {
 
     @Override
     protected int run() throws Exception {
+        if (method.equals("reconstruct")) return ReconstructPrune.run(this);
         Method m = method(this, method);
         Criterion criterion = criterion(this, how.threshold, how.ratio, global);
         if (common.out == null) throw usageError("--out FILE is required");
@@ -118,14 +136,14 @@ final class PruneCommand extends ShearsCommand {
     }
 
     /** [batch 1, batch 64] × [before, after], measured interleaved. */
-    private double[][] latencies(Sequential before, Sequential after, Mnist data) {
+    double[][] latencies(Sequential before, Sequential after, Mnist data) {
         if (latencyRepeats < 1) return new double[][]{{Double.NaN, Double.NaN}, {Double.NaN, Double.NaN}};
         int h = data.test().rows(), w = data.test().cols();
         return new double[][]{Latency.compare(List.of(before, after), 20, latencyRepeats, 1, 1, h, w),
                 Latency.compare(List.of(before, after), 5, latencyRepeats, 64, 1, h, w)};
     }
 
-    private String commandLine() {
+    String commandLine() {
         return "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
     }
 }

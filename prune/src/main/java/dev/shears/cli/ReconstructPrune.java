@@ -1,0 +1,92 @@
+package dev.shears.cli;
+
+import dev.shears.data.Mnist;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.io.Checkpoints;
+import dev.shears.prune.ModelCost;
+import dev.shears.prune.Pipeline;
+import dev.shears.prune.PruneReport;
+import dev.shears.prune.PruneResult;
+import dev.shears.prune.reconstruct.LayerReport;
+import dev.shears.prune.reconstruct.ReconstructionResult;
+import dev.shears.prune.reconstruct.Reconstructor;
+import dev.shears.prune.reconstruct.Samples;
+import dev.shears.prune.reconstruct.Selection;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code shears prune --method reconstruct}: channel pruning with least-squares reconstruction of the next
+ * layer ({@link Reconstructor}), reported like the other methods (the same table, Markdown and JSON) plus the
+ * per-layer reconstruction errors, the naive-slicing accuracy, and the time each step took.
+ */
+final class ReconstructPrune {
+    private ReconstructPrune() {}
+
+    static int run(PruneCommand c) throws Exception {
+        if (c.how.threshold != null) throw c.usageError("--method reconstruct takes --ratio R (a share per layer), not --threshold");
+        if (c.global) throw c.usageError("--method reconstruct prunes a share of every layer: --global does not apply");
+        double ratio = c.how.ratio;
+        if (!(ratio >= 0 && ratio < 1)) throw c.usageError("--ratio must be in [0, 1), got " + ratio);
+        if (c.samples < 1 || c.positions < 1) throw c.usageError("--samples and --positions must be >= 1");
+        if (c.ridge < 0) throw c.usageError("--ridge must be >= 0, got " + c.ridge);
+        Selection selection;
+        try {
+            selection = Selection.parse(c.select);
+        } catch (IllegalArgumentException e) {
+            throw c.usageError("--select: " + e.getMessage());
+        }
+        if (c.common.out == null) throw c.usageError("--out FILE is required");
+        Sequential model = c.requireModel();
+        Mnist data = c.loadData();
+        int[] one = {1, 1, data.test().rows(), data.test().cols()};
+
+        ModelCost costBefore = ModelCost.of(model, one);
+        Sequential unpruned = c.latencyRepeats > 0 ? Pipeline.copy(model) : null;   // for the interleaved latency comparison
+        ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
+                new Samples(data.train(), c.samples, c.positions, c.common.seed), c.ridge);
+        ReconstructionResult.Accuracy acc = r.accuracy(data.test());
+        double[][] lat = c.latencies(unpruned, model, data);
+        ModelCost costAfter = ModelCost.of(model, one);
+        Checkpoints.save(model, c.common.out, Map.of("shears.command", "prune", "shears.method", "reconstruct",
+                "shears.criterion", "ratio " + ratio + ", " + selection.cliName() + " selection"));
+
+        Map<String, Integer> before = new LinkedHashMap<>(), after = new LinkedHashMap<>();
+        List<String> notes = new ArrayList<>();
+        notes.add(String.format(Locale.ROOT, "naive slicing of the same channels (no least squares): %.2f%% test accuracy; reconstructed: %s",
+                100 * acc.naive(), acc.describeRecovery()));
+        for (LayerReport l : r.layers()) {
+            before.put(l.producer(), l.channelsBefore());
+            after.put(l.producer(), l.channelsAfter());
+            notes.add(String.format(Locale.ROOT, "%s → %s: relative error %.4f naive, %.4f after least squares (%.1f× lower)%s",
+                    l.producer(), l.consumer(), l.naiveError(), l.lsError(), l.improvement(), l.note().isEmpty() ? "" : "; " + l.note()));
+        }
+        PruneResult pr = new PruneResult(model, null, before, after, costBefore, costAfter, List.of(), notes);
+        String setup = String.format(Locale.ROOT, "%s → %s: reconstruction pruning (He et al. 2017), %s selection, ratio %s per conv layer, "
+                        + "least squares from %,d training images × %d positions, evaluated on %s (%,d test images), %s backend.",
+                c.common.model, c.common.out, selection.cliName(), ratio, r.images(), r.positionsPerImage(), c.common.data,
+                data.test().size(), c.deviceName());
+        PruneReport report = new PruneReport("Pruning report", setup, pr, acc.original(), acc.reconstructed(), Double.NaN, Double.NaN,
+                lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(c.commandLine()));
+        Path md = PruneCommand.reportPath(c.common.out);
+        Files.writeString(md, report.toMarkdown() + "\n" + r.toMarkdown(acc));
+        c.log("saved %s and %s", c.common.out, md);
+        if (!c.common.json) c.say("%s%n%s", report.toTerminal(), r.toMarkdown(acc));
+        Map<String, Object> json = new LinkedHashMap<>();
+        json.put("command", "prune");
+        json.put("method", "reconstruct");
+        json.put("criterion", "ratio " + ratio);
+        json.putAll(report.toMap());
+        json.put("reconstruction", r.toMap(acc));
+        json.put("model", c.common.out.toString());
+        json.put("report", md.toString());
+        c.emitJson(json);
+        return 0;
+    }
+}
