@@ -43,6 +43,20 @@ class ShearsTest {
     }
 
     @Test
+    void devicesListsTheCpuBackendsAndEveryOpenClDeviceOrWhyThereIsNone() throws Exception {
+        Run r = shears("devices", "--json");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode j = r.json();
+        assertEquals("cpu", j.get("devices").get(0).get("device").asText());
+        assertEquals("reference", j.get("devices").get(1).get("device").asText());
+        boolean anyOpenCl = j.get("devices").size() > 2;
+        // either devices are listed by the name --device takes, or the reason there are none is given
+        assertTrue(anyOpenCl ? j.get("devices").get(2).get("device").asText().startsWith("opencl:") : !j.get("opencl_problem").isNull(), j.toString());
+        Run text = shears("devices");
+        assertTrue(text.out().contains("cpu(simd="), text.out());
+    }
+
+    @Test
     void trainSavesAModelThatEvalAndInfoRead() throws Exception {
         Path model = dir.resolve("m.safetensors");
         Run train = shears("train", "--epochs", "1", "--limit", "96", "--batch-size", "32", "--out", model.toString(), "--json", "--quiet");
