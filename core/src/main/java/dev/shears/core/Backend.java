@@ -145,6 +145,12 @@ public interface Backend {
     void sgdStep(int n, float lr, float momentum, float dampening, float weightDecay, boolean nesterov,
                  boolean firstStep, Storage param, Storage grad, Storage momentumBuf);
 
+    /**
+     * Bytes of device memory this backend holds now (live storages, buffers kept for reuse, workspaces), or
+     * −1 for a backend whose tensors live in the Java heap. Training logs it per epoch: it must stay flat.
+     */
+    default long deviceBytes() { return -1; }
+
     /** Blocks until all queued work is done (a no-op on synchronous backends). */
     default void synchronize() {}
 }

@@ -91,6 +91,9 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     /** Bytes of the backend's own workspaces (im2col columns, split-K slices, reduction partial sums), grown once and reused. */
     public long workspaceBytes() { return scratchBytes.get(); }
 
+    @Override
+    public long deviceBytes() { return liveBytes() + pooledBytes() + workspaceBytes(); }
+
     /** Forces one GEMM kernel (tests and benchmarks compare them); AUTO is the default. */
     public synchronized void gemmKernel(GemmKernel k) { gemmChoice = k; }
 

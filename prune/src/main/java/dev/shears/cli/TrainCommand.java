@@ -64,6 +64,12 @@ final class TrainCommand extends ShearsCommand {
             epoch.put("samples_per_s", r.samplesPerSecond());
             epoch.put("test_loss", test.loss());
             epoch.put("test_accuracy", test.accuracy());
+            long deviceBytes = backend.deviceBytes();
+            if (deviceBytes >= 0) {
+                // every step runs in a TensorScope: what the device holds must not grow from epoch to epoch
+                log("device memory held: %,d bytes", deviceBytes);
+                epoch.put("device_bytes", deviceBytes);
+            }
             epochs.add(epoch);
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
