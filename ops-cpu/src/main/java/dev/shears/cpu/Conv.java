@@ -58,6 +58,16 @@ final class Conv {
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        if (simd && crs <= SMALL_CRS) {
+            par.parallelFor(0, s.n(), (lo, hi) -> {
+                float[] col = pointwise(s) ? null : scratch(crs * pq);
+                for (int n = lo; n < hi; n++) {
+                    if (col != null) im2col(s, x, n, col);
+                    forwardSmall(K, crs, pq, col == null ? x : col, col == null ? n * chw : 0, w, bias, y, n * K * pq);
+                }
+            });
+            return;
+        }
         Parallel inner = inner(par, s.n());
         // the weights are the A of every image's GEMM: pack them once
         float[] wp = simd && inner == null ? Gemm.packAll(false, 1f, K, crs, w, 0, crs) : null;
@@ -73,6 +83,59 @@ final class Conv {
                     for (int k = 0; k < K; k++) addScalar(simd, bias[k], y, (n * K + k) * pq, pq);
             }
         });
+    }
+
+    /** Up to this C·R·S, {@link #forwardSmall} replaces the packed GEMM (see there). */
+    static final int SMALL_CRS = 96;
+
+    /**
+     * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for one image, the GEMM y = w·col without packing either
+     * operand: each col vector is loaded once per four filters and the bias is the accumulators' start.
+     * With few rows in col (conv1: CRS = 9; a pruned conv2: CRS = 90) the packed GEMM spends its time
+     * packing and padding (9 rows in two 6-row panels, col copied into NR-wide panels) rather than in fmas,
+     * and adds the bias in a second pass over y.
+     */
+    static void forwardSmall(int K, int crs, int pq, float[] col, int colOff, float[] w, float[] bias, float[] y, int yOff) {
+        for (int k0 = 0; k0 < K; k0 += 4) {
+            // filters past K repeat the last one and are not stored
+            int k1 = Math.min(k0 + 1, K - 1), k2 = Math.min(k0 + 2, K - 1), k3 = Math.min(k0 + 3, K - 1);
+            int w0 = k0 * crs, w1 = k1 * crs, w2 = k2 * crs, w3 = k3 * crs;
+            float b0 = bias == null ? 0f : bias[k0], b1 = bias == null ? 0f : bias[k1];
+            float b2 = bias == null ? 0f : bias[k2], b3 = bias == null ? 0f : bias[k3];
+            int o0 = yOff + k0 * pq;
+            int j = 0;
+            for (int bound = S.loopBound(pq); j < bound; j += L) {
+                FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+                FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
+                for (int t = 0; t < crs; t++) {
+                    FloatVector c = FloatVector.fromArray(S, col, colOff + t * pq + j);
+                    a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
+                    a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
+                    a2 = c.fma(FloatVector.broadcast(S, w[w2 + t]), a2);
+                    a3 = c.fma(FloatVector.broadcast(S, w[w3 + t]), a3);
+                }
+                a0.intoArray(y, o0 + j);
+                if (k0 + 1 < K) a1.intoArray(y, o0 + pq + j);
+                if (k0 + 2 < K) a2.intoArray(y, o0 + 2 * pq + j);
+                if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j);
+            }
+            if (j < pq) {   // the last pq % L columns: masked loads (off lanes read 0) and stores
+                VectorMask<Float> m = S.indexInRange(j, pq);
+                FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+                FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
+                for (int t = 0; t < crs; t++) {
+                    FloatVector c = FloatVector.fromArray(S, col, colOff + t * pq + j, m);
+                    a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
+                    a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
+                    a2 = c.fma(FloatVector.broadcast(S, w[w2 + t]), a2);
+                    a3 = c.fma(FloatVector.broadcast(S, w[w3 + t]), a3);
+                }
+                a0.intoArray(y, o0 + j, m);
+                if (k0 + 1 < K) a1.intoArray(y, o0 + pq + j, m);
+                if (k0 + 2 < K) a2.intoArray(y, o0 + 2 * pq + j, m);
+                if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j, m);
+            }
+        }
     }
 
     /**
