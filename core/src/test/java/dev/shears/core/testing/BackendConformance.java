@@ -121,6 +121,9 @@ public abstract class BackendConformance {
         Storage y1 = b.allocate(p.outputSize());
         Storage arg1 = b.maxPool2dForward(p, up(b, x), y1);
         assertClose(b.name() + " max_pool2d forward " + p, y0, b.download(y1), 0, 0);
+        Storage y2 = b.allocate(p.outputSize());
+        b.maxPool2dForwardValues(p, up(b, x), y2);
+        assertClose(b.name() + " max_pool2d forward, values only " + p, y0, b.download(y2), 0, 0);
         float[] dx0 = new float[p.inputSize()];
         REF.maxPool2dBackward(p, up(REF, dy), arg0, wrap(dx0));
         Storage dx1 = b.allocate(p.inputSize());
@@ -134,7 +137,9 @@ public abstract class BackendConformance {
                 new Pool2dShape(1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
                 new Pool2dShape(2, 3, 7, 9, 3, 3, 2, 2, 1, 1),
                 new Pool2dShape(2, 5, 13, 11, 2, 2, 2, 2, 0, 0),
-                new Pool2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1, 1));
+                new Pool2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1, 1),
+                new Pool2dShape(3, 19, 14, 14, 2, 2, 2, 2, 0, 0),     // a pruned pool2 (rows of 7)
+                new Pool2dShape(1, 3, 4, 70, 2, 2, 2, 2, 0, 0));      // rows of 35: two vectors and a tail
     }
 
     @ParameterizedTest(name = "batch_norm2d training={0} n={1} c={2} hw={3}")
