@@ -104,6 +104,32 @@ final class Conv {
             float b2 = bias == null ? 0f : bias[k2], b3 = bias == null ? 0f : bias[k3];
             int o0 = yOff + k0 * pq;
             int j = 0;
+            // three vectors of columns per pass: 12 accumulators (enough fmas in flight to cover their
+            // latency on two pipes), each broadcast weight feeds three fmas
+            for (; j + 3 * L <= pq; j += 3 * L) {
+                FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+                FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
+                FloatVector e0 = a0, e1 = a1, e2 = a2, e3 = a3, f0 = a0, f1 = a1, f2 = a2, f3 = a3;
+                for (int t = 0; t < crs; t++) {
+                    int ct = colOff + t * pq + j;
+                    FloatVector c = FloatVector.fromArray(S, col, ct);
+                    FloatVector d = FloatVector.fromArray(S, col, ct + L);
+                    FloatVector g = FloatVector.fromArray(S, col, ct + 2 * L);
+                    FloatVector v = FloatVector.broadcast(S, w[w0 + t]);
+                    a0 = c.fma(v, a0); e0 = d.fma(v, e0); f0 = g.fma(v, f0);
+                    v = FloatVector.broadcast(S, w[w1 + t]);
+                    a1 = c.fma(v, a1); e1 = d.fma(v, e1); f1 = g.fma(v, f1);
+                    v = FloatVector.broadcast(S, w[w2 + t]);
+                    a2 = c.fma(v, a2); e2 = d.fma(v, e2); f2 = g.fma(v, f2);
+                    v = FloatVector.broadcast(S, w[w3 + t]);
+                    a3 = c.fma(v, a3); e3 = d.fma(v, e3); f3 = g.fma(v, f3);
+                }
+                int o = o0 + j;
+                a0.intoArray(y, o); e0.intoArray(y, o + L); f0.intoArray(y, o + 2 * L);
+                if (k0 + 1 < K) { o += pq; a1.intoArray(y, o); e1.intoArray(y, o + L); f1.intoArray(y, o + 2 * L); }
+                if (k0 + 2 < K) { o += pq; a2.intoArray(y, o); e2.intoArray(y, o + L); f2.intoArray(y, o + 2 * L); }
+                if (k0 + 3 < K) { o += pq; a3.intoArray(y, o); e3.intoArray(y, o + L); f3.intoArray(y, o + 2 * L); }
+            }
             for (int bound = S.loopBound(pq); j < bound; j += L) {
                 FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
                 FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
