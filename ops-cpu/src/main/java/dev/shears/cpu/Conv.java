@@ -59,11 +59,16 @@ final class Conv {
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         if (simd && crs <= SMALL_CRS) {
+            boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+            int[] rowOff = new int[crs];
+            for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
+            int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
             par.parallelFor(0, s.n(), (lo, hi) -> {
-                float[] col = pointwise(s) ? null : scratch(crs * pq);
+                float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
                 for (int n = lo; n < hi; n++) {
-                    if (col != null) im2col(s, x, n, col);
-                    forwardSmall(K, crs, pq, col == null ? x : col, col == null ? n * chw : 0, w, bias, y, n * K * pq);
+                    if (shifted) shiftPlanes(s, x, n, col);
+                    else if (col != null) im2col(s, x, n, col);
+                    forwardSmall(K, crs, pq, col == null ? x : col, col == null ? n * chw : 0, rowOff, w, bias, y, n * K * pq);
                 }
             });
             return;
@@ -95,7 +100,7 @@ final class Conv {
      * packing and padding (9 rows in two 6-row panels, col copied into NR-wide panels) rather than in fmas,
      * and adds the bias in a second pass over y.
      */
-    static void forwardSmall(int K, int crs, int pq, float[] col, int colOff, float[] w, float[] bias, float[] y, int yOff) {
+    static void forwardSmall(int K, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, float[] bias, float[] y, int yOff) {
         for (int k0 = 0; k0 < K; k0 += 4) {
             // filters past K repeat the last one and are not stored
             int k1 = Math.min(k0 + 1, K - 1), k2 = Math.min(k0 + 2, K - 1), k3 = Math.min(k0 + 3, K - 1);
@@ -111,7 +116,7 @@ final class Conv {
                 FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
                 FloatVector e0 = a0, e1 = a1, e2 = a2, e3 = a3, f0 = a0, f1 = a1, f2 = a2, f3 = a3;
                 for (int t = 0; t < crs; t++) {
-                    int ct = colOff + t * pq + j;
+                    int ct = colOff + rowOff[t] + j;
                     FloatVector c = FloatVector.fromArray(S, col, ct);
                     FloatVector d = FloatVector.fromArray(S, col, ct + L);
                     FloatVector g = FloatVector.fromArray(S, col, ct + 2 * L);
@@ -134,7 +139,7 @@ final class Conv {
                 FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
                 FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
                 for (int t = 0; t < crs; t++) {
-                    FloatVector c = FloatVector.fromArray(S, col, colOff + t * pq + j);
+                    FloatVector c = FloatVector.fromArray(S, col, colOff + rowOff[t] + j);
                     a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
                     a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
                     a2 = c.fma(FloatVector.broadcast(S, w[w2 + t]), a2);
@@ -150,7 +155,7 @@ final class Conv {
                 FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
                 FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
                 for (int t = 0; t < crs; t++) {
-                    FloatVector c = FloatVector.fromArray(S, col, colOff + t * pq + j, m);
+                    FloatVector c = FloatVector.fromArray(S, col, colOff + rowOff[t] + j, m);
                     a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
                     a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
                     a2 = c.fma(FloatVector.broadcast(S, w[w2 + t]), a2);
@@ -162,6 +167,43 @@ final class Conv {
                 if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j, m);
             }
         }
+    }
+
+    /**
+     * For stride 1 with Q = W (SimpleCNN's "same" padding), col need not be built: row (c, r, s) of col is
+     * row (c, s) of the buffer {@link #shiftPlanes} fills, read from its r-th row on. Sets rowOff[t] to
+     * where row t = (c·R + r)·S + s starts and returns the buffer's length: C·S planes of (H + 2·padH)·W
+     * floats, R times smaller than col (27 KiB for a pruned conv2 image, which stays in L1, against 70).
+     */
+    static int shiftedPlanes(Conv2dShape s, int[] rowOff) {
+        int C = s.c(), R = s.r(), Sk = s.s(), W = s.w(), padded = (s.h() + 2 * s.padH()) * W;
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t < Sk; t++) rowOff[(c * R + r) * Sk + t] = (c * Sk + t) * padded + r * W;
+        return C * Sk * padded;
+    }
+
+    /**
+     * buf[(c·S + s)] [hp][q] = x[n, c, hp − padH, q − padW + s], 0 outside the input: each input plane
+     * shifted by s − padW columns (wrapped columns zeroed) with padH zero rows above and below. Then for
+     * output position j = p·W + q, buf plane (c, s) at j + r·W holds x[n, c, p − padH + r, q − padW + s],
+     * which is col[(c·R + r)·S + s][j] (stride 1, and P = H + 2·padH − R + 1 rows).
+     */
+    static void shiftPlanes(Conv2dShape s, float[] x, int n, float[] buf) {
+        int C = s.c(), H = s.h(), W = s.w(), Sk = s.s(), ph = s.padH(), pw = s.padW(), padded = (H + 2 * ph) * W;
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < Sk; t++) {
+                int o = (c * Sk + t) * padded, shift = t - pw;
+                int qlo = Math.max(0, -shift), qhi = Math.min(W, W - shift);   // columns whose source is inside
+                java.util.Arrays.fill(buf, o, o + ph * W, 0f);
+                java.util.Arrays.fill(buf, o + (ph + H) * W, o + padded, 0f);
+                for (int h = 0; h < H; h++) {
+                    int row = o + (ph + h) * W, src = ((n * C + c) * H + h) * W;
+                    for (int q = 0; q < qlo; q++) buf[row + q] = 0f;
+                    if (qlo < qhi) System.arraycopy(x, src + qlo + shift, buf, row + qlo, qhi - qlo);
+                    for (int q = Math.max(qhi, qlo); q < W; q++) buf[row + q] = 0f;
+                }
+            }
     }
 
     /**
