@@ -20,7 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  *                                                          GEMM M=CRS, N=K,   K=PQ  (transB),
  *                                                          or {@link DotGemm} when CRS is small
  * </pre>
- * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
+ * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n]. The forward pass of a
+ * convolution with small C·R·S, or of a stride-1 "same" one up to C·R·S = 288 (all of SimpleCNN's, pruned
+ * or not), skips packing and im2col: {@link #forwardSmall} over {@link #shiftPlanes}.
  *
  * <p>Why per image: the unrolled image (CRS·PQ floats: 225 KiB for SimpleCNN's conv2) stays in L2 between
  * im2col and the GEMM that reads it, and each thread owns whole images, so nothing is shared but w. With
@@ -58,8 +60,8 @@ final class Conv {
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
-        if (simd && crs <= SMALL_CRS) {
-            boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+        if (simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS)) {
             int[] rowOff = new int[crs];
             for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
             int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
@@ -92,6 +94,12 @@ final class Conv {
 
     /** Up to this C·R·S, {@link #forwardSmall} replaces the packed GEMM (see there). */
     static final int SMALL_CRS = 96;
+    /**
+     * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
+     * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
+     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs, 1.67 ms on two threads. Larger ones were not measured.
+     */
+    static final int SHIFTED_CRS = 288;
 
     /**
      * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for one image, the GEMM y = w·col without packing either
