@@ -61,7 +61,8 @@ final class Conv {
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
-        if (simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS)) {
+        // past SMALL_CRS only with an image per thread: with fewer, the GEMM's own parallelism wins (below)
+        if (simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && s.n() >= par.threads())) {
             int[] rowOff = new int[crs];
             for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
             int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
@@ -98,6 +99,9 @@ final class Conv {
      * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
      * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs, 1.67 ms on two threads. Larger ones were not measured.
+     * At batch 1 on two threads the unpruned conv2 is faster as a GEMM split across both threads (SimpleCNN
+     * at batch 1: 0.083 ms with it, 0.114 ms with this kernel on one thread), so this applies only when
+     * there is an image for every thread.
      */
     static final int SHIFTED_CRS = 288;
 
