@@ -121,6 +121,16 @@ public interface Backend {
      */
     Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y);
 
+    /**
+     * y = max over each window, as {@link #maxPool2dForward} writes it, without the arg-max: inference, where
+     * no gradient will be routed back, need not allocate and fill it. The default runs the full forward and
+     * drops the arg-max, so this is the same y by definition; a backend may override it with a cheaper
+     * kernel (a window holding both −0 and +0 may then give either zero).
+     */
+    default void maxPool2dForwardValues(Pool2dShape p, Storage x, Storage y) {
+        maxPool2dForward(p, x, y).close();
+    }
+
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */
     void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx);
 

@@ -43,11 +43,11 @@ public final class ConvOps {
         Pool2dShape p = new Pool2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, kernel, stride, stride, padding, padding);
         Backend b = x.backend();
         Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
-        Storage argmax = b.maxPool2dForward(p, x.storage(), y.storage());
         if (!GradMode.isEnabled() || !x.requiresGrad()) {
-            argmax.close();
+            b.maxPool2dForwardValues(p, x.storage(), y.storage());   // no backward: no arg-max
             return y;
         }
+        Storage argmax = b.maxPool2dForward(p, x.storage(), y.storage());
         return Tensor.record("max_pool2d", y, g -> {
             Tensor dx = Tensor.zeros(b, x.shape());
             b.maxPool2dBackward(p, g.storage(), argmax, dx.storage());

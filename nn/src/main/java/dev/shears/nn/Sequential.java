@@ -21,8 +21,10 @@ public class Sequential extends Module {
 
     public List<Module> layers() { return new ArrayList<>(children().values()); }
 
+    /** Layer by layer; for inference (no gradient recorded) with {@link Inference}'s exact rewrites. */
     @Override
     public Tensor forward(Tensor x) {
+        if (Inference.applies()) return Inference.forward(layers(), x);
         for (Module m : children().values()) x = m.forward(x);
         return x;
     }

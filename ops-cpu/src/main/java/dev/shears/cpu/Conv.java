@@ -20,7 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  *                                                          GEMM M=CRS, N=K,   K=PQ  (transB),
  *                                                          or {@link DotGemm} when CRS is small
  * </pre>
- * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n].
+ * A 1×1, stride-1, unpadded convolution needs no im2col: x[n] already is col[n]. The forward pass of a
+ * convolution with small C·R·S, or of a stride-1 "same" one up to C·R·S = 288 (all of SimpleCNN's, pruned
+ * or not), skips packing and im2col: {@link #forwardSmall} over {@link #shiftPlanes}.
  *
  * <p>Why per image: the unrolled image (CRS·PQ floats: 225 KiB for SimpleCNN's conv2) stays in L2 between
  * im2col and the GEMM that reads it, and each thread owns whole images, so nothing is shared but w. With
@@ -58,6 +60,22 @@ final class Conv {
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+        // past SMALL_CRS only with an image per thread: with fewer, the GEMM's own parallelism wins (below)
+        if (simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && s.n() >= par.threads())) {
+            int[] rowOff = new int[crs];
+            for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
+            int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
+            par.parallelFor(0, s.n(), (lo, hi) -> {
+                float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
+                for (int n = lo; n < hi; n++) {
+                    if (shifted) shiftPlanes(s, x, n, col);
+                    else if (col != null) im2col(s, x, n, col);
+                    forwardSmall(K, crs, pq, col == null ? x : col, col == null ? n * chw : 0, rowOff, w, bias, y, n * K * pq);
+                }
+            });
+            return;
+        }
         Parallel inner = inner(par, s.n());
         // the weights are the A of every image's GEMM: pack them once
         float[] wp = simd && inner == null ? Gemm.packAll(false, 1f, K, crs, w, 0, crs) : null;
@@ -73,6 +91,131 @@ final class Conv {
                     for (int k = 0; k < K; k++) addScalar(simd, bias[k], y, (n * K + k) * pq, pq);
             }
         });
+    }
+
+    /** Up to this C·R·S, {@link #forwardSmall} replaces the packed GEMM (see there). */
+    static final int SMALL_CRS = 96;
+    /**
+     * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
+     * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
+     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs, 1.67 ms on two threads. Larger ones were not measured.
+     * At batch 1 on two threads the unpruned conv2 is faster as a GEMM split across both threads (SimpleCNN
+     * at batch 1: 0.083 ms with it, 0.114 ms with this kernel on one thread), so this applies only when
+     * there is an image for every thread.
+     */
+    static final int SHIFTED_CRS = 288;
+
+    /**
+     * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for one image, the GEMM y = w·col without packing either
+     * operand: each col vector is loaded once per four filters and the bias is the accumulators' start.
+     * With few rows in col (conv1: CRS = 9; a pruned conv2: CRS = 90) the packed GEMM spends its time
+     * packing and padding (9 rows in two 6-row panels, col copied into NR-wide panels) rather than in fmas,
+     * and adds the bias in a second pass over y.
+     */
+    static void forwardSmall(int K, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, float[] bias, float[] y, int yOff) {
+        for (int k0 = 0; k0 < K; k0 += 4) {
+            // filters past K repeat the last one and are not stored
+            int k1 = Math.min(k0 + 1, K - 1), k2 = Math.min(k0 + 2, K - 1), k3 = Math.min(k0 + 3, K - 1);
+            int w0 = k0 * crs, w1 = k1 * crs, w2 = k2 * crs, w3 = k3 * crs;
+            float b0 = bias == null ? 0f : bias[k0], b1 = bias == null ? 0f : bias[k1];
+            float b2 = bias == null ? 0f : bias[k2], b3 = bias == null ? 0f : bias[k3];
+            int o0 = yOff + k0 * pq;
+            int j = 0;
+            // three vectors of columns per pass: 12 accumulators (enough fmas in flight to cover their
+            // latency on two pipes), each broadcast weight feeds three fmas
+            for (; j + 3 * L <= pq; j += 3 * L) {
+                FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+                FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
+                FloatVector e0 = a0, e1 = a1, e2 = a2, e3 = a3, f0 = a0, f1 = a1, f2 = a2, f3 = a3;
+                for (int t = 0; t < crs; t++) {
+                    int ct = colOff + rowOff[t] + j;
+                    FloatVector c = FloatVector.fromArray(S, col, ct);
+                    FloatVector d = FloatVector.fromArray(S, col, ct + L);
+                    FloatVector g = FloatVector.fromArray(S, col, ct + 2 * L);
+                    FloatVector v = FloatVector.broadcast(S, w[w0 + t]);
+                    a0 = c.fma(v, a0); e0 = d.fma(v, e0); f0 = g.fma(v, f0);
+                    v = FloatVector.broadcast(S, w[w1 + t]);
+                    a1 = c.fma(v, a1); e1 = d.fma(v, e1); f1 = g.fma(v, f1);
+                    v = FloatVector.broadcast(S, w[w2 + t]);
+                    a2 = c.fma(v, a2); e2 = d.fma(v, e2); f2 = g.fma(v, f2);
+                    v = FloatVector.broadcast(S, w[w3 + t]);
+                    a3 = c.fma(v, a3); e3 = d.fma(v, e3); f3 = g.fma(v, f3);
+                }
+                int o = o0 + j;
+                a0.intoArray(y, o); e0.intoArray(y, o + L); f0.intoArray(y, o + 2 * L);
+                if (k0 + 1 < K) { o += pq; a1.intoArray(y, o); e1.intoArray(y, o + L); f1.intoArray(y, o + 2 * L); }
+                if (k0 + 2 < K) { o += pq; a2.intoArray(y, o); e2.intoArray(y, o + L); f2.intoArray(y, o + 2 * L); }
+                if (k0 + 3 < K) { o += pq; a3.intoArray(y, o); e3.intoArray(y, o + L); f3.intoArray(y, o + 2 * L); }
+            }
+            for (int bound = S.loopBound(pq); j < bound; j += L) {
+                FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+                FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
+                for (int t = 0; t < crs; t++) {
+                    FloatVector c = FloatVector.fromArray(S, col, colOff + rowOff[t] + j);
+                    a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
+                    a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
+                    a2 = c.fma(FloatVector.broadcast(S, w[w2 + t]), a2);
+                    a3 = c.fma(FloatVector.broadcast(S, w[w3 + t]), a3);
+                }
+                a0.intoArray(y, o0 + j);
+                if (k0 + 1 < K) a1.intoArray(y, o0 + pq + j);
+                if (k0 + 2 < K) a2.intoArray(y, o0 + 2 * pq + j);
+                if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j);
+            }
+            if (j < pq) {   // the last pq % L columns: masked loads (off lanes read 0) and stores
+                VectorMask<Float> m = S.indexInRange(j, pq);
+                FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+                FloatVector a2 = FloatVector.broadcast(S, b2), a3 = FloatVector.broadcast(S, b3);
+                for (int t = 0; t < crs; t++) {
+                    FloatVector c = FloatVector.fromArray(S, col, colOff + rowOff[t] + j, m);
+                    a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
+                    a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
+                    a2 = c.fma(FloatVector.broadcast(S, w[w2 + t]), a2);
+                    a3 = c.fma(FloatVector.broadcast(S, w[w3 + t]), a3);
+                }
+                a0.intoArray(y, o0 + j, m);
+                if (k0 + 1 < K) a1.intoArray(y, o0 + pq + j, m);
+                if (k0 + 2 < K) a2.intoArray(y, o0 + 2 * pq + j, m);
+                if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j, m);
+            }
+        }
+    }
+
+    /**
+     * For stride 1 with Q = W (SimpleCNN's "same" padding), col need not be built: row (c, r, s) of col is
+     * row (c, s) of the buffer {@link #shiftPlanes} fills, read from its r-th row on. Sets rowOff[t] to
+     * where row t = (c·R + r)·S + s starts and returns the buffer's length: C·S planes of (H + 2·padH)·W
+     * floats, R times smaller than col (27 KiB for a pruned conv2 image, which stays in L1, against 70).
+     */
+    static int shiftedPlanes(Conv2dShape s, int[] rowOff) {
+        int C = s.c(), R = s.r(), Sk = s.s(), W = s.w(), padded = (s.h() + 2 * s.padH()) * W;
+        for (int c = 0; c < C; c++)
+            for (int r = 0; r < R; r++)
+                for (int t = 0; t < Sk; t++) rowOff[(c * R + r) * Sk + t] = (c * Sk + t) * padded + r * W;
+        return C * Sk * padded;
+    }
+
+    /**
+     * buf[(c·S + s)] [hp][q] = x[n, c, hp − padH, q − padW + s], 0 outside the input: each input plane
+     * shifted by s − padW columns (wrapped columns zeroed) with padH zero rows above and below. Then for
+     * output position j = p·W + q, buf plane (c, s) at j + r·W holds x[n, c, p − padH + r, q − padW + s],
+     * which is col[(c·R + r)·S + s][j] (stride 1, and P = H + 2·padH − R + 1 rows).
+     */
+    static void shiftPlanes(Conv2dShape s, float[] x, int n, float[] buf) {
+        int C = s.c(), H = s.h(), W = s.w(), Sk = s.s(), ph = s.padH(), pw = s.padW(), padded = (H + 2 * ph) * W;
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < Sk; t++) {
+                int o = (c * Sk + t) * padded, shift = t - pw;
+                int qlo = Math.max(0, -shift), qhi = Math.min(W, W - shift);   // columns whose source is inside
+                java.util.Arrays.fill(buf, o, o + ph * W, 0f);
+                java.util.Arrays.fill(buf, o + (ph + H) * W, o + padded, 0f);
+                for (int h = 0; h < H; h++) {
+                    int row = o + (ph + h) * W, src = ((n * C + c) * H + h) * W;
+                    for (int q = 0; q < qlo; q++) buf[row + q] = 0f;
+                    if (qlo < qhi) System.arraycopy(x, src + qlo + shift, buf, row + qlo, qhi - qlo);
+                    for (int q = Math.max(qhi, qlo); q < W; q++) buf[row + q] = 0f;
+                }
+            }
     }
 
     /**

@@ -118,6 +118,10 @@ public final class CpuBackend implements Backend {
         return HeapStorage.ofInts(this, argmax);
     }
 
+    @Override public void maxPool2dForwardValues(Pool2dShape p, Storage x, Storage y) {
+        Pool.forwardValues(par, simd, p, floats(x), floats(y));
+    }
+
     @Override public void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx) {
         Pool.backward(par, p, floats(dy), ints(argmax), floats(dx));
     }

@@ -38,9 +38,38 @@ final class DotGemm {
         int m4 = m - m % 4, n4 = n - n % 4;
         for (int i = 0; i < m4; i += 4)
             for (int j = 0; j < n4; j += 4) block4x4(k, a, aOff + i * lda, lda, b, bOff + j * ldb, ldb, c, cOff + i * ldc + j, ldc);
+        // rows past the last group of 4 (all of them when M < 4: a Linear layer at batch 1) take four rows
+        // of B at a time, so four independent accumulators hide the fma latency a single dot would wait on
+        for (int i = m4; i < m; i++)
+            for (int j = 0; j < n4; j += 4) block1x4(k, a, aOff + i * lda, b, bOff + j * ldb, ldb, c, cOff + i * ldc + j);
         for (int i = 0; i < m; i++)
-            for (int j = (i < m4 ? n4 : 0); j < n; j++)
+            for (int j = n4; j < n; j++)
                 c[cOff + i * ldc + j] += dot(k, a, aOff + i * lda, b, bOff + j * ldb);
+    }
+
+    private static void block1x4(int k, float[] a, int a0, float[] b, int b0, int ldb, float[] c, int c0) {
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S), s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        int bound = S.loopBound(k);
+        for (int p = 0; p < bound; p += L) {
+            FloatVector x = FloatVector.fromArray(S, a, a0 + p);
+            s0 = x.fma(FloatVector.fromArray(S, b, b0 + p), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, b0 + ldb + p), s1);
+            s2 = x.fma(FloatVector.fromArray(S, b, b0 + 2 * ldb + p), s2);
+            s3 = x.fma(FloatVector.fromArray(S, b, b0 + 3 * ldb + p), s3);
+        }
+        if (bound < k) {
+            int p = bound;
+            VectorMask<Float> m = S.indexInRange(p, k);
+            FloatVector x = FloatVector.fromArray(S, a, a0 + p, m);
+            s0 = x.fma(FloatVector.fromArray(S, b, b0 + p, m), s0);
+            s1 = x.fma(FloatVector.fromArray(S, b, b0 + ldb + p, m), s1);
+            s2 = x.fma(FloatVector.fromArray(S, b, b0 + 2 * ldb + p, m), s2);
+            s3 = x.fma(FloatVector.fromArray(S, b, b0 + 3 * ldb + p, m), s3);
+        }
+        c[c0] += s0.reduceLanes(VectorOperators.ADD);
+        c[c0 + 1] += s1.reduceLanes(VectorOperators.ADD);
+        c[c0 + 2] += s2.reduceLanes(VectorOperators.ADD);
+        c[c0 + 3] += s3.reduceLanes(VectorOperators.ADD);
     }
 
     private static float dot(int k, float[] a, int ai, float[] b, int bi) {

@@ -47,6 +47,11 @@ public final class Gemm {
     static final int MC = 24 * MR;
     static final int NC = 128 * NR;
 
+    /** Below this many rows of C, A·Bᵀ runs as dot products ({@link DotGemm}), unpacked. */
+    static final int DOTS_BELOW_M = 4;
+    /** Multiply-adds per thread chunk of the dot path (~20 µs): less is not worth a hand-over. */
+    static final int DOTS_GRAIN = 1 << 17;
+
     private Gemm() {}
 
     /** Per-thread packing buffers: never shared between threads, reused between calls. */
@@ -72,6 +77,15 @@ public final class Gemm {
         }
         if (k == 0 || alpha == 0f) {
             scaleC(m, n, beta, c, cOff, ldc);
+            return;
+        }
+        if (!transA && transB && m < DOTS_BELOW_M && alpha == 1f) {
+            // A few rows times Bᵀ (a Linear layer at batch 1: x [1×3136] · Wᵀ): every C[i][j] is a dot of
+            // two contiguous rows. Packing would copy all of B (1.6 MB for SimpleCNN's fc1) to use it once.
+            scaleC(m, n, beta, c, cOff, ldc);
+            Parallel.Range cols = (lo, hi) -> DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc);
+            if (par == null) cols.run(0, n);
+            else par.parallelFor(0, n, Math.max(4, DOTS_GRAIN / Math.max(1, m * k)), cols);
             return;
         }
         int threads = par == null ? 1 : par.threads();

@@ -38,21 +38,24 @@ public abstract class BackendConformance {
     @MethodSource("gemmCases")
     void gemm(boolean ta, boolean tb, int m, int n, int k) {
         float[] a = random(1, m * k), bm = random(2, k * n), c = random(3, m * n);
-        for (float beta : new float[]{0f, 0.5f}) {
-            float[] expected = c.clone(), actual;
-            REF.gemm(ta, tb, m, n, k, 1.5f, up(REF, a), up(REF, bm), beta, wrap(expected));
-            Backend b = backend();
-            Storage cs = up(b, c);
-            b.gemm(ta, tb, m, n, k, 1.5f, up(b, a), up(b, bm), beta, cs);
-            actual = b.download(cs);
-            assertClose(b.name() + " gemm " + m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " beta=" + beta,
-                    expected, actual, tolerance() * Math.sqrt(k), tolerance());
-        }
+        // alpha 1 as well: a backend may choose another kernel for it (a Linear layer's product)
+        for (float alpha : new float[]{1.5f, 1f})
+            for (float beta : new float[]{0f, 0.5f}) {
+                float[] expected = c.clone(), actual;
+                REF.gemm(ta, tb, m, n, k, alpha, up(REF, a), up(REF, bm), beta, wrap(expected));
+                Backend b = backend();
+                Storage cs = up(b, c);
+                b.gemm(ta, tb, m, n, k, alpha, up(b, a), up(b, bm), beta, cs);
+                actual = b.download(cs);
+                assertClose(b.name() + " gemm " + m + "x" + n + "x" + k + " ta=" + ta + " tb=" + tb + " alpha=" + alpha + " beta=" + beta,
+                        expected, actual, tolerance() * Math.sqrt(k), tolerance());
+            }
     }
 
     static Stream<Arguments> gemmCases() {
         Stream.Builder<Arguments> s = Stream.builder();
-        int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 128, 3136 / 4}, {31, 1, 65}, {1, 47, 13}, {100, 100, 100}, {129, 67, 257}};
+        int[][] sizes = {{1, 1, 1}, {3, 5, 7}, {17, 33, 9}, {64, 128, 3136 / 4}, {31, 1, 65}, {1, 47, 13}, {100, 100, 100}, {129, 67, 257},
+                {1, 128, 980}, {2, 10, 129}, {3, 131, 37}};   // a pruned fc1 and fc2 at batch 1 and 2
         for (int[] z : sizes)
             for (boolean ta : new boolean[]{false, true})
                 for (boolean tb : new boolean[]{false, true}) s.add(Arguments.of(ta, tb, z[0], z[1], z[2]));
@@ -103,7 +106,9 @@ public abstract class BackendConformance {
                 new Conv2dShape(2, 3, 11, 6, 7, 5, 3, 1, 2, 2, 0),
                 new Conv2dShape(1, 4, 5, 5, 3, 5, 5, 1, 1, 0, 0),
                 new Conv2dShape(2, 17, 9, 13, 19, 1, 1, 1, 1, 0, 0),
-                new Conv2dShape(1, 3, 8, 8, 5, 3, 3, 3, 3, 2, 2));
+                new Conv2dShape(1, 3, 8, 8, 5, 3, 3, 3, 3, 2, 2),
+                new Conv2dShape(3, 10, 14, 14, 19, 3, 3, 1, 1, 1, 1),    // a pruned conv2: C·R·S = 90, K odd
+                new Conv2dShape(2, 11, 6, 5, 3, 3, 3, 1, 1, 1, 1));      // C·R·S = 99, just past a small-kernel limit
     }
 
     @ParameterizedTest(name = "max_pool2d {0}")
@@ -116,6 +121,9 @@ public abstract class BackendConformance {
         Storage y1 = b.allocate(p.outputSize());
         Storage arg1 = b.maxPool2dForward(p, up(b, x), y1);
         assertClose(b.name() + " max_pool2d forward " + p, y0, b.download(y1), 0, 0);
+        Storage y2 = b.allocate(p.outputSize());
+        b.maxPool2dForwardValues(p, up(b, x), y2);
+        assertClose(b.name() + " max_pool2d forward, values only " + p, y0, b.download(y2), 0, 0);
         float[] dx0 = new float[p.inputSize()];
         REF.maxPool2dBackward(p, up(REF, dy), arg0, wrap(dx0));
         Storage dx1 = b.allocate(p.inputSize());
@@ -129,7 +137,9 @@ public abstract class BackendConformance {
                 new Pool2dShape(1, 1, 1, 1, 1, 1, 1, 1, 0, 0),
                 new Pool2dShape(2, 3, 7, 9, 3, 3, 2, 2, 1, 1),
                 new Pool2dShape(2, 5, 13, 11, 2, 2, 2, 2, 0, 0),
-                new Pool2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1, 1));
+                new Pool2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1, 1),
+                new Pool2dShape(3, 19, 14, 14, 2, 2, 2, 2, 0, 0),     // a pruned pool2 (rows of 7)
+                new Pool2dShape(1, 3, 4, 70, 2, 2, 2, 2, 0, 0));      // rows of 35: two vectors and a tail
     }
 
     @ParameterizedTest(name = "batch_norm2d training={0} n={1} c={2} hw={3}")

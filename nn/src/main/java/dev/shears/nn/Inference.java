@@ -1,0 +1,79 @@
+package dev.shears.nn;
+
+import dev.shears.core.Backend;
+import dev.shears.core.ConvOps;
+import dev.shears.core.GradMode;
+import dev.shears.core.Tensor;
+
+import java.util.List;
+
+/**
+ * A chain of layers run for inference only (no gradient recorded, BatchNorm in evaluation mode), with the
+ * rewrites every inference engine makes, each exact up to rounding:
+ * <ul>
+ *   <li>Conv2d → BatchNorm2d (eval) becomes one convolution: BN is y = (z − μ)·a + β with a = γ/√(σ²+eps),
+ *       per output channel k, so conv(x, w)·a + ((b − μ)·a + β) = conv(x, w·a) + b'. The folded weights are
+ *       computed anew at every call (K·C·R·S multiplies, small next to the convolution), never cached: the
+ *       parameters may change in place between calls. Unlike the BN kernel, which subtracts μ before
+ *       scaling to avoid cancellation when |μ| ≫ σ, the fold adds a·conv and b' (PyTorch's
+ *       fuse_conv_bn_eval does the same); for trained nets the two differ by rounding.</li>
+ *   <li>ReLU → MaxPool2d becomes MaxPool2d → ReLU: max is monotone, so relu(max(S)) = max(relu(S)) over
+ *       every window S, and the ReLU touches a quarter of the values (2×2 pooling).</li>
+ *   <li>A ReLU on a tensor this chain just allocated runs in place: nothing else can hold it.</li>
+ * </ul>
+ * Why: in a pruned network the convolutions shrink with the product of input and output channels but
+ * BatchNorm, ReLU and pooling only with the channels, each a full pass over memory (and a fresh zeroed
+ * array), so they become the larger part of the time; see docs/performance.md.
+ */
+final class Inference {
+    private Inference() {}
+
+    /** Whether {@code forward} may be used: no gradient is recorded. Each layer's own mode is checked where it matters. */
+    static boolean applies() { return !GradMode.isEnabled(); }
+
+    static Tensor forward(List<Module> layers, Tensor x) {
+        boolean fresh = false;           // x was allocated by this chain (no one else refers to it)
+        for (int i = 0; i < layers.size(); i++) {
+            Module m = layers.get(i), next = i + 1 < layers.size() ? layers.get(i + 1) : null;
+            if (m instanceof Conv2d conv && next instanceof BatchNorm2d bn && !bn.isTraining()) {
+                x = convBn(conv, bn, x);
+                fresh = true;
+                i++;
+            } else if (m instanceof ReLU && next instanceof MaxPool2d pool) {
+                x = relu(ConvOps.maxPool2d(x, pool.kernel(), pool.stride(), pool.padding()), true);
+                i++;
+            } else if (m instanceof ReLU) {
+                x = relu(x, fresh);
+                fresh = true;
+            } else {
+                boolean known = m instanceof Conv2d || m instanceof Linear || m instanceof MaxPool2d || m instanceof BatchNorm2d;
+                boolean view = m instanceof Flatten;
+                x = m.forward(x);
+                fresh = known || (view && fresh);
+            }
+        }
+        return x;
+    }
+
+    private static Tensor relu(Tensor x, boolean inPlace) {
+        if (!inPlace) return x.relu();
+        x.backend().unary(Backend.Unary.RELU, x.size(), x.storage(), x.storage());
+        return x;
+    }
+
+    /** conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps), in BatchNorm's own arithmetic (double, then float). */
+    private static Tensor convBn(Conv2d conv, BatchNorm2d bn, Tensor x) {
+        int k = conv.outChannels();
+        float[] gamma = bn.weight().toArray(), beta = bn.bias().toArray();
+        float[] mean = bn.runningMean().toArray(), var = bn.runningVar().toArray();
+        float[] bias = conv.bias() == null ? new float[k] : conv.bias().toArray();
+        float[] a = new float[k], b = new float[k];
+        for (int c = 0; c < k; c++) {
+            a[c] = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) bn.eps())));
+            b[c] = (bias[c] - mean[c]) * a[c] + beta[c];
+        }
+        Backend be = conv.weight().backend();
+        Tensor w = conv.weight().mul(Tensor.of(be, a, k, 1, 1, 1));
+        return ConvOps.conv2d(x, w, Tensor.of(be, b, k), conv.stride(), conv.padding());
+    }
+}

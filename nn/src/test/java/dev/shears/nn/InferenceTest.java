@@ -1,0 +1,88 @@
+package dev.shears.nn;
+
+import dev.shears.core.GradMode;
+import dev.shears.core.Tensor;
+import dev.shears.core.TensorScope;
+import org.junit.jupiter.api.Test;
+
+import java.util.Random;
+
+import static dev.shears.core.testing.Close.assertClose;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+
+/**
+ * {@link Inference}'s rewrites (conv+BN folded, ReLU moved after pooling, in-place ReLU) against the same
+ * layers run one by one, with BatchNorm statistics and affine parameters far from their defaults.
+ */
+class InferenceTest {
+
+    /** Layer by layer, as training-time code runs them: the definition the rewrites must match. */
+    private static Tensor layerByLayer(Sequential model, Tensor x) {
+        for (Module m : model.layers()) x = m.forward(x);
+        return x;
+    }
+
+    private static void randomiseBatchNorms(Sequential model, long seed) {
+        Random r = new Random(seed);
+        for (Module m : model.layers())
+            if (m instanceof BatchNorm2d bn) {
+                int c = bn.channels();
+                float[] g = new float[c], b = new float[c], mu = new float[c], var = new float[c];
+                for (int i = 0; i < c; i++) {
+                    g[i] = (float) r.nextGaussian();
+                    b[i] = (float) r.nextGaussian();
+                    mu[i] = (float) r.nextGaussian() * 0.3f;
+                    var[i] = 0.05f + r.nextFloat() * 2f;
+                }
+                bn.weight().backend().copy(c, Tensor.of(g, c).storage(), bn.weight().storage());
+                bn.bias().backend().copy(c, Tensor.of(b, c).storage(), bn.bias().storage());
+                bn.runningMean().backend().copy(c, Tensor.of(mu, c).storage(), bn.runningMean().storage());
+                bn.runningVar().backend().copy(c, Tensor.of(var, c).storage(), bn.runningVar().storage());
+            }
+    }
+
+    @Test
+    void simpleCnnGivesTheLayerByLayerOutputs() {
+        for (int[] widths : new int[][]{{32, 64}, {3, 5}}) {
+            Sequential model = SimpleCNN.create(widths[0], widths[1], 16, 7);
+            randomiseBatchNorms(model, 11);
+            model.eval();
+            try (GradMode off = GradMode.off(); TensorScope scope = TensorScope.open()) {
+                Tensor x = Tensor.randn(3, 5, 1, 28, 28);
+                float[] input = x.toArray();
+                float[] expected = layerByLayer(model, x).toArray(), actual = model.forward(x).toArray();
+                assertClose("SimpleCNN " + widths[0] + "/" + widths[1] + " inference", expected, actual, 1e-4, 1e-4);
+                assertArrayEquals(input, x.toArray(), "the caller's input is never written");
+            }
+        }
+    }
+
+    @Test
+    void chainsWithoutBatchNormOrWithAReluOnTheInputAreUntouched() {
+        Random init = new Random(3);
+        Sequential model = new Sequential()
+                .add("relu0", new ReLU())                        // on the caller's tensor: not in place
+                .add("conv", new Conv2d(2, 4, 3, 1, 0, true, init))
+                .add("relu", new ReLU())                         // in place on the conv's fresh output
+                .add("pool", new MaxPool2d(3, 2, 1))
+                .add("flatten", new Flatten())
+                .add("fc", new Linear(4 * 3 * 3, 5, init));
+        model.eval();
+        try (GradMode off = GradMode.off(); TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.randn(4, 2, 2, 7, 7);
+            float[] input = x.toArray();
+            assertClose("conv/relu/pool chain", layerByLayer(model, x).toArray(), model.forward(x).toArray(), 1e-5, 1e-5);
+            assertArrayEquals(input, x.toArray(), "the caller's input is never written");
+        }
+    }
+
+    @Test
+    void withGradientsOnTheLayersRunAsWritten() {
+        Sequential model = SimpleCNN.create(4, 6, 8, 2);
+        randomiseBatchNorms(model, 5);
+        model.eval();
+        Tensor x = Tensor.randn(9, 2, 1, 28, 28);
+        // grad mode on: no rewrite, so the outputs are bit for bit those of the layers
+        assertArrayEquals(layerByLayer(model, x).toArray(), model.forward(x).toArray());
+    }
+}
