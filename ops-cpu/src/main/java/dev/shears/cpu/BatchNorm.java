@@ -1,7 +1,6 @@
 package dev.shears.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -105,7 +104,7 @@ final class BatchNorm {
                 FloatVector d = FloatVector.fromArray(S, x, off + j).sub(mu);
                 acc = d.fma(d, acc);
             }
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc);
         }
         for (; j < len; j++) { double d = x[off + j] - mu; s += d * d; }
         return s;
@@ -119,7 +118,7 @@ final class BatchNorm {
             FloatVector acc = FloatVector.zero(S);
             for (int bound = S.loopBound(len); j < bound; j += L)
                 acc = FloatVector.fromArray(S, x, off + j).sub(mu).fma(FloatVector.fromArray(S, dy, off + j), acc);
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc);
         }
         for (; j < len; j++) s += (double) dy[off + j] * (x[off + j] - mu);
         return s;

@@ -2,7 +2,6 @@ package dev.shears.cpu;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -66,10 +65,10 @@ final class DotGemm {
             s2 = x.fma(FloatVector.fromArray(S, b, b0 + 2 * ldb + p, m), s2);
             s3 = x.fma(FloatVector.fromArray(S, b, b0 + 3 * ldb + p, m), s3);
         }
-        c[c0] += s0.reduceLanes(VectorOperators.ADD);
-        c[c0 + 1] += s1.reduceLanes(VectorOperators.ADD);
-        c[c0 + 2] += s2.reduceLanes(VectorOperators.ADD);
-        c[c0 + 3] += s3.reduceLanes(VectorOperators.ADD);
+        c[c0] += Lanes.sum(s0);
+        c[c0 + 1] += Lanes.sum(s1);
+        c[c0 + 2] += Lanes.sum(s2);
+        c[c0 + 3] += Lanes.sum(s3);
     }
 
     private static float dot(int k, float[] a, int ai, float[] b, int bi) {
@@ -77,7 +76,7 @@ final class DotGemm {
         int p = 0;
         for (int bound = S.loopBound(k); p < bound; p += L)
             acc = FloatVector.fromArray(S, a, ai + p).fma(FloatVector.fromArray(S, b, bi + p), acc);
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = Lanes.sum(acc);
         for (; p < k; p++) s += a[ai + p] * b[bi + p];
         return s;
     }
@@ -115,21 +114,21 @@ final class DotGemm {
             s03 = x0.fma(y, s03); s13 = x1.fma(y, s13); s23 = x2.fma(y, s23); s33 = x3.fma(y, s33);
         }
         // written out: a helper taking the vectors might not be inlined, and would box them
-        c[c0] += s00.reduceLanes(VectorOperators.ADD);
-        c[c0 + 1] += s01.reduceLanes(VectorOperators.ADD);
-        c[c0 + 2] += s02.reduceLanes(VectorOperators.ADD);
-        c[c0 + 3] += s03.reduceLanes(VectorOperators.ADD);
-        c[c0 + ldc] += s10.reduceLanes(VectorOperators.ADD);
-        c[c0 + ldc + 1] += s11.reduceLanes(VectorOperators.ADD);
-        c[c0 + ldc + 2] += s12.reduceLanes(VectorOperators.ADD);
-        c[c0 + ldc + 3] += s13.reduceLanes(VectorOperators.ADD);
-        c[c0 + 2 * ldc] += s20.reduceLanes(VectorOperators.ADD);
-        c[c0 + 2 * ldc + 1] += s21.reduceLanes(VectorOperators.ADD);
-        c[c0 + 2 * ldc + 2] += s22.reduceLanes(VectorOperators.ADD);
-        c[c0 + 2 * ldc + 3] += s23.reduceLanes(VectorOperators.ADD);
-        c[c0 + 3 * ldc] += s30.reduceLanes(VectorOperators.ADD);
-        c[c0 + 3 * ldc + 1] += s31.reduceLanes(VectorOperators.ADD);
-        c[c0 + 3 * ldc + 2] += s32.reduceLanes(VectorOperators.ADD);
-        c[c0 + 3 * ldc + 3] += s33.reduceLanes(VectorOperators.ADD);
+        c[c0] += Lanes.sum(s00);
+        c[c0 + 1] += Lanes.sum(s01);
+        c[c0 + 2] += Lanes.sum(s02);
+        c[c0 + 3] += Lanes.sum(s03);
+        c[c0 + ldc] += Lanes.sum(s10);
+        c[c0 + ldc + 1] += Lanes.sum(s11);
+        c[c0 + ldc + 2] += Lanes.sum(s12);
+        c[c0 + ldc + 3] += Lanes.sum(s13);
+        c[c0 + 2 * ldc] += Lanes.sum(s20);
+        c[c0 + 2 * ldc + 1] += Lanes.sum(s21);
+        c[c0 + 2 * ldc + 2] += Lanes.sum(s22);
+        c[c0 + 2 * ldc + 3] += Lanes.sum(s23);
+        c[c0 + 3 * ldc] += Lanes.sum(s30);
+        c[c0 + 3 * ldc + 1] += Lanes.sum(s31);
+        c[c0 + 3 * ldc + 2] += Lanes.sum(s32);
+        c[c0 + 3 * ldc + 3] += Lanes.sum(s33);
     }
 }

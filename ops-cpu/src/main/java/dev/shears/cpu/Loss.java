@@ -42,7 +42,7 @@ final class Loss {
                 if (vec) {
                     FloatVector s = FloatVector.zero(S);
                     for (; j < bound; j += L) s = s.add(FloatVector.fromArray(S, logits, off + j).sub(max).lanewise(VectorOperators.EXP));
-                    sum = s.reduceLanes(VectorOperators.ADD);
+                    sum = Lanes.sum(s);
                 }
                 for (; j < c; j++) sum += Math.exp(logits[off + j] - max);
                 float lse = (float) (max + Math.log(sum));

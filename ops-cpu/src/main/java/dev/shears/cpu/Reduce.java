@@ -1,7 +1,6 @@
 package dev.shears.cpu;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -70,7 +69,7 @@ final class Reduce {
                 s2 = s2.add(FloatVector.fromArray(S, x, off + i + 2 * L));
                 s3 = s3.add(FloatVector.fromArray(S, x, off + i + 3 * L));
             }
-            s = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(s0.add(s1).add(s2.add(s3)));
         }
         for (; i < n; i++) s += x[off + i];
         return s;
