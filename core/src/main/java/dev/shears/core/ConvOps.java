@@ -19,7 +19,7 @@ public final class ConvOps {
         Conv2dShape s = new Conv2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(2), weight.dim(3),
                 stride, stride, padding, padding);
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, s.n(), s.k(), s.p(), s.q());
+        Tensor y = new Tensor(b.allocateForOutput(s.outputSize()), s.n(), s.k(), s.p(), s.q());   // every kernel writes all of y
         b.conv2dForward(s, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
         return Tensor.record("conv2d", y, g -> {
             // forward saved nothing but its inputs: dx needs the weight, dw needs the input
@@ -42,11 +42,13 @@ public final class ConvOps {
         Shapes.requireRank("max_pool2d", "input", x, 4);
         Pool2dShape p = new Pool2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, kernel, stride, stride, padding, padding);
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
         if (!GradMode.isEnabled() || !x.requiresGrad()) {
-            b.maxPool2dForwardValues(p, x.storage(), y.storage());   // no backward: no arg-max
+            // no backward: no arg-max; every output is some window's max, so y need not start at zero
+            Tensor y = new Tensor(b.allocateForOutput(p.outputSize()), p.n(), p.c(), p.p(), p.q());
+            b.maxPool2dForwardValues(p, x.storage(), y.storage());
             return y;
         }
+        Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
         Storage argmax = b.maxPool2dForward(p, x.storage(), y.storage());
         return Tensor.record("max_pool2d", y, g -> {
             Tensor dx = Tensor.zeros(b, x.shape());

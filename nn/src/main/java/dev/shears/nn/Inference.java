@@ -20,6 +20,9 @@ import java.util.List;
  *   <li>ReLU → MaxPool2d becomes MaxPool2d → ReLU: max is monotone, so relu(max(S)) = max(relu(S)) over
  *       every window S, and the ReLU touches a quarter of the values (2×2 pooling).</li>
  *   <li>A ReLU on a tensor this chain just allocated runs in place: nothing else can hold it.</li>
+ *   <li>Such a tensor, once the next layer has read it, is handed back ({@link Backend#recycle}); the CPU
+ *       backend gives its array to a later convolution or pooling of the same size instead of a fresh,
+ *       zeroed one.</li>
  * </ul>
  * Why: in a pruned network the convolutions shrink with the product of input and output channels but
  * BatchNorm, ReLU and pooling only with the channels, each a full pass over memory (and a fresh zeroed
@@ -35,21 +38,31 @@ final class Inference {
         boolean fresh = false;           // x was allocated by this chain (no one else refers to it)
         for (int i = 0; i < layers.size(); i++) {
             Module m = layers.get(i), next = i + 1 < layers.size() ? layers.get(i + 1) : null;
+            Tensor in = x;
+            boolean consumed;            // the layer read x, wrote a new tensor and kept no reference to x
             if (m instanceof Conv2d conv && next instanceof BatchNorm2d bn && !bn.isTraining()) {
                 x = convBn(conv, bn, x);
-                fresh = true;
+                consumed = true;
                 i++;
             } else if (m instanceof ReLU && next instanceof MaxPool2d pool) {
                 x = relu(ConvOps.maxPool2d(x, pool.kernel(), pool.stride(), pool.padding()), true);
+                consumed = true;
                 i++;
             } else if (m instanceof ReLU) {
                 x = relu(x, fresh);
-                fresh = true;
+                consumed = true;
             } else {
                 boolean known = m instanceof Conv2d || m instanceof Linear || m instanceof MaxPool2d || m instanceof BatchNorm2d;
                 boolean view = m instanceof Flatten;
                 x = m.forward(x);
-                fresh = known || (view && fresh);
+                consumed = known;
+                if (!known) fresh = view && fresh;
+            }
+            // an intermediate of this chain that the next layer has read goes back to the backend, whose
+            // allocateForOutput may hand the memory to a later layer (or the next call) without zeroing it
+            if (consumed) {
+                if (fresh && in.storage() != x.storage()) in.backend().recycle(in.storage());
+                fresh = true;
             }
         }
         return x;
