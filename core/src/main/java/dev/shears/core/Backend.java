@@ -145,6 +145,18 @@ public interface Backend {
         maxPool2dForward(p, x, y).close();
     }
 
+    /**
+     * y = maxPool2d(conv2d(x, w) + bias, p) for inference, where {@code p} describes pooling the convolution's
+     * output [N,K,P,Q]. A backend may compute it without writing the full-size maps (the CPU backend does for
+     * its small convolutions); the default runs the two ops one after the other, with a temporary.
+     */
+    default void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, Storage x, Storage w, Storage bias, Storage y) {
+        Storage maps = allocateForOutput(s.outputSize());
+        conv2dForward(s, x, w, bias, maps);
+        maxPool2dForwardValues(p, maps, y);
+        recycle(maps);
+    }
+
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */
     void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx);
 
