@@ -20,6 +20,20 @@ public interface Backend {
     /** A new float storage of {@code length} zeros. */
     Storage allocate(int length);
 
+    /**
+     * A float storage of {@code length} elements whose contents are unspecified (it may be an array given
+     * back by {@link #recycle}), for an op whose kernel writes every element of its output. Saves zeroing
+     * megabytes per op where a chain of inference ops hands its intermediates back. The default is
+     * {@link #allocate}.
+     */
+    default Storage allocateForOutput(int length) { return allocate(length); }
+
+    /**
+     * Closes {@code s}, which nothing refers to any more; the backend may hand its memory out again from
+     * {@link #allocateForOutput}. The default only closes it.
+     */
+    default void recycle(Storage s) { s.close(); }
+
     /** A new float storage holding a copy of {@code data}. */
     Storage upload(float[] data);
 
@@ -129,6 +143,18 @@ public interface Backend {
      */
     default void maxPool2dForwardValues(Pool2dShape p, Storage x, Storage y) {
         maxPool2dForward(p, x, y).close();
+    }
+
+    /**
+     * y = maxPool2d(conv2d(x, w) + bias, p) for inference, where {@code p} describes pooling the convolution's
+     * output [N,K,P,Q]. A backend may compute it without writing the full-size maps (the CPU backend does for
+     * its small convolutions); the default runs the two ops one after the other, with a temporary.
+     */
+    default void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, Storage x, Storage w, Storage bias, Storage y) {
+        Storage maps = allocateForOutput(s.outputSize());
+        conv2dForward(s, x, w, bias, maps);
+        maxPool2dForwardValues(p, maps, y);
+        recycle(maps);
     }
 
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */

@@ -8,18 +8,9 @@ public final class ConvOps {
 
     /** y = conv2d(x, weight) + bias, weight [K,C,R,S], bias [K] or null; PyTorch's cross-correlation. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
-        Shapes.requireRank("conv2d", "input", x, 4);
-        Shapes.requireRank("conv2d", "weight", weight, 4);
-        Shapes.requireSameBackend("conv2d", x, weight, bias);
-        if (x.dim(1) != weight.dim(1))
-            throw new IllegalArgumentException("conv2d: input " + Arrays.toString(x.shape()) + " has " + x.dim(1)
-                    + " channels but weight " + Arrays.toString(weight.shape()) + " expects " + weight.dim(1));
-        if (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
-            throw new IllegalArgumentException("conv2d: bias " + Arrays.toString(bias.shape()) + " for weight " + Arrays.toString(weight.shape()));
-        Conv2dShape s = new Conv2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(2), weight.dim(3),
-                stride, stride, padding, padding);
+        Conv2dShape s = convShape(x, weight, bias, stride, padding);
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, s.n(), s.k(), s.p(), s.q());
+        Tensor y = new Tensor(b.allocateForOutput(s.outputSize()), s.n(), s.k(), s.p(), s.q());   // every kernel writes all of y
         b.conv2dForward(s, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
         return Tensor.record("conv2d", y, g -> {
             // forward saved nothing but its inputs: dx needs the weight, dw needs the input
@@ -37,16 +28,49 @@ public final class ConvOps {
         }, x, weight, bias);
     }
 
+    /**
+     * maxPool2d(conv2d(x, weight, bias, stride, padding), kernel, poolStride, poolPadding) for inference
+     * only: no gradient is recorded, so it refuses inputs that require one while gradients are on. The
+     * backend may skip writing the convolution's full-size output ({@link Backend#conv2dMaxPool2dForward}).
+     */
+    public static Tensor conv2dMaxPool2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding,
+                                         int kernel, int poolStride, int poolPadding) {
+        if (GradMode.isEnabled() && (x.requiresGrad() || weight.requiresGrad() || bias != null && bias.requiresGrad()))
+            throw new IllegalStateException("conv2dMaxPool2d records no gradient: call it with gradients off");
+        Conv2dShape s = convShape(x, weight, bias, stride, padding);
+        Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), kernel, kernel, poolStride, poolStride, poolPadding, poolPadding);
+        Backend b = x.backend();
+        Tensor y = new Tensor(b.allocateForOutput(p.outputSize()), p.n(), p.c(), p.p(), p.q());
+        b.conv2dMaxPool2dForward(s, p, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
+        return y;
+    }
+
+    /** The checks both convolutions make, and their shape. */
+    private static Conv2dShape convShape(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        Shapes.requireRank("conv2d", "input", x, 4);
+        Shapes.requireRank("conv2d", "weight", weight, 4);
+        Shapes.requireSameBackend("conv2d", x, weight, bias);
+        if (x.dim(1) != weight.dim(1))
+            throw new IllegalArgumentException("conv2d: input " + Arrays.toString(x.shape()) + " has " + x.dim(1)
+                    + " channels but weight " + Arrays.toString(weight.shape()) + " expects " + weight.dim(1));
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
+            throw new IllegalArgumentException("conv2d: bias " + Arrays.toString(bias.shape()) + " for weight " + Arrays.toString(weight.shape()));
+        return new Conv2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(2), weight.dim(3),
+                stride, stride, padding, padding);
+    }
+
     /** Max-pooling with a square window; {@code stride} defaults to the window in PyTorch, pass it explicitly. */
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
         Shapes.requireRank("max_pool2d", "input", x, 4);
         Pool2dShape p = new Pool2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, kernel, stride, stride, padding, padding);
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
         if (!GradMode.isEnabled() || !x.requiresGrad()) {
-            b.maxPool2dForwardValues(p, x.storage(), y.storage());   // no backward: no arg-max
+            // no backward: no arg-max; every output is some window's max, so y need not start at zero
+            Tensor y = new Tensor(b.allocateForOutput(p.outputSize()), p.n(), p.c(), p.p(), p.q());
+            b.maxPool2dForwardValues(p, x.storage(), y.storage());
             return y;
         }
+        Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
         Storage argmax = b.maxPool2dForward(p, x.storage(), y.storage());
         return Tensor.record("max_pool2d", y, g -> {
             Tensor dx = Tensor.zeros(b, x.shape());

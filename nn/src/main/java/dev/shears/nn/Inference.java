@@ -19,7 +19,13 @@ import java.util.List;
  *       fuse_conv_bn_eval does the same); for trained nets the two differ by rounding.</li>
  *   <li>ReLU → MaxPool2d becomes MaxPool2d → ReLU: max is monotone, so relu(max(S)) = max(relu(S)) over
  *       every window S, and the ReLU touches a quarter of the values (2×2 pooling).</li>
+ *   <li>Conv2d → BatchNorm2d → ReLU → MaxPool2d thus becomes one folded convolution with its pooling, run
+ *       as one backend op ({@link ConvOps#conv2dMaxPool2d}: the CPU backend pools each image's maps while
+ *       they are in cache and never writes the full-size output), then the ReLU in place.</li>
  *   <li>A ReLU on a tensor this chain just allocated runs in place: nothing else can hold it.</li>
+ *   <li>Such a tensor, once the next layer has read it, is handed back ({@link Backend#recycle}); the CPU
+ *       backend gives its array to a later convolution or pooling of the same size instead of a fresh,
+ *       zeroed one.</li>
  * </ul>
  * Why: in a pruned network the convolutions shrink with the product of input and output channels but
  * BatchNorm, ReLU and pooling only with the channels, each a full pass over memory (and a fresh zeroed
@@ -35,21 +41,34 @@ final class Inference {
         boolean fresh = false;           // x was allocated by this chain (no one else refers to it)
         for (int i = 0; i < layers.size(); i++) {
             Module m = layers.get(i), next = i + 1 < layers.size() ? layers.get(i + 1) : null;
+            Tensor in = x;
+            boolean consumed;            // the layer read x, wrote a new tensor and kept no reference to x
             if (m instanceof Conv2d conv && next instanceof BatchNorm2d bn && !bn.isTraining()) {
-                x = convBn(conv, bn, x);
-                fresh = true;
-                i++;
+                MaxPool2d pool = i + 3 < layers.size() && layers.get(i + 2) instanceof ReLU
+                        && layers.get(i + 3) instanceof MaxPool2d p ? p : null;
+                x = convBn(conv, bn, pool, x);
+                if (pool != null) x = relu(x, true);
+                consumed = true;
+                i += pool != null ? 3 : 1;
             } else if (m instanceof ReLU && next instanceof MaxPool2d pool) {
                 x = relu(ConvOps.maxPool2d(x, pool.kernel(), pool.stride(), pool.padding()), true);
+                consumed = true;
                 i++;
             } else if (m instanceof ReLU) {
                 x = relu(x, fresh);
-                fresh = true;
+                consumed = true;
             } else {
                 boolean known = m instanceof Conv2d || m instanceof Linear || m instanceof MaxPool2d || m instanceof BatchNorm2d;
                 boolean view = m instanceof Flatten;
                 x = m.forward(x);
-                fresh = known || (view && fresh);
+                consumed = known;
+                if (!known) fresh = view && fresh;
+            }
+            // an intermediate of this chain that the next layer has read goes back to the backend, whose
+            // allocateForOutput may hand the memory to a later layer (or the next call) without zeroing it
+            if (consumed) {
+                if (fresh && in.storage() != x.storage()) in.backend().recycle(in.storage());
+                fresh = true;
             }
         }
         return x;
@@ -61,8 +80,12 @@ final class Inference {
         return x;
     }
 
-    /** conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps), in BatchNorm's own arithmetic (double, then float). */
-    private static Tensor convBn(Conv2d conv, BatchNorm2d bn, Tensor x) {
+    /**
+     * conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps), in BatchNorm's own arithmetic (double, then float);
+     * with {@code pool}, its max-pooling, computed by the backend in one op (the ReLU between them moves
+     * after the pooling, as above).
+     */
+    private static Tensor convBn(Conv2d conv, BatchNorm2d bn, MaxPool2d pool, Tensor x) {
         int k = conv.outChannels();
         float[] gamma = bn.weight().toArray(), beta = bn.bias().toArray();
         float[] mean = bn.runningMean().toArray(), var = bn.runningVar().toArray();
@@ -74,6 +97,8 @@ final class Inference {
         }
         Backend be = conv.weight().backend();
         Tensor w = conv.weight().mul(Tensor.of(be, a, k, 1, 1, 1));
-        return ConvOps.conv2d(x, w, Tensor.of(be, b, k), conv.stride(), conv.padding());
+        Tensor bias2 = Tensor.of(be, b, k);
+        if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding());
+        return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding());
     }
 }

@@ -1,6 +1,7 @@
 package dev.shears.cpu;
 
 import dev.shears.core.Conv2dShape;
+import dev.shears.core.Pool2dShape;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
@@ -62,18 +63,8 @@ final class Conv {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
         // past SMALL_CRS only with an image per thread: with fewer, the GEMM's own parallelism wins (below)
-        if (simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && s.n() >= par.threads())) {
-            int[] rowOff = new int[crs];
-            for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
-            int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
-            par.parallelFor(0, s.n(), (lo, hi) -> {
-                float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
-                for (int n = lo; n < hi; n++) {
-                    if (shifted) shiftPlanes(s, x, n, col);
-                    else if (col != null) im2col(s, x, n, col);
-                    forwardSmall(K, crs, pq, col == null ? x : col, col == null ? n * chw : 0, rowOff, w, bias, y, n * K * pq);
-                }
-            });
+        if (small(par, simd, s)) {
+            forwardSmallImages(par, s, x, w, bias, y, null);
             return;
         }
         Parallel inner = inner(par, s.n());
@@ -91,6 +82,66 @@ final class Conv {
                     for (int k = 0; k < K; k++) addScalar(simd, bias[k], y, (n * K + k) * pq, pq);
             }
         });
+    }
+
+    /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
+    private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
+        int crs = s.c() * s.r() * s.s();
+        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+        // past SMALL_CRS only with an image per thread: with fewer, the GEMM's own parallelism wins
+        return simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && s.n() >= par.threads());
+    }
+
+    /**
+     * {@link #forwardSmall} image by image, images split across threads. With {@code pool} (2×2, stride 2,
+     * no padding) each image's K output maps go to a per-thread buffer (conv1 of SimpleCNN: 31 KiB pruned,
+     * 98 KiB unpruned, in L2) and only their max-pool reaches y, so the full-size maps never travel to
+     * memory and back: the same values as the convolution then {@link Pool#forwardValues}, bit for bit.
+     */
+    private static void forwardSmallImages(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y,
+                                           Pool2dShape pool) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+        int[] rowOff = new int[crs];
+        for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
+        int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
+        par.parallelFor(0, s.n(), (lo, hi) -> {
+            float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
+            float[] maps = pool == null ? null : mapsScratch(K * pq);
+            for (int n = lo; n < hi; n++) {
+                if (shifted) shiftPlanes(s, x, n, col);
+                else if (col != null) im2col(s, x, n, col);
+                float[] src = col == null ? x : col;
+                int srcOff = col == null ? n * chw : 0;
+                if (pool == null) {
+                    forwardSmall(K, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
+                } else {
+                    forwardSmall(K, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
+                    Pool.max2x2(maps, 0, K, s.p(), s.q(), pool.p(), pool.q(), y, n * K * pool.p() * pool.q());
+                }
+            }
+        });
+    }
+
+    /**
+     * y = maxPool2d(conv2d(x, w) + bias) for a 2×2, stride-2, unpadded pool {@code p} of the convolution's
+     * output, when the convolution takes {@link #forwardSmall}; returns false (y untouched) otherwise, and
+     * the caller runs the two ops one after the other (which is also the scalar definition).
+     */
+    static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, float[] x, float[] w,
+                                  float[] bias, float[] y) {
+        if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
+        forwardSmallImages(par, s, x, w, bias, y, p);
+        return true;
+    }
+
+    /** A second per-thread buffer, for one image's output maps before pooling. */
+    private static final ThreadLocal<float[][]> MAPS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] mapsScratch(int length) {
+        float[][] holder = MAPS.get();
+        if (holder[0].length < length) holder[0] = new float[length];
+        return holder[0];
     }
 
     /** Up to this C·R·S, {@link #forwardSmall} replaces the packed GEMM (see there). */

@@ -37,6 +37,9 @@ public final class CpuBackend implements Backend {
         this.par = new Parallel(threads);
     }
 
+    /** Arrays handed back by {@link #recycle}, for {@link #allocateForOutput}. */
+    private final FreeList recycled = new FreeList();
+
     public boolean simd() { return simd; }
 
     public int threads() { return par.threads(); }
@@ -48,6 +51,21 @@ public final class CpuBackend implements Backend {
     // ---- memory ----
 
     @Override public Storage allocate(int length) { return HeapStorage.ofFloats(this, new float[length]); }
+
+    /**
+     * Reuses a recycled array of exactly {@code length} floats if there is one. A fresh float[] is zeroed by
+     * the JVM: for a 2 MB activation at batch 64 about 45 µs, an eighth of a pruned SimpleCNN's conv1.
+     */
+    @Override public Storage allocateForOutput(int length) {
+        float[] a = recycled.take(length);
+        return HeapStorage.ofFloats(this, a != null ? a : new float[length]);
+    }
+
+    @Override public void recycle(Storage s) {
+        float[] a = floats(s);
+        s.close();               // a later use of s fails instead of reading someone else's values
+        recycled.give(a);
+    }
     @Override public Storage upload(float[] data) { return HeapStorage.ofFloats(this, data.clone()); }
     @Override public Storage uploadInts(int[] data) { return HeapStorage.ofInts(this, data.clone()); }
     @Override public float[] download(Storage s) { return floats(s).clone(); }
@@ -85,6 +103,11 @@ public final class CpuBackend implements Backend {
 
     @Override public void conv2dForward(Conv2dShape s, Storage x, Storage w, Storage bias, Storage y) {
         Conv.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
+    }
+
+    @Override public void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, Storage x, Storage w, Storage bias, Storage y) {
+        if (!Conv.forwardMaxPool(par, simd, s, p, floats(x), floats(w), bias == null ? null : floats(bias), floats(y)))
+            Backend.super.conv2dMaxPool2dForward(s, p, x, w, bias, y);
     }
 
     @Override public void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {

@@ -49,31 +49,39 @@ final class Pool {
      * max lets a NaN win, as the scalar window does; of −0 and +0 it may keep either.
      */
     static void forwardValues(Parallel par, boolean simd, dev.shears.core.Pool2dShape p, float[] x, float[] y) {
-        boolean fast = simd && p.r() == 2 && p.s() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0;
-        if (!fast) {
+        if (!fast2x2(simd, p)) {
             forward(par, simd, p, x, y, new int[p.outputSize()]);
             return;
         }
         int planes = p.n() * p.c(), H = p.h(), W = p.w(), P = p.p(), Q = p.q();
-        par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), (lo, hi) -> {
-            for (int plane = lo; plane < hi; plane++)
-                for (int i = 0; i < P; i++) {
-                    int top = plane * H * W + 2 * i * W, bottom = top + W, o = (plane * P + i) * Q;
-                    for (int j = 0; j < Q; j += L) {
-                        int c0 = 2 * j, n = Math.min(L, Q - j);             // n outputs from 2n input columns
-                        if (n == L) {
-                            FloatVector m0 = FloatVector.fromArray(S, x, top + c0).max(FloatVector.fromArray(S, x, bottom + c0));
-                            FloatVector m1 = FloatVector.fromArray(S, x, top + c0 + L).max(FloatVector.fromArray(S, x, bottom + c0 + L));
-                            m0.rearrange(EVEN, m1).max(m0.rearrange(ODD, m1)).intoArray(y, o + j);
-                        } else {
-                            VectorMask<Float> lo2 = S.indexInRange(0, 2 * n), hi2 = S.indexInRange(L, 2 * n);
-                            FloatVector m0 = FloatVector.fromArray(S, x, top + c0, lo2).max(FloatVector.fromArray(S, x, bottom + c0, lo2));
-                            FloatVector m1 = FloatVector.fromArray(S, x, top + c0 + L, hi2).max(FloatVector.fromArray(S, x, bottom + c0 + L, hi2));
-                            m0.rearrange(EVEN, m1).max(m0.rearrange(ODD, m1)).intoArray(y, o + j, S.indexInRange(0, n));
-                        }
+        par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)),
+                (lo, hi) -> max2x2(x, lo * H * W, hi - lo, H, W, P, Q, y, lo * P * Q));
+    }
+
+    /** Whether {@link #max2x2} applies to p: a 2×2 window, stride 2, no padding, SIMD on. */
+    static boolean fast2x2(boolean simd, dev.shears.core.Pool2dShape p) {
+        return simd && p.r() == 2 && p.s() == 2 && p.strideH() == 2 && p.strideW() == 2 && p.padH() == 0 && p.padW() == 0;
+    }
+
+    /** The 2×2/stride-2 values kernel over {@code planes} consecutive H×W planes from x[xOff] into P×Q planes at y[yOff]. */
+    static void max2x2(float[] x, int xOff, int planes, int H, int W, int P, int Q, float[] y, int yOff) {
+        for (int plane = 0; plane < planes; plane++)
+            for (int i = 0; i < P; i++) {
+                int top = xOff + plane * H * W + 2 * i * W, bottom = top + W, o = yOff + (plane * P + i) * Q;
+                for (int j = 0; j < Q; j += L) {
+                    int c0 = 2 * j, n = Math.min(L, Q - j);             // n outputs from 2n input columns
+                    if (n == L) {
+                        FloatVector m0 = FloatVector.fromArray(S, x, top + c0).max(FloatVector.fromArray(S, x, bottom + c0));
+                        FloatVector m1 = FloatVector.fromArray(S, x, top + c0 + L).max(FloatVector.fromArray(S, x, bottom + c0 + L));
+                        m0.rearrange(EVEN, m1).max(m0.rearrange(ODD, m1)).intoArray(y, o + j);
+                    } else {
+                        VectorMask<Float> lo2 = S.indexInRange(0, 2 * n), hi2 = S.indexInRange(L, 2 * n);
+                        FloatVector m0 = FloatVector.fromArray(S, x, top + c0, lo2).max(FloatVector.fromArray(S, x, bottom + c0, lo2));
+                        FloatVector m1 = FloatVector.fromArray(S, x, top + c0 + L, hi2).max(FloatVector.fromArray(S, x, bottom + c0 + L, hi2));
+                        m0.rearrange(EVEN, m1).max(m0.rearrange(ODD, m1)).intoArray(y, o + j, S.indexInRange(0, n));
                     }
                 }
-        });
+            }
     }
 
     /** The scalar definition for one output element. */

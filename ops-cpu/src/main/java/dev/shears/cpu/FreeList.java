@@ -1,0 +1,40 @@
+package dev.shears.cpu;
+
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Float arrays given back for reuse, found by exact length. Only arrays of at least {@link #MIN_LENGTH}
+ * floats are kept (smaller ones cost little to allocate), at most {@link #PER_LENGTH} of each length and
+ * {@link #MAX_FLOATS} floats in all, so an inference chain's few activation sizes fit and nothing grows
+ * without bound. Synchronized: a backend may be shared by threads.
+ */
+final class FreeList {
+    static final int MIN_LENGTH = 16 * 1024;          // 64 KiB
+    static final int PER_LENGTH = 4;
+    static final long MAX_FLOATS = 16L * 1024 * 1024;  // 64 MiB
+
+    private final Map<Integer, ArrayDeque<float[]>> byLength = new HashMap<>();
+    private long floats;
+
+    /** An array of exactly {@code length} floats with unspecified contents, or null if none is kept. */
+    synchronized float[] take(int length) {
+        ArrayDeque<float[]> q = byLength.get(length);
+        float[] a = q == null ? null : q.pollFirst();
+        if (a != null) floats -= length;
+        return a;
+    }
+
+    /** Keeps {@code a} for a later {@link #take} if it is large enough and there is room; drops it otherwise. */
+    synchronized void give(float[] a) {
+        if (a.length < MIN_LENGTH || floats + a.length > MAX_FLOATS) return;
+        ArrayDeque<float[]> q = byLength.computeIfAbsent(a.length, n -> new ArrayDeque<>());
+        if (q.size() >= PER_LENGTH) return;
+        for (float[] kept : q) if (kept == a) return;   // given twice: keep once
+        q.addFirst(a);
+        floats += a.length;
+    }
+
+    synchronized long floats() { return floats; }
+}

@@ -1,0 +1,69 @@
+package dev.shears.cpu;
+
+import dev.shears.core.Backend;
+import dev.shears.core.Conv2dShape;
+import dev.shears.core.HeapStorage;
+import dev.shears.core.Pool2dShape;
+import dev.shears.core.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+import static dev.shears.core.testing.Close.assertClose;
+import static dev.shears.core.testing.Close.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * conv2dMaxPool2dForward (the small convolution pooled image by image) against the reference backend's two
+ * ops, and bit for bit against the CPU backend's own convolution then pooling, on odd shapes.
+ */
+class ConvPoolFusedTest {
+    private static final Conv2dShape[] SHAPES = {
+            new Conv2dShape(3, 1, 28, 28, 10, 3, 3, 1, 1, 1, 1),     // a pruned conv1
+            new Conv2dShape(4, 10, 14, 14, 20, 3, 3, 1, 1, 1, 1),    // a pruned conv2 (shifted planes)
+            new Conv2dShape(2, 3, 9, 11, 5, 3, 3, 1, 1, 1, 1),       // odd H and W: the last row/column is dropped
+            new Conv2dShape(3, 2, 13, 7, 7, 5, 3, 1, 1, 2, 1),       // R ≠ S, K not a multiple of 4
+            new Conv2dShape(2, 4, 10, 10, 6, 3, 3, 2, 2, 1, 1),      // stride 2: im2col
+            new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1),    // the unpruned conv2 at batch 1
+            new Conv2dShape(2, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0)};       // pointwise
+
+    @Test
+    void matchesConvolutionThenPooling() {
+        ReferenceBackend r = ReferenceBackend.INSTANCE;
+        for (boolean simd : new boolean[]{true, false})
+            for (int threads : new int[]{1, 2}) {
+                CpuBackend cpu = new CpuBackend(simd, threads);
+                for (Conv2dShape s : SHAPES) {
+                    Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+                    float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
+                    float[] expected = new float[p.outputSize()], twoOps = new float[p.outputSize()], fused = new float[p.outputSize()];
+                    java.util.Arrays.fill(fused, Float.NaN);   // every output is written
+                    run(r, s, p, x, w, b, expected, false);
+                    run(cpu, s, p, x, w, b, twoOps, false);
+                    run(cpu, s, p, x, w, b, fused, true);
+                    String what = "conv2d+maxpool " + s + " on " + cpu;
+                    assertClose(what, expected, fused, 1e-4 * Math.sqrt(s.c() * s.r() * s.s()), 1e-4);
+                    assertArrayEquals(twoOps, fused, what + ": the same values as the two ops");
+                }
+            }
+    }
+
+    @Test
+    void theFusedPathIsTakenForSimpleCnnShapes() {
+        CpuBackend cpu = new CpuBackend(true, 1);
+        Conv2dShape s = SHAPES[0];
+        Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+        assertTrue(Conv.forwardMaxPool(new Parallel(1), true, s, p, new float[s.inputSize()], new float[s.weightSize()],
+                null, new float[p.outputSize()]));
+    }
+
+    private static void run(Backend be, Conv2dShape s, Pool2dShape p, float[] x, float[] w, float[] b, float[] y, boolean fused) {
+        HeapStorage out = HeapStorage.ofFloats(be, y);
+        if (fused) {
+            be.conv2dMaxPool2dForward(s, p, be.upload(x), be.upload(w), be.upload(b), out);
+        } else {
+            float[] maps = new float[s.outputSize()];
+            be.conv2dForward(s, be.upload(x), be.upload(w), be.upload(b), HeapStorage.ofFloats(be, maps));
+            be.maxPool2dForwardValues(p, HeapStorage.ofFloats(be, maps), out);
+        }
+    }
+}
