@@ -25,7 +25,7 @@ public final class ShapeOps {
             throw new IllegalArgumentException("reshape: " + Arrays.toString(x.shape()) + " (" + x.size() + " elements) to "
                     + Arrays.toString(newShape) + " (" + Shapes.size(shape) + " elements)");
         int[] original = x.shape();
-        Tensor y = new Tensor(x.storage(), shape);
+        Tensor y = Tensor.view(x, shape);
         return Tensor.record("reshape", y, g -> new Tensor[]{g.reshape(original)}, x);
     }
 

@@ -30,6 +30,19 @@ public final class Tensor {
 
     /** Wraps an existing storage (no copy). Backends and ops use this; users create tensors with the factories. */
     public Tensor(Storage storage, int... shape) {
+        this(storage, shape, true);
+    }
+
+    /**
+     * A tensor over {@code base}'s storage (reshape, detach). A view does not join the current
+     * {@link TensorScope}: the storage belongs to whoever allocated it, and a scope must not close a
+     * tensor created outside it just because a view of it was made inside.
+     */
+    static Tensor view(Tensor base, int... shape) {
+        return new Tensor(base.storage(), shape, false);
+    }
+
+    private Tensor(Storage storage, int[] shape, boolean ownsStorage) {
         int size = Shapes.size(shape);
         if (storage.length() < size)
             throw new IllegalArgumentException("storage of " + storage.length() + " elements cannot hold shape "
@@ -37,7 +50,7 @@ public final class Tensor {
         this.shape = shape.clone();
         this.storage = storage;
         this.backend = storage.backend();
-        TensorScope.register(this);
+        if (ownsStorage) TensorScope.register(this);
     }
 
     // ---- creation ------------------------------------------------------------------------------------------
@@ -162,7 +175,7 @@ public final class Tensor {
     public void zeroGrad() { grad = null; }
 
     /** The same storage, cut off from the graph. */
-    public Tensor detach() { return new Tensor(storage(), shape); }
+    public Tensor detach() { return view(this, shape); }
 
     /**
      * Records that {@code out} was computed by {@code op} from {@code inputs}, with {@code backward} mapping the

@@ -102,6 +102,17 @@ class AutogradTest {
     }
 
     @Test
+    void aViewMadeInsideAScopeDoesNotReleaseATensorFromOutsideIt() {
+        Tensor outside = Tensor.ones(2, 3);
+        try (TensorScope ignored = TensorScope.open()) {
+            Tensor flat = outside.reshape(6);
+            Tensor cut = outside.detach();
+            assertEquals(6f, flat.sum().item() + cut.sum().item() - 6f);
+        }
+        assertArrayEquals(new float[]{1, 1, 1, 1, 1, 1}, outside.toArray());
+    }
+
+    @Test
     void deepGraphsDoNotOverflowTheStack() {
         Tensor x = Tensor.of(new float[]{1}, 1).requiresGrad(true);
         Tensor y = x;
