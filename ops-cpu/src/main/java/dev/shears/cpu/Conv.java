@@ -62,7 +62,7 @@ final class Conv {
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
-        // past SMALL_CRS only with an image per thread: with fewer, the GEMM's own parallelism wins (below)
+        // small C·R·S, or a stride-1 "same" conv on one thread: no packing, no im2col (see small())
         if (small(par, simd, s)) {
             forwardSmallImages(par, s, x, w, bias, y, null);
             return;
@@ -88,8 +88,8 @@ final class Conv {
     private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
         int crs = s.c() * s.r() * s.s();
         boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
-        // past SMALL_CRS only with an image per thread: with fewer, the GEMM's own parallelism wins
-        return simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && s.n() >= par.threads());
+        // past SMALL_CRS only on one thread: on two, the packed GEMM's parallelism wins (see SHIFTED_CRS)
+        return simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && par.threads() == 1);
     }
 
     /**
@@ -151,8 +151,9 @@ final class Conv {
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
      * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs, 1.67 ms on two threads. Larger ones were not measured.
      * At batch 1 on two threads the unpruned conv2 is faster as a GEMM split across both threads (SimpleCNN
-     * at batch 1: 0.083 ms with it, 0.114 ms with this kernel on one thread), so this applies only when
-     * there is an image for every thread.
+     * at batch 1: 0.083 ms with it, 0.114 ms with this kernel on one thread). At batch 64 on two threads the
+     * packed GEMM won too: unpruned conv2 forward 1.64 ms against 2.08 and 2.10 ms (JMH ConvBenchmark.forward,
+     * p50, alternating runs, 09:50 UTC on a quiet machine). So past SMALL_CRS this applies on one thread only.
      */
     static final int SHIFTED_CRS = 288;
 
