@@ -1,5 +1,7 @@
 package dev.shears.cpu;
 
+import dev.shears.core.reference.ReferenceBackend;
+
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
@@ -36,7 +38,7 @@ final class Pool {
                 for (int i = 0; i < P; i++) {
                     int j = 0;
                     if (fast) j = rowSimd2x2(x, xOff, W, i, Q, y, argmax, oOff + i * Q);
-                    for (; j < Q; j++) window(p, x, xOff, i, j, y, argmax, oOff + i * Q + j);
+                    for (; j < Q; j++) ReferenceBackend.maxPoolWindow(p, x, xOff, i, j, y, argmax, oOff + i * Q + j);
                 }
             }
         });
@@ -82,24 +84,6 @@ final class Pool {
                     }
                 }
             }
-    }
-
-    /** The scalar definition for one output element. */
-    private static void window(dev.shears.core.Pool2dShape p, float[] x, int xOff, int i, int j, float[] y, int[] argmax, int o) {
-        float best = Float.NEGATIVE_INFINITY;
-        int bestAt = -1;
-        for (int r = 0; r < p.r(); r++) {
-            int h = i * p.strideH() - p.padH() + r;
-            if (h < 0 || h >= p.h()) continue;
-            for (int s = 0; s < p.s(); s++) {
-                int w = j * p.strideW() - p.padW() + s;
-                if (w < 0 || w >= p.w()) continue;
-                float v = x[xOff + h * p.w() + w];
-                if (v > best || bestAt < 0 || Float.isNaN(v)) { best = v; bestAt = h * p.w() + w; }
-            }
-        }
-        y[o] = best;
-        argmax[o] = bestAt;
     }
 
     /**

@@ -330,25 +330,30 @@ public class ReferenceBackend implements Backend {
         int[] argmax = new int[p.outputSize()];
         for (int plane = 0; plane < p.n() * p.c(); plane++)
             for (int i = 0; i < P; i++)
-                for (int j = 0; j < Q; j++) {
-                    float best = Float.NEGATIVE_INFINITY;
-                    int bestAt = -1;
-                    for (int r = 0; r < p.r(); r++) {
-                        int h = i * p.strideH() - p.padH() + r;
-                        if (h < 0 || h >= p.h()) continue;
-                        for (int s = 0; s < p.s(); s++) {
-                            int w = j * p.strideW() - p.padW() + s;
-                            if (w < 0 || w >= p.w()) continue;
-                            float v = x[plane * p.h() * p.w() + h * p.w() + w];
-                            // strict '>' keeps the first maximum; a NaN wins, so it propagates as in PyTorch
-                            if (v > best || bestAt < 0 || Float.isNaN(v)) { best = v; bestAt = h * p.w() + w; }
-                        }
-                    }
-                    int o = (plane * P + i) * Q + j;
-                    y[o] = best;
-                    argmax[o] = bestAt;
-                }
+                for (int j = 0; j < Q; j++) maxPoolWindow(p, x, plane * p.h() * p.w(), i, j, y, argmax, (plane * P + i) * Q + j);
         return HeapStorage.ofInts(this, argmax);
+    }
+
+    /**
+     * The definition of one max-pool output: y[o] = the maximum of output (i, j)'s window in the plane at
+     * {@code xOff}, argmax[o] = its flat index h·W + w. Shared with the SIMD backend's scalar tails.
+     */
+    public static void maxPoolWindow(Pool2dShape p, float[] x, int xOff, int i, int j, float[] y, int[] argmax, int o) {
+        float best = Float.NEGATIVE_INFINITY;
+        int bestAt = -1;
+        for (int r = 0; r < p.r(); r++) {
+            int h = i * p.strideH() - p.padH() + r;
+            if (h < 0 || h >= p.h()) continue;
+            for (int s = 0; s < p.s(); s++) {
+                int w = j * p.strideW() - p.padW() + s;
+                if (w < 0 || w >= p.w()) continue;
+                float v = x[xOff + h * p.w() + w];
+                // strict '>' keeps the first maximum; a NaN wins, so it propagates as in PyTorch
+                if (v > best || bestAt < 0 || Float.isNaN(v)) { best = v; bestAt = h * p.w() + w; }
+            }
+        }
+        y[o] = best;
+        argmax[o] = bestAt;
     }
 
     @Override
