@@ -32,6 +32,12 @@ public record Dataset(String name, float[] images, int[] labels, int rows, int c
         return rows * cols;
     }
 
+    /** The first {@code n} images and labels (a copy), or this dataset when it has no more than {@code n}. */
+    public Dataset first(int n) {
+        if (n >= size()) return this;
+        return new Dataset(name, java.util.Arrays.copyOf(images, n * imageSize()), java.util.Arrays.copyOf(labels, n), rows, cols);
+    }
+
     /**
      * Pairs an IDX image file with its IDX label file, checking that they agree.
      *

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.core.Backend;
 import dev.shears.core.Backends;
-import dev.shears.data.Dataset;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
@@ -19,7 +18,6 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 /**
@@ -77,7 +75,7 @@ public abstract class ShearsCommand implements Callable<Integer> {
                 yield Datasets.load(dir);
             }
         };
-        if (common.limit != null) data = new Mnist(limit(data.train(), common.limit), limit(data.test(), common.limit));
+        if (common.limit != null) data = new Mnist(data.train().first(common.limit), data.test().first(common.limit));
         log("data: %s (%,d training, %,d test images of %dx%d) in %.1f s", common.data, data.train().size(), data.test().size(),
                 data.train().rows(), data.train().cols(), (System.nanoTime() - start) / 1e9);
         return data;
@@ -94,11 +92,6 @@ public abstract class ShearsCommand implements Callable<Integer> {
     protected Sequential requireModel() throws IOException {
         if (common.model == null) throw usageError("--model FILE is required");
         return loadOrCreateModel();
-    }
-
-    private static Dataset limit(Dataset d, int n) {
-        if (n >= d.size()) return d;
-        return new Dataset(d.name(), Arrays.copyOf(d.images(), n * d.imageSize()), Arrays.copyOf(d.labels(), n), d.rows(), d.cols());
     }
 
     private static Path cacheDir() {

@@ -29,9 +29,8 @@ class ReconstructorTest {
     @BeforeAll
     static void load() throws IOException {
         Dataset test = Datasets.embeddedDigits().test();
-        int n = 300, px = test.imageSize();
-        digits = new Dataset("300 digits", Arrays.copyOf(test.images(), n * px), Arrays.copyOf(test.labels(), n), test.rows(), test.cols());
-        small = new Dataset("40 digits", Arrays.copyOf(test.images(), 40 * px), Arrays.copyOf(test.labels(), 40), test.rows(), test.cols());
+        digits = test.first(300);
+        small = test.first(40);
     }
 
     /** A narrow SimpleCNN whose BatchNorms are not the identity, so slicing them is visible. */
