@@ -139,18 +139,16 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     }
 
     @Override
-    public Storage upload(float[] data) {
-        ClStorage s = newStorage(data.length, false);
-        if (data.length > 0)
-            Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * data.length, Pointer.to(data), 0, null, null));
-        return s;
-    }
+    public Storage upload(float[] data) { return upload(data.length, false, Pointer.to(data)); }
 
     @Override
-    public Storage uploadInts(int[] data) {
-        ClStorage s = newStorage(data.length, true);
-        if (data.length > 0)
-            Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * data.length, Pointer.to(data), 0, null, null));
+    public Storage uploadInts(int[] data) { return upload(data.length, true, Pointer.to(data)); }
+
+    /** A new storage of {@code length} 4-byte elements, written from {@code host} (a blocking copy). */
+    private ClStorage upload(int length, boolean ints, Pointer host) {
+        ClStorage s = newStorage(length, ints);
+        if (length > 0)
+            Cl.check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(queue, s.mem(), CL_TRUE, 0, 4L * length, host, 0, null, null));
         return s;
     }
 
