@@ -49,6 +49,11 @@ final class Conv {
         return s.r() == 1 && s.s() == 1 && s.strideH() == 1 && s.strideW() == 1 && s.padH() == 0 && s.padW() == 0;
     }
 
+    /** Stride 1 with Q = W ("same" width): col's rows are shifted input planes ({@link #shiftPlanes}). */
+    private static boolean shifted(Conv2dShape s) {
+        return !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+    }
+
     /** The GEMM's own parallelism, used only when there are too few images to go round the threads. */
     private static Parallel inner(Parallel par, int n) { return n >= par.threads() ? null : par; }
 
@@ -61,8 +66,7 @@ final class Conv {
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
-        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
-        // small C·R·S, or a stride-1 "same" conv on one thread: no packing, no im2col (see small())
+        // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
         if (small(par, simd, s)) {
             forwardSmallImages(par, s, x, w, bias, y, null);
             return;
@@ -87,9 +91,11 @@ final class Conv {
     /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
     private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
         int crs = s.c() * s.r() * s.s();
-        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
-        // past SMALL_CRS only on one thread: on two, the packed GEMM's parallelism wins (see SHIFTED_CRS)
-        return simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && par.threads() == 1);
+        boolean shifted = shifted(s);
+        // past SMALL_CRS only when every thread gets an image, or the image is too little work to split
+        // (see SHIFTED_CRS): otherwise the packed GEMM, split across the threads, wins
+        boolean serialWins = par.threads() == 1 || s.n() >= par.threads() || (long) s.k() * crs * s.p() * s.q() < SPLIT_MACS;
+        return simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && serialWins);
     }
 
     /**
@@ -101,7 +107,7 @@ final class Conv {
     private static void forwardSmallImages(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y,
                                            Pool2dShape pool) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
-        boolean shifted = !pointwise(s) && s.strideH() == 1 && s.strideW() == 1 && s.q() == s.w();
+        boolean shifted = shifted(s);
         int[] rowOff = new int[crs];
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
         int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
@@ -153,9 +159,15 @@ final class Conv {
      * At batch 1 on two threads the unpruned conv2 is faster as a GEMM split across both threads (SimpleCNN
      * at batch 1: 0.083 ms with it, 0.114 ms with this kernel on one thread). At batch 64 on two threads the
      * packed GEMM won too: unpruned conv2 forward 1.64 ms against 2.08 and 2.10 ms (JMH ConvBenchmark.forward,
-     * p50, alternating runs, 09:50 UTC on a quiet machine). So past SMALL_CRS this applies on one thread only.
+     * p50, alternating runs, 09:50 UTC on a quiet machine), but a later run with images split across the two
+     * threads (the same kernel per thread) gave 1.71 ms for both, and a pruned conv2 (13 → 16 channels,
+     * C·R·S 117) 0.214 ms against 0.323 for the GEMM; at batch 1 the pruned conv2 took 6.8 µs on one
+     * thread against 8.7 µs for the GEMM split over two (see docs/performance.md). So past SMALL_CRS the
+     * GEMM is kept only when there are fewer images than threads and an image is {@link #SPLIT_MACS} or more.
      */
     static final int SHIFTED_CRS = 288;
+    /** Multiply-adds per image (K·C·R·S·P·Q) from which a lone image is worth splitting across threads. */
+    static final long SPLIT_MACS = 1 << 20;
 
     /**
      * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for one image, the GEMM y = w·col without packing either
