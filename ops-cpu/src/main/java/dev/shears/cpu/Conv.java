@@ -28,7 +28,8 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Why per image: the unrolled image (CRS·PQ floats: 225 KiB for SimpleCNN's conv2) stays in L2 between
  * im2col and the GEMM that reads it, and each thread owns whole images, so nothing is shared but w. With
  * fewer images than threads the GEMM itself goes parallel instead. Backward-weight accumulates into one
- * partial dw per thread chunk, added into dw at the end.
+ * partial dw per thread chunk, added into dw at the end. (The forward of the small kernel splits an
+ * image's filters instead: see forwardSmallImages.)
  */
 final class Conv {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -67,7 +68,7 @@ final class Conv {
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
-        if (small(par, simd, s)) {
+        if (small(simd, s)) {
             forwardSmallImages(par, s, x, w, bias, y, null);
             return;
         }
@@ -89,17 +90,14 @@ final class Conv {
     }
 
     /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
-    private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
+    private static boolean small(boolean simd, Conv2dShape s) {
         int crs = s.c() * s.r() * s.s();
-        boolean shifted = shifted(s);
-        // past SMALL_CRS only when every thread gets an image, or the image is too little work to split
-        // (see SHIFTED_CRS): otherwise the packed GEMM, split across the threads, wins
-        boolean serialWins = par.threads() == 1 || s.n() >= par.threads() || (long) s.k() * crs * s.p() * s.q() < SPLIT_MACS;
-        return simd && (crs <= SMALL_CRS || shifted && crs <= SHIFTED_CRS && serialWins);
+        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS);
     }
 
     /**
-     * {@link #forwardSmall} image by image, images split across threads. With {@code pool} (2×2, stride 2,
+     * {@link #forwardSmall} image by image, images split across threads; with fewer images than threads
+     * (batch 1) each image's filters are split instead, four at a time. With {@code pool} (2×2, stride 2,
      * no padding) each image's K output maps go to a per-thread buffer (conv1 of SimpleCNN: 31 KiB pruned,
      * 98 KiB unpruned, in L2) and only their max-pool reaches y, so the full-size maps never travel to
      * memory and back: the same values as the convolution then {@link Pool#forwardValues}, bit for bit.
@@ -111,23 +109,56 @@ final class Conv {
         int[] rowOff = new int[crs];
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
         int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
+        int PQ = pool == null ? 0 : pool.p() * pool.q();
+        if (s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS) {
+            // fewer images than threads: the threads share each image, four filters at a time
+            float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
+            float[] maps = pool == null ? null : mapsScratch(K * pq);
+            for (int n = 0; n < s.n(); n++) {
+                float[] src = unrolled(s, shifted, x, n, col);
+                int srcOff = col == null ? n * chw : 0, image = n;
+                par.parallelFor(0, (K + 3) / 4, (lo, hi) -> {
+                    int kLo = 4 * lo, kHi = Math.min(K, 4 * hi);
+                    if (pool == null) {
+                        forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, y, image * K * pq);
+                    } else {
+                        forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
+                        Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, (image * K + kLo) * PQ);
+                    }
+                });
+            }
+            return;
+        }
         par.parallelFor(0, s.n(), (lo, hi) -> {
             float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
             float[] maps = pool == null ? null : mapsScratch(K * pq);
             for (int n = lo; n < hi; n++) {
-                if (shifted) shiftPlanes(s, x, n, col);
-                else if (col != null) im2col(s, x, n, col);
-                float[] src = col == null ? x : col;
+                float[] src = unrolled(s, shifted, x, n, col);
                 int srcOff = col == null ? n * chw : 0;
                 if (pool == null) {
-                    forwardSmall(K, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
+                    forwardSmall(0, K, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
                 } else {
-                    forwardSmall(K, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
-                    Pool.max2x2(maps, 0, K, s.p(), s.q(), pool.p(), pool.q(), y, n * K * pool.p() * pool.q());
+                    forwardSmall(0, K, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
+                    Pool.max2x2(maps, 0, K, s.p(), s.q(), pool.p(), pool.q(), y, n * K * PQ);
                 }
             }
         });
     }
+
+    /** Image n as forwardSmall reads it: col (shifted planes or im2col) filled, or x itself (pointwise). */
+    private static float[] unrolled(Conv2dShape s, boolean shifted, float[] x, int n, float[] col) {
+        if (shifted) shiftPlanes(s, x, n, col);
+        else if (col != null) im2col(s, x, n, col);
+        return col == null ? x : col;
+    }
+
+    /**
+     * Multiply-adds per image (K·C·R·S·P·Q) from which a batch smaller than the thread count splits each
+     * image's filters between the threads. A pruned conv1 (13 filters, 92 K multiply-adds) at batch 1 on
+     * two threads: its block 4.2 → 3.7 µs; a pruned conv2 (13 → 16, 367 K): 8.8 → 7.3 µs. Needs the
+     * workers still spinning when the work arrives ({@link Parallel#SPIN_NANOS}).
+     */
+    static final long SPLIT_FILTERS_MACS = 1 << 16;
 
     /**
      * y = maxPool2d(conv2d(x, w) + bias) for a 2×2, stride-2, unpadded pool {@code p} of the convolution's
@@ -136,7 +167,7 @@ final class Conv {
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, float[] x, float[] w,
                                   float[] bias, float[] y) {
-        if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
+        if (!small(simd, s) || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p);
         return true;
     }
@@ -155,31 +186,26 @@ final class Conv {
     /**
      * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
-     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs, 1.67 ms on two threads. Larger ones were not measured.
-     * At batch 1 on two threads the unpruned conv2 is faster as a GEMM split across both threads (SimpleCNN
-     * at batch 1: 0.083 ms with it, 0.114 ms with this kernel on one thread). At batch 64 on two threads the
-     * packed GEMM won too: unpruned conv2 forward 1.64 ms against 2.08 and 2.10 ms (JMH ConvBenchmark.forward,
-     * p50, alternating runs, 09:50 UTC on a quiet machine), but a later run with images split across the two
-     * threads (the same kernel per thread) gave 1.71 ms for both, and a pruned conv2 (13 → 16 channels,
-     * C·R·S 117) 0.214 ms against 0.323 for the GEMM; at batch 1 the pruned conv2 took 6.8 µs on one
-     * thread against 8.7 µs for the GEMM split over two (see docs/performance.md). So past SMALL_CRS the
-     * GEMM is kept only when there are fewer images than threads and an image is {@link #SPLIT_MACS} or more.
+     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. On two threads, batch 64
+     * (images split between the threads): unpruned conv2 1.71 ms for both, a pruned conv2 (13 → 16
+     * channels, C·R·S 117) 0.214 ms against 0.323 for the GEMM. At batch 1 on two threads (the image's
+     * filters split between the threads, {@link #SPLIT_FILTERS_MACS}): SimpleCNN's conv2 with its pooling
+     * and the rest of its block 37 µs against 48 µs for the GEMM split across the threads.
      */
     static final int SHIFTED_CRS = 288;
-    /** Multiply-adds per image (K·C·R·S·P·Q) from which a lone image is worth splitting across threads. */
-    static final long SPLIT_MACS = 1 << 20;
 
     /**
-     * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for one image, the GEMM y = w·col without packing either
+     * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for filters kLo ≤ k &lt; kHi of one image (filter k at
+     * y[yOff + k·pq]), the GEMM y = w·col without packing either
      * operand: each col vector is loaded once per four filters and the bias is the accumulators' start.
      * With few rows in col (conv1: CRS = 9; a pruned conv2: CRS = 90) the packed GEMM spends its time
      * packing and padding (9 rows in two 6-row panels, col copied into NR-wide panels) rather than in fmas,
      * and adds the bias in a second pass over y.
      */
-    static void forwardSmall(int K, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, float[] bias, float[] y, int yOff) {
-        for (int k0 = 0; k0 < K; k0 += 4) {
-            // filters past K repeat the last one and are not stored
-            int k1 = Math.min(k0 + 1, K - 1), k2 = Math.min(k0 + 2, K - 1), k3 = Math.min(k0 + 3, K - 1);
+    static void forwardSmall(int kLo, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, float[] bias, float[] y, int yOff) {
+        for (int k0 = kLo; k0 < kHi; k0 += 4) {
+            // filters past kHi repeat the last one and are not stored
+            int k1 = Math.min(k0 + 1, kHi - 1), k2 = Math.min(k0 + 2, kHi - 1), k3 = Math.min(k0 + 3, kHi - 1);
             int w0 = k0 * crs, w1 = k1 * crs, w2 = k2 * crs, w3 = k3 * crs;
             float b0 = bias == null ? 0f : bias[k0], b1 = bias == null ? 0f : bias[k1];
             float b2 = bias == null ? 0f : bias[k2], b3 = bias == null ? 0f : bias[k3];
@@ -207,9 +233,9 @@ final class Conv {
                 }
                 int o = o0 + j;
                 a0.intoArray(y, o); e0.intoArray(y, o + L); f0.intoArray(y, o + 2 * L);
-                if (k0 + 1 < K) { o += pq; a1.intoArray(y, o); e1.intoArray(y, o + L); f1.intoArray(y, o + 2 * L); }
-                if (k0 + 2 < K) { o += pq; a2.intoArray(y, o); e2.intoArray(y, o + L); f2.intoArray(y, o + 2 * L); }
-                if (k0 + 3 < K) { o += pq; a3.intoArray(y, o); e3.intoArray(y, o + L); f3.intoArray(y, o + 2 * L); }
+                if (k0 + 1 < kHi) { o += pq; a1.intoArray(y, o); e1.intoArray(y, o + L); f1.intoArray(y, o + 2 * L); }
+                if (k0 + 2 < kHi) { o += pq; a2.intoArray(y, o); e2.intoArray(y, o + L); f2.intoArray(y, o + 2 * L); }
+                if (k0 + 3 < kHi) { o += pq; a3.intoArray(y, o); e3.intoArray(y, o + L); f3.intoArray(y, o + 2 * L); }
             }
             for (int bound = S.loopBound(pq); j < bound; j += L) {
                 FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
@@ -222,9 +248,9 @@ final class Conv {
                     a3 = c.fma(FloatVector.broadcast(S, w[w3 + t]), a3);
                 }
                 a0.intoArray(y, o0 + j);
-                if (k0 + 1 < K) a1.intoArray(y, o0 + pq + j);
-                if (k0 + 2 < K) a2.intoArray(y, o0 + 2 * pq + j);
-                if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j);
+                if (k0 + 1 < kHi) a1.intoArray(y, o0 + pq + j);
+                if (k0 + 2 < kHi) a2.intoArray(y, o0 + 2 * pq + j);
+                if (k0 + 3 < kHi) a3.intoArray(y, o0 + 3 * pq + j);
             }
             if (j < pq) {   // the last pq % L columns: masked loads (off lanes read 0) and stores
                 VectorMask<Float> m = S.indexInRange(j, pq);
@@ -238,9 +264,9 @@ final class Conv {
                     a3 = c.fma(FloatVector.broadcast(S, w[w3 + t]), a3);
                 }
                 a0.intoArray(y, o0 + j, m);
-                if (k0 + 1 < K) a1.intoArray(y, o0 + pq + j, m);
-                if (k0 + 2 < K) a2.intoArray(y, o0 + 2 * pq + j, m);
-                if (k0 + 3 < K) a3.intoArray(y, o0 + 3 * pq + j, m);
+                if (k0 + 1 < kHi) a1.intoArray(y, o0 + pq + j, m);
+                if (k0 + 2 < kHi) a2.intoArray(y, o0 + 2 * pq + j, m);
+                if (k0 + 3 < kHi) a3.intoArray(y, o0 + 3 * pq + j, m);
             }
         }
     }

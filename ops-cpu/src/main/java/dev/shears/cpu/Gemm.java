@@ -49,8 +49,12 @@ public final class Gemm {
 
     /** Below this many rows of C, A·Bᵀ runs as dot products ({@link DotGemm}), unpacked. */
     static final int DOTS_BELOW_M = 4;
-    /** Multiply-adds per thread chunk of the dot path (~20 µs): less is not worth a hand-over. */
-    static final int DOTS_GRAIN = 1 << 17;
+    /**
+     * Multiply-adds per thread chunk of the dot path (a few µs): less is not worth a hand-over. Was 2^17
+     * while an idle worker parked after a few µs and took ~7 µs to wake (see {@link Parallel#SPIN_NANOS});
+     * 2^15 lets a pruned fc1 at batch 1 (784 → 128) use both threads.
+     */
+    static final int DOTS_GRAIN = 1 << 15;
 
     private Gemm() {}
 

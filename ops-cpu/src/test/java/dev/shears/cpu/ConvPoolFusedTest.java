@@ -24,6 +24,8 @@ class ConvPoolFusedTest {
             new Conv2dShape(3, 2, 13, 7, 7, 5, 3, 1, 1, 2, 1),       // R ≠ S, K not a multiple of 4
             new Conv2dShape(2, 4, 10, 10, 6, 3, 3, 2, 2, 1, 1),      // stride 2: im2col
             new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1),    // the unpruned conv2 at batch 1
+            new Conv2dShape(1, 1, 28, 28, 13, 3, 3, 1, 1, 1, 1),     // batch 1, filters split, a lone last filter
+            new Conv2dShape(1, 13, 14, 14, 18, 3, 3, 1, 1, 1, 1),    // the same for a pruned conv2
             new Conv2dShape(2, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0)};       // pointwise
 
     @Test
