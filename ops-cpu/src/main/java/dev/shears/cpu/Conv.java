@@ -299,10 +299,16 @@ final class Conv {
                 int qlo = Math.max(0, -shift), qhi = Math.min(W, W - shift);   // columns whose source is inside
                 java.util.Arrays.fill(buf, o, o + ph * W, 0f);
                 java.util.Arrays.fill(buf, o + (ph + H) * W, o + padded, 0f);
-                for (int h = 0; h < H; h++) {
-                    int row = o + (ph + h) * W, src = ((n * C + c) * H + h) * W;
-                    for (int q = 0; q < qlo; q++) buf[row + q] = 0f;
-                    if (qlo < qhi) System.arraycopy(x, src + qlo + shift, buf, row + qlo, qhi - qlo);
+                // the whole plane in one copy, shifted by `shift` floats, then the columns whose source lies
+                // in the next or previous row zeroed: one arraycopy per plane instead of one per row (a
+                // pruned conv2 image at batch 1 builds 39 planes of 14 rows of 14 floats)
+                int first = o + ph * W, src = (n * C + c) * H * W, hw = H * W;
+                int lo = Math.max(0, -shift), hi = Math.min(hw, hw - shift);
+                java.util.Arrays.fill(buf, first, first + lo, 0f);
+                if (lo < hi) System.arraycopy(x, src + lo + shift, buf, first + lo, hi - lo);
+                java.util.Arrays.fill(buf, first + Math.max(lo, hi), first + hw, 0f);
+                for (int row = first; row < first + hw; row += W) {
+                    for (int q = 0; q < Math.min(qlo, W); q++) buf[row + q] = 0f;
                     for (int q = Math.max(qhi, qlo); q < W; q++) buf[row + q] = 0f;
                 }
             }
