@@ -7,7 +7,8 @@ import java.util.concurrent.locks.LockSupport;
  * One reusable pool of worker threads and {@link #parallelFor}, the only way the CPU kernels run in parallel.
  *
  * <p>A range [start, end) is cut into at most {@code threads} contiguous chunks of at least {@code grain}
- * items; the calling thread runs the first chunk itself and the workers the others. Static chunks suit these
+ * items; the calling thread and the workers claim them one by one (the caller runs any a worker has not
+ * started by then). Static chunks suit these
  * kernels (every item costs about the same) and mean no per-item scheduling. A call made from inside a
  * parallel body runs serially, so kernels may nest without deadlocking or oversubscribing the cores.
  */
@@ -73,11 +74,11 @@ public final class Parallel {
     }
 
     private void dispatch(int start, int total, int chunks, Range body) {
-        Job job = new Job(body, chunks - 1);
-        for (int i = 1; i < chunks; i++) workers[i - 1].submit(job, start + (int) ((long) total * i / chunks), start + (int) ((long) total * (i + 1) / chunks));
+        Job job = new Job(body, start, total, chunks);
+        for (int i = 0; i < chunks - 1; i++) workers[i].submit(job);
         INSIDE.set(true);
         try {
-            body.run(start, start + total / chunks);
+            job.runChunks();
         } finally {
             INSIDE.set(false);
             job.await();
@@ -85,43 +86,62 @@ public final class Parallel {
         if (job.failure != null) throw new RuntimeException("parallel chunk failed", job.failure);
     }
 
-    /** One parallelFor call: counts outstanding chunks and remembers the first failure. */
+    /**
+     * One parallelFor call: its chunks are claimed one at a time, by the caller and by the workers it woke,
+     * so a worker that is slow to start (parked, or its core taken by another process) costs nothing but
+     * its share of the work, which the caller then runs itself. Which thread runs a chunk never changes
+     * what the chunk computes.
+     */
     private static final class Job {
         final Range body;
-        final AtomicInteger pending;
+        final int start, total, chunks;
+        final AtomicInteger next = new AtomicInteger(), finished = new AtomicInteger();
         final Thread owner = Thread.currentThread();
         volatile Throwable failure;
 
-        Job(Range body, int pending) { this.body = body; this.pending = new AtomicInteger(pending); }
+        Job(Range body, int start, int total, int chunks) {
+            this.body = body;
+            this.start = start;
+            this.total = total;
+            this.chunks = chunks;
+        }
 
-        void done() { if (pending.decrementAndGet() == 0) LockSupport.unpark(owner); }
+        void runChunks() {
+            for (int i; (i = next.getAndIncrement()) < chunks; ) {
+                try {
+                    body.run(start + (int) ((long) total * i / chunks), start + (int) ((long) total * (i + 1) / chunks));
+                } catch (Throwable t) {
+                    if (failure == null) failure = t;
+                } finally {
+                    if (finished.incrementAndGet() == chunks) LockSupport.unpark(owner);
+                }
+            }
+        }
 
         void await() {
-            // spin up to SPIN_NANOS (chunks are often that short), then park until done() unparks us: on a
-            // machine shared with other processes a long spin steals the core from our own worker
+            // spin up to SPIN_NANOS (chunks are often that short), then park until the last chunk unparks us:
+            // on a machine shared with other processes a long spin steals the core from our own worker
             long until = System.nanoTime() + SPIN_NANOS;
-            while (pending.get() > 0 && System.nanoTime() < until) Thread.onSpinWait();
-            while (pending.get() > 0) LockSupport.park(this);
+            while (finished.get() < chunks && System.nanoTime() < until) Thread.onSpinWait();
+            while (finished.get() < chunks) LockSupport.park(this);
         }
     }
 
     /**
-     * How long an idle worker, or a caller waiting for the workers, spins before it parks. Waking a parked thread took about 7 µs here, as long as
-     * a whole pruned conv2 at batch 1, which then ran slower on two threads than on one (14.9 against
-     * 7.3 µs); 1,000 spin-wait hints, the earlier limit, lasted only a few µs on this CPU.
+     * How long an idle worker, or a caller waiting for the workers, spins before it parks. Waking a parked
+     * thread took about 7 µs here, as long as a whole pruned conv2 at batch 1, which then ran slower on two
+     * threads than on one (14.9 against 7.3 µs); 1,000 spin-wait hints, the earlier limit, lasted only a
+     * few µs on this CPU. Set by {@code -Dshears.spinMicros}.
      */
     static final long SPIN_NANOS = Long.getLong("shears.spinMicros", 50) * 1000;
 
-    /** A worker: waits for one chunk at a time. Its fields are handed over through the volatile {@code job}. */
+    /** A worker: runs the chunks it can claim of one job at a time, handed over through {@code job}. */
     private static final class Worker implements Runnable {
         Thread thread;
-        private int lo, hi;
-        private volatile Job job;
+        private final java.util.concurrent.atomic.AtomicReference<Job> job = new java.util.concurrent.atomic.AtomicReference<>();
 
-        void submit(Job j, int lo, int hi) {
-            this.lo = lo;
-            this.hi = hi;
-            this.job = j;          // volatile write publishes lo and hi
+        void submit(Job j) {
+            job.set(j);            // replaces a job this worker never got to: its chunks were run by others
             LockSupport.unpark(thread);
         }
 
@@ -135,20 +155,14 @@ public final class Parallel {
         @Override public void run() {
             INSIDE.set(true);
             while (!stopped) {
-                Job j = job;
+                Job j = job.get();
                 if (j == null) {
                     long until = System.nanoTime() + SPIN_NANOS;
-                    while ((j = job) == null && System.nanoTime() < until) Thread.onSpinWait();
+                    while ((j = job.get()) == null && System.nanoTime() < until) Thread.onSpinWait();
                     if (j == null) { LockSupport.park(this); continue; }
                 }
-                try {
-                    j.body.run(lo, hi);
-                } catch (Throwable t) {
-                    if (j.failure == null) j.failure = t;
-                } finally {
-                    job = null;
-                    j.done();
-                }
+                job.compareAndSet(j, null);   // not a newer job submitted meanwhile
+                j.runChunks();
             }
         }
     }
