@@ -10,9 +10,9 @@ import java.util.List;
 
 /**
  * Measured inference time: forward passes in eval mode without grad, each in its own scope, on the model's
- * backend. The median of {@code repeats} timed runs after {@code warmup} untimed ones, and after at least
- * {@link #MIN_WARMUP_NANOS} of them (JIT, caches, the thread pool) — a median, because a machine shared with
- * other work has long outliers that a mean would report.
+ * backend. The median of {@code repeats} timed runs after {@code warmup} untimed ones, after at least
+ * {@link #MIN_WARMUP_NANOS} of them (JIT, caches, the thread pool) and once their time has settled — a
+ * median, because a machine shared with other work has long outliers that a mean would report.
  *
  * <p>Why a time and not only a count: the JIT compiles a kernel after some thousands of calls, not tens.
  * With 20 untimed passes at batch 1 (this class's callers used to ask for that) the timed ones still ran
@@ -118,10 +118,41 @@ public final class Latency {
         return out;
     }
 
-    /** Runs {@code pass} at least {@code warmup} times and for at least {@link #MIN_WARMUP_NANOS}. */
+    /** Warm-up stops once the median pass of two windows in a row agrees within this fraction... */
+    static final double SETTLED = 0.05;
+    /** ... windows of this long ... */
+    static final long WINDOW_NANOS = 250_000_000L;
+    /** ... or after this long in all, settled or not. */
+    static final long MAX_WARMUP_NANOS = 10_000_000_000L;
+
+    /**
+     * Runs {@code pass} at least {@code warmup} times and for at least {@link #MIN_WARMUP_NANOS}, then until
+     * its median time settles. Why: on two cores busy with this process's own threads (a worker spinning
+     * between parallel chunks) the JIT compiler threads get little CPU, and after one second a pruned
+     * SimpleCNN at batch 1 on two threads still took 0.029 ms a pass against 0.014 ms a few seconds later.
+     */
     private static void warmupPasses(int warmup, Runnable pass) {
         long start = System.nanoTime();
         for (int i = 0; i < warmup || System.nanoTime() - start < MIN_WARMUP_NANOS; i++) pass.run();
+        double previous = Double.NaN;
+        while (System.nanoTime() - start < MAX_WARMUP_NANOS) {
+            double current = windowMedian(pass);
+            if (Math.abs(current - previous) <= SETTLED * previous) return;
+            previous = current;
+        }
+    }
+
+    /** The median nanoseconds of the passes run in one {@link #WINDOW_NANOS}. */
+    private static double windowMedian(Runnable pass) {
+        double[] times = new double[64];
+        int n = 0;
+        for (long end = System.nanoTime() + WINDOW_NANOS; System.nanoTime() < end || n == 0; n++) {
+            if (n == times.length) times = Arrays.copyOf(times, 2 * n);
+            long t = System.nanoTime();
+            pass.run();
+            times[n] = System.nanoTime() - t;
+        }
+        return median(Arrays.copyOf(times, n));
     }
 
     static double median(double[] v) {
