@@ -19,16 +19,18 @@ import java.util.Map;
 final class FinetuneCommand extends ShearsCommand {
 
     @Mixin TrainingOptions training;
+    @Mixin ScheduleOptions schedule;
 
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
         if (common.out == null) throw usageError("--out FILE is required");
+        if (schedule.problem() != null) throw usageError(schedule.problem());
         Sequential model = requireModel();
         Mnist data = loadData();
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
-                common.batchSize, common.seed, Integer.MAX_VALUE, 1f);
+                common.batchSize, common.seed, schedule.stepSize(), schedule.gamma);
         List<Map<String, Object>> epochs = new ArrayList<>();
         Training.fineTune(model, data.train(), options, r -> {
             double test = Training.accuracy(model, data.test());

@@ -5,6 +5,7 @@ import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.optim.SGD;
+import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
 import picocli.CommandLine.Command;
 import dev.shears.prune.Sparsity;
@@ -24,6 +25,7 @@ final class TrainCommand extends ShearsCommand {
     static final int EVAL_BATCH = 256;
 
     @Mixin TrainingOptions training;
+    @Mixin ScheduleOptions schedule;
 
     @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
             description = "Network Slimming's sparse training: add λ·Σ|γ| over every BatchNorm scale to the loss (default: ${DEFAULT-VALUE}, none).")
@@ -37,7 +39,10 @@ final class TrainCommand extends ShearsCommand {
         log("training SimpleCNN (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
                 model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
                 training.momentum, training.weightDecay);
-        Trainer trainer = new Trainer(model, new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay));
+        if (schedule.problem() != null) throw usageError(schedule.problem());
+        SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
+        StepLR stepLr = schedule.over(sgd);
+        Trainer trainer = new Trainer(model, sgd);
         if (sparsityL1 < 0) throw usageError("--sparsity-l1 must be >= 0, got " + sparsityL1);
         if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
         DataLoader loader = new DataLoader(data.train(), common.batchSize, true, common.seed);
@@ -57,6 +62,7 @@ final class TrainCommand extends ShearsCommand {
                     e + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.samplesPerSecond(), r.seconds(), test.loss(), 100 * test.accuracy());
             Map<String, Object> epoch = new LinkedHashMap<>();
             epoch.put("epoch", e + 1);
+            epoch.put("lr", sgd.lr());
             epoch.put("loss", r.loss());
             epoch.put("accuracy", r.accuracy());
             epoch.put("samples", r.samples());
@@ -71,6 +77,7 @@ final class TrainCommand extends ShearsCommand {
                 epoch.put("device_bytes", deviceBytes);
             }
             epochs.add(epoch);
+            if (stepLr != null) stepLr.step();
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
         if (common.out != null) {
@@ -90,6 +97,8 @@ final class TrainCommand extends ShearsCommand {
         json.put("lr", training.lr);
         json.put("momentum", training.momentum);
         json.put("weight_decay", training.weightDecay);
+        json.put("lr_step", schedule.step);
+        json.put("lr_gamma", schedule.gamma);
         json.put("sparsity_l1", sparsityL1);
         json.put("seed", common.seed);
         json.put("parameters", model.parameterCount());

@@ -81,6 +81,28 @@ class ShearsTest {
     }
 
     @Test
+    void lrStepMultipliesTheRateEveryNEpochs() throws Exception {
+        Run r = shears("train", "--epochs", "3", "--limit", "32", "--batch-size", "32", "--lr", "0.08",
+                "--lr-step", "2", "--lr-gamma", "0.25", "--json", "--quiet");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode epochs = r.json().get("epochs");
+        assertEquals(0.08, epochs.get(0).get("lr").asDouble(), 1e-6);
+        assertEquals(0.08, epochs.get(1).get("lr").asDouble(), 1e-6);
+        assertEquals(0.02, epochs.get(2).get("lr").asDouble(), 1e-6, "after two epochs: 0.08 · 0.25");
+        assertEquals(2, r.json().get("lr_step").asInt());
+
+        Run constant = shears("train", "--epochs", "2", "--limit", "32", "--batch-size", "32", "--json", "--quiet");
+        assertEquals(constant.json().get("epochs").get(0).get("lr").asDouble(), constant.json().get("epochs").get(1).get("lr").asDouble());
+
+        Run bad = shears("finetune", "--model", "x.safetensors", "--out", "y.safetensors", "--lr-step", "-1");
+        assertEquals(2, bad.exitCode());
+        assertTrue(bad.err().contains("--lr-step must be >= 0"), bad.err());
+        Run badGamma = shears("train", "--lr-step", "1", "--lr-gamma", "0");
+        assertEquals(2, badGamma.exitCode());
+        assertTrue(badGamma.err().contains("--lr-gamma must be a positive number, got 0.0"), badGamma.err());
+    }
+
+    @Test
     void benchReportsTheMedianOfItsRuns() throws Exception {
         Run r = shears("bench", "--warmup", "0", "--runs", "3", "--steps", "1", "--batch-size", "4", "--infer-batch-size", "8",
                 "--limit", "16", "--json", "--quiet");

@@ -1,0 +1,30 @@
+package dev.shears.cli;
+
+import dev.shears.nn.optim.SGD;
+import dev.shears.nn.optim.StepLR;
+import picocli.CommandLine.Option;
+
+/** A step learning-rate schedule for train and finetune (a picocli mixin): PyTorch's StepLR, off by default. */
+public final class ScheduleOptions {
+
+    @Option(names = "--lr-step", paramLabel = "EPOCHS", defaultValue = "0",
+            description = "Multiply the learning rate by --lr-gamma every EPOCHS epochs, as PyTorch's StepLR (default: ${DEFAULT-VALUE}, a constant rate).")
+    int step;
+
+    @Option(names = "--lr-gamma", paramLabel = "G", defaultValue = "0.1",
+            description = "The factor of --lr-step (default: ${DEFAULT-VALUE}).")
+    float gamma;
+
+    /** What is wrong with the values, for a usage error, or null. */
+    String problem() {
+        if (step < 0) return "--lr-step must be >= 0 (0: no schedule), got " + step;
+        if (!(gamma > 0) || Float.isInfinite(gamma)) return "--lr-gamma must be a positive number, got " + gamma;
+        return null;
+    }
+
+    /** The schedule over {@code sgd}, or null when there is none (--lr-step 0). */
+    StepLR over(SGD sgd) { return step == 0 ? null : new StepLR(sgd, step, gamma); }
+
+    /** The step size as {@link dev.shears.prune.Training.Options} takes it (no schedule: never). */
+    int stepSize() { return step == 0 ? Integer.MAX_VALUE : step; }
+}
