@@ -96,6 +96,8 @@ def train(args):
     torch.manual_seed(args.seed)
     model = SimpleCNN()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    # shears train --lr-step N --lr-gamma G; off (a constant rate) when N is 0
+    schedule = torch.optim.lr_scheduler.StepLR(opt, args.lr_step, args.lr_gamma) if args.lr_step > 0 else None
     epochs = []
     for epoch in range(args.epochs):
         order = torch.randperm(len(ytr))
@@ -116,6 +118,8 @@ def train(args):
                        "samples_per_s": seen / seconds, "test_loss": test_loss, "test_accuracy": acc})
         print(f"epoch {epoch + 1}: loss {loss_sum / seen:.4f}, {seen / seconds:,.0f} samples/s, test accuracy {100 * acc:.2f}%",
               file=sys.stderr)
+        if schedule is not None:
+            schedule.step()
     return {"command": "train", "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
             "data": args.data, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None}
 
@@ -179,6 +183,8 @@ def main():
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--momentum", type=float, default=0.9)
+    p.add_argument("--lr-step", type=int, default=0, help="StepLR step size in epochs; 0: no schedule")
+    p.add_argument("--lr-gamma", type=float, default=0.1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--infer-batch-size", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
