@@ -187,8 +187,9 @@ final class Conv {
      * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
      * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. On two threads, batch 64
-     * (images split between the threads): unpruned conv2 1.71 ms for both, a pruned conv2 (13 → 16
-     * channels, C·R·S 117) 0.214 ms against 0.323 for the GEMM. At batch 1 on two threads (the image's
+     * (images split between the threads): unpruned conv2 1.71 ms for both (1.705 against 1.725 ms, medians
+     * of 300 calls; an earlier JMH run had the GEMM ahead, 1.64 against 2.08 ms, which a rerun did not
+     * confirm), a pruned conv2 (13 → 16 channels, C·R·S 117) 0.214 ms against 0.323 for the GEMM. At batch 1 on two threads (the image's
      * filters split between the threads, {@link #SPLIT_FILTERS_MACS}): SimpleCNN's conv2 with its pooling
      * and the rest of its block 37 µs against 48 µs for the GEMM split across the threads.
      */

@@ -1,6 +1,7 @@
 package dev.shears.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
@@ -8,8 +9,8 @@ import java.util.concurrent.locks.LockSupport;
  *
  * <p>A range [start, end) is cut into at most {@code threads} contiguous chunks of at least {@code grain}
  * items; the calling thread and the workers claim them one by one (the caller runs any a worker has not
- * started by then). Static chunks suit these
- * kernels (every item costs about the same) and mean no per-item scheduling. A call made from inside a
+ * started by then). Fixed chunks suit these kernels (every item costs about the same) and mean no per-item
+ * scheduling. A call made from inside a
  * parallel body runs serially, so kernels may nest without deadlocking or oversubscribing the cores.
  */
 public final class Parallel {
@@ -138,7 +139,7 @@ public final class Parallel {
     /** A worker: runs the chunks it can claim of one job at a time, handed over through {@code job}. */
     private static final class Worker implements Runnable {
         Thread thread;
-        private final java.util.concurrent.atomic.AtomicReference<Job> job = new java.util.concurrent.atomic.AtomicReference<>();
+        private final AtomicReference<Job> job = new AtomicReference<>();
 
         void submit(Job j) {
             job.set(j);            // replaces a job this worker never got to: its chunks were run by others
