@@ -20,6 +20,20 @@ class ParallelTest {
         }
     }
 
+    /**
+     * Many tiny calls back to back: the hand-over races (a worker that wakes after the caller ran its chunk,
+     * or after a newer call replaced the job it was given) must lose no chunk and run none twice, and never
+     * leave the caller waiting forever (the timeout fails the test instead of hanging the build).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void tinyCallsBackToBackLoseAndRepeatNothing() {
+        AtomicInteger total = new AtomicInteger();
+        int calls = 50_000;
+        for (int c = 0; c < calls; c++) PAR.parallelFor(0, 2, (lo, hi) -> total.addAndGet(hi - lo));
+        assertEquals(2 * calls, total.get());
+    }
+
     @Test
     void grainKeepsSmallRangesOnTheCaller() {
         AtomicInteger chunks = new AtomicInteger();
