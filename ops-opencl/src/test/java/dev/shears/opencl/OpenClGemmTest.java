@@ -48,25 +48,6 @@ class OpenClGemmTest {
         OpenClBackend b = OpenClTesting.backend();
         int size = Integer.getInteger("shears.gemm.size", 256);
         for (GemmKernel kernel : new GemmKernel[]{GemmKernel.NAIVE, GemmKernel.TILED})
-            System.out.printf("GEMM %d³ %-5s on %s: %.2f GFLOPS%n", size, kernel, b.device().name(), gflops(b, kernel, size, 3));
-    }
-
-    /** Best of {@code runs} timed runs after one warm-up (which also compiles the kernel on PoCL). */
-    static double gflops(OpenClBackend b, GemmKernel kernel, int size, int runs) {
-        b.gemmKernel(kernel);
-        try (Storage a = b.upload(random(1, size * size)); Storage bm = b.upload(random(2, size * size)); Storage c = b.allocate(size * size)) {
-            b.gemm(false, false, size, size, size, 1f, a, bm, 0f, c);
-            b.synchronize();
-            long best = Long.MAX_VALUE;
-            for (int r = 0; r < runs; r++) {
-                long t0 = System.nanoTime();
-                b.gemm(false, false, size, size, size, 1f, a, bm, 0f, c);
-                b.synchronize();
-                best = Math.min(best, System.nanoTime() - t0);
-            }
-            return 2.0 * size * size * size / best;
-        } finally {
-            b.gemmKernel(GemmKernel.AUTO);
-        }
+            System.out.printf("GEMM %d³ %-5s on %s: %.2f GFLOPS%n", size, kernel, b.device().name(), OpenClThroughput.gemmGflops(b, kernel, size));
     }
 }
