@@ -37,12 +37,10 @@ public final class Latency {
     /** Median milliseconds per forward pass of each model, measured interleaved. */
     public static double[] compare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
         if (repeats < 1) throw new IllegalArgumentException("latency needs at least one timed run, got " + repeats);
-        boolean[] wasTraining = new boolean[models.size()];
         double[][] ms = new double[models.size()][repeats];
-        for (int k = 0; k < models.size(); k++) { wasTraining[k] = models.get(k).isTraining(); models.get(k).eval(); }
+        boolean[] wasTraining = evalMode(models);
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
-            Tensor[] x = new Tensor[models.size()];
-            for (int k = 0; k < x.length; k++) x[k] = Tensor.randn(1, inputShape).to(models.get(k).parameters().getFirst().backend());
+            Tensor[] x = inputs(models, inputShape);
             warmupPasses(warmup, () -> {
                 for (int k = 0; k < models.size(); k++)
                     try (TensorScope scope = TensorScope.open()) { models.get(k).forward(x[k]).toArray(); }
@@ -57,7 +55,7 @@ public final class Latency {
                 }
             }
         } finally {
-            for (int k = 0; k < models.size(); k++) models.get(k).train(wasTraining[k]);
+            restoreModes(models, wasTraining);
         }
         double[] medians = new double[models.size()];
         for (int k = 0; k < medians.length; k++) medians[k] = median(ms[k]);
@@ -78,11 +76,9 @@ public final class Latency {
         for (Module m : models) layers.add(Layers.inForwardOrder(m));
         double[][][] ms = new double[models.size()][][];
         for (int k = 0; k < models.size(); k++) ms[k] = new double[layers.get(k).size()][repeats];
-        boolean[] wasTraining = new boolean[models.size()];
-        for (int k = 0; k < models.size(); k++) { wasTraining[k] = models.get(k).isTraining(); models.get(k).eval(); }
+        boolean[] wasTraining = evalMode(models);
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
-            Tensor[] x0 = new Tensor[models.size()];
-            for (int k = 0; k < x0.length; k++) x0[k] = Tensor.randn(1, inputShape).to(models.get(k).parameters().getFirst().backend());
+            Tensor[] x0 = inputs(models, inputShape);
             warmupPasses(warmup, () -> {
                 for (int k = 0; k < models.size(); k++)
                     try (TensorScope scope = TensorScope.open()) {
@@ -106,7 +102,7 @@ public final class Latency {
                 }
             }
         } finally {
-            for (int k = 0; k < models.size(); k++) models.get(k).train(wasTraining[k]);
+            restoreModes(models, wasTraining);
         }
         List<java.util.Map<String, Double>> out = new java.util.ArrayList<>();
         for (int k = 0; k < models.size(); k++) {
@@ -116,6 +112,24 @@ public final class Latency {
             out.add(m);
         }
         return out;
+    }
+
+    /** Puts every model in eval mode; returns which ones were training, for {@link #restoreModes}. */
+    private static boolean[] evalMode(List<? extends Module> models) {
+        boolean[] wasTraining = new boolean[models.size()];
+        for (int k = 0; k < models.size(); k++) { wasTraining[k] = models.get(k).isTraining(); models.get(k).eval(); }
+        return wasTraining;
+    }
+
+    private static void restoreModes(List<? extends Module> models, boolean[] wasTraining) {
+        for (int k = 0; k < models.size(); k++) models.get(k).train(wasTraining[k]);
+    }
+
+    /** One random batch shaped {@code inputShape} per model, on that model's backend (the same values for all). */
+    private static Tensor[] inputs(List<? extends Module> models, int[] inputShape) {
+        Tensor[] x = new Tensor[models.size()];
+        for (int k = 0; k < x.length; k++) x[k] = Tensor.randn(1, inputShape).to(models.get(k).parameters().getFirst().backend());
+        return x;
     }
 
     /** Warm-up stops once the median pass of two windows in a row agrees within this fraction... */
