@@ -68,7 +68,7 @@ final class Conv {
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
-        if (small(simd, s)) {
+        if (small(par, simd, s)) {
             forwardSmallImages(par, s, x, w, bias, y, null);
             return;
         }
@@ -90,9 +90,11 @@ final class Conv {
     }
 
     /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
-    private static boolean small(boolean simd, Conv2dShape s) {
+    private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
         int crs = s.c() * s.r() * s.s();
-        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS);
+        // past SMALL_CRS, with images split between threads, only for images of little work (see SHIFTED_CRS)
+        boolean perImage = par.threads() == 1 || s.n() < par.threads() || (long) s.k() * crs * s.p() * s.q() < SHIFTED_MACS;
+        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS && perImage);
     }
 
     /**
@@ -167,7 +169,7 @@ final class Conv {
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, float[] x, float[] w,
                                   float[] bias, float[] y) {
-        if (!small(simd, s) || !Pool.fast2x2(simd, p)) return false;
+        if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p);
         return true;
     }
@@ -186,14 +188,19 @@ final class Conv {
     /**
      * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
-     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. On two threads, batch 64
-     * (images split between the threads): unpruned conv2 1.71 ms for both (1.705 against 1.725 ms, medians
-     * of 300 calls; an earlier JMH run had the GEMM ahead, 1.64 against 2.08 ms, which a rerun did not
-     * confirm), a pruned conv2 (13 → 16 channels, C·R·S 117) 0.214 ms against 0.323 for the GEMM. At batch 1 on two threads (the image's
-     * filters split between the threads, {@link #SPLIT_FILTERS_MACS}): SimpleCNN's conv2 with its pooling
-     * and the rest of its block 37 µs against 48 µs for the GEMM split across the threads.
+     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. On two threads at batch 64
+     * (images split between the threads) the packed GEMM wins for the unpruned conv2: JMH
+     * ConvBenchmark.forward, p50, three alternating forks each, 1.63–1.67 ms against 2.02–2.04 ms (a loop
+     * timing that allocates a fresh output every call had shown the two alike); for a pruned conv2 (13 → 16
+     * channels, C·R·S 117, 367 K multiply-adds per image) this kernel took 0.168–0.179 ms against
+     * 0.322–0.328 for the GEMM (Conv.forward called directly, the output reused, medians of 300 calls). So with two or more threads and as many images, it takes images below {@link #SHIFTED_MACS}.
+     * At batch 1 on two threads (the image's filters split between the threads, {@link
+     * #SPLIT_FILTERS_MACS}) it wins at any size here: SimpleCNN's conv2 with its pooling and the rest of its
+     * block 37 µs against 48 µs for the GEMM split across the threads.
      */
     static final int SHIFTED_CRS = 288;
+    /** Multiply-adds per image (K·C·R·S·P·Q) below which images split between threads take this kernel. */
+    static final long SHIFTED_MACS = 1 << 20;
 
     /**
      * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for filters kLo ≤ k &lt; kHi of one image (filter k at
