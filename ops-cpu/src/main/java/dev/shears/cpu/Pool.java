@@ -83,18 +83,24 @@ final class Pool {
      * past x or write past the call's outputs, are masked. A pruned conv1's 13 maps (28×28, in L1), one
      * thread: 1.8 µs masked row by row, 0.5 µs this way.
      *
-     * <p>Not for Q ≤ L/2 (SimpleCNN's second pool, Q = 7): there the same step, or one of half the width,
-     * was faster alone but made the unpruned conv2 with its pooling slower inside the network (3.9 against
-     * 3.3 ms at batch 64, one thread; the cause was not found), so those rows take the masked kernel.
+     * <p>Rows of L/4 &lt; Q ≤ L/2 outputs (SimpleCNN's second pool, Q = 7) take a step of half the width: one
+     * vector of each input row, L/2 outputs. Measured in the network (the demo's sparse model and its cut,
+     * SimpleCNN's blocks timed one by one, one thread, base and this alternating): conv2 with its pooling and
+     * ReLU at batch 1 8.6–9.2 → 7.2–8.0 µs pruned (15 maps), 56–60 → 48–52 µs unpruned; at batch 64 457–483 →
+     * 383–389 µs and 3.30–3.60 → 3.05–3.06 ms; these include the faster {@link Conv#shiftPlanes} (0.6 of the
+     * pruned block's 1.5 µs at batch 1, 1.2 of the unpruned one's). (An earlier attempt at this had slowed the unpruned block at
+     * batch 64, 3.3 → 3.9 ms, for a reason not found; this one does not.) Shorter rows take the masked kernel.
      */
     static void max2x2(float[] x, int xOff, int planes, int H, int W, int P, int Q, float[] y, int yOff) {
-        if (HALF == null || Q > L || 2 * Q <= L || H != 2 * P) {
+        boolean half = 2 * Q <= L;   // a step of one input vector per row (L/2 outputs), for L/4 < Q ≤ L/2
+        if (HALF == null || Q > L || 4 * Q <= L || H != 2 * P) {
             max2x2Masked(x, xOff, planes, H, W, P, Q, y, yOff);
             return;
         }
-        int rows = planes * P, end = yOff + rows * Q, fast = rows;
-        while (fast > 0 && (yOff + (fast - 1) * Q + L > end || xOff + (2 * fast - 1) * W + 2 * L > x.length)) fast--;
-        wholeRows(x, xOff, W, Q, fast, y, yOff);
+        int rows = planes * P, end = yOff + rows * Q, fast = rows, read = half ? L : 2 * L, written = half ? L / 2 : L;
+        while (fast > 0 && (yOff + (fast - 1) * Q + written > end || xOff + (2 * fast - 1) * W + read > x.length)) fast--;
+        if (half) halfRows(x, xOff, W, Q, fast, y, yOff);
+        else wholeRows(x, xOff, W, Q, fast, y, yOff);
         // the last rows: masked, with the two-vector shuffle. In this method, not a call to max2x2Masked: a
         // method with vector code that runs only a few times per call can stay in the JIT's C1 tiers, where
         // every vector op allocates (a convolution kernel split that way ran 30 times slower in some runs)
@@ -118,6 +124,16 @@ final class Pool {
             FloatVector p1 = m1.max(m1.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats());
             ((IntVector) p0.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats().intoArray(y, o);
             ((IntVector) p1.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats().intoArray(y, o + L / 2);
+        }
+    }
+
+    /** {@link #wholeRows} for rows of at most L/2 outputs: one input vector per row, L/2 outputs stored. */
+    private static void halfRows(float[] x, int xOff, int W, int Q, int rows, float[] y, int yOff) {
+        for (int row = 0; row < rows; row++) {
+            int top = xOff + 2 * row * W, o = yOff + row * Q;
+            FloatVector m = FloatVector.fromArray(S, x, top).max(FloatVector.fromArray(S, x, top + W));
+            FloatVector p = m.max(m.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats());
+            ((IntVector) p.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats().intoArray(y, o);
         }
     }
 

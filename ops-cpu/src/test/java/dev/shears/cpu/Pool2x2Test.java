@@ -17,7 +17,7 @@ class Pool2x2Test {
 
     @Test
     void unmaskedPoolGivesTheMaskedPoolsBitsAndStaysInItsOutputs() {
-        int[][] shapes = {{28, 28}, {14, 14}, {2, 2}, {4, 30}, {8, 32}, {6, 34}, {7, 14}, {9, 9}, {28, 64}};
+        int[][] shapes = {{28, 28}, {14, 14}, {2, 2}, {4, 30}, {8, 32}, {6, 34}, {7, 14}, {9, 9}, {28, 64}, {12, 12}, {10, 18}, {8, 8}};
         for (int[] hw : shapes)
             for (int planes : new int[]{1, 2, 13})
                 for (int slack : new int[]{0, 1, 40}) {     // floats after the input: the last rows' steps must not read past x
