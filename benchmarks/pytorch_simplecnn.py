@@ -6,6 +6,8 @@ Debian's python3-torch (1.13, OpenBLAS) is enough; no torchvision needed (IDX fi
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py train [--data DIR] [--epochs 3]   # like: bin/shears train --json
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py bench                              # like: bin/shears bench --json
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py eval --model m.safetensors         # a Shears checkpoint in PyTorch
+    /usr/bin/python3 benchmarks/pytorch_simplecnn.py latency --model a.safetensors --pruned b.safetensors
+                                                       # like the latency rows of: bin/shears prune --json
 
 --data defaults to the digits embedded in Shears (nn/src/main/resources/dev/shears/data/digits), so both
 sides see the same 8,000 / 2,000 images. Results: one JSON object on stdout, progress on stderr.
@@ -124,11 +126,16 @@ def train(args):
             "data": args.data, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None}
 
 
-def eval_checkpoint(args):
-    state = load_safetensors(args.model)
+def checkpoint(path):
+    state = load_safetensors(path)
     # the widths come from the file, as in Shears, so pruned models load too
     model = SimpleCNN(state["conv1.weight"].shape[0], state["conv2.weight"].shape[0], state["fc1.weight"].shape[0])
     model.load_state_dict(state)
+    return model.eval()
+
+
+def eval_checkpoint(args):
+    model = checkpoint(args.model)
     x, y = load(args.data, "t10k")
     acc, loss = evaluate(model, x, y)
     return {"command": "eval", "framework": f"torch {torch.__version__}", "model": args.model, "data": args.data,
@@ -175,10 +182,34 @@ def bench(args):
             "train": trained, "inference": inferred}
 
 
+def latency(args):
+    """Eval-mode forward passes of the model and its pruned cut, alternating, as Shears' Latency.compare: after
+    `warmup` seconds of each, `repeats` passes of each in turn; the median milliseconds per pass."""
+    models = [checkpoint(args.model), checkpoint(args.pruned)]
+    result = {"command": "latency", "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads()}
+    with torch.no_grad():
+        for batch in (1, 64):
+            x = torch.randn(batch, 1, 28, 28, generator=torch.Generator().manual_seed(args.seed))
+            for model in models:
+                end = time.perf_counter() + args.warmup
+                while time.perf_counter() < end:
+                    model(x)
+            times = [[], []]
+            for _ in range(args.repeats if batch == 1 else max(1, args.repeats // 4)):
+                for model, t in zip(models, times):
+                    start = time.perf_counter()
+                    model(x)
+                    t.append((time.perf_counter() - start) * 1e3)
+            result[f"batch{batch}_ms"] = {"before": statistics.median(times[0]), "after": statistics.median(times[1])}
+    return result
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["train", "bench", "eval"])
-    p.add_argument("--model", help="eval: a safetensors checkpoint written by shears --out")
+    p.add_argument("command", choices=["train", "bench", "eval", "latency"])
+    p.add_argument("--model", help="eval, latency: a safetensors checkpoint written by shears --out")
+    p.add_argument("--pruned", help="latency: the pruned checkpoint to compare --model with")
+    p.add_argument("--repeats", type=int, default=400, help="latency: timed passes per model at batch 1 (a quarter at 64)")
     p.add_argument("--data", default=DIGITS)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.01)
@@ -194,7 +225,7 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(json.dumps({"train": train, "bench": bench, "eval": eval_checkpoint}[args.command](args)))
+    print(json.dumps({"train": train, "bench": bench, "eval": eval_checkpoint, "latency": latency}[args.command](args)))
 
 
 if __name__ == "__main__":
