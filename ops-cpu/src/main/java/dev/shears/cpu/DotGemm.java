@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * would have to transpose one operand element by element.
  *
  * <p>Legend: M, N output sizes, K the reduction length; L lanes. A 4×4 block of C keeps 16 vector
- * accumulators over K (4 loads of A and 4 of B feed 16 fmas), the last partial vector is masked, and each
- * accumulator is reduced across lanes once at the end. Leftover rows and columns run 1×1 dots.
+ * accumulators over K (4 loads of A and 4 of B feed 16 fmas) up to the last whole vector, each reduced across
+ * lanes once at the end, and the last K % L values are added by scalar dots; rows past the last group of 4
+ * run 1×4 blocks with a masked last vector, leftover columns 1×1 dots.
  * <pre>
  *   for i &lt; M, j &lt; N:  C[i][j] += Σ_p A[i][p] · B[j][p]
  * </pre>
@@ -26,17 +27,14 @@ final class DotGemm {
     static void addABt(boolean simd, int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                        float[] c, int cOff, int ldc) {
         if (!simd) {
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++) {
-                    float s = 0f;
-                    for (int p = 0; p < k; p++) s += a[aOff + i * lda + p] * b[bOff + j * ldb + p];
-                    c[cOff + i * ldc + j] += s;
-                }
+            scalarDots(m, n, 0, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
             return;
         }
         int m4 = m - m % 4, n4 = n - n % 4;
         for (int i = 0; i < m4; i += 4)
             for (int j = 0; j < n4; j += 4) block4x4(k, a, aOff + i * lda, lda, b, bOff + j * ldb, ldb, c, cOff + i * ldc + j, ldc);
+        // the last k % L values of those blocks, scalar: block4x4 has no masked tail of its own (see there)
+        scalarDots(m4, n4, S.loopBound(k), k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
         // rows past the last group of 4 (all of them when M < 4: a Linear layer at batch 1) take four rows
         // of B at a time, so four independent accumulators hide the fma latency a single dot would wait on
         for (int i = m4; i < m; i++)
@@ -44,6 +42,18 @@ final class DotGemm {
         for (int i = 0; i < m; i++)
             for (int j = n4; j < n; j++)
                 c[cOff + i * ldc + j] += dot(k, a, aOff + i * lda, b, bOff + j * ldb);
+    }
+
+    /** C[i][j] += Σ_{p0 ≤ p &lt; k} A[i][p]·B[j][p] for i &lt; m, j &lt; n, one scalar dot each. */
+    private static void scalarDots(int m, int n, int p0, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                                   float[] c, int cOff, int ldc) {
+        if (p0 >= k) return;
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) {
+                float s = 0f;
+                for (int p = p0; p < k; p++) s += a[aOff + i * lda + p] * b[bOff + j * ldb + p];
+                c[cOff + i * ldc + j] += s;
+            }
     }
 
     private static void block1x4(int k, float[] a, int a0, float[] b, int b0, int ldb, float[] c, int c0) {
@@ -81,6 +91,14 @@ final class DotGemm {
         return s;
     }
 
+    /**
+     * The first {@code S.loopBound(k)} values of a 4×4 block's dot products; the caller adds the rest. Kept
+     * this small on purpose: with a masked tail as well, C1 gave up on the method ("out of virtual registers
+     * in linear scan": without intrinsics every vector op is inlined Java), and in JVM runs where the tiered
+     * policy had first compiled it at tier 2 it stayed there, never reaching C2, with every vector an object:
+     * a training step then ran at about 1,950 instead of 3,150 samples/s on one thread (two of six
+     * `bin/shears bench --threads 1` runs, async-profiler: this method 6× the samples).
+     */
     private static void block4x4(int k, float[] a, int a0, int lda, float[] b, int b0, int ldb, float[] c, int c0, int ldc) {
         FloatVector s00 = FloatVector.zero(S), s01 = FloatVector.zero(S), s02 = FloatVector.zero(S), s03 = FloatVector.zero(S);
         FloatVector s10 = FloatVector.zero(S), s11 = FloatVector.zero(S), s12 = FloatVector.zero(S), s13 = FloatVector.zero(S);
@@ -97,20 +115,6 @@ final class DotGemm {
             y = FloatVector.fromArray(S, b, b0 + 2 * ldb + p);
             s02 = x0.fma(y, s02); s12 = x1.fma(y, s12); s22 = x2.fma(y, s22); s32 = x3.fma(y, s32);
             y = FloatVector.fromArray(S, b, b0 + 3 * ldb + p);
-            s03 = x0.fma(y, s03); s13 = x1.fma(y, s13); s23 = x2.fma(y, s23); s33 = x3.fma(y, s33);
-        }
-        if (bound < k) {   // the last k % L values: one masked vector (masked-off lanes read as 0)
-            int p = bound;
-            VectorMask<Float> m = S.indexInRange(p, k);
-            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p, m), x1 = FloatVector.fromArray(S, a, a0 + lda + p, m);
-            FloatVector x2 = FloatVector.fromArray(S, a, a0 + 2 * lda + p, m), x3 = FloatVector.fromArray(S, a, a0 + 3 * lda + p, m);
-            FloatVector y = FloatVector.fromArray(S, b, b0 + p, m);
-            s00 = x0.fma(y, s00); s10 = x1.fma(y, s10); s20 = x2.fma(y, s20); s30 = x3.fma(y, s30);
-            y = FloatVector.fromArray(S, b, b0 + ldb + p, m);
-            s01 = x0.fma(y, s01); s11 = x1.fma(y, s11); s21 = x2.fma(y, s21); s31 = x3.fma(y, s31);
-            y = FloatVector.fromArray(S, b, b0 + 2 * ldb + p, m);
-            s02 = x0.fma(y, s02); s12 = x1.fma(y, s12); s22 = x2.fma(y, s22); s32 = x3.fma(y, s32);
-            y = FloatVector.fromArray(S, b, b0 + 3 * ldb + p, m);
             s03 = x0.fma(y, s03); s13 = x1.fma(y, s13); s23 = x2.fma(y, s23); s33 = x3.fma(y, s33);
         }
         // written out: a helper taking the vectors might not be inlined, and would box them
