@@ -11,8 +11,9 @@ import jdk.incubator.vector.VectorSpecies;
  * depended on when C2 happened to compile a kernel, so two training runs with the same seed drifted apart
  * (measured: the epoch loss differed in the 8th digit, and after a few epochs accuracies by tenths of a point).
  * Lane-wise adds and fmas are exact IEEE operations in both modes; only the horizontal sum needed pinning.
- * (Lane-wise EXP and LOG can still differ in the last ulp between the two modes; no kernel of a SimpleCNN
- * training step uses them, since its 10-class cross-entropy rows are shorter than a vector.)
+ * Lane-wise EXP and LOG can differ in the last ulp between the two modes too, so the cross-entropy kernels
+ * use scalar Math.exp (the backward's vector EXP over the flat N·C logits made one Fashion-MNIST epoch in three
+ * end with another loss); the element-wise ops behind Tensor.exp and log still take the vector ones.
  */
 final class Lanes {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

@@ -37,14 +37,9 @@ final class Loss {
                     max = m.reduceLanes(VectorOperators.MAX);
                 }
                 for (; j < c; j++) max = Math.max(max, logits[off + j]);
+                // scalar exps (see crossEntropyBackward: the vector EXP's last bit depends on the JIT tier)
                 double sum = 0;
-                j = 0;
-                if (vec) {
-                    FloatVector s = FloatVector.zero(S);
-                    for (; j < bound; j += L) s = s.add(FloatVector.fromArray(S, logits, off + j).sub(max).lanewise(VectorOperators.EXP));
-                    sum = Lanes.sum(s);
-                }
-                for (; j < c; j++) sum += Math.exp(logits[off + j] - max);
+                for (j = 0; j < c; j++) sum += Math.exp(logits[off + j] - max);
                 float lse = (float) (max + Math.log(sum));
                 j = 0;
                 if (vec) for (; j < bound; j += L) FloatVector.fromArray(S, logits, off + j).sub(lse).intoArray(logProbs, off + j);
@@ -62,11 +57,10 @@ final class Loss {
                                      float dLoss, float[] dLogits) {
         float scale = dLoss / n;
         par.parallelFor(0, n, Math.max(1, Pointwise.GRAIN / c), (lo, hi) -> {
-            int i = lo * c, end = hi * c;
-            if (simd)
-                for (int bound = i + S.loopBound(end - i); i < bound; i += L)
-                    FloatVector.fromArray(S, logProbs, i).lanewise(VectorOperators.EXP).mul(scale).intoArray(dLogits, i);
-            for (; i < end; i++) dLogits[i] = (float) Math.exp(logProbs[i]) * scale;
+            // scalar Math.exp, not the vector EXP: the JIT-compiled vector EXP and the interpreter's can differ
+            // in the last bit, and which one a step gets depends on when C2 compiled this method, so two runs
+            // with the same seed drifted apart (see Lanes); N·C exps per step are a few µs
+            for (int i = lo * c, end = hi * c; i < end; i++) dLogits[i] = (float) Math.exp(logProbs[i]) * scale;
             for (int r = lo; r < hi; r++) dLogits[r * c + labels[r]] = ((float) Math.exp(logProbs[r * c + labels[r]]) - 1f) * scale;
         });
     }
