@@ -28,7 +28,7 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>Why per image: the unrolled image (CRS·PQ floats: 225 KiB for SimpleCNN's conv2) stays in L2 between
  * im2col and the GEMM that reads it, and each thread owns whole images, so nothing is shared but w. With
  * fewer images than threads the GEMM itself goes parallel instead. Backward-weight accumulates into one
- * partial dw per thread chunk, added into dw at the end. (The forward of the small kernel splits an
+ * partial dw per chunk, added into dw in image order at the end. (The forward of the small kernel splits an
  * image's filters instead: see forwardSmallImages.)
  */
 final class Conv {
@@ -393,7 +393,11 @@ final class Conv {
         // ~50-80 µs. For conv2 (CRS = 288) the two were within noise of each other (150-250 µs) on a
         // loaded machine, and the packed GEMM is kept.
         boolean dots = crs < 32;
-        Object lock = new Object();
+        // one partial dwᵀ per chunk, filed under the chunk's first image and added up in image order after
+        // the loop: adding them in the order the chunks finished gave other last bits from run to run with
+        // three or more threads (two partials add up the same either way)
+        float[][] partsT = new float[s.n()][];
+        double[][] partsBias = new double[s.n()][];
         par.parallelFor(0, s.n(), (lo, hi) -> {
             // dwᵀ [CRS × K] += col · dyᵀ: the transposed operand is dy[n] (K·PQ floats), not col (CRS·PQ)
             float[] partT = new float[crs * K];
@@ -408,12 +412,16 @@ final class Conv {
                 if (dbias != null)
                     for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(simd, dy, (n * K + k) * pq, pq);
             }
-            synchronized (lock) {
-                for (int j = 0; j < crs; j++)
-                    for (int k = 0; k < K; k++) dw[k * crs + j] += partT[j * K + k];
-                if (dbias != null) for (int k = 0; k < K; k++) dbias[k] += (float) partBias[k];
-            }
+            partsT[lo] = partT;
+            partsBias[lo] = partBias;
         });
+        for (int lo = 0; lo < s.n(); lo++) {
+            float[] partT = partsT[lo];
+            if (partT == null) continue;
+            for (int j = 0; j < crs; j++)
+                for (int k = 0; k < K; k++) dw[k * crs + j] += partT[j * K + k];
+            if (dbias != null) for (int k = 0; k < K; k++) dbias[k] += (float) partsBias[lo][k];
+        }
     }
 
     /**
