@@ -37,6 +37,13 @@ final class DemoCommand extends ShearsCommand {
     @Option(names = "--lr", paramLabel = "RATE", defaultValue = "0.01", description = "SGD learning rate, momentum 0.9 (default: ${DEFAULT-VALUE}).")
     float lr;
 
+    @Option(names = "--finetune-lr-step", paramLabel = "EPOCHS", defaultValue = "0",
+            description = "Fine-tuning multiplies the learning rate by --finetune-lr-gamma every EPOCHS epochs, as PyTorch's StepLR (default: ${DEFAULT-VALUE}, a constant rate).")
+    int fineTuneLrStep;
+
+    @Option(names = "--finetune-lr-gamma", paramLabel = "G", defaultValue = "0.1", description = "The factor of --finetune-lr-step (default: ${DEFAULT-VALUE}).")
+    float fineTuneLrGamma;
+
     static final class How {
         @Option(names = "--threshold", paramLabel = "T", required = true, description = "Remove channels whose |γ| is below T.")
         Double threshold;
@@ -68,11 +75,15 @@ final class DemoCommand extends ShearsCommand {
         Criterion criterion = how == null ? Criterion.globalRatio(0.7)
                 : PruneCommand.criterion(this, how.threshold, how.ratio, global);
         if (epochs < 1 || fineTuneEpochs < 0) throw usageError("--epochs must be >= 1 and --finetune-epochs >= 0");
+        if (fineTuneLrStep < 0) throw usageError("--finetune-lr-step must be >= 0 (0: no schedule), got " + fineTuneLrStep);
+        if (!(fineTuneLrGamma > 0) || Float.isInfinite(fineTuneLrGamma))
+            throw usageError("--finetune-lr-gamma must be a positive number, got " + fineTuneLrGamma);
         Path out = common.out == null ? Path.of("shears-demo") : common.out;
         Mnist data = loadData();
         String command = "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, minKeepFraction > 0 ? MinKeep.fraction(minKeepFraction) : MinKeep.ONE, lambda, epochs, fineTuneEpochs,
-                lr, common.seed, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command));
+                lr, common.seed, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command),
+                fineTuneLrStep, fineTuneLrGamma);
         PruneReport report = Pipeline.run(config, data, common.data, line -> log("%s", line));
         if (!common.json) say("%s", report.toTerminal());
         say("report: %s", out.resolve("report.md"));

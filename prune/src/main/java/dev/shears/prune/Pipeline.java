@@ -34,10 +34,22 @@ public final class Pipeline {
      * @param lambda      sparsity strength: on BN γ for SLIM, on conv weights for L1 (0 for none)
      * @param baseline    also train a λ = 0 twin, for the γ histogram's comparison
      * @param sensitivity also measure accuracy against pruning ratio (per layer and global)
+     * @param fineTuneLrStep fine-tuning multiplies the learning rate by {@code fineTuneLrGamma} every this many
+     *                       epochs (PyTorch's StepLR); 0 for a constant rate
      */
     public record Config(Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda,
                          int trainEpochs, int fineTuneEpochs, float lr, long seed, boolean baseline,
-                         boolean sensitivity, int latencyRepeats, List<String> commands) {}
+                         boolean sensitivity, int latencyRepeats, List<String> commands,
+                         int fineTuneLrStep, float fineTuneLrGamma) {
+
+        /** With a constant fine-tuning rate. */
+        public Config(Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda, int trainEpochs,
+                      int fineTuneEpochs, float lr, long seed, boolean baseline, boolean sensitivity,
+                      int latencyRepeats, List<String> commands) {
+            this(out, method, criterion, minKeep, lambda, trainEpochs, fineTuneEpochs, lr, seed, baseline, sensitivity,
+                    latencyRepeats, commands, 0, 0.1f);
+        }
+    }
 
     /** On the embedded digits, logging to {@code log}. */
     public static PruneReport run(Config c, PrintStream log) throws IOException {
@@ -88,8 +100,10 @@ public final class Pipeline {
 
         double accTuned = Double.NaN;
         if (c.fineTuneEpochs() > 0) {
-            log.accept(String.format("fine-tuning %d epochs with a fresh SGD", c.fineTuneEpochs()));
-            Training.fineTune(model, data.train(), train.withEpochs(c.fineTuneEpochs()), r -> epochLine(log, r));
+            Training.Options tune = train.withEpochs(c.fineTuneEpochs());
+            if (c.fineTuneLrStep() > 0) tune = tune.withStepLR(c.fineTuneLrStep(), c.fineTuneLrGamma());
+            log.accept(String.format(Locale.ROOT, "fine-tuning %d epochs with a fresh SGD%s", c.fineTuneEpochs(), fineTuneSchedule(c)));
+            Training.fineTune(model, data.train(), tune, r -> epochLine(log, r));
             accTuned = Training.accuracy(model, data.test());
             Checkpoints.save(model, c.out().resolve("finetuned.safetensors"));
         }
@@ -103,9 +117,9 @@ public final class Pipeline {
         layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.getOrDefault(k, Double.NaN)}));
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
-                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs; backend %s.",
+                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs%s; backend %s.",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
-                c.fineTuneEpochs(), model.parameters().getFirst().backend().name());
+                c.fineTuneEpochs(), fineTuneSchedule(c), model.parameters().getFirst().backend().name());
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
                 lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
@@ -114,6 +128,11 @@ public final class Pipeline {
     }
 
     private static String shortName(String dataName) { return dataName.startsWith("embedded") ? "embedded digits" : dataName; }
+
+    /** ", lr × γ every N epochs" for a fine-tuning schedule, else "". */
+    private static String fineTuneSchedule(Config c) {
+        return c.fineTuneLrStep() > 0 ? String.format(Locale.ROOT, ", lr × %s every %d epochs", c.fineTuneLrGamma(), c.fineTuneLrStep()) : "";
+    }
 
     private static void epochLine(Consumer<String> log, dev.shears.nn.train.Trainer.EpochResult r) {
         log.accept(String.format(Locale.ROOT, "  epoch %d: loss %.4f, train accuracy %.2f%%, %.1f s", r.epoch() + 1, r.loss(), 100 * r.accuracy(), r.seconds()));
