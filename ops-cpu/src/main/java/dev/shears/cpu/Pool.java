@@ -88,8 +88,9 @@ final class Pool {
      * SimpleCNN's blocks timed one by one, one thread, base and this alternating): conv2 with its pooling and
      * ReLU at batch 1 8.6–9.2 → 7.2–8.0 µs pruned (15 maps), 56–60 → 48–52 µs unpruned; at batch 64 457–483 →
      * 383–389 µs and 3.30–3.60 → 3.05–3.06 ms; these include the faster {@link Conv#shiftPlanes} (0.6 of the
-     * pruned block's 1.5 µs at batch 1, 1.2 of the unpruned one's). (An earlier attempt at this had slowed the unpruned block at
-     * batch 64, 3.3 → 3.9 ms, for a reason not found; this one does not.) Shorter rows take the masked kernel.
+     * pruned block's 1.5 µs at batch 1, 1.2 of the unpruned one's). An earlier attempt at this had slowed the
+     * unpruned block at batch 64 (3.3 → 3.9 ms) for a reason not found; this one does not. Shorter rows take
+     * the masked kernel.
      */
     static void max2x2(float[] x, int xOff, int planes, int H, int W, int P, int Q, float[] y, int yOff) {
         boolean half = 2 * Q <= L;   // a step of one input vector per row (L/2 outputs), for L/4 < Q ≤ L/2
