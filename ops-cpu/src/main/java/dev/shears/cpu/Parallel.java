@@ -30,11 +30,19 @@ public final class Parallel {
     private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     /**
+     * The most threads a pool takes: far past any core count these kernels split well over, and a bound that
+     * keeps a mistyped count from exhausting the operating system's threads (100,000 did, with an
+     * OutOfMemoryError from thread creation).
+     */
+    public static final int MAX_THREADS = 1024;
+
+    /**
      * A pool of {@code threads - 1} daemon workers (the caller is the last thread). The workers stop when
      * this object becomes unreachable, so short-lived backends (tests, benchmark trials) do not leak threads.
      */
     public Parallel(int threads) {
-        if (threads < 1) throw new IllegalArgumentException("shears.threads must be >= 1, got " + threads);
+        if (threads < 1 || threads > MAX_THREADS)
+            throw new IllegalArgumentException("shears.threads must be between 1 and " + MAX_THREADS + ", got " + threads);
         this.threads = threads;
         this.workers = new Worker[threads - 1];
         for (int i = 0; i < workers.length; i++) {

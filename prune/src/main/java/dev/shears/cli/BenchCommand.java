@@ -14,6 +14,7 @@ import picocli.CommandLine.Option;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.function.IntSupplier;
 
@@ -48,6 +49,8 @@ final class BenchCommand extends ShearsCommand {
         if (!(warmup >= 0) || runs < 1 || steps < 1 || inferBatch < 1)
             throw usageError("--warmup must be >= 0 seconds and --runs, --steps, --infer-batch-size >= 1");
         Dataset train = loadData().train();
+        requireOneArray("--batch-size", common.batchSize, train.imageSize());
+        requireOneArray("--infer-batch-size", inferBatch, train.imageSize());
         Sequential model = loadOrCreateModel();
         log("bench on %s, %d thread(s): %s s of warm-up, then %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
 
@@ -121,6 +124,14 @@ final class BenchCommand extends ShearsCommand {
         m.put("samples_per_s", median);
         m.put("runs_samples_per_s", rates);
         return m;
+    }
+
+    /** A batch of n images is one float array here: n · imageSize must fit in one (2^31 − 1 elements at most). */
+    private void requireOneArray(String option, int n, int imageSize) {
+        long most = (Integer.MAX_VALUE - 8) / imageSize;
+        if (n > most)
+            throw usageError(String.format(Locale.ROOT, "%s %d: a batch of %d images of %d floats does not fit in one array (at most %,d images)",
+                    option, n, n, imageSize, most));
     }
 
     private static float[] images(Dataset d, int n) {

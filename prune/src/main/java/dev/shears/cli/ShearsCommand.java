@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.shears.core.Backend;
 import dev.shears.core.Backends;
+import dev.shears.cpu.Parallel;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
@@ -18,6 +19,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
@@ -42,7 +44,8 @@ public abstract class ShearsCommand implements Callable<Integer> {
     @Override
     public final Integer call() throws Exception {
         if (common.batchSize < 1) throw usageError("--batch-size must be at least 1, got " + common.batchSize);
-        if (common.threads != null && common.threads < 1) throw usageError("--threads must be at least 1, got " + common.threads);
+        if (common.threads != null && (common.threads < 1 || common.threads > Parallel.MAX_THREADS))
+            throw usageError("--threads must be between 1 and " + Parallel.MAX_THREADS + ", got " + common.threads);
         if (common.limit != null && common.limit < 1) throw usageError("--limit must be at least 1, got " + common.limit);
         // read by the CPU backend when it starts its worker pool, so it must be set before the first tensor
         if (common.threads != null) System.setProperty("shears.threads", String.valueOf(common.threads));
@@ -51,6 +54,11 @@ public abstract class ShearsCommand implements Callable<Integer> {
         Backends.setDefault(backend);   // models and tensors built by this command go to the chosen backend
         try {
             return run();
+        } catch (OutOfMemoryError e) {
+            // an Error would escape picocli's handler as a stack trace: say what ran out and what to change
+            throw new IllegalStateException(String.format(Locale.ROOT, "out of memory (%s; the JVM's heap is at most %.1f GiB): "
+                    + "use a smaller --batch-size (or --infer-batch-size, --limit), or give the JVM more memory, "
+                    + "e.g. SHEARS_JAVA_OPTS=-Xmx16g", e.getMessage(), Runtime.getRuntime().maxMemory() / (double) (1L << 30)), e);
         } finally {
             Backends.setDefault(previous);
         }

@@ -97,6 +97,15 @@ class ShearsTest {
         Run bad = shears("finetune", "--model", "x.safetensors", "--out", "y.safetensors", "--lr-step", "-1");
         assertEquals(2, bad.exitCode());
         assertTrue(bad.err().contains("--lr-step must be >= 0"), bad.err());
+        Run nanLr = shears("train", "--lr", "NaN", "--limit", "32", "--epochs", "1", "--quiet");
+        assertEquals(1, nanLr.exitCode());
+        assertTrue(nanLr.err().contains("lr must be finite and >= 0, got NaN"), nanLr.err());
+        Run threads = shears("train", "--threads", "100000");
+        assertEquals(2, threads.exitCode());
+        assertTrue(threads.err().contains("--threads must be between 1 and 1024, got 100000"), threads.err());
+        Run hugeBatch = shears("bench", "--infer-batch-size", "2000000000");
+        assertEquals(2, hugeBatch.exitCode());
+        assertTrue(hugeBatch.err().contains("--infer-batch-size 2000000000"), hugeBatch.err());
         Run badGamma = shears("train", "--lr-step", "1", "--lr-gamma", "0");
         assertEquals(2, badGamma.exitCode());
         assertTrue(badGamma.err().contains("--lr-gamma must be a positive number, got 0.0"), badGamma.err());

@@ -25,8 +25,10 @@ public final class SGD {
     }
 
     public SGD(List<Tensor> params, float lr, float momentum, float dampening, float weightDecay, boolean nesterov) {
-        if (lr < 0 || momentum < 0 || weightDecay < 0)
-            throw new IllegalArgumentException("SGD: lr, momentum and weight decay must be >= 0, got " + lr + ", " + momentum + ", " + weightDecay);
+        requireFiniteNonNegative("lr", lr);
+        requireFiniteNonNegative("momentum", momentum);
+        requireFiniteNonNegative("weight decay", weightDecay);
+        if (!Float.isFinite(dampening)) throw new IllegalArgumentException("SGD: dampening must be finite, got " + dampening);
         if (nesterov && (momentum <= 0 || dampening != 0))
             throw new IllegalArgumentException("SGD: Nesterov momentum requires a momentum and zero dampening");
         this.params = List.copyOf(params);
@@ -58,7 +60,15 @@ public final class SGD {
 
     public float lr() { return lr; }
 
-    public void setLr(float lr) { this.lr = lr; }
+    public void setLr(float lr) {
+        requireFiniteNonNegative("lr", lr);
+        this.lr = lr;
+    }
+
+    /** As PyTorch's checks ("Invalid learning rate: nan"), written so that NaN fails; infinity fails too. */
+    private static void requireFiniteNonNegative(String what, float v) {
+        if (!(v >= 0) || Float.isInfinite(v)) throw new IllegalArgumentException("SGD: " + what + " must be finite and >= 0, got " + v);
+    }
 
     public List<Tensor> params() { return params; }
 }
