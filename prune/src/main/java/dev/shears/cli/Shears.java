@@ -54,6 +54,11 @@ public final class Shears implements Runnable {
     }
 
     private static String message(Throwable e) {
+        // file-system exceptions carry only the path as their message
+        if (e instanceof java.nio.file.NoSuchFileException f) return "no such file: " + f.getFile();
+        if (e instanceof java.nio.file.AccessDeniedException f) return "permission denied: " + f.getFile();
+        if (e instanceof java.nio.file.FileSystemException f)
+            return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());
         String m = e.getMessage();
         return m == null || m.isBlank() ? e.toString() : m;
     }

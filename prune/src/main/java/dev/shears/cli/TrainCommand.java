@@ -43,7 +43,8 @@ final class TrainCommand extends ShearsCommand {
         SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
         StepLR stepLr = schedule.over(sgd);
         Trainer trainer = new Trainer(model, sgd);
-        if (sparsityL1 < 0) throw usageError("--sparsity-l1 must be >= 0, got " + sparsityL1);
+        if (!(sparsityL1 >= 0) || Float.isInfinite(sparsityL1))
+            throw usageError("--sparsity-l1 must be finite and >= 0, got " + sparsityL1);
         if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
         DataLoader loader = new DataLoader(data.train(), common.batchSize, true, common.seed);
         int[] imageShape = {1, data.train().rows(), data.train().cols()};

@@ -3,7 +3,12 @@ package dev.shears.prune;
 /** Which channels to remove, given per-channel scores (lowest first). */
 public sealed interface Criterion {
     /** Remove every channel whose score is below {@code value} (the mission's |γ| &lt; 0.01). */
-    record Threshold(double value) implements Criterion {}
+    record Threshold(double value) implements Criterion {
+        public Threshold {
+            if (!(value >= 0) || Double.isInfinite(value))
+                throw new IllegalArgumentException("a pruning threshold must be finite and >= 0, got " + value);
+        }
+    }
     /** Remove the lowest {@code ratio} of all channels of all groups together (the paper's global percentile). */
     record GlobalRatio(double ratio) implements Criterion {
         public GlobalRatio { checkRatio(ratio); }

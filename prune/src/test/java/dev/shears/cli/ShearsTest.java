@@ -106,6 +106,15 @@ class ShearsTest {
         Run hugeBatch = shears("bench", "--infer-batch-size", "2000000000");
         assertEquals(2, hugeBatch.exitCode());
         assertTrue(hugeBatch.err().contains("--infer-batch-size 2000000000"), hugeBatch.err());
+        Run nanL1 = shears("train", "--sparsity-l1", "NaN");
+        assertEquals(2, nanL1.exitCode());
+        assertTrue(nanL1.err().contains("--sparsity-l1 must be finite and >= 0, got NaN"), nanL1.err());
+        Run nanThreshold = shears("prune", "--model", "m.safetensors", "--out", "p.safetensors", "--threshold", "NaN");
+        assertEquals(1, nanThreshold.exitCode());
+        assertTrue(nanThreshold.err().contains("a pruning threshold must be finite and >= 0, got NaN"), nanThreshold.err());
+        Run missing = shears("eval", "--model", dir.resolve("missing.safetensors").toString());
+        assertEquals(1, missing.exitCode());
+        assertTrue(missing.err().contains("no such file: " + dir.resolve("missing.safetensors")), missing.err());
         Run badGamma = shears("train", "--lr-step", "1", "--lr-gamma", "0");
         assertEquals(2, badGamma.exitCode());
         assertTrue(badGamma.err().contains("--lr-gamma must be a positive number, got 0.0"), badGamma.err());
