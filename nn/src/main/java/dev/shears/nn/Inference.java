@@ -3,6 +3,7 @@ package dev.shears.nn;
 import dev.shears.core.Backend;
 import dev.shears.core.ConvOps;
 import dev.shears.core.GradMode;
+import dev.shears.core.HeapStorage;
 import dev.shears.core.Tensor;
 
 import java.util.List;
@@ -16,7 +17,8 @@ import java.util.List;
  *       computed anew at every call (K·C·R·S multiplies, small next to the convolution), never cached: the
  *       parameters may change in place between calls. Unlike the BN kernel, which subtracts μ before
  *       scaling to avoid cancellation when |μ| ≫ σ, the fold adds a·conv and b' (PyTorch's
- *       fuse_conv_bn_eval does the same); for trained nets the two differ by rounding.</li>
+ *       fuse_conv_bn_eval does the same); for trained nets the two differ by rounding. On a device
+ *       (OpenCL) the fold runs there, with nothing read back to the host.</li>
  *   <li>ReLU → MaxPool2d becomes MaxPool2d → ReLU: max is monotone, so relu(max(S)) = max(relu(S)) over
  *       every window S, and the ReLU touches a quarter of the values (2×2 pooling).</li>
  *   <li>Conv2d → BatchNorm2d → ReLU → MaxPool2d thus becomes one folded convolution with its pooling, run
@@ -81,23 +83,33 @@ final class Inference {
     }
 
     /**
-     * conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps), in BatchNorm's own arithmetic (double, then float);
-     * with {@code pool}, its max-pooling, computed by the backend in one op (the ReLU between them moves
-     * after the pooling, as above).
+     * conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps); with {@code pool}, its max-pooling, computed by the
+     * backend in one op (the ReLU between them moves after the pooling, as above). For tensors in the Java
+     * heap a and b' are computed on the host in BatchNorm's own arithmetic (double, then float); for a
+     * device's tensors by element-wise ops on the device in float, because reading γ, β, μ, σ² back to the
+     * host would wait for the device's queue to drain, twice per call of a SimpleCNN.
      */
     private static Tensor convBn(Conv2d conv, BatchNorm2d bn, MaxPool2d pool, Tensor x) {
         int k = conv.outChannels();
-        float[] gamma = bn.weight().toArray(), beta = bn.bias().toArray();
-        float[] mean = bn.runningMean().toArray(), var = bn.runningVar().toArray();
-        float[] bias = conv.bias() == null ? new float[k] : conv.bias().toArray();
-        float[] a = new float[k], b = new float[k];
-        for (int c = 0; c < k; c++) {
-            a[c] = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) bn.eps())));
-            b[c] = (bias[c] - mean[c]) * a[c] + beta[c];
-        }
         Backend be = conv.weight().backend();
-        Tensor w = conv.weight().mul(Tensor.of(be, a, k, 1, 1, 1));
-        Tensor bias2 = Tensor.of(be, b, k);
+        Tensor a, bias2;
+        if (conv.weight().storage() instanceof HeapStorage) {
+            float[] gamma = bn.weight().toArray(), beta = bn.bias().toArray();
+            float[] mean = bn.runningMean().toArray(), var = bn.runningVar().toArray();
+            float[] bias = conv.bias() == null ? new float[k] : conv.bias().toArray();
+            float[] scale = new float[k], b = new float[k];
+            for (int c = 0; c < k; c++) {
+                scale[c] = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) bn.eps())));
+                b[c] = (bias[c] - mean[c]) * scale[c] + beta[c];
+            }
+            a = Tensor.of(be, scale, k);
+            bias2 = Tensor.of(be, b, k);
+        } else {
+            a = bn.weight().div(bn.runningVar().add(bn.eps()).sqrt());
+            Tensor centred = conv.bias() == null ? bn.runningMean().neg() : conv.bias().sub(bn.runningMean());
+            bias2 = centred.mul(a).add(bn.bias());
+        }
+        Tensor w = conv.weight().mul(a.reshape(k, 1, 1, 1));
         if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding());
         return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding());
     }
