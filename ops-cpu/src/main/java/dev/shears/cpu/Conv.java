@@ -111,7 +111,6 @@ final class Conv {
         int[] rowOff = new int[crs];
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
         int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
-        int PQ = pool == null ? 0 : pool.p() * pool.q();
         if (s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS) {
             // fewer images than threads: the threads share each image, four filters at a time
             float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
@@ -119,15 +118,8 @@ final class Conv {
             for (int n = 0; n < s.n(); n++) {
                 float[] src = unrolled(s, shifted, x, n, col);
                 int srcOff = col == null ? n * chw : 0, image = n;
-                par.parallelFor(0, (K + 3) / 4, (lo, hi) -> {
-                    int kLo = 4 * lo, kHi = Math.min(K, 4 * hi);
-                    if (pool == null) {
-                        forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, y, image * K * pq);
-                    } else {
-                        forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
-                        Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, (image * K + kLo) * PQ);
-                    }
-                });
+                par.parallelFor(0, (K + 3) / 4, (lo, hi) ->
+                        filters(s, pool, 4 * lo, Math.min(K, 4 * hi), image, src, srcOff, rowOff, w, bias, maps, y));
             }
             return;
         }
@@ -136,15 +128,24 @@ final class Conv {
             float[] maps = pool == null ? null : mapsScratch(K * pq);
             for (int n = lo; n < hi; n++) {
                 float[] src = unrolled(s, shifted, x, n, col);
-                int srcOff = col == null ? n * chw : 0;
-                if (pool == null) {
-                    forwardSmall(0, K, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
-                } else {
-                    forwardSmall(0, K, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
-                    Pool.max2x2(maps, 0, K, s.p(), s.q(), pool.p(), pool.q(), y, n * K * PQ);
-                }
+                filters(s, pool, 0, K, n, src, col == null ? n * chw : 0, rowOff, w, bias, maps, y);
             }
         });
+    }
+
+    /**
+     * Filters kLo ≤ k &lt; kHi of image n from its unrolled {@code src}: into y, or with {@code pool} into
+     * maps (filter k at maps[k·P·Q], P×Q the convolution's output) and then their max-pool into y.
+     */
+    private static void filters(Conv2dShape s, Pool2dShape pool, int kLo, int kHi, int n, float[] src, int srcOff,
+                                int[] rowOff, float[] w, float[] bias, float[] maps, float[] y) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
+        if (pool == null) {
+            forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
+            return;
+        }
+        forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
+        Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, (n * K + kLo) * pool.p() * pool.q());
     }
 
     /** Image n as forwardSmall reads it: col (shifted planes or im2col) filled, or x itself (pointwise). */
@@ -193,7 +194,8 @@ final class Conv {
      * ConvBenchmark.forward, p50, three alternating forks each, 1.63–1.67 ms against 2.02–2.04 ms (a loop
      * timing that allocates a fresh output every call had shown the two alike); for a pruned conv2 (13 → 16
      * channels, C·R·S 117, 367 K multiply-adds per image) this kernel took 0.168–0.179 ms against
-     * 0.322–0.328 for the GEMM (Conv.forward called directly, the output reused, medians of 300 calls). So with two or more threads and as many images, it takes images below {@link #SHIFTED_MACS}.
+     * 0.322–0.328 for the GEMM (Conv.forward called directly, the output reused, medians of 300 calls). So
+     * with two or more threads and as many images, it takes images below {@link #SHIFTED_MACS}.
      * At batch 1 on two threads (the image's filters split between the threads, {@link
      * #SPLIT_FILTERS_MACS}) it wins at any size here: SimpleCNN's conv2 with its pooling and the rest of its
      * block 37 µs against 48 µs for the GEMM split across the threads.
