@@ -75,9 +75,8 @@ final class DemoCommand extends ShearsCommand {
         Criterion criterion = how == null ? Criterion.globalRatio(0.7)
                 : PruneCommand.criterion(this, how.threshold, how.ratio, global);
         if (epochs < 1 || fineTuneEpochs < 0) throw usageError("--epochs must be >= 1 and --finetune-epochs >= 0");
-        if (fineTuneLrStep < 0) throw usageError("--finetune-lr-step must be >= 0 (0: no schedule), got " + fineTuneLrStep);
-        if (!(fineTuneLrGamma > 0) || Float.isInfinite(fineTuneLrGamma))
-            throw usageError("--finetune-lr-gamma must be a positive number, got " + fineTuneLrGamma);
+        String schedule = ScheduleOptions.problem("--finetune-lr-step", fineTuneLrStep, "--finetune-lr-gamma", fineTuneLrGamma);
+        if (schedule != null) throw usageError(schedule);
         Path out = common.out == null ? Path.of("shears-demo") : common.out;
         Mnist data = loadData();
         String command = "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());

@@ -16,9 +16,12 @@ public final class ScheduleOptions {
     float gamma;
 
     /** What is wrong with the values, for a usage error, or null. */
-    String problem() {
-        if (step < 0) return "--lr-step must be >= 0 (0: no schedule), got " + step;
-        if (!(gamma > 0) || Float.isInfinite(gamma)) return "--lr-gamma must be a positive number, got " + gamma;
+    String problem() { return problem("--lr-step", step, "--lr-gamma", gamma); }
+
+    /** The same check for a schedule under other option names (demo's --finetune-lr-step). */
+    static String problem(String stepOption, int step, String gammaOption, float gamma) {
+        if (step < 0) return stepOption + " must be >= 0 (0: no schedule), got " + step;
+        if (!(gamma > 0) || Float.isInfinite(gamma)) return gammaOption + " must be a positive number, got " + gamma;
         return null;
     }
 
