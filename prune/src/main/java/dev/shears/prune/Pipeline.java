@@ -9,6 +9,7 @@ import dev.shears.nn.Linear;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.io.Checkpoints;
+import dev.shears.nn.train.Trainer;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -119,7 +120,7 @@ public final class Pipeline {
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs%s; backend %s.",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
-                c.fineTuneEpochs(), fineTuneSchedule(c), model.parameters().getFirst().backend().name());
+                c.fineTuneEpochs(), fineTuneSchedule(c), Trainer.backendOf(model).name());
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
                 lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());
@@ -134,7 +135,7 @@ public final class Pipeline {
         return c.fineTuneLrStep() > 0 ? String.format(Locale.ROOT, ", lr × %s every %d epochs", c.fineTuneLrGamma(), c.fineTuneLrStep()) : "";
     }
 
-    private static void epochLine(Consumer<String> log, dev.shears.nn.train.Trainer.EpochResult r) {
+    private static void epochLine(Consumer<String> log, Trainer.EpochResult r) {
         log.accept(String.format(Locale.ROOT, "  epoch %d: loss %.4f, train accuracy %.2f%%, %.1f s", r.epoch() + 1, r.loss(), 100 * r.accuracy(), r.seconds()));
     }
 
