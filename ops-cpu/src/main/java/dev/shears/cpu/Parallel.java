@@ -10,8 +10,8 @@ import java.util.concurrent.locks.LockSupport;
  * <p>A range [start, end) is cut into at most {@code threads} contiguous chunks of at least {@code grain}
  * items; the calling thread and the workers claim them one by one (the caller runs any a worker has not
  * started by then). Fixed chunks suit these kernels (every item costs about the same) and mean no per-item
- * scheduling. A call made from inside a
- * parallel body runs serially, so kernels may nest without deadlocking or oversubscribing the cores.
+ * scheduling. A call made from inside a parallel body runs serially, so kernels may nest without
+ * deadlocking or oversubscribing the cores.
  */
 public final class Parallel {
 
