@@ -41,6 +41,32 @@ class ReportTest {
         assertTrue(wide.isTraining(), "the mode is restored");
     }
 
+    /** Records which of two models ran each pass; the identity on its input. */
+    private static final class Recorder extends dev.shears.nn.Module {
+        final int id;
+        final List<Integer> calls;
+        Recorder(int id, List<Integer> calls) {
+            this.id = id;
+            this.calls = calls;
+            registerParameter("w", dev.shears.core.Tensor.zeros(1));
+        }
+        @Override public dev.shears.core.Tensor forward(dev.shears.core.Tensor x) { calls.add(id); return x; }
+    }
+
+    @Test
+    void latencyTimesEachModelInBlocksThatOpenWithAnUntimedPass() {
+        List<Integer> calls = new java.util.ArrayList<>();
+        Latency.compare(List.of(new Recorder(0, calls), new Recorder(1, calls)), 1, 13, 1, 1, 2, 2);
+        // after the warm-up: per block of BLOCK timed passes, model 0's untimed pass and its timed ones, then model 1's
+        int b = Latency.BLOCK;
+        List<Integer> expected = new java.util.ArrayList<>();
+        for (int first = 0; first < 13; first += b)
+            for (int k = 0; k < 2; k++) expected.addAll(java.util.Collections.nCopies(1 + Math.min(b, 13 - first), k));
+        assertEquals(expected, calls.subList(calls.size() - expected.size(), calls.size()));
+        // the warm-up interleaves single passes, so the measured part starts after a pass of model 1
+        assertEquals(1, calls.get(calls.size() - expected.size() - 1));
+    }
+
     @Test
     void plotsArePngFiles() throws Exception {
         Path hist = dir.resolve("h.png"), sens = dir.resolve("s.png");
