@@ -46,11 +46,7 @@ public final class Latency {
         boolean[] wasTraining = evalMode(models);
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
             Tensor[] x = inputs(models, inputShape);
-            warmupPasses(warmup, () -> {
-                for (int k = 0; k < models.size(); k++)
-                    try (TensorScope scope = TensorScope.open()) { models.get(k).forward(x[k]).toArray(); }
-            });
-            inBlocks(models.size(), repeats, (k, i) -> {
+            warmUpThenTime(models.size(), warmup, repeats, (k, i) -> {
                 try (TensorScope scope = TensorScope.open()) {
                     long t = System.nanoTime();
                     models.get(k).forward(x[k]).toArray();   // read back: the time includes finishing the work
@@ -82,14 +78,7 @@ public final class Latency {
         boolean[] wasTraining = evalMode(models);
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
             Tensor[] x0 = inputs(models, inputShape);
-            warmupPasses(warmup, () -> {
-                for (int k = 0; k < models.size(); k++)
-                    try (TensorScope scope = TensorScope.open()) {
-                        Tensor x = x0[k];
-                        for (Module layer : layers.get(k).values()) { x = layer.forward(x); x.toArray(); }
-                    }
-            });
-            inBlocks(models.size(), repeats, (k, i) -> {
+            warmUpThenTime(models.size(), warmup, repeats, (k, i) -> {
                 try (TensorScope scope = TensorScope.open()) {
                     Tensor x = x0[k];
                     int l = 0;
@@ -122,10 +111,18 @@ public final class Latency {
     private interface Pass { void run(int k, int i); }
 
     /**
-     * Runs {@code repeats} timed passes of each of {@code models} models in blocks: for each model in turn an
-     * untimed pass (which brings its weights back into the caches) and up to {@link #BLOCK} timed ones.
+     * Warm-up passes of each of {@code models} models in turn ({@link #warmupPasses}), then {@code repeats}
+     * timed passes of each in blocks: for each model in turn an untimed pass (which brings its weights back
+     * into the caches) and up to {@link #BLOCK} timed ones. The warm-up runs the very {@code pass} that is
+     * timed, so the JIT has compiled it before the timing starts: with a warm-up lambda of its own, the timed
+     * one was first compiled as the timed passes began ({@code -XX:+PrintCompilation}: C1, tier 3, within the
+     * 20 ms of {@code bin/shears prune}'s 200 passes at batch 1), on a compiler thread competing for the two
+     * cores with the pass.
      */
-    private static void inBlocks(int models, int repeats, Pass pass) {
+    private static void warmUpThenTime(int models, int warmup, int repeats, Pass pass) {
+        warmupPasses(warmup, () -> {
+            for (int k = 0; k < models; k++) pass.run(k, -1);
+        });
         for (int first = 0; first < repeats; first += BLOCK)
             for (int k = 0; k < models; k++) {
                 pass.run(k, -1);
