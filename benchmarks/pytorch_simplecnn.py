@@ -182,9 +182,13 @@ def bench(args):
             "train": trained, "inference": inferred}
 
 
+BLOCK = 10   # timed passes of one model in a row, as Shears' Latency.BLOCK
+
+
 def latency(args):
-    """Eval-mode forward passes of the model and its pruned cut, alternating, as Shears' Latency.compare: after
-    `warmup` seconds of each, `repeats` passes of each in turn; the median milliseconds per pass."""
+    """Eval-mode forward passes of the model and its pruned cut, alternating in blocks as Shears' Latency.compare:
+    after `warmup` seconds of each, an untimed pass and then up to BLOCK timed passes of one model, then of
+    the other, in turn, `repeats` timed passes of each in all; the median milliseconds per pass."""
     models = [checkpoint(args.model), checkpoint(args.pruned)]
     result = {"command": "latency", "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads()}
     with torch.no_grad():
@@ -195,11 +199,14 @@ def latency(args):
                 while time.perf_counter() < end:
                     model(x)
             times = [[], []]
-            for _ in range(args.repeats if batch == 1 else max(1, args.repeats // 4)):
+            repeats = args.repeats if batch == 1 else max(1, args.repeats // 4)
+            for first in range(0, repeats, BLOCK):
                 for model, t in zip(models, times):
-                    start = time.perf_counter()
-                    model(x)
-                    t.append((time.perf_counter() - start) * 1e3)
+                    model(x)   # untimed: brings this model's weights back into the caches
+                    for _ in range(min(BLOCK, repeats - first)):
+                        start = time.perf_counter()
+                        model(x)
+                        t.append((time.perf_counter() - start) * 1e3)
             result[f"batch{batch}_ms"] = {"before": statistics.median(times[0]), "after": statistics.median(times[1])}
     return result
 
