@@ -21,11 +21,23 @@ public final class MatrixOps {
         if (x.dim(1) != weight.dim(1))
             throw new IllegalArgumentException("linear: input " + Arrays.toString(x.shape()) + " has " + x.dim(1)
                     + " features but weight " + Arrays.toString(weight.shape()) + " expects " + weight.dim(1));
-        Tensor y = gemm("linear", x, false, weight, true);
-        if (bias == null) return y;
-        if (bias.rank() != 1 || bias.dim(0) != weight.dim(0))
+        if (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
             throw new IllegalArgumentException("linear: bias " + Arrays.toString(bias.shape()) + " for weight " + Arrays.toString(weight.shape()));
-        return y.add(bias);
+        if (bias != null && x.dim(0) == 1 && !(GradMode.isEnabled() && (x.requiresGrad() || weight.requiresGrad() || bias.requiresGrad()))) {
+            // one row and no gradient (inference at batch 1): the output starts as the bias and the GEMM adds
+            // the product into it (beta = 1), one op and one tensor fewer than adding the bias afterwards, and
+            // the same values up to rounding (with the CPU's SIMD dot products, the same bits). The separate add
+            // took 0.4–0.6 µs of a pruned SimpleCNN's fc1 (128 × 735) at batch 1, 4.42–4.68 against 3.99–4.08.
+            Shapes.requireSameBackend("linear", x, weight, bias);
+            int n = weight.dim(0);
+            Backend be = x.backend();
+            Tensor y = new Tensor(be.allocateForOutput(n), 1, n);
+            be.copy(n, bias.storage(), y.storage());
+            be.gemm(false, true, 1, n, x.dim(1), 1f, x.storage(), weight.storage(), 1f, y.storage());
+            return y;
+        }
+        Tensor y = gemm("linear", x, false, weight, true);
+        return bias == null ? y : y.add(bias);
     }
 
     /** op(a)·op(b), with forward and backward as GEMMs of the stored (untransposed) operands. */
