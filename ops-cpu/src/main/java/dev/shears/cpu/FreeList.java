@@ -19,11 +19,14 @@ final class FreeList {
     private long floats;
 
     /** An array of exactly {@code length} floats with unspecified contents, or null if none is kept. */
-    synchronized float[] take(int length) {
-        ArrayDeque<float[]> q = byLength.get(length);
-        float[] a = q == null ? null : q.pollFirst();
-        if (a != null) floats -= length;
-        return a;
+    float[] take(int length) {
+        if (length < MIN_LENGTH) return null;   // never kept (see give): no lock, no lookup
+        synchronized (this) {
+            ArrayDeque<float[]> q = byLength.get(length);
+            float[] a = q == null ? null : q.pollFirst();
+            if (a != null) floats -= length;
+            return a;
+        }
     }
 
     /** Keeps {@code a} for a later {@link #take} if it is large enough and there is room; drops it otherwise. */
