@@ -35,7 +35,7 @@ public final class ConvOps {
      */
     public static Tensor conv2dMaxPool2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding,
                                          int kernel, int poolStride, int poolPadding) {
-        if ((x.requiresGrad() || weight.requiresGrad() || bias != null && bias.requiresGrad()) && GradMode.isEnabled())
+        if (Tensor.records(x, weight, bias))
             throw new IllegalStateException("conv2dMaxPool2d records no gradient: call it with gradients off");
         Conv2dShape s = convShape(x, weight, bias, stride, padding);
         Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), kernel, kernel, poolStride, poolStride, poolPadding, poolPadding);

@@ -23,7 +23,7 @@ public final class MatrixOps {
                     + " features but weight " + Arrays.toString(weight.shape()) + " expects " + weight.dim(1));
         if (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))
             throw new IllegalArgumentException("linear: bias " + Arrays.toString(bias.shape()) + " for weight " + Arrays.toString(weight.shape()));
-        if (bias != null && x.dim(0) == 1 && !(GradMode.isEnabled() && (x.requiresGrad() || weight.requiresGrad() || bias.requiresGrad()))) {
+        if (bias != null && x.dim(0) == 1 && !Tensor.records(x, weight, bias)) {
             // one row and no gradient (inference at batch 1): the output starts as the bias and the GEMM adds
             // the product into it (beta = 1), one op and one tensor fewer than adding the bias afterwards, and
             // the same values up to rounding (with the CPU's SIMD dot products, the same bits). The separate add

@@ -183,13 +183,21 @@ public final class Tensor {
      * grad mode is off or no input requires a gradient.
      */
     public static Tensor record(String op, Tensor out, Node.Backward backward, Tensor... inputs) {
-        if (!GradMode.isEnabled()) return out;
-        boolean any = false;
-        for (Tensor in : inputs) any |= in != null && in.requiresGrad;
-        if (!any) return out;
+        if (!records(inputs)) return out;
         out.requiresGrad = true;
         out.node = new Node(op, inputs, backward);
         return out;
+    }
+
+    /**
+     * Whether an op on {@code inputs} (nulls allowed) records a gradient: grad mode is on and one of them
+     * requires one. The inputs are looked at first: grad mode is a thread-local read, and in inference
+     * (Inference's folded weights, activations) no input requires a gradient.
+     */
+    static boolean records(Tensor... inputs) {
+        for (Tensor in : inputs)
+            if (in != null && in.requiresGrad) return GradMode.isEnabled();
+        return false;
     }
 
     Node node() { return node; }
