@@ -39,7 +39,7 @@ public final class Latency {
         return compare(List.of(model), warmup, repeats, inputShape)[0];
     }
 
-    /** Median milliseconds per forward pass of each model, measured interleaved. */
+    /** Median milliseconds per forward pass of each model, measured interleaved in blocks (see above). */
     public static double[] compare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
         if (repeats < 1) throw new IllegalArgumentException("latency needs at least one timed run, got " + repeats);
         double[][] ms = new double[models.size()][repeats];
