@@ -90,27 +90,40 @@ final class Inference {
      * host would wait for the device's queue to drain, twice per call of a SimpleCNN.
      */
     private static Tensor convBn(Conv2d conv, BatchNorm2d bn, MaxPool2d pool, Tensor x) {
-        int k = conv.outChannels();
-        Backend be = conv.weight().backend();
-        Tensor a, bias2;
+        Tensor w, bias2;
         if (conv.weight().storage() instanceof HeapStorage) {
-            float[] gamma = bn.weight().toArray(), beta = bn.bias().toArray();
-            float[] mean = bn.runningMean().toArray(), var = bn.runningVar().toArray();
-            float[] bias = conv.bias() == null ? new float[k] : conv.bias().toArray();
-            float[] scale = new float[k], b = new float[k];
-            for (int c = 0; c < k; c++) {
-                scale[c] = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) bn.eps())));
-                b[c] = (bias[c] - mean[c]) * scale[c] + beta[c];
-            }
-            a = Tensor.of(be, scale, k);
-            bias2 = Tensor.of(be, b, k);
+            Tensor[] folded = foldOnHost(conv, bn);
+            w = folded[0];
+            bias2 = folded[1];
         } else {
-            a = bn.weight().div(bn.runningVar().add(bn.eps()).sqrt());
+            int k = conv.outChannels();
+            Tensor a = bn.weight().div(bn.runningVar().add(bn.eps()).sqrt());
             Tensor centred = conv.bias() == null ? bn.runningMean().neg() : conv.bias().sub(bn.runningMean());
             bias2 = centred.mul(a).add(bn.bias());
+            w = conv.weight().mul(a.reshape(k, 1, 1, 1));
         }
-        Tensor w = conv.weight().mul(a.reshape(k, 1, 1, 1));
         if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding());
         return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding());
     }
+
+    /**
+     * The folded weight w·a and bias (b − μ)·a + β, computed from the parameters' own arrays into new
+     * ones: the arithmetic the element-wise ops did, without their copies, broadcasting and intermediate
+     * tensors (a pruned SimpleCNN at batch 1, one thread: 0.8 µs of its 14 µs went to those ops).
+     */
+    private static Tensor[] foldOnHost(Conv2d conv, BatchNorm2d bn) {
+        Backend be = conv.weight().backend();
+        int k = conv.outChannels(), perFilter = conv.weight().size() / k;
+        float[] w = floats(conv.weight()), bias = conv.bias() == null ? null : floats(conv.bias());
+        float[] gamma = floats(bn.weight()), beta = floats(bn.bias()), mean = floats(bn.runningMean()), var = floats(bn.runningVar());
+        float[] wf = new float[k * perFilter], bf = new float[k];
+        for (int c = 0; c < k; c++) {
+            float a = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) bn.eps())));
+            bf[c] = ((bias == null ? 0f : bias[c]) - mean[c]) * a + beta[c];
+            for (int i = c * perFilter; i < (c + 1) * perFilter; i++) wf[i] = w[i] * a;
+        }
+        return new Tensor[]{new Tensor(HeapStorage.ofFloats(be, wf), conv.weight().shape()), new Tensor(HeapStorage.ofFloats(be, bf), k)};
+    }
+
+    private static float[] floats(Tensor t) { return HeapStorage.floats(t.storage()); }
 }
