@@ -8,6 +8,8 @@ import java.util.Random;
 /** 2-d convolution, weight [out, in, k, k] and optional bias [out]; square kernel, stride and padding. */
 public final class Conv2d extends Module {
     private final int stride, padding;
+    /** The last BatchNorm folded into this layer for inference ({@link Inference}); kept while its inputs match. */
+    BatchNormFold fold;
 
     public Conv2d(int in, int out, int kernel, int stride, int padding, boolean bias, Random init) {
         this.stride = stride;

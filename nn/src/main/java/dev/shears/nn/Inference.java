@@ -13,9 +13,9 @@ import java.util.List;
  * rewrites every inference engine makes, each exact up to rounding:
  * <ul>
  *   <li>Conv2d → BatchNorm2d (eval) becomes one convolution: BN is y = (z − μ)·a + β with a = γ/√(σ²+eps),
- *       per output channel k, so conv(x, w)·a + ((b − μ)·a + β) = conv(x, w·a) + b'. The folded weights are
- *       computed anew at every call (K·C·R·S multiplies, small next to the convolution), never cached: the
- *       parameters may change in place between calls. Unlike the BN kernel, which subtracts μ before
+ *       per output channel k, so conv(x, w)·a + ((b − μ)·a + β) = conv(x, w·a) + b'. In the Java heap the
+ *       folded weights are kept from call to call while the parameters they came from keep their values
+ *       ({@link BatchNormFold}: they may change in place between calls). Unlike the BN kernel, which subtracts μ before
  *       scaling to avoid cancellation when |μ| ≫ σ, the fold adds a·conv and b' (PyTorch's
  *       fuse_conv_bn_eval does the same); for trained nets the two differ by rounding. On a device
  *       (OpenCL) the fold runs there, with nothing read back to the host.</li>
@@ -85,16 +85,17 @@ final class Inference {
     /**
      * conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps); with {@code pool}, its max-pooling, computed by the
      * backend in one op (the ReLU between them moves after the pooling, as above). For tensors in the Java
-     * heap a and b' are computed on the host in BatchNorm's own arithmetic (double, then float); for a
+     * heap w·a and b' are computed on the host in BatchNorm's own arithmetic ({@link BatchNormFold}); for a
      * device's tensors by element-wise ops on the device in float, because reading γ, β, μ, σ² back to the
      * host would wait for the device's queue to drain, twice per call of a SimpleCNN.
      */
     private static Tensor convBn(Conv2d conv, BatchNorm2d bn, MaxPool2d pool, Tensor x) {
         Tensor w, bias2;
         if (conv.weight().storage() instanceof HeapStorage) {
-            Tensor[] folded = foldOnHost(conv, bn);
-            w = folded[0];
-            bias2 = folded[1];
+            BatchNormFold f = BatchNormFold.of(conv, bn);
+            Backend be = conv.weight().backend();
+            w = new Tensor(HeapStorage.ofFloats(be, f.foldedWeight), conv.weight().shape());
+            bias2 = new Tensor(HeapStorage.ofFloats(be, f.foldedBias), f.foldedBias.length);
         } else {
             int k = conv.outChannels();
             Tensor a = bn.weight().div(bn.runningVar().add(bn.eps()).sqrt());
@@ -105,25 +106,4 @@ final class Inference {
         if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding());
         return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding());
     }
-
-    /**
-     * The folded weight w·a and bias (b − μ)·a + β, computed from the parameters' own arrays into new
-     * ones: the arithmetic the element-wise ops did, without their copies, broadcasting and intermediate
-     * tensors (a pruned SimpleCNN at batch 1, one thread: 0.8 µs of its 14 µs went to those ops).
-     */
-    private static Tensor[] foldOnHost(Conv2d conv, BatchNorm2d bn) {
-        Backend be = conv.weight().backend();
-        int k = conv.outChannels(), perFilter = conv.weight().size() / k;
-        float[] w = floats(conv.weight()), bias = conv.bias() == null ? null : floats(conv.bias());
-        float[] gamma = floats(bn.weight()), beta = floats(bn.bias()), mean = floats(bn.runningMean()), var = floats(bn.runningVar());
-        float[] wf = new float[k * perFilter], bf = new float[k];
-        for (int c = 0; c < k; c++) {
-            float a = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) bn.eps())));
-            bf[c] = ((bias == null ? 0f : bias[c]) - mean[c]) * a + beta[c];
-            for (int i = c * perFilter; i < (c + 1) * perFilter; i++) wf[i] = w[i] * a;
-        }
-        return new Tensor[]{new Tensor(HeapStorage.ofFloats(be, wf), conv.weight().shape()), new Tensor(HeapStorage.ofFloats(be, bf), k)};
-    }
-
-    private static float[] floats(Tensor t) { return HeapStorage.floats(t.storage()); }
 }

@@ -9,6 +9,9 @@ import java.util.Random;
 
 import static dev.shears.core.testing.Close.assertClose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 /**
  * {@link Inference}'s rewrites (conv+BN folded, ReLU moved after pooling, in-place ReLU) against the same
@@ -90,6 +93,34 @@ class InferenceTest {
             float[] input = x.toArray();
             assertClose("conv/relu/pool chain", layerByLayer(model, x).toArray(), model.forward(x).toArray(), 1e-5, 1e-5);
             assertArrayEquals(input, x.toArray(), "the caller's input is never written");
+        }
+    }
+
+    @Test
+    void theFoldIsKeptWhileTheParametersKeepTheirValuesAndFollowsEveryChange() {
+        Sequential model = SimpleCNN.create(6, 5, 8, 4);
+        randomiseBatchNorms(model, 17);
+        model.eval();
+        Conv2d conv = (Conv2d) model.layers().get(0);
+        BatchNorm2d bn = (BatchNorm2d) model.layers().get(1);
+        try (GradMode off = GradMode.off(); TensorScope scope = TensorScope.open()) {
+            Tensor x = Tensor.randn(31, 2, 1, 28, 28);
+            model.forward(x);
+            BatchNormFold first = conv.fold;
+            assertNotNull(first, "the first call folds");
+            model.forward(x);
+            assertSame(first, conv.fold, "nothing changed: the fold is reused");
+            // each value the fold reads, changed in place as an optimizer step or a checkpoint load would
+            Tensor[] inputs = {conv.weight(), conv.bias(), bn.weight(), bn.bias(), bn.runningMean(), bn.runningVar()};
+            String[] names = {"conv weight", "conv bias", "BN weight", "BN bias", "running mean", "running var"};
+            for (int i = 0; i < inputs.length; i++) {
+                float[] v = inputs[i].toArray();
+                v[v.length - 1] += 0.5f;
+                inputs[i].backend().copy(v.length, Tensor.of(v, v.length).storage(), inputs[i].storage());
+                BatchNormFold before = conv.fold;
+                assertClose("after a change to the " + names[i], layerByLayer(model, x).toArray(), model.forward(x).toArray(), 1e-4, 1e-4);
+                assertNotSame(before, conv.fold, "a change to the " + names[i] + " makes a new fold");
+            }
         }
     }
 
