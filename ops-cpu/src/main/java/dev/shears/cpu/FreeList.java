@@ -6,12 +6,17 @@ import java.util.Map;
 
 /**
  * Float arrays given back for reuse, found by exact length. Only arrays of at least {@link #MIN_LENGTH}
- * floats are kept (smaller ones cost little to allocate), at most {@link #PER_LENGTH} of each length and
- * {@link #MAX_FLOATS} floats in all, so an inference chain's few activation sizes fit and nothing grows
- * without bound. Synchronized: a backend may be shared by threads.
+ * floats are kept, at most {@link #PER_LENGTH} of each length and {@link #MAX_FLOATS} floats in all, so an
+ * inference chain's few activation sizes fit and nothing grows without bound. Synchronized: a backend may
+ * be shared by threads.
+ *
+ * <p>Why small arrays too: a fresh array is not only zeroed, its memory is new to the caches (each
+ * allocation moves on through the thread's allocation buffer), while a reused one is still in L1 or L2.
+ * A pruned SimpleCNN at batch 1 (activations of 2,744, 735 and 128 floats), one thread: 12.7–12.8 µs
+ * with only arrays from 16 Ki floats kept, 12.1–12.4 µs from 64 or 512.
  */
 final class FreeList {
-    static final int MIN_LENGTH = 16 * 1024;          // 64 KiB
+    static final int MIN_LENGTH = 512;                 // 2 KiB
     static final int PER_LENGTH = 4;
     static final long MAX_FLOATS = 16L * 1024 * 1024;  // 64 MiB
 
