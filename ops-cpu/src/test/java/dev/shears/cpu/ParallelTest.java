@@ -34,6 +34,27 @@ class ParallelTest {
         assertEquals(2 * calls, total.get());
     }
 
+    /**
+     * Calls spaced out past the spin limit, so the worker has parked when each job arrives, and chunks that
+     * outlast the caller's spin, so the caller parks too: each side must be woken (a lost wake-up would hang
+     * here until the timeout), and a side that is still spinning is not unparked at all.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void parkedWorkersAndCallersAreWoken() {
+        AtomicInteger total = new AtomicInteger();
+        long longer = 3 * Parallel.SPIN_NANOS;
+        for (int c = 0; c < 200; c++) {
+            java.util.concurrent.locks.LockSupport.parkNanos(c % 2 == 0 ? longer : 0);
+            boolean slow = c % 3 == 0;
+            PAR.parallelFor(0, 2, (lo, hi) -> {
+                if (slow && lo == 1) java.util.concurrent.locks.LockSupport.parkNanos(longer);
+                total.addAndGet(hi - lo);
+            });
+        }
+        assertEquals(400, total.get());
+    }
+
     @Test
     void grainKeepsSmallRangesOnTheCaller() {
         AtomicInteger chunks = new AtomicInteger();
