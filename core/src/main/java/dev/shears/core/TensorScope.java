@@ -19,7 +19,14 @@ public final class TensorScope implements AutoCloseable {
 
     private final TensorScope parent;
     private final List<Tensor> owned = new ArrayList<>();
-    private final Set<Storage> kept = Collections.newSetFromMap(new IdentityHashMap<>());
+    /**
+     * Created by the first {@link #keep}: most scopes keep nothing, and looking a storage up here hashes it
+     * by identity, which writes the hash into the object's header on first use. Opening a scope, creating
+     * 12 tensors in it and closing it (one pass of a pruned SimpleCNN at batch 1 creates about that many)
+     * took 0.47–0.50 µs with the set always there and looked up, 0.18–0.19 µs without (medians of a
+     * million, alternating).
+     */
+    private Set<Storage> kept;
     private boolean closed;
 
     private TensorScope() {
@@ -36,6 +43,7 @@ public final class TensorScope implements AutoCloseable {
 
     /** Keeps {@code t}'s storage alive past this scope; it then belongs to the enclosing scope, if any. */
     public <T extends Tensor> T keep(T t) {
+        if (kept == null) kept = Collections.newSetFromMap(new IdentityHashMap<>());
         kept.add(t.storage());
         if (parent != null) parent.owned.add(t);
         return t;
@@ -48,7 +56,7 @@ public final class TensorScope implements AutoCloseable {
         CURRENT.set(parent);
         for (Tensor t : owned) {
             Storage s = t.storageOrNull();
-            if (s != null && !kept.contains(s)) s.close();
+            if (s != null && (kept == null || !kept.contains(s))) s.close();
         }
         owned.clear();
     }
