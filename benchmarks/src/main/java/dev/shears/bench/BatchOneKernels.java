@@ -1,0 +1,77 @@
+package dev.shears.bench;
+
+import dev.shears.core.Backend;
+import dev.shears.core.Conv2dShape;
+import dev.shears.core.Pool2dShape;
+import dev.shears.core.Storage;
+
+import java.util.Arrays;
+
+/**
+ * A SimpleCNN's inference pass at batch 1 as bare kernels: the backend calls {@code Sequential} ends up
+ * making (conv with BatchNorm folded and its pooling, ReLU, the same again, fc1 starting from its bias,
+ * ReLU, fc2), made directly on arrays allocated once, with no tensors, scopes, folding or allocation in
+ * between, and random weights. Roughly what a model's pass ({@code bin/shears prune --latency-repeats N})
+ * would take with nothing around its kernels; only roughly, because the speed of a vector load depends on
+ * where the JVM happened to place an array (docs/performance.md). Prints the median of each step and of
+ * the whole chain, for the unpruned widths (32, 64) and the digits demo's cut (14, 15) by default.
+ *
+ * <pre>java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.shears.bench.BatchOneKernels [cpu-1|cpu-2 [C1 C2]]</pre>
+ */
+public final class BatchOneKernels {
+    private static final String[] STEPS = {"conv1+pool", "relu", "conv2+pool", "relu", "fc1", "relu+fc2"};
+
+    public static void main(String[] args) {
+        String[] backends = args.length > 0 ? new String[]{args[0]} : new String[]{"cpu-1", "cpu-2"};
+        int[][] widths = args.length > 2 ? new int[][]{{Integer.parseInt(args[1]), Integer.parseInt(args[2])}}
+                                         : new int[][]{{32, 64}, {14, 15}};
+        for (String name : backends)
+            for (int[] w : widths) run(BenchBackends.byName(name), name, w[0], w[1]);
+    }
+
+    private static void run(Backend b, String name, int c1, int c2) {
+        int hidden = 128, classes = 10, features = c2 * 7 * 7;
+        Conv2dShape conv1 = new Conv2dShape(1, 1, 28, 28, c1, 3, 3, 1, 1, 1, 1), conv2 = new Conv2dShape(1, c1, 14, 14, c2, 3, 3, 1, 1, 1, 1);
+        Pool2dShape pool1 = new Pool2dShape(1, c1, 28, 28, 2, 2, 2, 2, 0, 0), pool2 = new Pool2dShape(1, c2, 14, 14, 2, 2, 2, 2, 0, 0);
+        Storage x = random(b, 1, 28 * 28), w1 = random(b, 2, conv1.weightSize()), b1 = random(b, 3, c1);
+        Storage w2 = random(b, 4, conv2.weightSize()), b2 = random(b, 5, c2);
+        Storage fw1 = random(b, 6, hidden * features), fb1 = random(b, 7, hidden), fw2 = random(b, 8, classes * hidden), fb2 = random(b, 9, classes);
+        Storage a1 = b.allocate(pool1.outputSize()), a2 = b.allocate(pool2.outputSize()), h = b.allocate(hidden), out = b.allocate(classes);
+        Runnable[] steps = {
+            () -> b.conv2dMaxPool2dForward(conv1, pool1, x, w1, b1, a1),
+            () -> b.unary(Backend.Unary.RELU, pool1.outputSize(), a1, a1),
+            () -> b.conv2dMaxPool2dForward(conv2, pool2, a1, w2, b2, a2),
+            () -> b.unary(Backend.Unary.RELU, pool2.outputSize(), a2, a2),
+            () -> { b.copy(hidden, fb1, h); b.gemm(false, true, 1, hidden, features, 1f, a2, fw1, 1f, h); },
+            () -> { b.unary(Backend.Unary.RELU, hidden, h, h); b.copy(classes, fb2, out); b.gemm(false, true, 1, classes, hidden, 1f, h, fw2, 1f, out); },
+        };
+        int passes = 200_000;
+        double[][] ns = new double[steps.length + 1][passes];
+        for (int round = 0; round < 2; round++)          // the first round is the warm-up (JIT)
+            for (int i = 0; i < passes; i++) {
+                long start = System.nanoTime(), t = start;
+                for (int s = 0; s < steps.length; s++) {
+                    steps[s].run();
+                    long now = System.nanoTime();
+                    ns[s][i] = now - t;
+                    t = now;
+                }
+                ns[steps.length][i] = t - start;
+            }
+        StringBuilder line = new StringBuilder(String.format("%-6s %2d, %2d channels: pass %6.2f µs =", name, c1, c2, median(ns[steps.length]) / 1e3));
+        for (int s = 0; s < steps.length; s++) line.append(String.format(" %s %.2f", STEPS[s], median(ns[s]) / 1e3));
+        System.out.println(line);
+    }
+
+    private static Storage random(Backend b, long seed, int n) {
+        float[] a = BenchBackends.random(seed, n);
+        for (int i = 0; i < n; i++) a[i] *= 0.1f;
+        return b.upload(a);
+    }
+
+    private static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s[s.length / 2];
+    }
+}
