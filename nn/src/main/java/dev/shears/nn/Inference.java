@@ -15,10 +15,10 @@ import java.util.List;
  *   <li>Conv2d → BatchNorm2d (eval) becomes one convolution: BN is y = (z − μ)·a + β with a = γ/√(σ²+eps),
  *       per output channel k, so conv(x, w)·a + ((b − μ)·a + β) = conv(x, w·a) + b'. In the Java heap the
  *       folded weights are kept from call to call while the parameters they came from keep their values
- *       ({@link BatchNormFold}: they may change in place between calls). Unlike the BN kernel, which subtracts μ before
- *       scaling to avoid cancellation when |μ| ≫ σ, the fold adds a·conv and b' (PyTorch's
- *       fuse_conv_bn_eval does the same); for trained nets the two differ by rounding. On a device
- *       (OpenCL) the fold runs there, with nothing read back to the host.</li>
+ *       ({@link BatchNormFold}: they may change in place between calls). Unlike the BN kernel, which
+ *       subtracts μ before scaling to avoid cancellation when |μ| ≫ σ, the fold adds a·conv and b'
+ *       (PyTorch's fuse_conv_bn_eval does the same); for trained nets the two differ by rounding. On a
+ *       device (OpenCL) the fold runs there, with nothing read back to the host.</li>
  *   <li>ReLU → MaxPool2d becomes MaxPool2d → ReLU: max is monotone, so relu(max(S)) = max(relu(S)) over
  *       every window S, and the ReLU touches a quarter of the values (2×2 pooling).</li>
  *   <li>Conv2d → BatchNorm2d → ReLU → MaxPool2d thus becomes one folded convolution with its pooling, run
