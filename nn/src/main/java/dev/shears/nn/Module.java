@@ -1,6 +1,7 @@
 package dev.shears.nn;
 
 import dev.shears.core.Backend;
+import dev.shears.core.Backends;
 import dev.shears.core.Tensor;
 
 import java.util.ArrayList;
@@ -90,6 +91,15 @@ public abstract class Module {
     }
 
     public List<Tensor> parameters() { return new ArrayList<>(namedParameters().values()); }
+
+    /**
+     * The backend this module's tensors live on (that of its first parameter or buffer, see {@link #to}), or
+     * the default backend for a module that has none (a chain of ReLUs and poolings).
+     */
+    public Backend backend() {
+        var state = stateDict().values();
+        return state.isEmpty() ? Backends.getDefault() : state.iterator().next().backend();
+    }
 
     /**
      * Parameters and buffers with PyTorch's names and order (per module: its parameters, its buffers, then

@@ -31,7 +31,7 @@ public final class Summary {
         boolean wasTraining = model.isTraining();
         model.eval();   // a batch of one in train mode would be a BatchNorm error, and would move its statistics
         try (GradMode ignored = GradMode.off(); TensorScope scope = TensorScope.open()) {
-            Tensor x = Tensor.zeros(model.parameters().getFirst().backend(), shape);
+            Tensor x = Tensor.zeros(model.backend(), shape);
             for (String name : model.names()) {
                 Module m = model.child(name);
                 int[] in = x.shape();

@@ -4,7 +4,6 @@ import dev.shears.core.GradMode;
 import dev.shears.core.Tensor;
 import dev.shears.core.TensorScope;
 import dev.shears.nn.Module;
-import dev.shears.nn.train.Trainer;
 
 import java.util.Arrays;
 import java.util.List;
@@ -144,7 +143,7 @@ public final class Latency {
     /** One random batch shaped {@code inputShape} per model, on that model's backend (the same values for all). */
     private static Tensor[] inputs(List<? extends Module> models, int[] inputShape) {
         Tensor[] x = new Tensor[models.size()];
-        for (int k = 0; k < x.length; k++) x[k] = Tensor.randn(1, inputShape).to(Trainer.backendOf(models.get(k)));
+        for (int k = 0; k < x.length; k++) x[k] = Tensor.randn(1, inputShape).to(models.get(k).backend());
         return x;
     }
 

@@ -120,7 +120,7 @@ public final class Pipeline {
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
                         + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs%s; backend %s.",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
-                c.fineTuneEpochs(), fineTuneSchedule(c), Trainer.backendOf(model).name());
+                c.fineTuneEpochs(), fineTuneSchedule(c), model.backend().name());
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
                 lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());

@@ -98,7 +98,7 @@ public final class Checkpoints {
         if (!problems.isEmpty())
             throw new IllegalArgumentException(file + " does not fit " + model.getClass().getSimpleName() + ": "
                     + String.join("; ", problems));
-        Backend backend = model.parameters().getFirst().backend();
+        Backend backend = model.backend();
         Map<String, Tensor> state = new LinkedHashMap<>();
         contents.tensors().forEach((name, a) -> state.put(name, Tensor.of(backend, a.data(), a.shape())));
         model.loadStateDict(state, allowResize);

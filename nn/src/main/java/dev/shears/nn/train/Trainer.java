@@ -1,6 +1,5 @@
 package dev.shears.nn.train;
 
-import dev.shears.core.Backend;
 import dev.shears.core.GradMode;
 import dev.shears.core.LossOps;
 import dev.shears.core.Tensor;
@@ -72,13 +71,6 @@ public final class Trainer {
     public Module model() { return model; }
 
     public SGD optimizer() { return optimizer; }
-
-    /** The backend the model's parameters live on, where batches are copied to. */
-    public static Backend backendOf(Module model) {
-        var params = model.parameters();
-        if (params.isEmpty()) throw new IllegalArgumentException("model " + model.describe() + " has no parameters");
-        return params.getFirst().backend();
-    }
 
     /**
      * One step of SGD in train mode on a batch of host floats, n×C×H×W row-major, where n is the number of
@@ -153,7 +145,7 @@ public final class Trainer {
         int[] shape = new int[imageShape.length + 1];
         shape[0] = n;
         System.arraycopy(imageShape, 0, shape, 1, imageShape.length);
-        return Tensor.of(backendOf(model), x, shape);
+        return Tensor.of(model.backend(), x, shape);
     }
 
     /** How many rows of logits [n, classes] have their maximum at the label (the first maximum on ties). */

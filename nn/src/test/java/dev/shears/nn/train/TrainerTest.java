@@ -91,7 +91,7 @@ class TrainerTest {
     void batchesGoToTheModelsBackend() {
         Sequential model = SimpleCNN.create(2, 2, 4, 0);
         Tensor in = Trainer.input(model, new float[2 * 784], 2, 1, 28, 28);
-        assertSame(Trainer.backendOf(model), in.backend());
+        assertSame(model.backend(), in.backend());
         assertArrayEquals(new int[]{2, 1, 28, 28}, in.shape());
     }
 }
