@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Lane-wise adds and fmas are exact IEEE operations in both modes; only the horizontal sum needed pinning.
  * Lane-wise EXP and LOG can differ in the last ulp between the two modes too, so the cross-entropy kernels
  * use scalar Math.exp (the backward's vector EXP over the flat N·C logits made one Fashion-MNIST epoch in three
- * end with another loss); the element-wise ops behind Tensor.exp and log still take the vector ones.
+ * end with another loss), and the element-wise ops behind Tensor.exp and log use {@link VectorMath}.
  */
 final class Lanes {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;

@@ -39,8 +39,8 @@ final class Pointwise {
                 FloatVector v = FloatVector.fromArray(S, x, i);
                 switch (op) {
                     case NEG -> v.neg().intoArray(y, i);
-                    case EXP -> v.lanewise(VectorOperators.EXP).intoArray(y, i);
-                    case LOG -> v.lanewise(VectorOperators.LOG).intoArray(y, i);
+                    case EXP -> VectorMath.exp(v).intoArray(y, i);     // not lanewise(EXP): see VectorMath
+                    case LOG -> VectorMath.log(v).intoArray(y, i);
                     case SQRT -> v.sqrt().intoArray(y, i);
                     case ABS -> v.abs().intoArray(y, i);
                     // signum keeps ±0 and NaN: only strictly positive / negative lanes are replaced
