@@ -26,4 +26,14 @@ class OpenClErrorsTest {
         System.out.println("a failed build reports:\n" + e.getMessage());
         assertTrue(e.getMessage().contains("clBuildProgram failed") && e.getMessage().contains("undeclared_name"), e.getMessage());
     }
+
+    /** A label outside the classes is refused before any kernel runs, as on the CPU (not a NaN loss). */
+    @Test
+    void aLabelOutsideTheClassesIsRefusedByName() {
+        OpenClBackend b = OpenClTesting.backend();
+        dev.shears.core.Tensor logits = dev.shears.core.Tensor.of(b, new float[2 * 3], 2, 3);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> dev.shears.core.LossOps.crossEntropy(logits, new int[]{1, 3}));
+        assertTrue(e.getMessage().contains("label 3 of sample 1 is outside [0, 3)"), e.getMessage());
+    }
 }
