@@ -66,7 +66,7 @@ final class DemoCommand extends ShearsCommand {
     @Option(names = "--no-sensitivity", description = "Skip the accuracy-against-ratio sweep.")
     boolean noSensitivity;
 
-    @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "30", description = "Timed forward passes per latency (median). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "200", description = "Timed forward passes per latency (median). Default: ${DEFAULT-VALUE}.")
     int latencyRepeats;
 
     @Override

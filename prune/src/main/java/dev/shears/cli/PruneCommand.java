@@ -69,7 +69,7 @@ final class PruneCommand extends ShearsCommand {
     @Option(names = "--no-fold", description = "Do not fold the pruned channels' leftover constants (BN β) into the next layer's bias.")
     boolean noFold;
 
-    @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "30", description = "Timed forward passes per latency (median; 0 skips it). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "200", description = "Timed forward passes per latency (median; 0 skips it). Default: ${DEFAULT-VALUE}.")
     int latencyRepeats;
 
     static Method method(ShearsCommand c, String name) {
