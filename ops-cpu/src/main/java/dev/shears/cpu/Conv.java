@@ -106,46 +106,42 @@ final class Conv {
      */
     private static void forwardSmallImages(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y,
                                            Pool2dShape pool) {
-        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         boolean shifted = shifted(s);
         int[] rowOff = new int[crs];
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
-        int planes = shifted ? shiftedPlanes(s, rowOff) : 0;
+        int colLength = shifted ? shiftedPlanes(s, rowOff) : crs * pq;
         if (s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS) {
             // fewer images than threads: the threads share each image, four filters at a time, each thread
             // unrolling the image into its own buffer (see SPLIT_FILTERS_MACS)
             for (int n = 0; n < s.n(); n++) {
                 int image = n;
-                par.parallelFor(0, (K + 3) / 4, (lo, hi) -> {
-                    float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
-                    float[] maps = pool == null ? null : mapsScratch(K * pq);
-                    float[] src = unrolled(s, shifted, x, image, col);
-                    filters(s, pool, 4 * lo, Math.min(K, 4 * hi), image, src, col == null ? image * chw : 0, rowOff, w, bias, maps, y);
-                });
+                par.parallelFor(0, (K + 3) / 4, (lo, hi) ->
+                        filters(s, pool, shifted, colLength, rowOff, image, 4 * lo, Math.min(K, 4 * hi), x, w, bias, y));
             }
             return;
         }
         par.parallelFor(0, s.n(), (lo, hi) -> {
-            float[] col = pointwise(s) ? null : scratch(shifted ? planes : crs * pq);
-            float[] maps = pool == null ? null : mapsScratch(K * pq);
-            for (int n = lo; n < hi; n++) {
-                float[] src = unrolled(s, shifted, x, n, col);
-                filters(s, pool, 0, K, n, src, col == null ? n * chw : 0, rowOff, w, bias, maps, y);
-            }
+            for (int n = lo; n < hi; n++) filters(s, pool, shifted, colLength, rowOff, n, 0, K, x, w, bias, y);
         });
     }
 
     /**
-     * Filters kLo ≤ k &lt; kHi of image n from its unrolled {@code src}: into y, or with {@code pool} into
-     * maps (filter k at maps[k·P·Q], P×Q the convolution's output) and then their max-pool into y.
+     * Filters kLo ≤ k &lt; kHi of image n, the image first unrolled into this thread's buffer (colLength
+     * floats; none for a pointwise convolution, which reads x): into y, or with {@code pool} into this
+     * thread's maps (filter k at maps[k·P·Q], P×Q the convolution's output) and then their max-pool into y.
      */
-    private static void filters(Conv2dShape s, Pool2dShape pool, int kLo, int kHi, int n, float[] src, int srcOff,
-                                int[] rowOff, float[] w, float[] bias, float[] maps, float[] y) {
+    private static void filters(Conv2dShape s, Pool2dShape pool, boolean shifted, int colLength, int[] rowOff, int n,
+                                int kLo, int kHi, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
+        float[] col = pointwise(s) ? null : scratch(colLength);
+        float[] src = unrolled(s, shifted, x, n, col);
+        int srcOff = col == null ? n * s.c() * s.h() * s.w() : 0;
         if (pool == null) {
             forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
             return;
         }
+        float[] maps = mapsScratch(K * pq);
         forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
         Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, (n * K + kLo) * pool.p() * pool.q());
     }
