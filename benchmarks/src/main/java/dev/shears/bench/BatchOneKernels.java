@@ -9,8 +9,8 @@ import java.util.Arrays;
 
 /**
  * A SimpleCNN's inference pass at batch 1 as bare kernels: the backend calls {@code Sequential} ends up
- * making (conv with BatchNorm folded and its pooling, ReLU, the same again, fc1 starting from its bias,
- * ReLU, fc2), made directly on arrays allocated once, with no tensors, scopes, folding or allocation in
+ * making (conv with BatchNorm folded, its pooling and ReLU as one op, the same again, fc1 starting from its
+ * bias, ReLU, fc2), made directly on arrays allocated once, with no tensors, scopes, folding or allocation in
  * between, and random weights. Roughly what a model's pass ({@code bin/shears prune --latency-repeats N})
  * would take with nothing around its kernels; only roughly, because the speed of a vector load depends on
  * where the JVM happened to place an array (docs/performance.md). Prints the median of each step and of
@@ -19,7 +19,7 @@ import java.util.Arrays;
  * <pre>java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.shears.bench.BatchOneKernels [cpu-1|cpu-2 [C1 C2]]</pre>
  */
 public final class BatchOneKernels {
-    private static final String[] STEPS = {"conv1+pool", "relu", "conv2+pool", "relu", "fc1", "relu+fc2"};
+    private static final String[] STEPS = {"conv1+pool+relu", "conv2+pool+relu", "fc1", "relu+fc2"};
 
     public static void main(String[] args) {
         String[] backends = args.length > 0 ? new String[]{args[0]} : new String[]{"cpu-1", "cpu-2"};
@@ -38,10 +38,8 @@ public final class BatchOneKernels {
         Storage fw1 = random(b, 6, hidden * features), fb1 = random(b, 7, hidden), fw2 = random(b, 8, classes * hidden), fb2 = random(b, 9, classes);
         Storage a1 = b.allocate(pool1.outputSize()), a2 = b.allocate(pool2.outputSize()), h = b.allocate(hidden), out = b.allocate(classes);
         Runnable[] steps = {
-            () -> b.conv2dMaxPool2dForward(conv1, pool1, x, w1, b1, a1),
-            () -> b.unary(Backend.Unary.RELU, pool1.outputSize(), a1, a1),
-            () -> b.conv2dMaxPool2dForward(conv2, pool2, a1, w2, b2, a2),
-            () -> b.unary(Backend.Unary.RELU, pool2.outputSize(), a2, a2),
+            () -> b.conv2dMaxPool2dForward(conv1, pool1, true, x, w1, b1, a1),
+            () -> b.conv2dMaxPool2dForward(conv2, pool2, true, a1, w2, b2, a2),
             () -> { b.copy(hidden, fb1, h); b.gemm(false, true, 1, hidden, features, 1f, a2, fw1, 1f, h); },
             () -> { b.unary(Backend.Unary.RELU, hidden, h, h); b.copy(classes, fb2, out); b.gemm(false, true, 1, classes, hidden, 1f, h, fw2, 1f, out); },
         };

@@ -147,14 +147,17 @@ public interface Backend {
 
     /**
      * y = maxPool2d(conv2d(x, w) + bias, p) for inference, where {@code p} describes pooling the convolution's
-     * output [N,K,P,Q]. A backend may compute it without writing the full-size maps (the CPU backend does for
-     * its small convolutions); the default runs the two ops one after the other, with a temporary.
+     * output [N,K,P,Q]; with {@code relu}, then max(y, 0) (the same as pooling the ReLU of the convolution:
+     * max is monotone). A backend may compute it without writing the full-size maps (the CPU backend does for
+     * its small convolutions); the default runs the ops one after the other, with a temporary.
      */
-    default void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, Storage x, Storage w, Storage bias, Storage y) {
+    default void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, boolean relu, Storage x, Storage w, Storage bias,
+                                        Storage y) {
         Storage maps = allocateForOutput(s.outputSize());
         conv2dForward(s, x, w, bias, maps);
         maxPool2dForwardValues(p, maps, y);
         recycle(maps);
+        if (relu) unary(Unary.RELU, p.outputSize(), y, y);
     }
 
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */

@@ -29,19 +29,20 @@ public final class ConvOps {
     }
 
     /**
-     * maxPool2d(conv2d(x, weight, bias, stride, padding), kernel, poolStride, poolPadding) for inference
-     * only: no gradient is recorded, so it refuses inputs that require one while gradients are on. The
-     * backend may skip writing the convolution's full-size output ({@link Backend#conv2dMaxPool2dForward}).
+     * maxPool2d(conv2d(x, weight, bias, stride, padding), kernel, poolStride, poolPadding), then with
+     * {@code relu} its ReLU (equal to pooling the convolution's ReLU), for inference only: no gradient is
+     * recorded, so it refuses inputs that require one while gradients are on. The backend may skip writing
+     * the convolution's full-size output ({@link Backend#conv2dMaxPool2dForward}).
      */
     public static Tensor conv2dMaxPool2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding,
-                                         int kernel, int poolStride, int poolPadding) {
+                                         int kernel, int poolStride, int poolPadding, boolean relu) {
         if (Tensor.records(x, weight, bias))
             throw new IllegalStateException("conv2dMaxPool2d records no gradient: call it with gradients off");
         Conv2dShape s = convShape(x, weight, bias, stride, padding);
         Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), kernel, kernel, poolStride, poolStride, poolPadding, poolPadding);
         Backend b = x.backend();
         Tensor y = new Tensor(b.allocateForOutput(p.outputSize()), p.n(), p.c(), p.p(), p.q());
-        b.conv2dMaxPool2dForward(s, p, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
+        b.conv2dMaxPool2dForward(s, p, relu, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
         return y;
     }
 

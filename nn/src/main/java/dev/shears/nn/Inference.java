@@ -21,9 +21,10 @@ import java.util.List;
  *       device (OpenCL) the fold runs there, with nothing read back to the host.</li>
  *   <li>ReLU → MaxPool2d becomes MaxPool2d → ReLU: max is monotone, so relu(max(S)) = max(relu(S)) over
  *       every window S, and the ReLU touches a quarter of the values (2×2 pooling).</li>
- *   <li>Conv2d → BatchNorm2d → ReLU → MaxPool2d thus becomes one folded convolution with its pooling, run
- *       as one backend op ({@link ConvOps#conv2dMaxPool2d}: the CPU backend pools each image's maps while
- *       they are in cache and never writes the full-size output), then the ReLU in place.</li>
+ *   <li>Conv2d → BatchNorm2d → ReLU → MaxPool2d thus becomes one folded convolution with its pooling and
+ *       then the ReLU, run as one backend op ({@link ConvOps#conv2dMaxPool2d}: the CPU backend pools each
+ *       image's maps while they are in cache, never writes the full-size output, and each thread applies
+ *       the ReLU to the outputs it has just pooled).</li>
  *   <li>A ReLU on a tensor this chain just allocated runs in place: nothing else can hold it.</li>
  *   <li>Such a tensor, once the next layer has read it, is handed back ({@link Backend#recycle}); the CPU
  *       backend gives its array to a later convolution or pooling of the same size instead of a fresh,
@@ -49,7 +50,6 @@ final class Inference {
                 MaxPool2d pool = i + 3 < layers.size() && layers.get(i + 2) instanceof ReLU
                         && layers.get(i + 3) instanceof MaxPool2d p ? p : null;
                 x = convBn(conv, bn, pool, x);
-                if (pool != null) x = relu(x, true);
                 consumed = true;
                 i += pool != null ? 3 : 1;
             } else if (m instanceof ReLU && next instanceof MaxPool2d pool) {
@@ -83,8 +83,8 @@ final class Inference {
     }
 
     /**
-     * conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps); with {@code pool}, its max-pooling, computed by the
-     * backend in one op (the ReLU between them moves after the pooling, as above). For tensors in the Java
+     * conv(x, w·a) + (b − μ)·a + β, a = γ/√(σ²+eps); with {@code pool}, its max-pooling and ReLU, computed
+     * by the backend in one op (the ReLU between them moves after the pooling, as above). For tensors in the Java
      * heap w·a and b' are computed on the host in BatchNorm's own arithmetic ({@link BatchNormFold}); for a
      * device's tensors by element-wise ops on the device in float, because reading γ, β, μ, σ² back to the
      * host would wait for the device's queue to drain, twice per call of a SimpleCNN.
@@ -104,6 +104,6 @@ final class Inference {
             w = conv.weight().mul(a.reshape(k, 1, 1, 1));
         }
         if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding());
-        return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding());
+        return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding(), true);
     }
 }

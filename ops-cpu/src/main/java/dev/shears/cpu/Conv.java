@@ -1,5 +1,6 @@
 package dev.shears.cpu;
 
+import dev.shears.core.Backend.Unary;
 import dev.shears.core.Conv2dShape;
 import dev.shears.core.Pool2dShape;
 import jdk.incubator.vector.FloatVector;
@@ -69,7 +70,7 @@ final class Conv {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
         if (small(par, simd, s)) {
-            forwardSmallImages(par, s, x, w, bias, y, null);
+            forwardSmallImages(par, s, x, w, bias, y, null, false);
             return;
         }
         Parallel inner = inner(par, s.n());
@@ -105,7 +106,7 @@ final class Conv {
      * memory and back: the same values as the convolution then {@link Pool#forwardValues}, bit for bit.
      */
     private static void forwardSmallImages(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y,
-                                           Pool2dShape pool) {
+                                           Pool2dShape pool, boolean relu) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         boolean shifted = shifted(s);
         int[] rowOff = new int[crs];
@@ -117,21 +118,22 @@ final class Conv {
             for (int n = 0; n < s.n(); n++) {
                 int image = n;
                 par.parallelFor(0, (K + 3) / 4, (lo, hi) ->
-                        filters(s, pool, shifted, colLength, rowOff, image, 4 * lo, Math.min(K, 4 * hi), x, w, bias, y));
+                        filters(s, pool, relu, shifted, colLength, rowOff, image, 4 * lo, Math.min(K, 4 * hi), x, w, bias, y));
             }
             return;
         }
         par.parallelFor(0, s.n(), (lo, hi) -> {
-            for (int n = lo; n < hi; n++) filters(s, pool, shifted, colLength, rowOff, n, 0, K, x, w, bias, y);
+            for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, K, x, w, bias, y);
         });
     }
 
     /**
      * Filters kLo ≤ k &lt; kHi of image n, the image first unrolled into this thread's buffer (colLength
      * floats; none for a pointwise convolution, which reads x): into y, or with {@code pool} into this
-     * thread's maps (filter k at maps[k·P·Q], P×Q the convolution's output) and then their max-pool into y.
+     * thread's maps (filter k at maps[k·P·Q], P×Q the convolution's output) and then their max-pool into y,
+     * and with {@code relu} its ReLU there, while this thread's outputs are in its cache.
      */
-    private static void filters(Conv2dShape s, Pool2dShape pool, boolean shifted, int colLength, int[] rowOff, int n,
+    private static void filters(Conv2dShape s, Pool2dShape pool, boolean relu, boolean shifted, int colLength, int[] rowOff, int n,
                                 int kLo, int kHi, float[] x, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         float[] col = pointwise(s) ? null : scratch(colLength);
@@ -143,7 +145,9 @@ final class Conv {
         }
         float[] maps = mapsScratch(K * pq);
         forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
-        Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, (n * K + kLo) * pool.p() * pool.q());
+        int pooled = pool.p() * pool.q(), yOff = (n * K + kLo) * pooled;
+        Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, yOff);
+        if (relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (kHi - kLo) * pooled);
     }
 
     /** Image n as forwardSmall reads it: col (shifted planes or im2col) filled, or x itself (pointwise). */
@@ -168,14 +172,16 @@ final class Conv {
     static final long SPLIT_FILTERS_MACS = 1 << 16;
 
     /**
-     * y = maxPool2d(conv2d(x, w) + bias) for a 2×2, stride-2, unpadded pool {@code p} of the convolution's
-     * output, when the convolution takes {@link #forwardSmall}; returns false (y untouched) otherwise, and
-     * the caller runs the two ops one after the other (which is also the scalar definition).
+     * y = maxPool2d(conv2d(x, w) + bias), with {@code relu} then max(y, 0), for a 2×2, stride-2, unpadded pool
+     * {@code p} of the convolution's output, when the convolution takes {@link #forwardSmall}; returns false
+     * (y untouched) otherwise, and the caller runs the ops one after the other (which is also the scalar
+     * definition). Each thread applies the ReLU to the outputs it has just pooled, still in its L1, instead
+     * of one thread afterwards reading them all (half of them from the other core's cache at batch 1).
      */
-    static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, float[] x, float[] w,
-                                  float[] bias, float[] y) {
+    static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
+                                  float[] w, float[] bias, float[] y) {
         if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
-        forwardSmallImages(par, s, x, w, bias, y, p);
+        forwardSmallImages(par, s, x, w, bias, y, p, relu);
         return true;
     }
 

@@ -105,9 +105,10 @@ public final class CpuBackend implements Backend {
         Conv.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
     }
 
-    @Override public void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, Storage x, Storage w, Storage bias, Storage y) {
-        if (!Conv.forwardMaxPool(par, simd, s, p, floats(x), floats(w), bias == null ? null : floats(bias), floats(y)))
-            Backend.super.conv2dMaxPool2dForward(s, p, x, w, bias, y);
+    @Override public void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, boolean relu, Storage x, Storage w,
+                                                 Storage bias, Storage y) {
+        if (!Conv.forwardMaxPool(par, simd, s, p, relu, floats(x), floats(w), bias == null ? null : floats(bias), floats(y)))
+            Backend.super.conv2dMaxPool2dForward(s, p, relu, x, w, bias, y);
     }
 
     @Override public void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {

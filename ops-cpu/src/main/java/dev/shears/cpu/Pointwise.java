@@ -31,7 +31,7 @@ final class Pointwise {
         par.parallelFor(0, n, GRAIN, (lo, hi) -> unaryRange(simd, op, x, y, lo, hi));
     }
 
-    private static void unaryRange(boolean simd, Unary op, float[] x, float[] y, int lo, int hi) {
+    static void unaryRange(boolean simd, Unary op, float[] x, float[] y, int lo, int hi) {
         int i = lo;
         if (simd) {
             FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f), minusOne = FloatVector.broadcast(S, -1f);

@@ -13,8 +13,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * conv2dMaxPool2dForward (the small convolution pooled image by image) against the reference backend's two
- * ops, and bit for bit against the CPU backend's own convolution then pooling, on odd shapes.
+ * conv2dMaxPool2dForward (the small convolution pooled image by image, with and without its ReLU) against the
+ * reference backend's ops, and bit for bit against the CPU backend's own convolution, pooling and ReLU, on
+ * odd shapes.
  */
 class ConvPoolFusedTest {
     private static final Conv2dShape[] SHAPES = {
@@ -32,21 +33,23 @@ class ConvPoolFusedTest {
     void matchesConvolutionThenPooling() {
         ReferenceBackend r = ReferenceBackend.INSTANCE;
         for (boolean simd : new boolean[]{true, false})
-            for (int threads : new int[]{1, 2}) {
-                CpuBackend cpu = new CpuBackend(simd, threads);
-                for (Conv2dShape s : SHAPES) {
-                    Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
-                    float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
-                    float[] expected = new float[p.outputSize()], twoOps = new float[p.outputSize()], fused = new float[p.outputSize()];
-                    java.util.Arrays.fill(fused, Float.NaN);   // every output is written
-                    run(r, s, p, x, w, b, expected, false);
-                    run(cpu, s, p, x, w, b, twoOps, false);
-                    run(cpu, s, p, x, w, b, fused, true);
-                    String what = "conv2d+maxpool " + s + " on " + cpu;
-                    assertClose(what, expected, fused, 1e-4 * Math.sqrt(s.c() * s.r() * s.s()), 1e-4);
-                    assertArrayEquals(twoOps, fused, what + ": the same values as the two ops");
+            for (int threads : new int[]{1, 2})
+                for (boolean relu : new boolean[]{false, true}) {
+                    CpuBackend cpu = new CpuBackend(simd, threads);
+                    for (Conv2dShape s : SHAPES) {
+                        Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+                        float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
+                        float[] expected = new float[p.outputSize()], twoOps = new float[p.outputSize()], fused = new float[p.outputSize()];
+                        java.util.Arrays.fill(fused, Float.NaN);   // every output is written
+                        run(r, s, p, relu, x, w, b, expected, false);
+                        run(cpu, s, p, relu, x, w, b, twoOps, false);
+                        run(cpu, s, p, relu, x, w, b, fused, true);
+                        String what = "conv2d+maxpool" + (relu ? "+relu " : " ") + s + " on " + cpu;
+                        assertClose(what, expected, fused, 1e-4 * Math.sqrt(s.c() * s.r() * s.s()), 1e-4);
+                        assertArrayEquals(twoOps, fused, what + ": the same values as the ops one by one");
+                        if (relu) for (float v : fused) assertTrue(v >= 0f, what + ": a negative output " + v);
+                    }
                 }
-            }
     }
 
     @Test
@@ -54,17 +57,19 @@ class ConvPoolFusedTest {
         CpuBackend cpu = new CpuBackend(true, 1);
         Conv2dShape s = SHAPES[0];
         Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
-        assertTrue(Conv.forwardMaxPool(new Parallel(1), true, s, p, new float[s.inputSize()], new float[s.weightSize()],
+        assertTrue(Conv.forwardMaxPool(new Parallel(1), true, s, p, true, new float[s.inputSize()], new float[s.weightSize()],
                 null, new float[p.outputSize()]));
     }
 
-    private static void run(Backend be, Conv2dShape s, Pool2dShape p, float[] x, float[] w, float[] b, float[] y, boolean fused) {
+    private static void run(Backend be, Conv2dShape s, Pool2dShape p, boolean relu, float[] x, float[] w, float[] b,
+                            float[] y, boolean fused) {
         HeapStorage out = HeapStorage.ofFloats(be, y);
         if (fused) {
-            be.conv2dMaxPool2dForward(s, p, be.upload(x), be.upload(w), be.upload(b), out);
+            be.conv2dMaxPool2dForward(s, p, relu, be.upload(x), be.upload(w), be.upload(b), out);
         } else {
             float[] maps = new float[s.outputSize()];
             be.conv2dForward(s, be.upload(x), be.upload(w), be.upload(b), HeapStorage.ofFloats(be, maps));
+            if (relu) be.unary(Backend.Unary.RELU, maps.length, HeapStorage.ofFloats(be, maps), HeapStorage.ofFloats(be, maps));
             be.maxPool2dForwardValues(p, HeapStorage.ofFloats(be, maps), out);
         }
     }

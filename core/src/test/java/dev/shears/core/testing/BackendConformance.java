@@ -111,6 +111,28 @@ public abstract class BackendConformance {
                 new Conv2dShape(2, 11, 6, 5, 3, 3, 3, 1, 1, 1, 1));      // C·R·S = 99, just past a small-kernel limit
     }
 
+    /** The inference op conv → 2×2 max-pool (→ ReLU), against the reference backend's ops one by one. */
+    @ParameterizedTest(name = "conv2d+max_pool2d {0}")
+    @MethodSource("convCases")
+    void conv2dMaxPool2d(Conv2dShape s) {
+        if (s.p() < 2 || s.q() < 2) return;   // nothing to pool
+        Backend b = backend();
+        Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+        float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), bias = random(6, s.k());
+        float[] maps = new float[s.outputSize()];
+        REF.conv2dForward(s, up(REF, x), up(REF, w), up(REF, bias), wrap(maps));
+        float[] pooled = new float[p.outputSize()];
+        REF.maxPool2dForwardValues(p, wrap(maps), wrap(pooled));
+        double tol = tolerance() * Math.sqrt(s.c() * s.r() * s.s());
+        for (boolean relu : new boolean[]{false, true}) {
+            float[] y0 = pooled.clone();
+            if (relu) REF.unary(Unary.RELU, y0.length, wrap(y0), wrap(y0));
+            Storage y1 = b.allocate(p.outputSize());
+            b.conv2dMaxPool2dForward(s, p, relu, up(b, x), up(b, w), up(b, bias), y1);
+            assertClose(b.name() + " conv2d+max_pool2d" + (relu ? "+relu " : " ") + s, y0, b.download(y1), tol, tolerance());
+        }
+    }
+
     @ParameterizedTest(name = "max_pool2d {0}")
     @MethodSource("poolCases")
     void maxPool(Pool2dShape p) {
