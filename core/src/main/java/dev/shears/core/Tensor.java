@@ -21,6 +21,7 @@ import java.util.Set;
  */
 public final class Tensor {
     private final int[] shape;
+    private final int size;        // the product of shape, computed once (size() is asked on every op)
     private final Backend backend;
     private Storage storage;
     private boolean requiresGrad;
@@ -48,6 +49,7 @@ public final class Tensor {
             throw new IllegalArgumentException("storage of " + storage.length() + " elements cannot hold shape "
                     + Arrays.toString(shape) + " (" + size + " elements)");
         this.shape = shape.clone();
+        this.size = size;
         this.storage = storage;
         this.backend = storage.backend();
         if (ownsStorage) TensorScope.register(this);
@@ -105,7 +107,7 @@ public final class Tensor {
 
     public int rank() { return shape.length; }
 
-    public int size() { return Shapes.size(shape); }
+    public int size() { return size; }
 
     public Backend backend() { return backend; }
 

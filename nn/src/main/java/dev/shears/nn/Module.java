@@ -23,6 +23,8 @@ public abstract class Module {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
     private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
+    /** children's values in order, rebuilt when they change: a forward pass reads it on every call */
+    private List<Module> childList = List.of();
     private boolean training = true;
 
     public abstract Tensor forward(Tensor x);
@@ -41,6 +43,7 @@ public abstract class Module {
 
     protected <M extends Module> M registerModule(String name, M m) {
         children.put(name, m);
+        childList = List.copyOf(children.values());
         return m;
     }
 
@@ -72,6 +75,14 @@ public abstract class Module {
 
     public Map<String, Module> children() { return Collections.unmodifiableMap(children); }
 
+    /**
+     * The child modules in order, unmodifiable, the same list from call to call until one is added or
+     * replaced, so a forward call need not copy them out of the map (async-profiler put that copy at about
+     * 1% of a pruned SimpleCNN's pass at batch 1; whole passes timed before and after differ by less than
+     * their noise).
+     */
+    List<Module> childModules() { return childList; }
+
     public Module child(String name) {
         Module m = children.get(name);
         if (m == null) throw new IllegalArgumentException(getClass().getSimpleName() + " has no child module '" + name + "'; it has " + children.keySet());
@@ -81,6 +92,7 @@ public abstract class Module {
     protected void replaceChild(String name, Module m) {
         if (!children.containsKey(name)) throw new IllegalArgumentException("no child module '" + name + "'");
         children.put(name, m);
+        childList = List.copyOf(children.values());
     }
 
     /** All parameters with dotted names ("conv1.weight"), in registration order. */

@@ -24,8 +24,8 @@ public class Sequential extends Module {
     /** Layer by layer; for inference (no gradient recorded) with {@link Inference}'s exact rewrites. */
     @Override
     public Tensor forward(Tensor x) {
-        if (Inference.applies()) return Inference.forward(layers(), x);
-        for (Module m : children().values()) x = m.forward(x);
+        if (Inference.applies()) return Inference.forward(childModules(), x);
+        for (Module m : childModules()) x = m.forward(x);
         return x;
     }
 
