@@ -74,6 +74,8 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override public String name() { return "opencl"; }
 
+    @Override public String toString() { return "opencl(" + ctx.device.name() + ")"; }
+
     public OpenClDevices.Device device() { return ctx.device; }
 
     /** Bytes of device memory held by this backend's live storages (workspaces not included). */

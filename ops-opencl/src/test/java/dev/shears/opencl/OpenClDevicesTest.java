@@ -33,6 +33,7 @@ class OpenClDevicesTest {
         Backend b = Backends.byName("opencl");
         assertSame(b, Backends.byName("opencl"), "one shared backend per device");
         assertEquals("opencl", b.name());
+        assertEquals("opencl(" + ((OpenClBackend) b).device().name() + ")", b.toString(), "reports name the device");
     }
 
     @Test

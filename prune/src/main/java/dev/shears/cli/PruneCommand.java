@@ -115,9 +115,9 @@ final class PruneCommand extends ShearsCommand {
         double[][] lat = latencies(unpruned, model, data);
         Checkpoints.save(model, common.out, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
 
-        String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.",
+        String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.%s",
                 common.model, common.out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), common.data,
-                data.test().size(), deviceName());
+                data.test().size(), deviceName(), latencyMethod(model));
         PruneReport report = new PruneReport("Pruning report", setup, r, accBefore, accAfter, Double.NaN, Double.NaN,
                 lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(commandLine()));
         Path md = reportPath(common.out);
@@ -136,6 +136,11 @@ final class PruneCommand extends ShearsCommand {
     }
 
     /** [batch 1, batch 64] × [before, after], measured interleaved. */
+    /** How {@link #latencies} measured, for a report's setup line (with a leading space); "" when it did not. */
+    String latencyMethod(Sequential model) {
+        return latencyRepeats < 1 ? "" : " " + Latency.method(latencyRepeats, model);
+    }
+
     double[][] latencies(Sequential before, Sequential after, Mnist data) {
         if (latencyRepeats < 1) return new double[][]{{Double.NaN, Double.NaN}, {Double.NaN, Double.NaN}};
         int h = data.test().rows(), w = data.test().cols();

@@ -69,9 +69,9 @@ final class ReconstructPrune {
         }
         PruneResult pr = new PruneResult(model, null, before, after, costBefore, costAfter, List.of(), notes);
         String setup = String.format(Locale.ROOT, "%s → %s: reconstruction pruning (He et al. 2017), %s selection, ratio %s per conv layer, "
-                        + "least squares from %,d training images × %d positions, evaluated on %s (%,d test images), %s backend.",
+                        + "least squares from %,d training images × %d positions, evaluated on %s (%,d test images), %s backend.%s",
                 c.common.model, c.common.out, selection.cliName(), ratio, r.images(), r.positionsPerImage(), c.common.data,
-                data.test().size(), c.deviceName());
+                data.test().size(), c.deviceName(), c.latencyMethod(model));
         PruneReport report = new PruneReport("Pruning report", setup, pr, acc.original(), acc.reconstructed(), Double.NaN, Double.NaN,
                 lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(c.commandLine()));
         Path md = PruneCommand.reportPath(c.common.out);

@@ -33,6 +33,15 @@ public final class Latency {
     /** Untimed passes continue until this much time has passed (and {@code warmup} passes were run). */
     public static final long MIN_WARMUP_NANOS = 1_000_000_000L;
 
+    /**
+     * One sentence for a report saying how its latencies were measured: how many timed passes the medians
+     * are of, and on which backend (the CPU backend names its thread count, which changes the figures most).
+     */
+    public static String method(int repeats, Module model) {
+        return String.format(java.util.Locale.ROOT, "Latency: the median of %,d timed pass%s per model and batch size, "
+                + "the models interleaved in blocks, on %s.", repeats, repeats == 1 ? "" : "es", model.backend());
+    }
+
     /** Median milliseconds per forward pass of a batch shaped {@code inputShape}. */
     public static double medianMillis(Module model, int warmup, int repeats, int... inputShape) {
         return compare(List.of(model), warmup, repeats, inputShape)[0];

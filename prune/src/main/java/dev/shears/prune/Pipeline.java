@@ -118,9 +118,9 @@ public final class Pipeline {
         layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.getOrDefault(k, Double.NaN)}));
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
-                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs%s; backend %s.",
+                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs%s; backend %s. %s",
                 dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
-                c.fineTuneEpochs(), fineTuneSchedule(c), model.backend().name());
+                c.fineTuneEpochs(), fineTuneSchedule(c), model.backend().name(), Latency.method(c.latencyRepeats(), model));
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
                 lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);
         Files.writeString(c.out().resolve("report.md"), report.toMarkdown());

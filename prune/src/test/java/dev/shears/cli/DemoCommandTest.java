@@ -33,6 +33,8 @@ class DemoCommandTest {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
         String md = Files.readString(out.resolve("report.md"));
         assertTrue(md.contains("fine-tuning 2 epochs, lr × 0.1 every 1 epochs"), md);
+        assertTrue(md.contains("Latency: the median of 2 timed passes per model and batch size") && md.contains("threads="),
+                "the report says how its latencies were measured: " + md);
 
         var bad = shears("demo", "--finetune-lr-step", "-1");
         assertEquals(2, bad.exitCode());

@@ -32,6 +32,8 @@ class PruneCommandsTest {
         assertTrue(p.get("flops").get("after").asLong() < p.get("flops").get("before").asLong());
         assertTrue(p.get("accuracy").has("before") && p.get("accuracy").has("pruned"), p.toString());
         assertTrue(Files.exists(pruned) && Files.exists(dir.resolve("p.report.md")));
+        String md = Files.readString(dir.resolve("p.report.md"));
+        assertTrue(md.contains("Latency: the median of 1 timed pass per model") && md.contains("threads="), md);
 
         var ft = shears("finetune", "--model", pruned.toString(), "--out", tuned.toString(), "--epochs", "1",
                 "--limit", "32", "--json", "--quiet");
