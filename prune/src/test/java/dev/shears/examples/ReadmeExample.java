@@ -1,5 +1,8 @@
 package dev.shears.examples;
 
+import dev.shears.core.GradMode;
+import dev.shears.core.Tensor;
+import dev.shears.core.TensorScope;
 import dev.shears.data.Dataset;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
@@ -10,6 +13,7 @@ import dev.shears.nn.optim.SGD;
 import dev.shears.nn.train.Trainer;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 
 public class ReadmeExample {
 
@@ -17,6 +21,25 @@ public class ReadmeExample {
         Mnist digits = Datasets.embeddedDigits();   // 8,000 + 2,000 real MNIST digits shipped in the jar
         Trainer.Evaluation test = trainOneEpoch(digits.train(), digits.test(), Path.of("simplecnn.safetensors"));
         System.out.printf("test accuracy %.2f%% on %d images%n", 100 * test.accuracy(), test.samples());
+
+        Sequential model = Checkpoints.loadSimpleCNN(Path.of("simplecnn.safetensors"));
+        float[] first = Arrays.copyOf(digits.test().images(), 28 * 28);
+        System.out.printf("the first test image is a %d; the model says %d%n", digits.test().labels()[0], predict(model, first));
+    }
+
+    /**
+     * The class of one 28×28 image (values in 0..1), as a program serving requests would ask for it. The
+     * first calls of a fresh JVM run interpreted (about 2 ms a pass for a second or so); after that a
+     * SimpleCNN's pass at batch 1 takes tens of µs, a pruned one about 10.
+     */
+    public static int predict(Sequential model, float[] image) {
+        model.eval();   // BatchNorm uses its running statistics
+        try (GradMode off = GradMode.off(); TensorScope scope = TensorScope.open()) {   // no graph; freed at the end
+            float[] logits = model.forward(Tensor.of(image, 1, 1, 28, 28)).toArray();
+            int best = 0;
+            for (int k = 1; k < logits.length; k++) if (logits[k] > logits[best]) best = k;
+            return best;
+        }
     }
 
     /** Builds SimpleCNN, trains it for one epoch, evaluates it on {@code test} and saves it to {@code file}. */

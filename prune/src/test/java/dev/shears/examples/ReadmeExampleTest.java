@@ -1,13 +1,19 @@
 package dev.shears.examples;
 
+import dev.shears.core.GradMode;
+import dev.shears.core.Tensor;
+import dev.shears.core.TensorScope;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.train.Trainer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -26,6 +32,20 @@ class ReadmeExampleTest {
         Trainer.Evaluation test = ReadmeExample.trainOneEpoch(digits.train().first(128), digits.test().first(64), file);
         assertEquals(64, test.samples());
         assertTrue(Files.size(file) > 421_834 * 4, "the checkpoint holds every parameter");
+
+        // predict (batch 1: the threads split each image's filters) agrees with a batch of 32 in eval mode
+        Sequential model = Checkpoints.loadSimpleCNN(file);
+        int n = 32, size = 28 * 28;
+        float[] images = Arrays.copyOf(digits.test().images(), n * size), logits;
+        model.eval();
+        try (GradMode off = GradMode.off(); TensorScope scope = TensorScope.open()) {
+            logits = model.forward(Tensor.of(images, n, 1, 28, 28)).toArray();
+        }
+        for (int i = 0; i < n; i++) {
+            int best = 0;
+            for (int k = 1; k < 10; k++) if (logits[i * 10 + k] > logits[i * 10 + best]) best = k;
+            assertEquals(best, ReadmeExample.predict(model, Arrays.copyOfRange(images, i * size, (i + 1) * size)), "image " + i);
+        }
     }
 
 }
