@@ -109,8 +109,19 @@ public abstract class Module {
      * the default backend for a module that has none (a chain of ReLUs and poolings).
      */
     public Backend backend() {
-        var state = stateDict().values();
-        return state.isEmpty() ? Backends.getDefault() : state.iterator().next().backend();
+        Tensor first = firstTensor();
+        return first == null ? Backends.getDefault() : first.backend();
+    }
+
+    /** The first tensor of {@link #stateDict}'s order, found without building the map and its names. */
+    private Tensor firstTensor() {
+        if (!parameters.isEmpty()) return parameters.values().iterator().next();
+        if (!buffers.isEmpty()) return buffers.values().iterator().next();
+        for (Module m : childList) {
+            Tensor t = m.firstTensor();
+            if (t != null) return t;
+        }
+        return null;
     }
 
     /**
