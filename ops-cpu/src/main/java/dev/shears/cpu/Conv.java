@@ -100,7 +100,7 @@ final class Conv {
 
     /**
      * {@link #forwardSmall} image by image, images split across threads; with fewer images than threads
-     * (batch 1) each image's filters are split instead, four at a time. With {@code pool} (2×2, stride 2,
+     * (batch 1) each image is split instead, in groups of four filters (and rows: see filters). With {@code pool} (2×2, stride 2,
      * no padding) each image's K output maps go to a per-thread buffer (conv1 of SimpleCNN: 31 KiB pruned,
      * 98 KiB unpruned, in L2) and only their max-pool reaches y, so the full-size maps never travel to
      * memory and back: the same values as the convolution then {@link Pool#forwardValues}, bit for bit.
@@ -112,42 +112,85 @@ final class Conv {
         int[] rowOff = new int[crs];
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
         int colLength = shifted ? shiftedPlanes(s, rowOff) : crs * pq;
+        int units = (K + 3) / 4 * rows(s, pool);
         if (s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS) {
-            // fewer images than threads: the threads share each image, four filters at a time, each thread
-            // unrolling the image into its own buffer (see SPLIT_FILTERS_MACS)
+            // fewer images than threads: the threads share each image, split into units of four filters and
+            // one row (see filters), each thread unrolling the image into its own buffer (SPLIT_FILTERS_MACS)
             for (int n = 0; n < s.n(); n++) {
                 int image = n;
-                par.parallelFor(0, (K + 3) / 4, (lo, hi) ->
-                        filters(s, pool, relu, shifted, colLength, rowOff, image, 4 * lo, Math.min(K, 4 * hi), x, w, bias, y));
+                par.parallelFor(0, units, (lo, hi) -> filters(s, pool, relu, shifted, colLength, rowOff, image, lo, hi, x, w, bias, y));
             }
             return;
         }
         par.parallelFor(0, s.n(), (lo, hi) -> {
-            for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, K, x, w, bias, y);
+            for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
         });
     }
 
+    /** Rows of each filter's output, as {@link #filters} splits it: the pooled rows; without a pool, one. */
+    private static int rows(Conv2dShape s, Pool2dShape pool) { return pool == null ? 1 : pool.p(); }
+
     /**
-     * Filters kLo ≤ k &lt; kHi of image n, the image first unrolled into this thread's buffer (colLength
-     * floats; none for a pointwise convolution, which reads x): into y, or with {@code pool} into this
-     * thread's maps (filter k at maps[k·P·Q], P×Q the convolution's output) and then their max-pool into y,
-     * and with {@code relu} its ReLU there, while this thread's outputs are in its cache.
+     * Units uLo ≤ u &lt; uHi of image n, unit g·rows + r being row r of filter group g (filters 4g to 4g + 3;
+     * with {@code pool} a row of the pooled output, two of the convolution's; without, a unit is a whole
+     * group). The image is first unrolled into this thread's buffer (colLength floats; none for a pointwise
+     * convolution, which reads x); then the filters go into y, or with {@code pool} into this thread's maps
+     * (filter k at maps[k·P·Q], P×Q the convolution's output) and their max-pool into y, and with
+     * {@code relu} its ReLU there, while this thread's outputs are in its cache. The whole groups in the range
+     * take one {@link #tile}, a group the range cuts one for its rows in the range.
+     *
+     * <p>Why rows: a group of four filters costs one pass over the unrolled image, which the four share
+     * (conv2's is 99 KiB, in L2), so splitting whole groups between two threads leaves one a pass more when
+     * their number is odd: 17 filters are five groups, three on one thread. Cutting the middle group by rows
+     * evens that out. Lone filters instead (a pass over the image each) made a pruned conv2 of 15 filters with
+     * its pooling, at batch 1 on two threads, 3.7 → 4.9 µs.
      */
     private static void filters(Conv2dShape s, Pool2dShape pool, boolean relu, boolean shifted, int colLength, int[] rowOff, int n,
-                                int kLo, int kHi, float[] x, float[] w, float[] bias, float[] y) {
-        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
+                                int uLo, int uHi, float[] x, float[] w, float[] bias, float[] y) {
         float[] col = pointwise(s) ? null : scratch(colLength);
         float[] src = unrolled(s, shifted, x, n, col);
         int srcOff = col == null ? n * s.c() * s.h() * s.w() : 0;
+        int K = s.k(), rows = rows(s, pool), g = uLo / rows, end = uHi / rows;
+        if (uLo % rows != 0 || uHi - g * rows < rows) {    // the first group is cut
+            tile(s, pool, relu, src, srcOff, rowOff, n, 4 * g, Math.min(K, 4 * g + 4), uLo - g * rows, Math.min(rows, uHi - g * rows), w, bias, y);
+            g++;
+        }
+        if (g < end)                                        // whole groups g to end − 1
+            tile(s, pool, relu, src, srcOff, rowOff, n, 4 * g, Math.min(K, 4 * end), 0, rows, w, bias, y);
+        if (g <= end && end * rows < uHi)                   // the last group is cut
+            tile(s, pool, relu, src, srcOff, rowOff, n, 4 * end, Math.min(K, 4 * end + 4), 0, uHi - end * rows, w, bias, y);
+    }
+
+    /**
+     * Filters kLo ≤ k &lt; kHi, rows rLo ≤ r &lt; rHi (as {@link #filters} counts them) of image n, from its
+     * unrolled src. Part of the rows (only with a pool) is columns jLo ≤ j &lt; jHi of the convolution's
+     * output, which {@link #forwardSmall} computes as an image of jHi − jLo columns read from src at jLo,
+     * into this thread's maps at (k − kLo)·(jHi − jLo), then pooled filter by filter.
+     */
+    private static void tile(Conv2dShape s, Pool2dShape pool, boolean relu, float[] src, int srcOff, int[] rowOff, int n,
+                             int kLo, int kHi, int rLo, int rHi, float[] w, float[] bias, float[] y) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         if (pool == null) {
             forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
             return;
         }
         float[] maps = mapsScratch(K * pq);
-        forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
-        int pooled = pool.p() * pool.q(), yOff = (n * K + kLo) * pooled;
-        Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, yOff);
-        if (relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (kHi - kLo) * pooled);
+        int pooled = pool.p() * pool.q();
+        if (rLo == 0 && rHi == pool.p()) {
+            forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
+            int yOff = (n * K + kLo) * pooled;
+            Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, yOff);
+            if (relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (kHi - kLo) * pooled);
+            return;
+        }
+        int count = rHi - rLo, cols = 2 * count * s.q();
+        // filter k lands at maps[(k − kLo)·cols]: forwardSmall puts it at yOff + k·cols
+        forwardSmall(kLo, kHi, crs, cols, src, srcOff + 2 * rLo * s.q(), rowOff, w, bias, maps, -kLo * cols);
+        for (int k = kLo; k < kHi; k++) {
+            int yOff = (n * K + k) * pooled + rLo * pool.q();
+            Pool.max2x2(maps, (k - kLo) * cols, 1, 2 * count, s.q(), count, pool.q(), y, yOff);
+            if (relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + count * pool.q());
+        }
     }
 
     /** Image n as forwardSmall reads it: col (shifted planes or im2col) filled, or x itself (pointwise). */

@@ -27,13 +27,16 @@ class ConvPoolFusedTest {
             new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1),    // the unpruned conv2 at batch 1
             new Conv2dShape(1, 1, 28, 28, 13, 3, 3, 1, 1, 1, 1),     // batch 1, filters split, a lone last filter
             new Conv2dShape(1, 13, 14, 14, 18, 3, 3, 1, 1, 1, 1),    // the same for a pruned conv2
+            new Conv2dShape(1, 8, 14, 14, 26, 3, 3, 1, 1, 1, 1),     // 7 groups of filters: the middle one split by rows
+            new Conv2dShape(1, 1, 28, 28, 17, 3, 3, 1, 1, 1, 1),     // 5 groups, the last a lone filter, split by rows
+            new Conv2dShape(1, 3, 19, 21, 9, 3, 3, 1, 1, 1, 1),      // odd H: the last row of the conv is not pooled
             new Conv2dShape(2, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0)};       // pointwise
 
     @Test
     void matchesConvolutionThenPooling() {
         ReferenceBackend r = ReferenceBackend.INSTANCE;
         for (boolean simd : new boolean[]{true, false})
-            for (int threads : new int[]{1, 2})
+            for (int threads : new int[]{1, 2, 3})   // three: a chunk whose both ends cut a group of filters
                 for (boolean relu : new boolean[]{false, true}) {
                     CpuBackend cpu = new CpuBackend(simd, threads);
                     for (Conv2dShape s : SHAPES) {
