@@ -22,7 +22,9 @@ class ReportTest {
         PruneReport report = new PruneReport("Pruning report", "test", r, 0.9, 0.5, 0.89, Double.NaN, 2.0, 1.0, 20.0, 5.0, List.of("x.png"), List.of("shears demo"));
         String t = report.toTerminal();
         assertTrue(t.contains("channels conv1") && t.contains("| 4 |") || t.contains("4 |"), t);
-        assertTrue(t.contains("4.00× faster"), t);
+        double flopCut = (double) r.before().flops() / r.after().flops();
+        assertTrue(t.contains(String.format(java.util.Locale.ROOT, "4.00× faster (%.2f of the FLOP cut)", 4 / flopCut)), t);
+        assertTrue(t.contains(String.format(java.util.Locale.ROOT, "2.00× faster (%.2f of the FLOP cut)", 2 / flopCut)), t);
         assertTrue(t.contains("-40.00 pts"), t);
         String md = report.toMarkdown();
         assertTrue(md.contains("| channels conv2 | 6 | 3 | −50.0% |"), md);
