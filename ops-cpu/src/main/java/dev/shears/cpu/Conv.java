@@ -100,10 +100,11 @@ final class Conv {
 
     /**
      * {@link #forwardSmall} image by image, images split across threads; with fewer images than threads
-     * (batch 1) each image is split instead, in groups of four filters (and rows: see filters). With {@code pool} (2×2, stride 2,
-     * no padding) each image's K output maps go to a per-thread buffer (conv1 of SimpleCNN: 31 KiB pruned,
-     * 98 KiB unpruned, in L2) and only their max-pool reaches y, so the full-size maps never travel to
-     * memory and back: the same values as the convolution then {@link Pool#forwardValues}, bit for bit.
+     * (batch 1) each image is split instead, by groups of four filters and rows ({@link #filters}). With
+     * {@code pool} (2×2, stride 2, no padding) each image's K output maps go to a per-thread buffer (conv1 of
+     * SimpleCNN: 31 KiB pruned, 98 KiB unpruned, in L2) and only their max-pool reaches y, so the full-size
+     * maps never travel to memory and back: the same values as the convolution then
+     * {@link Pool#forwardValues}, bit for bit.
      */
     private static void forwardSmallImages(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y,
                                            Pool2dShape pool, boolean relu) {
