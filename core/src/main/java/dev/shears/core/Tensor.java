@@ -133,6 +133,25 @@ public final class Tensor {
         return toArray()[0];
     }
 
+    /**
+     * For each position of the other dimensions, the index of the largest value along the last one, as
+     * torch.argmax(t, dim=-1) flattened: logits [n, classes] give n predicted classes. The first index wins
+     * a tie, and a NaN counts as the largest value, as in PyTorch. Reads the values back to the host.
+     */
+    public int[] argmax() {
+        int n = shape.length == 0 ? 1 : shape[shape.length - 1];
+        if (n == 0) throw new IllegalArgumentException("argmax() needs a non-empty last dimension, found shape " + Arrays.toString(shape));
+        float[] v = toArray();
+        int[] best = new int[size / n];
+        for (int row = 0; row < best.length; row++) {
+            int o = row * n, b = 0;
+            for (int k = 1; k < n; k++)
+                if (v[o + k] > v[o + b] || Float.isNaN(v[o + k]) && !Float.isNaN(v[o + b])) b = k;
+            best[row] = b;
+        }
+        return best;
+    }
+
     /** A copy on another backend (a plain copy, not recorded in the graph). */
     public Tensor to(Backend other) {
         if (other == backend) return this;

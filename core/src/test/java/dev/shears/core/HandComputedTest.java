@@ -14,6 +14,18 @@ class HandComputedTest {
     }
 
     @Test
+    void argmaxAlongTheLastDimension() {
+        Tensor logits = Tensor.of(new float[]{0, 3, 1,   2, 2, -1,   -5, -4, -6,   1, Float.NaN, 7}, 2, 2, 3);
+        // per row: the largest; the first on a tie; all negative; a NaN counts as the largest (torch.argmax)
+        assertArrayEquals(new int[]{1, 0, 1, 1}, logits.argmax());
+        assertArrayEquals(new int[]{2}, Tensor.of(new float[]{1, 2, 9, 4}, 4).argmax());
+        assertArrayEquals(new int[]{0}, Tensor.scalar(5f).argmax());
+        assertArrayEquals(new int[0], Tensor.zeros(0, 10).argmax());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Tensor.zeros(3, 0).argmax());
+        assertTrue(e.getMessage().contains("[3, 0]"), e.getMessage());
+    }
+
+    @Test
     void conv2dWithPadding() {
         // 3x3 input 1..9, all-ones 3x3 kernel, padding 1: each output is the sum of its neighbourhood
         float[] x = {1, 2, 3, 4, 5, 6, 7, 8, 9};

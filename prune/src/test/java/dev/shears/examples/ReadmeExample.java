@@ -35,10 +35,7 @@ public class ReadmeExample {
     public static int predict(Sequential model, float[] image) {
         model.eval();   // BatchNorm uses its running statistics
         try (GradMode off = GradMode.off(); TensorScope scope = TensorScope.open()) {   // no graph; freed at the end
-            float[] logits = model.forward(Tensor.of(image, 1, 1, 28, 28)).toArray();
-            int best = 0;
-            for (int k = 1; k < logits.length; k++) if (logits[k] > logits[best]) best = k;
-            return best;
+            return model.forward(Tensor.of(image, 1, 1, 28, 28)).argmax()[0];   // the largest of the 10 logits
         }
     }
 

@@ -148,15 +148,11 @@ public final class Trainer {
         return Tensor.of(model.backend(), x, shape);
     }
 
-    /** How many rows of logits [n, classes] have their maximum at the label (the first maximum on ties). */
+    /** How many rows of logits [n, classes] have their maximum at the label ({@link Tensor#argmax}). */
     static int correct(Tensor logits, int[] labels) {
-        float[] l = logits.toArray();
-        int classes = logits.dim(1), right = 0;
-        for (int i = 0; i < labels.length; i++) {
-            int best = 0;
-            for (int c = 1; c < classes; c++) if (l[i * classes + c] > l[i * classes + best]) best = c;
-            if (best == labels[i]) right++;
-        }
+        int[] predicted = logits.argmax();
+        int right = 0;
+        for (int i = 0; i < labels.length; i++) if (predicted[i] == labels[i]) right++;
         return right;
     }
 
