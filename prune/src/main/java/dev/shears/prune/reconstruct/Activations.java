@@ -42,21 +42,4 @@ final class Activations {
             }
         }
     }
-
-    /** Top-1 accuracy of {@code model} on all of {@code data}. */
-    static double accuracy(Sequential model, Dataset data) {
-        int[] all = new int[data.size()];
-        for (int i = 0; i < all.length; i++) all[i] = i;
-        int out = model.layers().size();
-        int[] correct = {0};
-        capture(model, data, all, new int[]{out}, (layer, v, shape, first) -> {
-            int n = shape[0], classes = shape[1];
-            for (int i = 0; i < n; i++) {
-                int best = 0;
-                for (int c = 1; c < classes; c++) if (v[i * classes + c] > v[i * classes + best]) best = c;
-                if (best == data.labels()[first + i]) correct[0]++;
-            }
-        });
-        return (double) correct[0] / data.size();
-    }
 }

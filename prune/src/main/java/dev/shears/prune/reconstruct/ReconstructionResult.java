@@ -2,6 +2,7 @@ package dev.shears.prune.reconstruct;
 
 import dev.shears.data.Dataset;
 import dev.shears.nn.Sequential;
+import dev.shears.nn.train.Trainer;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,15 +44,17 @@ public record ReconstructionResult(Sequential model, Selection selection, double
     public Accuracy accuracy(Dataset test) {
         try {
             original.restore(model);
-            double o = Activations.accuracy(model, test);
+            double o = accuracyOf(test);
             naive.restore(model);
-            double n = Activations.accuracy(model, test);
+            double n = accuracyOf(test);
             reconstructed.restore(model);
-            return new Accuracy(o, n, Activations.accuracy(model, test));
+            return new Accuracy(o, n, accuracyOf(test));
         } finally {
             reconstructed.restore(model);
         }
     }
+
+    private double accuracyOf(Dataset test) { return Trainer.evaluate(model, test, Activations.BATCH).accuracy(); }
 
     public long parametersBefore() { return original.parameterCount(model); }
 
