@@ -135,12 +135,12 @@ final class PruneCommand extends ShearsCommand {
         return 0;
     }
 
-    /** [batch 1, batch 64] × [before, after], measured interleaved. */
     /** How {@link #latencies} measured, for a report's setup line (with a leading space); "" when it did not. */
     String latencyMethod(Sequential model) {
         return latencyRepeats < 1 ? "" : " " + Latency.method(latencyRepeats, model);
     }
 
+    /** [batch 1, batch 64] × [before, after], measured interleaved. */
     double[][] latencies(Sequential before, Sequential after, Mnist data) {
         if (latencyRepeats < 1) return new double[][]{{Double.NaN, Double.NaN}, {Double.NaN, Double.NaN}};
         int h = data.test().rows(), w = data.test().cols();
