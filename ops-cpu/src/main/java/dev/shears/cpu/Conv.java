@@ -140,11 +140,11 @@ final class Conv {
      * {@code relu} its ReLU there, while this thread's outputs are in its cache. The whole groups in the range
      * take one {@link #tile}, a group the range cuts one for its rows in the range.
      *
-     * <p>Why rows: a group of four filters costs one pass over the unrolled image, which the four share
-     * (conv2's is 99 KiB, in L2), so splitting whole groups between two threads leaves one a pass more when
-     * their number is odd: 17 filters are five groups, three on one thread. Cutting the middle group by rows
-     * evens that out. Lone filters instead (a pass over the image each) made a pruned conv2 of 15 filters with
-     * its pooling, at batch 1 on two threads, 3.7 → 4.9 µs.
+     * <p>Why rows: a group of four filters costs one pass over the unrolled image, which the four share (a
+     * pruned conv2's shifted planes: 37 KiB for 14 channels), so splitting whole groups between two threads
+     * leaves one a pass more when their number is odd: 17 filters are five groups, three on one thread.
+     * Cutting the middle group by rows evens that out. Lone filters instead (a pass over the image each) made
+     * a pruned conv2 of 15 filters with its pooling, at batch 1 on two threads, 3.7 → 4.9 µs.
      */
     private static void filters(Conv2dShape s, Pool2dShape pool, boolean relu, boolean shifted, int colLength, int[] rowOff, int n,
                                 int uLo, int uHi, float[] x, float[] w, float[] bias, float[] y) {
@@ -164,9 +164,10 @@ final class Conv {
 
     /**
      * Filters kLo ≤ k &lt; kHi, rows rLo ≤ r &lt; rHi (as {@link #filters} counts them) of image n, from its
-     * unrolled src. Part of the rows (only with a pool) is columns jLo ≤ j &lt; jHi of the convolution's
-     * output, which {@link #forwardSmall} computes as an image of jHi − jLo columns read from src at jLo,
-     * into this thread's maps at (k − kLo)·(jHi − jLo), then pooled filter by filter.
+     * unrolled src. Part of the rows (only with a pool) is the convolution's rows 2·rLo to 2·rHi, columns
+     * 2·rLo·Q ≤ j &lt; 2·rHi·Q of its output, which {@link #forwardSmall} computes as an image of that many
+     * columns read from src at 2·rLo·Q, into this thread's maps at (k − kLo)·(columns), then pooled filter by
+     * filter.
      */
     private static void tile(Conv2dShape s, Pool2dShape pool, boolean relu, float[] src, int srcOff, int[] rowOff, int n,
                              int kLo, int kHi, int rLo, int rHi, float[] w, float[] bias, float[] y) {
