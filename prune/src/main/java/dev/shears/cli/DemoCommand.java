@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
+import dev.shears.nn.train.TrainingDivergedException;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.MinKeep;
 import dev.shears.prune.Pipeline;
@@ -83,7 +84,12 @@ final class DemoCommand extends ShearsCommand {
         var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, minKeepFraction > 0 ? MinKeep.fraction(minKeepFraction) : MinKeep.ONE, lambda, epochs, fineTuneEpochs,
                 lr, common.seed, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command),
                 fineTuneLrStep, fineTuneLrGamma);
-        PruneReport report = Pipeline.run(config, data, common.data, line -> log("%s", line));
+        PruneReport report;
+        try {
+            report = Pipeline.run(config, data, common.data, line -> log("%s", line));
+        } catch (TrainingDivergedException d) {
+            throw new IllegalStateException(d.getMessage() + "; the models written before stay in " + out + "; try a lower --lr", d);
+        }
         if (!common.json) say("%s", report.toTerminal());
         say("report: %s", out.resolve("report.md"));
         Map<String, Object> json = new LinkedHashMap<>();

@@ -4,6 +4,8 @@ import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.train.Trainer;
+import dev.shears.nn.train.TrainingCheckpoint;
+import dev.shears.nn.train.TrainingDivergedException;
 import dev.shears.prune.Training;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,35 +17,51 @@ import java.util.Map;
 
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Fine-tune a (pruned) model at its own widths with a fresh SGD over its parameters, and save it.",
-                "Prints test accuracy before and after."})
+                "Prints test accuracy before and after. Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr)."})
 final class FinetuneCommand extends ShearsCommand {
 
     @Mixin TrainingOptions training;
     @Mixin ScheduleOptions schedule;
+    @Mixin CheckpointOptions checkpoints;
+
+    /** The options that decide a fine-tuning run's course, saved with its checkpoints and checked on --resume. */
+    static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
+            "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma");
 
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
         if (common.out == null) throw usageError("--out FILE is required");
+        TrainingCheckpoint.State resumed = checkpoints.resume(spec, "finetune", RECIPE);
+        if (resumed != null && resumed.epochs() > training.epochs)
+            throw usageError("--resume " + checkpoints.resume + " has " + resumed.epochs() + " epochs done, more than --epochs " + training.epochs);
         if (schedule.problem() != null) throw usageError(schedule.problem());
-        Sequential model = requireModel();
+        Sequential model = resumed == null ? requireModel() : CheckpointOptions.model(resumed, checkpoints.resume);
         Mnist data = loadData();
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
                 common.batchSize, common.seed, schedule.stepSize(), schedule.gamma);
+        var checkpointing = new Training.Checkpointing(checkpoints.dir(), resumed, CheckpointOptions.recipe(spec, "finetune", RECIPE));
+        if (resumed != null && resumed.note() != null) log("note: %s", resumed.note());
         List<Map<String, Object>> epochs = new ArrayList<>();
-        Training.fineTune(model, data.train(), options, r -> {
-            double test = Training.accuracy(model, data.test());
-            log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.1f s; test accuracy %.2f%%",
-                    r.epoch() + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.seconds(), 100 * test);
-            Map<String, Object> e = new LinkedHashMap<>();
-            e.put("epoch", r.epoch() + 1);
-            e.put("loss", r.loss());
-            e.put("accuracy", r.accuracy());
-            e.put("seconds", r.seconds());
-            e.put("test_accuracy", test);
-            epochs.add(e);
-        });
+        int[] saved = {resumed == null ? 0 : resumed.epochs()};
+        try {
+            Training.train(model, data.train(), options, null, checkpointing, r -> {
+                double test = Training.accuracy(model, data.test());
+                log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %.1f s; test accuracy %.2f%%",
+                        r.epoch() + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.seconds(), 100 * test);
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("epoch", r.epoch() + 1);
+                e.put("loss", r.loss());
+                e.put("accuracy", r.accuracy());
+                e.put("seconds", r.seconds());
+                e.put("test_accuracy", test);
+                epochs.add(e);
+                saved[0] = r.epoch() + 1;
+            });
+        } catch (TrainingDivergedException d) {
+            throw diverged(d, checkpoints.dir(), saved[0]);
+        }
         double after = Trainer.evaluate(model, data.test(), TrainCommand.EVAL_BATCH).accuracy();
         Checkpoints.save(model, common.out, Map.of("shears.command", "finetune", "shears.data", common.data));
         say("fine-tuned %s for %d epoch(s): test accuracy %.2f%% → %.2f%% (%,d parameters); saved %s",

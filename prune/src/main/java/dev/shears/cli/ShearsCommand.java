@@ -10,6 +10,7 @@ import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.io.Checkpoints;
+import dev.shears.nn.train.TrainingDivergedException;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
@@ -66,6 +67,17 @@ public abstract class ShearsCommand implements Callable<Integer> {
 
     protected ParameterException usageError(String message) {
         return new ParameterException(spec.commandLine(), message);
+    }
+
+    /**
+     * The one-line failure for a diverged training run: the trainer's facts (epoch, step, learning rate, loss),
+     * what the checkpoint directory keeps (none: null), that --out was not written, and the hint.
+     */
+    protected IllegalStateException diverged(TrainingDivergedException d, Path checkpoints, int savedEpochs) {
+        String kept = checkpoints == null ? "" : savedEpochs > 0 ? "; " + checkpoints + " keeps epoch " + savedEpochs
+                : "; nothing written to " + checkpoints;
+        return new IllegalStateException(d.getMessage() + kept + (common.out == null ? "" : "; " + common.out + " not written")
+                + "; try a lower --lr", d);
     }
 
     // ---- inputs ----

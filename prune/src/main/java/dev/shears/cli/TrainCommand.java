@@ -7,6 +7,8 @@ import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
+import dev.shears.nn.train.TrainingCheckpoint;
+import dev.shears.nn.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import dev.shears.prune.Sparsity;
 import picocli.CommandLine.Mixin;
@@ -19,23 +21,33 @@ import java.util.Map;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train SimpleCNN with SGD and report test accuracy after every epoch.",
-                "Starts from --model if given (its widths, so a pruned model trains as it is), else from fresh weights (--seed)."})
+                "Starts from --model if given (its widths, so a pruned model trains as it is), else from fresh weights (--seed).",
+                "Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr); --out is then not written."})
 final class TrainCommand extends ShearsCommand {
     /** Evaluation only runs forwards: a larger batch is faster and gives the same numbers. */
     static final int EVAL_BATCH = 256;
 
     @Mixin TrainingOptions training;
     @Mixin ScheduleOptions schedule;
+    @Mixin CheckpointOptions checkpoints;
 
     @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
             description = "Network Slimming's sparse training: add λ·Σ|γ| over every BatchNorm scale to the loss (default: ${DEFAULT-VALUE}, none).")
     float sparsityL1;
 
+    /** The options that decide a run's course, saved with its checkpoints and checked on --resume. */
+    static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
+            "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma", "--sparsity-l1");
+
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
+        TrainingCheckpoint.State resumed = checkpoints.resume(spec, "train", RECIPE);
+        int first = resumed == null ? 0 : resumed.epochs();
+        if (first > training.epochs)
+            throw usageError("--resume " + checkpoints.resume + " has " + first + " epochs done, more than --epochs " + training.epochs);
         Mnist data = loadData();
-        Sequential model = loadOrCreateModel();
+        Sequential model = resumed == null ? loadOrCreateModel() : CheckpointOptions.model(resumed, checkpoints.resume);
         log("training SimpleCNN (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
                 model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
                 training.momentum, training.weightDecay);
@@ -46,16 +58,25 @@ final class TrainCommand extends ShearsCommand {
         if (!(sparsityL1 >= 0) || Float.isInfinite(sparsityL1))
             throw usageError("--sparsity-l1 must be finite and >= 0, got " + sparsityL1);
         if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
+        if (resumed != null) {
+            resumed.restore(model, sgd, stepLr);
+            if (resumed.note() != null) log("note: %s", resumed.note());
+            log("resumed from %s after epoch %d (learning rate %s)", checkpoints.resume, first, sgd.lr());
+        }
+        Map<String, String> recipe = CheckpointOptions.recipe(spec, "train", RECIPE);
         DataLoader loader = new DataLoader(data.train(), common.batchSize, true, common.seed);
         int[] imageShape = {1, data.train().rows(), data.train().cols()};
 
         List<Map<String, Object>> epochs = new ArrayList<>();
         Trainer.Evaluation test = null;
         double trainSeconds = 0;
-        for (int e = 0; e < training.epochs; e++) {
+        int saved = first;
+        for (int e = first; e < training.epochs; e++) {
             Trainer.EpochResult r;
             try (ConsoleProgress bar = progress(String.format("epoch %d/%d", e + 1, training.epochs), loader.batchesPerEpoch())) {
                 r = trainer.progress(bar).trainEpoch(loader, e, imageShape);
+            } catch (TrainingDivergedException d) {
+                throw diverged(d, checkpoints.dir(), saved);
             }
             trainSeconds += r.seconds();
             test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
@@ -79,6 +100,11 @@ final class TrainCommand extends ShearsCommand {
             }
             epochs.add(epoch);
             if (stepLr != null) stepLr.step();
+            if (checkpoints.dir() != null) {
+                TrainingCheckpoint.save(checkpoints.dir(), model, sgd, stepLr, e + 1, recipe);
+                saved = e + 1;
+                log("checkpoint: %s after epoch %d", checkpoints.dir(), e + 1);
+            }
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
         if (common.out != null) {
@@ -103,12 +129,14 @@ final class TrainCommand extends ShearsCommand {
         json.put("sparsity_l1", sparsityL1);
         json.put("seed", common.seed);
         json.put("parameters", model.parameterCount());
+        json.put("resumed_from_epoch", first);
         json.put("epochs", epochs);
         json.put("train_seconds", trainSeconds);
         json.put("test_accuracy", test.accuracy());
         json.put("test_loss", test.loss());
         json.put("test_samples", test.samples());
         json.put("model", common.out == null ? null : common.out.toString());
+        json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
         emitJson(json);
         return 0;
     }
