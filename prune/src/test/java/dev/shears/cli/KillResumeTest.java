@@ -40,10 +40,13 @@ class KillResumeTest {
             boolean resume = TrainingCheckpoint.exists(ckpt);
             Process child = new ProcessBuilder(childCommand(tiny, resume ? "--resume" : "--checkpoint", ckpt))
                     .redirectErrorStream(true).redirectOutput(dir.resolve("child.log").toFile()).start();
-            // until a first epoch has been written, each try waits longer, so that a slow machine gets there too
-            long delay = 500 + random.nextInt(2500) + (withState == 0 ? 700L * kill : 0);
+            // the first two kills come before any epoch can end; until one has been written, each try waits longer,
+            // so that a slow machine gets there too
+            long delay = kill < 2 ? 100 + random.nextInt(400) : 500 + random.nextInt(2500) + (withState == 0 ? 700L * kill : 0);
             if (child.waitFor(delay, TimeUnit.MILLISECONDS))
                 fail("the child ended by itself (exit " + child.exitValue() + "): " + Files.readString(dir.resolve("child.log")));
+            // every third kill aims at a write: as soon as a temporary file shows (or 3 s later)
+            if (kill % 3 == 2) for (long end = System.nanoTime() + 3_000_000_000L; !stale(ckpt) && System.nanoTime() < end; ) Thread.onSpinWait();
             child.destroyForcibly();   // SIGKILL on Unix: no shutdown hooks, no finally blocks
             assertTrue(child.waitFor(30, TimeUnit.SECONDS));
 
