@@ -112,8 +112,8 @@ final class TrainCommand extends ShearsCommand {
             log("saved %s", common.out);
         }
 
-        say("trained %d epoch(s) in %.1f s on %s: test accuracy %.2f%%, test loss %.4f (%,d test images)%s",
-                training.epochs, trainSeconds, deviceName(), 100 * test.accuracy(), test.loss(), test.samples(),
+        say("trained %d epoch(s)%s in %.1f s on %s: test accuracy %.2f%%, test loss %.4f (%,d test images)%s",
+                training.epochs - first, first == 0 ? "" : " after the " + first + " of " + checkpoints.resume, trainSeconds, deviceName(), 100 * test.accuracy(), test.loss(), test.samples(),
                 common.out == null ? "" : "; model saved to " + common.out);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "train");

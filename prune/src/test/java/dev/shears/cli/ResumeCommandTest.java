@@ -21,11 +21,8 @@ class ResumeCommandTest {
 
     /** A short run: 64 images in 4 batches, one thread, a schedule that changes the rate after every epoch. */
     private static String[] train(String... more) {
-        String[] base = {"train", "--limit", "64", "--batch-size", "16", "--threads", "1", "--lr-step", "1", "--lr-gamma", "0.5",
-                "--weight-decay", "1e-4", "--quiet"};
-        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
-        System.arraycopy(more, 0, all, base.length, more.length);
-        return all;
+        return concat(new String[]{"train", "--limit", "64", "--batch-size", "16", "--threads", "1", "--lr-step", "1",
+                "--lr-gamma", "0.5", "--weight-decay", "1e-4", "--quiet"}, more);
     }
 
     @Test
