@@ -60,7 +60,7 @@ public final class CheckpointOptions {
         var parsed = spec.commandLine().getParseResult();
         for (String name : recipeOptions) {
             if (parsed.hasMatchedOption(name)) continue;   // compared below, with everything else
-            OptionSpec option = spec.findOption(name);
+            OptionSpec option = option(spec, name);
             String saved = state.recipe().get(name);
             option.setValue(saved == null ? null : convert(saved, option.type()));
         }
@@ -76,7 +76,7 @@ public final class CheckpointOptions {
         Map<String, String> recipe = new LinkedHashMap<>();
         recipe.put("command", command);
         for (String name : recipeOptions) {
-            Object value = spec.findOption(name).getValue();
+            Object value = option(spec, name).getValue();
             if (value != null) recipe.put(name, value.toString());
         }
         return recipe;
@@ -86,6 +86,12 @@ public final class CheckpointOptions {
     static Sequential model(TrainingCheckpoint.State state, Path dir) {
         var widths = Checkpoints.simpleCnnWidths(new SafeTensors.Contents(state.model(), Map.of()), dir.resolve(TrainingCheckpoint.STATE_FILE));
         return SimpleCNN.create(widths.c1(), widths.c2(), widths.hidden(), 0);
+    }
+
+    private static OptionSpec option(CommandSpec spec, String name) {
+        OptionSpec option = spec.findOption(name);
+        if (option == null) throw new IllegalStateException("recipe option " + name + " is not an option of " + spec.name());
+        return option;
     }
 
     private static Object convert(String value, Class<?> type) {

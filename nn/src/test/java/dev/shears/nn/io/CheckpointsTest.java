@@ -73,4 +73,19 @@ class CheckpointsTest {
         msg = assertThrows(IllegalArgumentException.class, () -> Checkpoints.loadSimpleCNN(file)).getMessage();
         assertTrue(msg.contains("tensor conv2.weight is missing"), msg);
     }
+
+    @Test
+    void aModelWithANonFiniteValueIsNotSavedAndTheOldFileStays() throws Exception {
+        Sequential model = SimpleCNN.create(2, 3, 4, 1);
+        Path file = dir.resolve("good.safetensors");
+        Checkpoints.save(model, file);
+        byte[] good = java.nio.file.Files.readAllBytes(file);
+        Tensor var = model.stateDict().get("bn2.running_var");
+        float[] v = var.toArray();
+        v[1] = Float.POSITIVE_INFINITY;
+        model.child("bn2").setParameter("running_var", Tensor.of(v, var.shape()));
+        String msg = assertThrows(IllegalStateException.class, () -> Checkpoints.save(model, file)).getMessage();
+        assertEquals("not saving " + file + ": bn2.running_var[1] is Infinity (did training diverge?)", msg);
+        assertArrayEquals(good, java.nio.file.Files.readAllBytes(file));
+    }
 }
