@@ -100,7 +100,7 @@ def train(args):
     torch.manual_seed(args.seed)
     model = SimpleCNN()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
-    # shears train --lr-step N --lr-gamma G; off (a constant rate) when N is 0
+    # shears train --lr-step N --lr-gamma G (2 and 0.1 by default); off (a constant rate) when N is 0
     schedule = torch.optim.lr_scheduler.StepLR(opt, args.lr_step, args.lr_gamma) if args.lr_step > 0 else None
     epochs = []
     for epoch in range(args.epochs):
@@ -236,7 +236,7 @@ def main():
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--lr-step", type=int, default=0, help="StepLR step size in epochs; 0: no schedule")
+    p.add_argument("--lr-step", type=int, default=2, help="StepLR step size in epochs (2, as shears train); 0: no schedule")
     p.add_argument("--lr-gamma", type=float, default=0.1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--infer-batch-size", type=int, default=256)

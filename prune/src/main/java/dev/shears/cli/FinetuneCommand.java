@@ -8,6 +8,7 @@ import dev.shears.prune.Training;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,7 +17,13 @@ import java.util.Map;
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Fine-tune a (pruned) model at its own widths with a fresh SGD over its parameters, and save it.",
                 "Prints test accuracy before and after."})
-final class FinetuneCommand extends ShearsCommand {
+final class FinetuneCommand extends BackendCommand {
+
+    @Mixin Options.Data data;
+    @Mixin Options.Model model;
+    @Mixin Options.Out out;
+    @Mixin Options.Batch batch;
+    @Mixin Options.Seed seed;
 
     @Mixin TrainingOptions training;
     @Mixin ScheduleOptions schedule;
@@ -24,13 +31,13 @@ final class FinetuneCommand extends ShearsCommand {
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
-        if (common.out == null) throw usageError("--out FILE is required");
+        Path out = this.out.require(this);
         if (schedule.problem() != null) throw usageError(schedule.problem());
-        Sequential model = requireModel();
-        Mnist data = loadData();
+        Sequential model = this.model.require(this);
+        Mnist data = this.data.load(this);
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
-                common.batchSize, common.seed, schedule.stepSize(), schedule.gamma);
+                batch.size, seed.value, schedule.stepSize(), schedule.gamma);
         List<Map<String, Object>> epochs = new ArrayList<>();
         Training.fineTune(model, data.train(), options, r -> {
             double test = Training.accuracy(model, data.test());
@@ -45,12 +52,12 @@ final class FinetuneCommand extends ShearsCommand {
             epochs.add(e);
         });
         double after = Trainer.evaluate(model, data.test(), TrainCommand.EVAL_BATCH).accuracy();
-        Checkpoints.save(model, common.out, Map.of("shears.command", "finetune", "shears.data", common.data));
+        Checkpoints.save(model, out, Map.of("shears.command", "finetune", "shears.data", this.data.name));
         say("fine-tuned %s for %d epoch(s): test accuracy %.2f%% → %.2f%% (%,d parameters); saved %s",
-                common.model, training.epochs, 100 * before, 100 * after, model.parameterCount(), common.out);
+                this.model.file, training.epochs, 100 * before, 100 * after, model.parameterCount(), out);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "finetune");
-        json.put("model", common.out.toString());
+        json.put("model", out.toString());
         json.put("parameters", model.parameterCount());
         json.put("accuracy_before", before);
         json.put("accuracy_after", after);

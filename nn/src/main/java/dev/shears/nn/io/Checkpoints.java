@@ -43,10 +43,12 @@ public final class Checkpoints {
     }
 
     /**
-     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend. Every tensor of the
-     * model must be in the file and the file may hold nothing else. With {@code allowResize} a tensor may
-     * have another shape than the model's (the layer then takes the file's size, as when loading a pruned
-     * checkpoint into a full-width model); otherwise shapes must be equal.
+     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend, as PyTorch's strict
+     * {@code load_state_dict} would. Every tensor of the model must be in the file, except those that
+     * {@link Module#mayBeMissing may be missing} (BatchNorm's {@code num_batches_tracked}), and the file may
+     * hold nothing else. With {@code allowResize} a tensor may have another shape than the model's (the layer
+     * then takes the file's size, as when loading a pruned checkpoint into a full-width model); otherwise
+     * shapes must {@link Module#shapeFits fit} (equal, or [1] for a scalar).
      *
      * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor
      */
@@ -88,8 +90,10 @@ public final class Checkpoints {
         List<String> problems = new ArrayList<>();
         for (var e : mine.entrySet()) {
             NamedArray a = contents.tensors().get(e.getKey());
-            if (a == null) problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
-            else if (!allowResize && !Arrays.equals(a.shape(), e.getValue().shape()))
+            if (a == null) {
+                if (!model.mayBeMissing(e.getKey()))
+                    problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
+            } else if (!allowResize && !Module.shapeFits(a.shape(), e.getValue().shape()))
                 problems.add(e.getKey() + ": shape " + Arrays.toString(a.shape()) + " in the file, the model expects "
                         + Arrays.toString(e.getValue().shape()));
         }
