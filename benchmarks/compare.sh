@@ -13,12 +13,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-if [ -z "${JAVA_HOME:-}" ] || ! "$JAVA_HOME/bin/java" -version 2>&1 | grep -q 'version "25'; then
-  for candidate in /usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/java-25-openjdk-amd64 /usr/lib/jvm/jdk-25* /usr/lib/jvm/*25*; do
-    if [ -x "$candidate/bin/java" ] && "$candidate/bin/java" -version 2>&1 | grep -q 'version "25'; then export JAVA_HOME="$candidate"; break; fi
-  done
-fi
-export JAVA_HOME
+. bin/find-jdk25
+jdk25="$(find_jdk25)" || { echo "$(no_jdk25_message compare.sh)" >&2; exit 1; }
+export JAVA_HOME="$jdk25"
 venv="$(bash benchmarks/torch-venv.sh)"
 echo "compare: building the benchmarks jar..." >&2
 ./mvnw -B -q -ntp -DskipTests package >&2
