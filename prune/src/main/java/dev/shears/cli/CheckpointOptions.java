@@ -5,6 +5,7 @@ import dev.shears.nn.Sequential;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.io.SafeTensors;
 import dev.shears.nn.train.TrainingCheckpoint;
+import dev.shears.nn.train.TrainingDivergedException;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
@@ -41,6 +42,19 @@ public final class CheckpointOptions {
     /** Where checkpoints go: the {@code --resume} or {@code --checkpoint} directory, or null for none. */
     Path dir() {
         return resume != null ? resume : checkpoint;
+    }
+
+    /**
+     * The one-line failure for a diverged training run: the trainer's facts (epoch, step, learning rate, loss),
+     * what the checkpoint directory keeps after {@code savedEpochs} epochs, that {@code out} (null: none) was not
+     * written, and the hint.
+     */
+    IllegalStateException diverged(TrainingDivergedException d, int savedEpochs, Path out) {
+        Path dir = dir();
+        String kept = dir == null ? "" : savedEpochs > 0 ? "; " + dir + " keeps epoch " + savedEpochs
+                : "; nothing written to " + dir;
+        return new IllegalStateException(d.getMessage() + kept + (out == null ? "" : "; " + out + " not written")
+                + "; try a lower --lr", d);
     }
 
     /**
@@ -82,10 +96,17 @@ public final class CheckpointOptions {
         return recipe;
     }
 
-    /** A SimpleCNN of the widths held in a training state (weights are copied in by {@code State.restore}). */
+    /**
+     * A SimpleCNN of the widths held in a training state, with its saved weights and buffers, so that it can be
+     * evaluated before training goes on ({@code State.restore} copies them again, with the optimiser's state).
+     */
     static Sequential model(TrainingCheckpoint.State state, Path dir) {
-        var widths = Checkpoints.simpleCnnWidths(new SafeTensors.Contents(state.model(), Map.of()), dir.resolve(TrainingCheckpoint.STATE_FILE));
-        return SimpleCNN.create(widths.c1(), widths.c2(), widths.hidden(), 0);
+        var contents = new SafeTensors.Contents(state.model(), Map.of());
+        Path file = dir.resolve(TrainingCheckpoint.STATE_FILE);
+        var widths = Checkpoints.simpleCnnWidths(contents, file);
+        Sequential model = SimpleCNN.create(widths.c1(), widths.c2(), widths.hidden(), 0);
+        Checkpoints.load(model, contents, file, false);
+        return model;
     }
 
     private static OptionSpec option(CommandSpec spec, String name) {

@@ -10,6 +10,7 @@ import dev.shears.prune.Training;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +19,13 @@ import java.util.Map;
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Fine-tune a (pruned) model at its own widths with a fresh SGD over its parameters, and save it.",
                 "Prints test accuracy before and after. Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr)."})
-final class FinetuneCommand extends ShearsCommand {
+final class FinetuneCommand extends BackendCommand {
+
+    @Mixin Options.Data data;
+    @Mixin Options.Model model;
+    @Mixin Options.Out out;
+    @Mixin Options.Batch batch;
+    @Mixin Options.Seed seed;
 
     @Mixin TrainingOptions training;
     @Mixin ScheduleOptions schedule;
@@ -31,20 +38,21 @@ final class FinetuneCommand extends ShearsCommand {
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
-        if (common.out == null) throw usageError("--out FILE is required");
+        Path out = this.out.require(this);
         TrainingCheckpoint.State resumed = checkpoints.resume(spec, "finetune", RECIPE);
-        if (resumed != null && resumed.epochs() > training.epochs)
-            throw usageError("--resume " + checkpoints.resume + " has " + resumed.epochs() + " epochs done, more than --epochs " + training.epochs);
+        int first = resumed == null ? 0 : resumed.epochs();
+        if (first > training.epochs)
+            throw usageError("--resume " + checkpoints.resume + " has " + first + " epochs done, more than --epochs " + training.epochs);
         if (schedule.problem() != null) throw usageError(schedule.problem());
-        Sequential model = resumed == null ? requireModel() : CheckpointOptions.model(resumed, checkpoints.resume);
-        Mnist data = loadData();
+        Sequential model = resumed == null ? this.model.require(this) : CheckpointOptions.model(resumed, checkpoints.resume);
+        Mnist data = this.data.load(this);
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
-                common.batchSize, common.seed, schedule.stepSize(), schedule.gamma);
+                batch.size, seed.value, schedule.stepSize(), schedule.gamma);
         var checkpointing = new Training.Checkpointing(checkpoints.dir(), resumed, CheckpointOptions.recipe(spec, "finetune", RECIPE));
         if (resumed != null && resumed.note() != null) log("note: %s", resumed.note());
         List<Map<String, Object>> epochs = new ArrayList<>();
-        int[] saved = {resumed == null ? 0 : resumed.epochs()};
+        int[] saved = {first};
         try {
             Training.train(model, data.train(), options, null, checkpointing, r -> {
                 double test = Training.accuracy(model, data.test());
@@ -60,15 +68,16 @@ final class FinetuneCommand extends ShearsCommand {
                 saved[0] = r.epoch() + 1;
             });
         } catch (TrainingDivergedException d) {
-            throw diverged(d, checkpoints.dir(), saved[0]);
+            throw checkpoints.diverged(d, saved[0], out);
         }
         double after = Trainer.evaluate(model, data.test(), TrainCommand.EVAL_BATCH).accuracy();
-        Checkpoints.save(model, common.out, Map.of("shears.command", "finetune", "shears.data", common.data));
-        say("fine-tuned %s for %d epoch(s): test accuracy %.2f%% → %.2f%% (%,d parameters); saved %s",
-                common.model, training.epochs, 100 * before, 100 * after, model.parameterCount(), common.out);
+        Checkpoints.save(model, out, Map.of("shears.command", "finetune", "shears.data", this.data.name));
+        say("fine-tuned %s for %d epoch(s)%s: test accuracy %.2f%% → %.2f%% (%,d parameters); saved %s",
+                this.model.file, training.epochs - first, first == 0 ? "" : " after the " + first + " of " + checkpoints.resume,
+                100 * before, 100 * after, model.parameterCount(), out);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "finetune");
-        json.put("model", common.out.toString());
+        json.put("model", out.toString());
         json.put("parameters", model.parameterCount());
         json.put("accuracy_before", before);
         json.put("accuracy_after", after);

@@ -1,8 +1,10 @@
 package dev.shears.cli;
 
 import dev.shears.nn.Sequential;
+import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.Summary;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,12 +15,14 @@ import java.util.Map;
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model, pruned or not), with totals.",
                 "FLOPs are per image, forward, a multiply-add counting 2."})
-final class InfoCommand extends ShearsCommand {
+final class InfoCommand extends BackendCommand {
+
+    @Mixin Options.Model model;
     static final int[] INPUT = {1, 28, 28};
 
     @Override
     protected int run() throws Exception {
-        Sequential model = loadOrCreateModel();
+        Sequential model = this.model.loadOr(this, () -> SimpleCNN.create(0));   // weights do not matter here
         List<Summary.Layer> layers = Summary.of(model, INPUT);
         long params = 0, flops = 0;
         String format = "%-8s %-46s %-14s %,12d %,14d";
@@ -39,7 +43,7 @@ final class InfoCommand extends ShearsCommand {
         say(format, "total", "input " + Arrays.toString(INPUT), "", params, flops);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "info");
-        json.put("model", common.model == null ? "SimpleCNN" : common.model.toString());
+        json.put("model", this.model.describe("SimpleCNN"));
         json.put("input_shape", INPUT);
         json.put("layers", rows);
         json.put("parameters", params);

@@ -32,6 +32,7 @@ public final class Training {
         public Options withEpochs(int e) { return new Options(e, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma); }
         public Options withSeed(long s) { return new Options(epochs, lr, momentum, weightDecay, batchSize, s, stepSize, gamma); }
         public Options withStepLR(int step, float g) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, step, g); }
+        public Options withBatchSize(int b) { return new Options(epochs, lr, momentum, weightDecay, b, seed, stepSize, gamma); }
     }
 
     /**

@@ -11,6 +11,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 import static dev.shears.cli.ShearsTest.shears;
 import static org.junit.jupiter.api.Assertions.*;
@@ -69,9 +71,12 @@ class ResumeCommandTest {
         String[] tune = {"finetune", "--model", model.toString(), "--limit", "64", "--batch-size", "16", "--threads", "1", "--quiet"};
         var a = shears(concat(tune, "--epochs", "2", "--out", dir.resolve("a.safetensors").toString(), "--checkpoint", straight.toString()));
         assertEquals(0, a.exitCode(), a.err());
-        assertEquals(0, shears(concat(tune, "--epochs", "1", "--out", dir.resolve("b.safetensors").toString(), "--checkpoint", split.toString())).exitCode());
-        var b = shears("finetune", "--resume", split.toString(), "--epochs", "2", "--out", dir.resolve("b.safetensors").toString(), "--quiet");
+        var one = shears(concat(tune, "--epochs", "1", "--out", dir.resolve("b.safetensors").toString(), "--checkpoint", split.toString(), "--json"));
+        assertEquals(0, one.exitCode(), one.err());
+        var b = shears("finetune", "--resume", split.toString(), "--epochs", "2", "--out", dir.resolve("b.safetensors").toString(), "--json", "--quiet");
         assertEquals(0, b.exitCode(), b.err());
+        // "before" is the checkpoint's model, as the first run measured it after its epoch (not fresh weights)
+        assertEquals(one.json().get("epochs").get(0).get("test_accuracy").asDouble(), b.json().get("accuracy_before").asDouble());
         assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.STATE_FILE)),
                 Files.readAllBytes(split.resolve(TrainingCheckpoint.STATE_FILE)), "momentum, weights and metadata alike");
     }
@@ -114,6 +119,25 @@ class ResumeCommandTest {
         assertEquals(0, help.exitCode());
         assertTrue(help.out().contains("--checkpoint=DIR") && help.out().contains("--resume=DIR") && help.out().contains("bit-identical"), help.out());
         assertTrue(shears("help", "finetune").out().contains("--resume=DIR"));
+    }
+
+    /**
+     * A recipe is every option of its command except those that leave the course of the run alone (how far,
+     * where results go, what computes, what is printed): an option added to train or finetune, or moved between
+     * mixins, must be placed on one side or the other.
+     */
+    @Test
+    void eachRecipeIsEveryOptionOfItsCommandButThoseThatLeaveTheCourseAlone() {
+        Set<String> notRecipe = Set.of("--epochs", "--out", "--checkpoint", "--resume", "--device", "--threads",
+                "--json", "--quiet", "--help", "--version");
+        var subcommands = Shears.commandLine().getSubcommands();
+        Map.of("train", TrainCommand.RECIPE, "finetune", FinetuneCommand.RECIPE).forEach((command, recipe) -> {
+            Set<String> options = new TreeSet<>();
+            subcommands.get(command).getCommandSpec().options().forEach(o -> options.add(o.longestName()));
+            Set<String> expected = new TreeSet<>(recipe);
+            expected.addAll(notRecipe);
+            assertEquals(expected, options, command);
+        });
     }
 
     private static String[] concat(String[] a, String... b) {

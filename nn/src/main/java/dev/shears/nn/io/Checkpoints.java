@@ -51,7 +51,7 @@ public final class Checkpoints {
         SafeTensors.write(file, stateDict, meta);
     }
 
-    /** Host copies of {@code model}'s parameters and buffers, by PyTorch name, with PyTorch's dtypes. */
+    /** Host copies of {@code model}'s parameters and buffers, by PyTorch name, with PyTorch's dtypes, in a new map the caller may edit. */
     public static Map<String, NamedArray> stateDict(Module model) {
         Map<String, NamedArray> tensors = new LinkedHashMap<>();
         model.stateDict().forEach((name, t) -> tensors.put(name, NamedArray.forPyTorch(name, t.shape(), t.toArray())));
@@ -69,10 +69,12 @@ public final class Checkpoints {
     }
 
     /**
-     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend. Every tensor of the
-     * model must be in the file and the file may hold nothing else. With {@code allowResize} a tensor may
-     * have another shape than the model's (the layer then takes the file's size, as when loading a pruned
-     * checkpoint into a full-width model); otherwise shapes must be equal.
+     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend, as PyTorch's strict
+     * {@code load_state_dict} would. Every tensor of the model must be in the file, except those that
+     * {@link Module#mayBeMissing may be missing} (BatchNorm's {@code num_batches_tracked}), and the file may
+     * hold nothing else. With {@code allowResize} a tensor may have another shape than the model's (the layer
+     * then takes the file's size, as when loading a pruned checkpoint into a full-width model); otherwise
+     * shapes must {@link Module#shapeFits fit} (equal, or [1] for a scalar).
      *
      * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor
      */
@@ -109,7 +111,8 @@ public final class Checkpoints {
         return new SimpleCnnWidths(c1, c2, hidden);
     }
 
-    private static void load(Module model, SafeTensors.Contents contents, Path file, boolean allowResize) {
+    /** As {@link #load(Module, Path, boolean)}, from tensors already read ({@code file} only names them in errors). */
+    public static void load(Module model, SafeTensors.Contents contents, Path file, boolean allowResize) {
         requireFit(model, contents.tensors(), file, allowResize);
         Backend backend = model.backend();
         Map<String, Tensor> state = new LinkedHashMap<>();
@@ -128,8 +131,10 @@ public final class Checkpoints {
         List<String> problems = new ArrayList<>();
         for (var e : mine.entrySet()) {
             NamedArray a = tensors.get(e.getKey());
-            if (a == null) problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
-            else if (!allowResize && !Arrays.equals(a.shape(), e.getValue().shape()))
+            if (a == null) {
+                if (!model.mayBeMissing(e.getKey()))
+                    problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
+            } else if (!allowResize && !Module.shapeFits(a.shape(), e.getValue().shape()))
                 problems.add(e.getKey() + ": shape " + Arrays.toString(a.shape()) + " in the file, the model expects "
                         + Arrays.toString(e.getValue().shape()));
         }

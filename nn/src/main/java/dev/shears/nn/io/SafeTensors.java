@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -114,12 +115,15 @@ public final class SafeTensors {
      * renamed atomically; on any failure the temporary file is deleted and an existing file of
      * that name is left untouched.
      *
+     * @throws NoSuchFileException      naming {@code file} and its directory, if that directory does not exist
      * @throws IllegalArgumentException if a name is empty or {@code __metadata__}, or a value
      *                                  does not fit its integer dtype (checked while writing)
      */
     public static void write(Path file, Map<String, NamedArray> tensors, Map<String, String> metadata) throws IOException {
         byte[] header = header(file, tensors, metadata);
         Path dir = file.toAbsolutePath().getParent();
+        if (!Files.isDirectory(dir))   // else the error would name the temporary file
+            throw new NoSuchFileException(file.toString(), null, "directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
         Path temp = dir.resolve(TEMP_PREFIX.formatted(file.getFileName()) + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         boolean moved = false;
         try {
