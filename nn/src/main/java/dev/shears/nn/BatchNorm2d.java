@@ -29,7 +29,6 @@ public final class BatchNorm2d extends Module {
     public Tensor runningVar() { return buffer("running_var"); }
     public int channels() { return weight().dim(0); }
     public float eps() { return eps; }
-    /** PyTorch's momentum: the weight of the new batch in the running statistics (ONNX's is 1 minus it). */
     public float momentum() { return momentum; }
 
     @Override
