@@ -2,6 +2,7 @@ package dev.shears.nn.io;
 
 import dev.shears.core.Backend;
 import dev.shears.core.Tensor;
+import dev.shears.nn.Graph;
 import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
@@ -19,6 +20,9 @@ import java.util.Map;
  * [out, in, kh, kw], {@code fc1.weight} [out, in], {@code bn1.num_batches_tracked} as I64), so that
  * {@code model.load_state_dict(safetensors.torch.load_file(path))} loads a Shears model in PyTorch and the
  * other way round. Writes are atomic (see {@link SafeTensors#write}).
+ *
+ * <p>A {@link Graph}'s architecture is saved with it as JSON in the metadata ({@link Architecture#KEY},
+ * {@code shears.graph}), so that {@link #loadModel} rebuilds it without the code that built it.
  */
 public final class Checkpoints {
 
@@ -32,12 +36,16 @@ public final class Checkpoints {
         save(model, file, Map.of());
     }
 
-    /** Saves the state dict with extra string metadata in the header (safetensors' {@code __metadata__}). */
+    /**
+     * Saves the state dict with extra string metadata in the header (safetensors' {@code __metadata__}); for a
+     * {@link Graph}, with its architecture under {@link Architecture#KEY} too.
+     */
     public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
         Map<String, NamedArray> tensors = new LinkedHashMap<>();
         model.stateDict().forEach((name, t) -> tensors.put(name, NamedArray.forPyTorch(name, t.shape(), t.toArray())));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");   // what safetensors.torch.save_file writes; some loaders look for it
+        if (model instanceof Graph) meta.put(Architecture.KEY, Architecture.toJson(model));
         meta.putAll(metadata);
         SafeTensors.write(file, tensors, meta);
     }
@@ -55,11 +63,34 @@ public final class Checkpoints {
     }
 
     /**
+     * The model saved in {@code file}: the {@link Graph} its {@link Architecture#KEY} metadata describes, else
+     * (a checkpoint without it) a SimpleCNN as {@link #loadSimpleCNN} finds it. Built on the default backend.
+     *
+     * @throws IllegalArgumentException naming the file and what does not fit
+     */
+    public static Module loadModel(Path file) throws IOException {
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        String json = contents.metadata().get(Architecture.KEY);
+        if (json == null) return simpleCnn(contents, file);
+        Module model;
+        try {
+            model = Architecture.fromJson(json);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+        load(model, contents, file, false);
+        return model;
+    }
+
+    /**
      * Builds a SimpleCNN with the widths found in {@code file} and loads it: the way to reload a pruned
      * model. The network is created on the default backend.
      */
     public static Sequential loadSimpleCNN(Path file) throws IOException {
-        SafeTensors.Contents contents = SafeTensors.read(file);
+        return simpleCnn(SafeTensors.read(file), file);
+    }
+
+    private static Sequential simpleCnn(SafeTensors.Contents contents, Path file) {
         SimpleCnnWidths w = simpleCnnWidths(contents, file);
         Sequential model = SimpleCNN.create(w.c1(), w.c2(), w.hidden(), 0);
         load(model, contents, file, false);
