@@ -7,27 +7,28 @@ import java.util.Map;
 /**
  * One operator of an ONNX graph: its type, the names of the values it reads and writes, and its attributes
  * decoded to Java values (Long, long[], Float, float[], String or {@link OnnxTensor}). An empty input name is
- * ONNX's "optional input left out".
+ * ONNX's "optional input left out". An attribute of the wrong type is an IllegalArgumentException, which
+ * the importer reports with the file and the node.
  */
 public record OnnxNode(String name, String opType, List<String> inputs, List<String> outputs, Map<String, Object> attributes) {
 
     /** "Conv node '/stem/Conv'", for messages. */
     public String describe() { return opType + " node '" + name + "'"; }
 
-    public long intAttr(String key, long fallback) throws OnnxFormatException {
+    public long intAttr(String key, long fallback) {
         return attributes.containsKey(key) ? get(key, Long.class) : fallback;
     }
 
-    public float floatAttr(String key, float fallback) throws OnnxFormatException {
+    public float floatAttr(String key, float fallback) {
         return attributes.containsKey(key) ? get(key, Float.class) : fallback;
     }
 
-    public String stringAttr(String key, String fallback) throws OnnxFormatException {
+    public String stringAttr(String key, String fallback) {
         return attributes.containsKey(key) ? get(key, String.class) : fallback;
     }
 
     /** An INTS attribute, or {@code fallback} (which may be null) when it is absent. */
-    public long[] intsAttr(String key, long[] fallback) throws OnnxFormatException {
+    public long[] intsAttr(String key, long[] fallback) {
         return attributes.containsKey(key) ? get(key, long[].class) : fallback;
     }
 
@@ -36,11 +37,10 @@ public record OnnxNode(String name, String opType, List<String> inputs, List<Str
         return index < inputs.size() && !inputs.get(index).isEmpty() ? inputs.get(index) : null;
     }
 
-    private <T> T get(String key, Class<T> type) throws OnnxFormatException {
+    private <T> T get(String key, Class<T> type) {
         Object v = attributes.get(key);
         if (!type.isInstance(v))
-            throw new OnnxFormatException(describe() + ": attribute '" + key + "' is " + typeName(v) + ", expected "
-                    + typeName(type));
+            throw new IllegalArgumentException("attribute '" + key + "' is " + typeName(v) + ", expected " + typeName(type));
         return type.cast(v);
     }
 
