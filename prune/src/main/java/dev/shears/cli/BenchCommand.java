@@ -4,7 +4,7 @@ import dev.shears.core.GradMode;
 import dev.shears.core.Tensor;
 import dev.shears.core.TensorScope;
 import dev.shears.data.Dataset;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.train.Trainer;
 import picocli.CommandLine.Command;
@@ -51,7 +51,7 @@ final class BenchCommand extends ShearsCommand {
         Dataset train = loadData().train();
         requireOneArray("--batch-size", common.batchSize, train.imageSize());
         requireOneArray("--infer-batch-size", inferBatch, train.imageSize());
-        Sequential model = loadOrCreateModel();
+        Module model = loadOrCreateModel();
         log("bench on %s, %d thread(s): %s s of warm-up, then %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
 
         // real images, the first batches of the training split (repeated if the split is smaller)

@@ -1,7 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.train.Trainer;
 import picocli.CommandLine.Command;
 
@@ -14,7 +14,7 @@ final class EvalCommand extends ShearsCommand {
 
     @Override
     protected int run() throws Exception {
-        Sequential model = requireModel();
+        Module model = requireModel();
         Mnist data = loadData();
         Trainer.Evaluation ev = Trainer.evaluate(model, data.test(), common.batchSize);
         say("%s on %s: accuracy %.2f%%, loss %.4f, %,d samples, %,.0f samples/s on %s",

@@ -1,8 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
+import dev.shears.nn.Module;
 import dev.shears.nn.train.Trainer;
 import dev.shears.prune.Training;
 import picocli.CommandLine.Command;
@@ -26,7 +25,7 @@ final class FinetuneCommand extends ShearsCommand {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
         if (common.out == null) throw usageError("--out FILE is required");
         if (schedule.problem() != null) throw usageError(schedule.problem());
-        Sequential model = requireModel();
+        Module model = requireModel();
         Mnist data = loadData();
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
@@ -45,7 +44,7 @@ final class FinetuneCommand extends ShearsCommand {
             epochs.add(e);
         });
         double after = Trainer.evaluate(model, data.test(), TrainCommand.EVAL_BATCH).accuracy();
-        Checkpoints.save(model, common.out, Map.of("shears.command", "finetune", "shears.data", common.data));
+        saveModel(model, Map.of("shears.command", "finetune", "shears.data", common.data));
         say("fine-tuned %s for %d epoch(s): test accuracy %.2f%% → %.2f%% (%,d parameters); saved %s",
                 common.model, training.epochs, 100 * before, 100 * after, model.parameterCount(), common.out);
         Map<String, Object> json = new LinkedHashMap<>();

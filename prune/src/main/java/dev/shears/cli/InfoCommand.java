@@ -1,6 +1,6 @@
 package dev.shears.cli;
 
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.Summary;
 import picocli.CommandLine.Command;
 
@@ -14,12 +14,10 @@ import java.util.Map;
         description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model, pruned or not), with totals.",
                 "FLOPs are per image, forward, a multiply-add counting 2."})
 final class InfoCommand extends ShearsCommand {
-    static final int[] INPUT = {1, 28, 28};
-
     @Override
     protected int run() throws Exception {
-        Sequential model = loadOrCreateModel();
-        List<Summary.Layer> layers = Summary.of(model, INPUT);
+        Module model = loadOrCreateModel();
+        List<Summary.Layer> layers = Summary.of(model, sampleShape);
         long params = 0, flops = 0;
         String format = "%-8s %-46s %-14s %,12d %,14d";
         say("%-8s %-46s %-14s %12s %14s", "layer", "type", "output", "parameters", "FLOPs");
@@ -36,11 +34,11 @@ final class InfoCommand extends ShearsCommand {
             row.put("flops", l.flops());
             rows.add(row);
         }
-        say(format, "total", "input " + Arrays.toString(INPUT), "", params, flops);
+        say(format, "total", "input " + Arrays.toString(sampleShape), "", params, flops);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "info");
         json.put("model", common.model == null ? "SimpleCNN" : common.model.toString());
-        json.put("input_shape", INPUT);
+        json.put("input_shape", sampleShape);
         json.put("layers", rows);
         json.put("parameters", params);
         json.put("flops", flops);

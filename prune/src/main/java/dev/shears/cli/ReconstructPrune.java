@@ -2,9 +2,7 @@ package dev.shears.cli;
 
 import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
 import dev.shears.prune.ModelCost;
-import dev.shears.prune.Pipeline;
 import dev.shears.prune.PruneReport;
 import dev.shears.prune.PruneResult;
 import dev.shears.prune.reconstruct.LayerReport;
@@ -43,18 +41,18 @@ final class ReconstructPrune {
             throw c.usageError("--select: " + e.getMessage());
         }
         if (c.common.out == null) throw c.usageError("--out FILE is required");
-        Sequential model = c.requireModel();
+        Sequential model = c.requireChainModel();
         Mnist data = c.loadData();
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         ModelCost costBefore = ModelCost.of(model, one);
-        Sequential unpruned = c.latencyRepeats > 0 ? Pipeline.copy(model) : null;   // for the interleaved latency comparison
+        Sequential unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.sampleShape) : null;   // for the interleaved latency comparison
         ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
                 new Samples(data.train(), c.samples, c.positions, c.common.seed), c.ridge);
         ReconstructionResult.Accuracy acc = r.accuracy(data.test());
         double[][] lat = c.latencies(unpruned, model, data);
         ModelCost costAfter = ModelCost.of(model, one);
-        Checkpoints.save(model, c.common.out, Map.of("shears.command", "prune", "shears.method", "reconstruct",
+        c.saveModel(model, Map.of("shears.command", "prune", "shears.method", "reconstruct",
                 "shears.criterion", "ratio " + ratio + ", " + selection.cliName() + " selection"));
 
         Map<String, Integer> before = new LinkedHashMap<>(), after = new LinkedHashMap<>();

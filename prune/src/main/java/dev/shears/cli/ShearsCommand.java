@@ -7,9 +7,13 @@ import dev.shears.core.Backends;
 import dev.shears.cpu.Parallel;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
+import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.io.Checkpoints;
+import dev.shears.onnx.OnnxExporter;
+import dev.shears.onnx.OnnxImporter;
+import dev.shears.onnx.OnnxModel;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
@@ -19,7 +23,9 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -38,6 +44,11 @@ public abstract class ShearsCommand implements Callable<Integer> {
 
     /** The backend of this run, chosen from {@code --device} before {@link #run()}. */
     protected Backend backend;
+
+    /** One sample's shape [C, H, W] that the model takes: an ONNX file's input, else SimpleCNN's. */
+    protected int[] sampleShape = {1, 28, 28};
+    /** The data of {@link #loadData}, kept to check it against the model's input. */
+    private Mnist data;
 
     protected abstract int run() throws Exception;
 
@@ -86,20 +97,60 @@ public abstract class ShearsCommand implements Callable<Integer> {
         if (common.limit != null) data = new Mnist(data.train().first(common.limit), data.test().first(common.limit));
         log("data: %s (%,d training, %,d test images of %dx%d) in %.1f s", common.data, data.train().size(), data.test().size(),
                 data.train().rows(), data.train().cols(), (System.nanoTime() - start) / 1e9);
+        this.data = data;
+        checkDataFitsModel();
         return data;
     }
 
-    /** The model of {@code --model} (its widths read from the file), or a fresh SimpleCNN from {@code --seed}. */
-    protected Sequential loadOrCreateModel() throws IOException {
+    /**
+     * The model of {@code --model}, or a fresh SimpleCNN from {@code --seed}: an ONNX file ({@code .onnx}, whose
+     * input gives {@link #sampleShape}), or a checkpoint (a graph model, or a SimpleCNN of the file's widths).
+     */
+    protected Module loadOrCreateModel() throws IOException {
         if (common.model == null) return SimpleCNN.create(common.seed);
-        Sequential model = Checkpoints.loadSimpleCNN(common.model);
-        log("model: %s (%,d parameters)", common.model, model.parameterCount());
+        Module model;
+        if (isOnnx(common.model)) {
+            OnnxModel onnx = OnnxModel.read(common.model);
+            model = OnnxImporter.build(onnx);
+            sampleShape = onnx.sampleShape();
+        } else {
+            model = Checkpoints.loadModel(common.model);
+        }
+        log("model: %s (%,d parameters, input %s)", common.model, model.parameterCount(), Arrays.toString(sampleShape));
+        checkDataFitsModel();
         return model;
     }
 
-    protected Sequential requireModel() throws IOException {
+    protected Module requireModel() throws IOException {
         if (common.model == null) throw usageError("--model FILE is required");
         return loadOrCreateModel();
+    }
+
+    /** {@link #requireModel}, which must be a chain of layers (pruning does not follow branches yet). */
+    protected Sequential requireChainModel() throws IOException {
+        Module model = requireModel();
+        if (model instanceof Sequential s) return s;
+        throw new IllegalArgumentException(common.model + " is a graph model (its layers branch: residual adds or concatenations); "
+                + spec.name() + " handles chain models only, for now");
+    }
+
+    /** Saves {@code model} to {@code --out}: ONNX for a {@code .onnx} name, else a safetensors checkpoint with {@code metadata}. */
+    protected void saveModel(Module model, Map<String, String> metadata) throws IOException {
+        if (isOnnx(common.out)) OnnxExporter.write(model, common.out, sampleShape);
+        else Checkpoints.save(model, common.out, metadata);
+    }
+
+    static boolean isOnnx(Path file) {
+        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx");
+    }
+
+    /** Refuses data whose images are not the model's input, naming both shapes (once both are known). */
+    private void checkDataFitsModel() {
+        if (data == null) return;
+        int[] images = {1, data.train().rows(), data.train().cols()};
+        if (!Arrays.equals(images, sampleShape))
+            throw new IllegalArgumentException("--data " + common.data + " has images of shape " + Arrays.toString(images)
+                    + ", but the model " + (common.model == null ? "" : common.model + " ") + "takes inputs of shape " + Arrays.toString(sampleShape));
     }
 
     private static Path cacheDir() {

@@ -2,8 +2,7 @@ package dev.shears.cli;
 
 import dev.shears.data.DataLoader;
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
+import dev.shears.nn.Module;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
@@ -35,9 +34,9 @@ final class TrainCommand extends ShearsCommand {
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
         Mnist data = loadData();
-        Sequential model = loadOrCreateModel();
-        log("training SimpleCNN (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
-                model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
+        Module model = loadOrCreateModel();
+        log("training %s (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
+                common.model == null ? "SimpleCNN" : common.model, model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
                 training.momentum, training.weightDecay);
         if (schedule.problem() != null) throw usageError(schedule.problem());
         SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
@@ -82,7 +81,7 @@ final class TrainCommand extends ShearsCommand {
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
         if (common.out != null) {
-            Checkpoints.save(model, common.out, Map.of("shears.command", "train", "shears.data", common.data));
+            saveModel(model, Map.of("shears.command", "train", "shears.data", common.data));
             log("saved %s", common.out);
         }
 
