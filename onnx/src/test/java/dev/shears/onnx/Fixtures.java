@@ -67,6 +67,12 @@ final class Fixtures {
         }
     }
 
+    static float maxDifference(float[] a, float[] b) {
+        float worst = 0;
+        for (int i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        return worst;
+    }
+
     /** Element-wise |expected - actual| <= TOLERANCE, the message giving the largest difference and where. */
     static void assertClose(float[] expected, float[] actual, String what) {
         assertTrue(expected.length == actual.length, what + ": " + expected.length + " values expected, " + actual.length + " found");
