@@ -115,8 +115,9 @@ class OnnxExporterTest {
         Random init = new Random(10);
         Graph g = new Graph()
                 .add("a", new Conv2d(1, 3, 3, 1, 1, 1, true, init))
+                .add("b", new Conv2d(1, 3, 3, 1, 1, 1, true, init), Graph.INPUT)
                 .add("p", new AvgPool2d(3, 2, 1, true), "a")
-                .add("q", new AvgPool2d(3, 2, 1, false), "a")
+                .add("q", new AvgPool2d(3, 2, 1, false), "b")
                 .add("s", new Add(), "p", "q")
                 .add("flat", new Flatten(), "s")
                 .add("fc", new Linear(3 * 14 * 14, 10, init), "flat");

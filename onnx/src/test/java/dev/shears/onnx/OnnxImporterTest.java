@@ -1,5 +1,6 @@
 package dev.shears.onnx;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,6 +27,27 @@ class OnnxImporterTest {
         Fixtures.Fixture f = Fixtures.load(name);
         Module model = OnnxImporter.read(f.onnx());
         Fixtures.assertClose(f.logits(), Fixtures.logits(model, f.input()), name);
+    }
+
+    /** Gemm with B not transposed and α, β ≠ 1, against values computed by hand. */
+    @Test
+    void gemmWithAlphaBetaAndAnUntransposedB() throws IOException {
+        // y = 2 · x · B + 0.5 · C, x [N, 2], B [2, 3] = [[1, 2, 3], [4, 5, 6]], C = [10, 20, 30]
+        onnx.Onnx.GraphProto.Builder g = OnnxHostileTest.tiny().getGraph().toBuilder().clearNode().clearInitializer();
+        g.setInput(0, g.getInput(0).toBuilder().setType(onnx.Onnx.TypeProto.newBuilder().setTensorType(
+                onnx.Onnx.TypeProto.Tensor.newBuilder().setElemType(1).setShape(onnx.Onnx.TensorShapeProto.newBuilder()
+                        .addDim(onnx.Onnx.TensorShapeProto.Dimension.newBuilder().setDimParam("N"))
+                        .addDim(onnx.Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(2))))));
+        g.addInitializer(onnx.Onnx.TensorProto.newBuilder().setName("B").setDataType(1).addDims(2).addDims(3)
+                .addAllFloatData(List.of(1f, 2f, 3f, 4f, 5f, 6f)));
+        g.addInitializer(onnx.Onnx.TensorProto.newBuilder().setName("C").setDataType(1).addDims(3).addAllFloatData(List.of(10f, 20f, 30f)));
+        g.addNode(OnnxHostileTest.node("Gemm", "gemm", "y", "x", "B", "C")
+                .addAttribute(onnx.Onnx.AttributeProto.newBuilder().setName("alpha").setType(onnx.Onnx.AttributeProto.AttributeType.FLOAT).setF(2))
+                .addAttribute(onnx.Onnx.AttributeProto.newBuilder().setName("beta").setType(onnx.Onnx.AttributeProto.AttributeType.FLOAT).setF(0.5f)));
+        byte[] bytes = OnnxHostileTest.tiny().toBuilder().setGraph(g).build().toByteArray();
+        Module m = OnnxImporter.build(OnnxModel.parse(bytes, java.nio.file.Path.of("gemm.onnx")));
+        // x = [1, -1]: x·B = [1-4, 2-5, 3-6] = [-3, -3, -3] → 2·that + [5, 10, 15] = [-1, 4, 9]
+        assertArrayEquals(new float[]{-1, 4, 9}, Fixtures.logits(m, Tensor.of(new float[]{1, -1}, 1, 2)), 1e-6f);
     }
 
     @Test
