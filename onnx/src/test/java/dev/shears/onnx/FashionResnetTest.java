@@ -18,7 +18,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The accuracy target: the PyTorch-trained ResNet-style fixture, imported, gives PyTorch's logits within 1e-4
  * on the Fashion-MNIST test images, hence PyTorch's predictions. Skipped where the dataset is not installed
- * (Debian's package puts it in /usr/share/datasets/fashion-mnist). The first 2,000 images by default, to keep
+ * (Debian's package puts it in /usr/share/datasets/fashion-mnist). The first 1,000 images by default, to keep
  * the suite short; {@code -Dshears.fashion.images=10000} checks the whole test set.
  */
 class FashionResnetTest {
@@ -32,7 +32,7 @@ class FashionResnetTest {
                 Idx.readLabels(FASHION.resolve("t10k-labels-idx1-ubyte.gz")));
         float[] pytorch = SafeTensors.read(Fixtures.resource("resnet.test_logits.safetensors")).tensors().get("logits").data();
         Module model = OnnxImporter.read(Fixtures.resource("resnet.onnx"));
-        int n = Math.min(test.size(), Integer.getInteger("shears.fashion.images", 2000)), pixels = test.imageSize(), batch = 500;
+        int n = Math.min(test.size(), Integer.getInteger("shears.fashion.images", 1000)), pixels = test.imageSize(), batch = 500;
         float[] shears = new float[n * 10];
         for (int i = 0; i < n; i += batch) {
             int b = Math.min(batch, n - i);
