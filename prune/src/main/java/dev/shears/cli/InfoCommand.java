@@ -1,6 +1,6 @@
 package dev.shears.cli;
 
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.Summary;
 import picocli.CommandLine.Command;
 
@@ -11,14 +11,14 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model, pruned or not), with totals.",
+        description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model: pruned or not, or a saved graph model), with totals.",
                 "FLOPs are per image, forward, a multiply-add counting 2."})
 final class InfoCommand extends ShearsCommand {
     static final int[] INPUT = {1, 28, 28};
 
     @Override
     protected int run() throws Exception {
-        Sequential model = loadOrCreateModel();
+        Module model = loadOrCreateAnyModel();
         List<Summary.Layer> layers = Summary.of(model, INPUT);
         long params = 0, flops = 0;
         String format = "%-8s %-46s %-14s %,12d %,14d";

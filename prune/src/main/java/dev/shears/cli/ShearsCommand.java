@@ -7,6 +7,7 @@ import dev.shears.core.Backends;
 import dev.shears.cpu.Parallel;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
+import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.io.Checkpoints;
@@ -93,6 +94,17 @@ public abstract class ShearsCommand implements Callable<Integer> {
     protected Sequential loadOrCreateModel() throws IOException {
         if (common.model == null) return SimpleCNN.create(common.seed);
         Sequential model = Checkpoints.loadSimpleCNN(common.model);
+        log("model: %s (%,d parameters)", common.model, model.parameterCount());
+        return model;
+    }
+
+    /**
+     * Like {@link #loadOrCreateModel}, but {@code --model} may hold any saved model: a {@link Module} as
+     * {@link Checkpoints#loadModel} rebuilds it (a Graph from its architecture metadata, else a SimpleCNN).
+     */
+    protected Module loadOrCreateAnyModel() throws IOException {
+        if (common.model == null) return SimpleCNN.create(common.seed);
+        Module model = Checkpoints.loadModel(common.model);
         log("model: %s (%,d parameters)", common.model, model.parameterCount());
         return model;
     }
