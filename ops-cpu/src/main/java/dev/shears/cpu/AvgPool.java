@@ -1,14 +1,19 @@
 package dev.shears.cpu;
 
 import dev.shears.core.Pool2dShape;
-import dev.shears.core.reference.ReferenceBackend;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
+import static dev.shears.core.reference.ReferenceBackend.avgPoolDivisor;
+import static dev.shears.core.reference.ReferenceBackend.colEnd;
+import static dev.shears.core.reference.ReferenceBackend.colStart;
+import static dev.shears.core.reference.ReferenceBackend.rowEnd;
+import static dev.shears.core.reference.ReferenceBackend.rowStart;
+
 /**
  * Average pooling over [N,C,H,W] → [N,C,P,Q] (legend as {@link Pool2dShape}); the divisor of each window is
- * {@link ReferenceBackend#avgPoolDivisor}. Planes (N·C) are independent and split across threads.
+ * {@link dev.shears.core.reference.ReferenceBackend#avgPoolDivisor}. Planes (N·C) are independent and split across threads.
  *
  * <p>Global pooling (the window is the plane, P = Q = 1: ResNet's and MobileNet's head) is a sum over a
  * contiguous plane, vectorised; its backward fills each dx plane with dy / (H·W). Other windows are scalar
@@ -34,13 +39,13 @@ final class AvgPool {
                     continue;
                 }
                 for (int i = 0; i < P; i++) {
-                    int h0 = Math.max(0, i * p.strideH() - p.padH()), h1 = Math.min(H, i * p.strideH() - p.padH() + p.r());
+                    int h0 = rowStart(p, i), h1 = rowEnd(p, i);
                     for (int j = 0; j < Q; j++) {
-                        int w0 = Math.max(0, j * p.strideW() - p.padW()), w1 = Math.min(W, j * p.strideW() - p.padW() + p.s());
+                        int w0 = colStart(p, j), w1 = colEnd(p, j);
                         float sum = 0f;
                         for (int h = h0; h < h1; h++)
                             for (int w = w0; w < w1; w++) sum += x[xp + h * W + w];
-                        y[yp + i * Q + j] = sum / ReferenceBackend.avgPoolDivisor(p, includePad, i, j);
+                        y[yp + i * Q + j] = sum / avgPoolDivisor(p, includePad, i, j);
                     }
                 }
             }
@@ -71,10 +76,10 @@ final class AvgPool {
                 }
                 java.util.Arrays.fill(dx, xp, xp + hw, 0f);
                 for (int i = 0; i < P; i++) {
-                    int h0 = Math.max(0, i * p.strideH() - p.padH()), h1 = Math.min(H, i * p.strideH() - p.padH() + p.r());
+                    int h0 = rowStart(p, i), h1 = rowEnd(p, i);
                     for (int j = 0; j < Q; j++) {
-                        int w0 = Math.max(0, j * p.strideW() - p.padW()), w1 = Math.min(W, j * p.strideW() - p.padW() + p.s());
-                        float g = dy[yp + i * Q + j] / ReferenceBackend.avgPoolDivisor(p, includePad, i, j);
+                        int w0 = colStart(p, j), w1 = colEnd(p, j);
+                        float g = dy[yp + i * Q + j] / avgPoolDivisor(p, includePad, i, j);
                         for (int h = h0; h < h1; h++)
                             for (int w = w0; w < w1; w++) dx[xp + h * W + w] += g;
                     }

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model, pruned or not), with totals.",
+        description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model: pruned or not, a saved graph model, or an .onnx file), with totals.",
                 "FLOPs are per image, forward, a multiply-add counting 2."})
 final class InfoCommand extends ShearsCommand {
     @Override

@@ -10,6 +10,7 @@ import dev.shears.data.Mnist;
 import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
+import dev.shears.nn.io.Architecture;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.onnx.OnnxExporter;
 import dev.shears.onnx.OnnxImporter;
@@ -24,6 +25,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -134,10 +136,20 @@ public abstract class ShearsCommand implements Callable<Integer> {
                 + spec.name() + " handles chain models only, for now");
     }
 
-    /** Saves {@code model} to {@code --out}: ONNX for a {@code .onnx} name, else a safetensors checkpoint with {@code metadata}. */
+    /**
+     * Saves {@code model} to {@code --out}: ONNX for a {@code .onnx} name, else a safetensors checkpoint with
+     * {@code metadata}. A chain that is not SimpleCNN (one imported from ONNX) gets its architecture in the
+     * metadata too, as a Graph does, so that {@link Checkpoints#loadModel} can rebuild it.
+     */
     protected void saveModel(Module model, Map<String, String> metadata) throws IOException {
-        if (isOnnx(common.out)) OnnxExporter.write(model, common.out, sampleShape);
-        else Checkpoints.save(model, common.out, metadata);
+        if (isOnnx(common.out)) {
+            OnnxExporter.write(model, common.out, sampleShape);
+            return;
+        }
+        Map<String, String> meta = new LinkedHashMap<>(metadata);
+        if (model instanceof Sequential && !model.stateDict().keySet().equals(SimpleCNN.create(1, 1, 1, 0).stateDict().keySet()))
+            meta.put(Architecture.KEY, Architecture.toJson(model));
+        Checkpoints.save(model, common.out, meta);
     }
 
     static boolean isOnnx(Path file) {

@@ -72,6 +72,16 @@ class OnnxCommandsTest {
     }
 
     @Test
+    void anImportedChainSavedAsSafetensorsLoadsAgain() throws Exception {
+        Path st = dir.resolve("mobilenet.safetensors");
+        String mobilenet = FIXTURES.resolve("mobilenet.onnx").toString();
+        ok("finetune", "--epochs", "0", "--model", mobilenet, "--out", st.toString(), "--limit", "64", "--quiet");
+        JsonNode a = ok("eval", "--model", mobilenet, "--limit", "100", "--json", "--quiet").json();
+        JsonNode b = ok("eval", "--model", st.toString(), "--limit", "100", "--json", "--quiet").json();
+        assertEquals(a.get("loss").asDouble(), b.get("loss").asDouble(), 1e-6);
+    }
+
+    @Test
     void dataOfAnotherShapeIsRefusedNamingBothShapes() throws Exception {
         Random init = new Random(1);
         Sequential m = new Sequential().add("conv", new Conv2d(1, 4, 3, 1, init)).add("gap", new GlobalAvgPool2d())

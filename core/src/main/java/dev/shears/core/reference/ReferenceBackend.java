@@ -410,11 +410,12 @@ public class ReferenceBackend implements Backend {
         for (int i = 0; i < acc.length; i++) dx[i] = (float) acc[i];
     }
 
-    // the in-bounds rows [rowStart, rowEnd) and columns of output (i, j)'s window
-    private static int rowStart(Pool2dShape p, int i) { return Math.max(0, i * p.strideH() - p.padH()); }
-    private static int rowEnd(Pool2dShape p, int i) { return Math.min(p.h(), i * p.strideH() - p.padH() + p.r()); }
-    private static int colStart(Pool2dShape p, int j) { return Math.max(0, j * p.strideW() - p.padW()); }
-    private static int colEnd(Pool2dShape p, int j) { return Math.min(p.w(), j * p.strideW() - p.padW() + p.s()); }
+    // The in-bounds rows [rowStart, rowEnd) and columns [colStart, colEnd) of output (i, j)'s window; shared
+    // with the fast backends' pooling loops.
+    public static int rowStart(Pool2dShape p, int i) { return Math.max(0, i * p.strideH() - p.padH()); }
+    public static int rowEnd(Pool2dShape p, int i) { return Math.min(p.h(), i * p.strideH() - p.padH() + p.r()); }
+    public static int colStart(Pool2dShape p, int j) { return Math.max(0, j * p.strideW() - p.padW()); }
+    public static int colEnd(Pool2dShape p, int j) { return Math.min(p.w(), j * p.strideW() - p.padW() + p.s()); }
 
     /**
      * What output (i, j) of an average pooling divides by: R·S with count_include_pad, else the number of
