@@ -58,6 +58,8 @@ public final class OnnxImporter {
     static final long MAX_SAMPLE = 1 << 24;
     /** The most padding on a side that Shears imports: more is not a CNN, and would make huge outputs. */
     static final long MAX_PAD = 64;
+    /** The largest pooling window or stride Shears imports (what an int holds is not the point: 2^16 is no CNN). */
+    static final long MAX_WINDOW = 1 << 16;
 
     /** A value of the ONNX graph while importing: the output of a Shears layer, a constant, or a shape vector. */
     private sealed interface Value permits Runtime, Constant, ShapeVector {}
@@ -176,11 +178,13 @@ public final class OnnxImporter {
         OnnxTensor w = floatConstant(n, 1, "weight");
         OnnxTensor b = n.input(2) == null ? null : floatConstant(n, 2, "bias");
         if (w.rank() != 4) throw error(n.describe() + ": weight " + w + " is not [out, in/groups, kh, kw]; Shears does 2-d convolutions");
-        int groups = (int) n.intAttr("group", 1);
-        int out = w.shape()[0], in = w.shape()[1] * groups, k = w.shape()[2];
+        long group = n.intAttr("group", 1);
+        int out = w.shape()[0], k = w.shape()[2];
+        if (group < 1 || group > out || out % group != 0)
+            throw error(n.describe() + ": group " + group + " does not divide the " + out + " output channels");
+        int groups = (int) group, in = w.shape()[1] * groups;
         if (w.shape()[3] != k) throw error(n.describe() + ": kernel " + w.shape()[2] + "x" + w.shape()[3] + " is not square; Shears supports square kernels only");
         window(n, k, "kernel_shape");
-        if (groups < 1 || out % groups != 0) throw error(n.describe() + ": group " + groups + " does not divide the " + out + " output channels");
         if (b != null && !Arrays.equals(b.shape(), new int[]{out})) throw error(n.describe() + ": bias " + b + " is not [" + out + "]");
         int stride = stride(n), pad = padding(n);
         int[] xs = x.example().shape();
@@ -213,7 +217,7 @@ public final class OnnxImporter {
     private void pool(OnnxNode n) throws OnnxFormatException {
         Runtime x = runtime(n, 0);
         long[] kernel = n.intsAttr("kernel_shape", null);
-        if (kernel == null || kernel.length != 2 || kernel[0] != kernel[1] || kernel[0] < 1)
+        if (kernel == null || kernel.length != 2 || kernel[0] != kernel[1] || kernel[0] < 1 || kernel[0] > MAX_WINDOW)
             throw error(n.describe() + ": kernel_shape " + Arrays.toString(kernel) + "; Shears pools with square 2-d windows");
         if (n.intAttr("ceil_mode", 0) != 0) throw error(n.describe() + ": ceil_mode = 1 is not supported");
         int k = (int) kernel[0], stride = stride(n), pad = padding(n);
@@ -371,7 +375,7 @@ public final class OnnxImporter {
 
     private void shape(OnnxNode n) throws OnnxFormatException {
         int[] s = runtime(n, 0).example().shape();
-        int start = (int) n.intAttr("start", 0), end = (int) n.intAttr("end", s.length);
+        int start = (int) Math.clamp(n.intAttr("start", 0), -s.length, s.length), end = (int) Math.clamp(n.intAttr("end", s.length), -s.length, s.length);
         if (start < 0) start += s.length;
         if (end < 0) end += s.length;
         start = Math.clamp(start, 0, s.length);
@@ -457,7 +461,7 @@ public final class OnnxImporter {
 
     private int stride(OnnxNode n) throws OnnxFormatException {
         long[] s = n.intsAttr("strides", new long[]{1, 1});
-        if (s.length != 2 || s[0] != s[1] || s[0] < 1) throw error(n.describe() + ": strides " + Arrays.toString(s) + "; Shears supports equal strides only");
+        if (s.length != 2 || s[0] != s[1] || s[0] < 1 || s[0] > MAX_WINDOW) throw error(n.describe() + ": strides " + Arrays.toString(s) + "; Shears supports equal strides only");
         long[] d = n.intsAttr("dilations", new long[]{1, 1});
         if (Arrays.stream(d).anyMatch(x -> x != 1)) throw error(n.describe() + ": dilations " + Arrays.toString(d) + " are not supported");
         return (int) s[0];

@@ -145,6 +145,9 @@ class OnnxHostileTest {
         assertRefused(editGraph(g -> g.setNode(0, g.getNode(0).toBuilder().addAttribute(ints("strides", 1, 2)))), "strides [1, 2]");
         assertRefused(editGraph(g -> g.setNode(0, g.getNode(0).toBuilder().setAttribute(0, ints("pads", 1, 1, 0, 0)))), "pads [1, 1, 0, 0]");
         assertRefused(editGraph(g -> g.setNode(0, g.getNode(0).toBuilder().addAttribute(ints("dilations", 2, 2)))), "dilations [2, 2]");
+        // 2^32 + 1 groups would be 1 group if it were cast to an int unchecked
+        assertRefused(editGraph(g -> g.setNode(0, g.getNode(0).toBuilder().addAttribute(AttributeProto.newBuilder().setName("group")
+                .setType(AttributeProto.AttributeType.INT).setI((1L << 32) + 1)))), "group 4294967297");
         // Reshape to something else than [batch, -1]
         assertRefused(editGraph(g -> g.addInitializer(TensorProto.newBuilder().setName("s").setDataType(7).addDims(3)
                         .addInt64Data(-1).addInt64Data(2).addInt64Data(16))
