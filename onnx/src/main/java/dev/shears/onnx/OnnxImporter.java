@@ -340,7 +340,9 @@ public final class OnnxImporter {
         int[] shape = x.example().shape();
         long rest = x.example().size() / shape[0];
         long[] t = target.values();
-        boolean batchFirst = t.length == 2 && (target.batch()[0] || t[0] == 0 || (t[0] == model.inputShape()[0] && t[0] > 0));
+        // [N, -1], [0, -1], [N, rest], or [-1, rest] (x.view(-1, 16 * 7 * 7)); N symbolic, or the file's fixed batch
+        boolean batchFirst = t.length == 2 && (target.batch()[0] || t[0] == 0 || (t[0] == model.inputShape()[0] && t[0] > 0)
+                || (t[0] == -1 && t[1] == rest));
         boolean restSecond = t.length == 2 && !target.batch()[1] && (t[1] == -1 || t[1] == rest);
         if (!batchFirst || !restSecond)
             throw error(n.describe() + ": reshape of " + shapeText(shape) + " to " + shapeText(target)

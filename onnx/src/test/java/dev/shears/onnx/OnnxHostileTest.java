@@ -154,6 +154,17 @@ class OnnxHostileTest {
                 .setNode(2, node("Reshape", "reshape", "f", "r", "s"))), "Reshape node 'reshape'", "[-1, 2, 16]", "only a reshape to [batch, -1]");
     }
 
+    /** The reshapes to [batch, features] that exporters write are a Flatten: x.view(-1, 32), [0, -1], [N, 32]. */
+    @Test
+    void reshapesThatFlatten() {
+        for (long[] shape : new long[][]{{-1, 32}, {0, -1}, {0, 32}})
+            assertTrue(importOrMessage(editGraph(g -> g.addInitializer(TensorProto.newBuilder().setName("s").setDataType(7).addDims(2)
+                    .addInt64Data(shape[0]).addInt64Data(shape[1])).setNode(2, node("Reshape", "reshape", "f", "r", "s"))).toByteArray()) == null,
+                    java.util.Arrays.toString(shape));
+        assertRefused(editGraph(g -> g.addInitializer(TensorProto.newBuilder().setName("s").setDataType(7).addDims(2)
+                .addInt64Data(-1).addInt64Data(16)).setNode(2, node("Reshape", "reshape", "f", "r", "s"))), "[-1, 16]");
+    }
+
     @Test
     void shapesThatDoNotFitEachOther() {
         // Gemm expects 32 features, the conv gives 2·4·4 = 32; with 5 filters it gives 80

@@ -11,6 +11,8 @@ import dev.shears.nn.Flatten;
 import dev.shears.nn.GlobalAvgPool2d;
 import dev.shears.nn.Linear;
 import dev.shears.nn.Sequential;
+import dev.shears.nn.io.Architecture;
+import dev.shears.nn.io.SafeTensors;
 import dev.shears.onnx.OnnxExporter;
 
 import java.nio.file.Files;
@@ -44,6 +46,13 @@ class OnnxCommandsTest {
         assertEquals(a.get("parameters").asLong(), b.get("parameters").asLong());
         JsonNode info = ok("info", "--model", onnx.toString(), "--json").json();
         assertEquals(a.get("parameters").asLong(), info.get("parameters").asLong());
+        // and back: the SimpleCNN read from ONNX is saved with PyTorch's names, as a plain SimpleCNN checkpoint
+        Path back = dir.resolve("back.safetensors");
+        ok("finetune", "--epochs", "0", "--model", onnx.toString(), "--out", back.toString(), "--limit", "96", "--quiet");
+        assertEquals(SafeTensors.read(st).tensors().keySet(), SafeTensors.read(back).tensors().keySet());
+        assertTrue(!SafeTensors.read(back).metadata().containsKey(Architecture.KEY), "no architecture needed for SimpleCNN");
+        JsonNode c = ok("eval", "--model", back.toString(), "--limit", "200", "--json", "--quiet").json();
+        assertEquals(a.get("loss").asDouble(), c.get("loss").asDouble(), 1e-5);
     }
 
     @Test
