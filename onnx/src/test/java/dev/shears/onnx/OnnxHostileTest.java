@@ -165,6 +165,25 @@ class OnnxHostileTest {
                 .addInt64Data(-1).addInt64Data(16)).setNode(2, node("Reshape", "reshape", "f", "r", "s"))), "[-1, 16]");
     }
 
+    /** A file exported for batch 1 only (input [1, 1, 4, 4], Reshape to [1, 32]) still takes any batch once imported. */
+    @Test
+    void aFixedBatchOfOneBecomesFree() throws IOException {
+        ModelProto m = editGraph(g -> {
+            var dims = g.getInput(0).getType().getTensorType().getShape().toBuilder()
+                    .setDim(0, Onnx.TensorShapeProto.Dimension.newBuilder().setDimValue(1));
+            return g.setInput(0, g.getInput(0).toBuilder().setType(Onnx.TypeProto.newBuilder().setTensorType(
+                            g.getInput(0).getType().getTensorType().toBuilder().setShape(dims))))
+                    .addInitializer(TensorProto.newBuilder().setName("s").setDataType(7).addDims(2).addInt64Data(1).addInt64Data(32))
+                    .setNode(2, node("Reshape", "reshape", "f", "r", "s"));
+        });
+        var model = OnnxImporter.build(OnnxModel.parse(m.toByteArray(), SOURCE));
+        float[] x = new float[3 * 16];
+        for (int i = 0; i < x.length; i++) x[i] = (i % 5) - 2;
+        float[] three = Fixtures.logits(model, dev.shears.core.Tensor.of(x, 3, 1, 4, 4));
+        float[] last = Fixtures.logits(model, dev.shears.core.Tensor.of(java.util.Arrays.copyOfRange(x, 32, 48), 1, 1, 4, 4));
+        Fixtures.assertClose(last, java.util.Arrays.copyOfRange(three, 6, 9), "the third sample alone and in a batch of 3");
+    }
+
     @Test
     void shapesThatDoNotFitEachOther() {
         // Gemm expects 32 features, the conv gives 2·4·4 = 32; with 5 filters it gives 80
