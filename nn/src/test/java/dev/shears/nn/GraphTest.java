@@ -92,6 +92,8 @@ class GraphTest {
         Tensor folded;
         try (GradMode ignored = GradMode.off()) { folded = g.forward(x); }
         assertClose("folded inference vs. plain eval", recorded.toArray(), folded.toArray(), 1e-4, 1e-4);
+        assertNotNull(((Conv2d) g.node("b_conv2")).fold, "the depthwise conv's BatchNorm was folded");
+        assertNull(((Conv2d) g.node("down")).fold, "down is read by a Concat, not a BatchNorm");
     }
 
     @Test

@@ -167,7 +167,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public void avgPool2dBackward(Pool2dShape p, boolean countIncludePad, Storage dy, Storage dx) {
-        AvgPool.backward(par, p, countIncludePad, floats(dy), floats(dx));
+        AvgPool.backward(par, simd, p, countIncludePad, floats(dy), floats(dx));
     }
 
     // ---- loss ----

@@ -418,8 +418,15 @@ public final class OpenClBackend implements Backend, AutoCloseable {
     // Groups: the column matrix's rows are ordered by input channel and w's by filter, so group g is a block of
     // rows of each ([g·C/G·R·S, +C/G·R·S) of col, [g·K/G, +K/G) of w and tmp): one GEMM per group on offsets.
 
+    /** Depthwise shapes (one input channel per group, G &gt; 1) have direct kernels (conv.cl). */
+    private static boolean depthwise(Conv2dShape s) { return s.groups() > 1 && s.cPerGroup() == 1; }
+
     @Override
     public synchronized void conv2dForward(Conv2dShape s, Storage x, Storage w, Storage bias, Storage y) {
+        if (depthwise(s)) {
+            launch1("depthwise_forward", s.outputSize(), convArgs(s, s.n(), s.k(), bias != null, x, w, bias, y));
+            return;
+        }
         int crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), nb = chunk(s);
         int gcrs = s.cPerGroup() * s.r() * s.s(), gk = s.kPerGroup();
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
@@ -434,6 +441,10 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {
+        if (depthwise(s)) {
+            launch1("depthwise_backward_data", s.inputSize(), convArgs(s, s.n(), s.k(), dy, w, dx));
+            return;
+        }
         int crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), nb = chunk(s);
         int gcrs = s.cPerGroup() * s.r() * s.s(), gk = s.kPerGroup();
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
@@ -448,6 +459,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
 
     @Override
     public synchronized void conv2dBackwardWeight(Conv2dShape s, Storage x, Storage dy, Storage dw, Storage dbias) {
+        if (depthwise(s)) {
+            launchGroups("depthwise_backward_weight", s.weightSize(), convArgs(s, s.n(), s.k(), x, dy, dw));
+            if (dbias != null) sumTo(new int[]{s.n(), s.k(), s.p() * s.q()}, dy, new int[]{1, s.k(), 1}, dbias);
+            return;
+        }
         int crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), nb = chunk(s);
         int gcrs = s.cPerGroup() * s.r() * s.s(), gk = s.kPerGroup();
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
