@@ -1,11 +1,7 @@
 package dev.shears.bench;
 
-import dev.shears.core.Backend;
 import dev.shears.core.Conv2dShape;
-import dev.shears.core.Storage;
-import org.openjdk.jmh.annotations.*;
-
-import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Param;
 
 /**
  * SimpleCNN's two convolutions at batch 64, forward and both backward passes, in ms per call.
@@ -14,19 +10,9 @@ import java.util.concurrent.TimeUnit;
  *
  * <pre>java --add-modules jdk.incubator.vector -jar benchmarks/target/benchmarks.jar ConvBenchmark -f 1 -wi 2 -i 3 -w 1 -r 2</pre>
  */
-@BenchmarkMode(Mode.AverageTime)
-@OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 2, time = 1)
-@Measurement(iterations = 3, time = 2)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules", "jdk.incubator.vector"})
-@State(Scope.Benchmark)
-public class ConvBenchmark {
+public class ConvBenchmark extends ConvPasses {
     @Param({"conv1", "conv2"}) public String layer;
     @Param({"cpu-1", "cpu-2"}) public String backendName;
-
-    Backend backend;
-    Conv2dShape shape;
-    Storage x, w, bias, y, dy, dx, dw, dbias;
 
     static Conv2dShape shape(String layer) {
         return switch (layer) {
@@ -36,35 +22,7 @@ public class ConvBenchmark {
         };
     }
 
-    @Setup(Level.Trial)
-    public void setUp() {
-        backend = BenchBackends.byName(backendName);
-        shape = shape(layer);
-        x = backend.upload(BenchBackends.random(1, shape.inputSize()));
-        w = backend.upload(BenchBackends.random(2, shape.weightSize()));
-        bias = backend.upload(BenchBackends.random(3, shape.k()));
-        dy = backend.upload(BenchBackends.random(4, shape.outputSize()));
-        y = backend.allocate(shape.outputSize());
-        dx = backend.allocate(shape.inputSize());
-        dw = backend.allocate(shape.weightSize());
-        dbias = backend.allocate(shape.k());
-    }
+    @Override protected Conv2dShape shape() { return shape(layer); }
 
-    @Benchmark
-    public Storage forward() {
-        backend.conv2dForward(shape, x, w, bias, y);
-        return y;
-    }
-
-    @Benchmark
-    public Storage backwardData() {
-        backend.conv2dBackwardData(shape, dy, w, dx);
-        return dx;
-    }
-
-    @Benchmark
-    public Storage backwardWeight() {
-        backend.conv2dBackwardWeight(shape, x, dy, dw, dbias);
-        return dw;
-    }
+    @Override protected String backendName() { return backendName; }
 }

@@ -49,6 +49,13 @@ public interface Backend {
     /** Copies {@code n} floats from {@code x} to {@code y}. */
     void copy(int n, Storage x, Storage y);
 
+    /**
+     * A strided block copy: y[yOffset + i·yStride + j] = x[xOffset + i·xStride + j] for i &lt; rows, j &lt; cols;
+     * nothing else of y is written. Concatenation along a dimension and its backward (slicing the gradient
+     * apart) are one such copy per input. {@code x} and {@code y} are different storages.
+     */
+    void copyStrided(int rows, int cols, Storage x, int xOffset, int xStride, Storage y, int yOffset, int yStride);
+
     // ---- element-wise ---------------------------------------------------------------------------------
 
     enum Unary {
@@ -162,6 +169,18 @@ public interface Backend {
 
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */
     void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx);
+
+    /**
+     * y = the mean of each window: the sum of its in-bounds elements divided by R·S when
+     * {@code countIncludePad} (padded positions count as zeros), else by the number of in-bounds elements
+     * (PyTorch's AvgPool2d; a window always holds one, since padding is at most half the window). A window
+     * covering the whole plane is global average pooling.
+     */
+    void avgPool2dForward(Pool2dShape p, boolean countIncludePad, Storage x, Storage y);
+
+    /** dx = ∂L/∂x of {@link #avgPool2dForward}: each dy spread evenly over its window's in-bounds elements,
+     *  with the forward's divisor (overwrites dx; overlapping windows add up). */
+    void avgPool2dBackward(Pool2dShape p, boolean countIncludePad, Storage dy, Storage dx);
 
     // ---- loss -------------------------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@ package dev.shears.core;
 
 import java.util.Arrays;
 
-/** Ops that move or reduce elements without arithmetic on them: reshape, permute, sum. */
+/** Ops that move or reduce elements without arithmetic on them: reshape, permute, concatenation, sum. */
 public final class ShapeOps {
     private ShapeOps() {}
 
@@ -71,5 +71,52 @@ public final class ShapeOps {
     public static Tensor expand(Tensor x, int... shape) {
         Tensor zeros = Tensor.zeros(x.backend(), shape);
         return x.add(zeros);
+    }
+
+    /**
+     * Concatenation along {@code dim} (torch.cat): the inputs agree in every other dimension. Seen as
+     * matrices [outer, inner_i] with outer the product of the dimensions before {@code dim} and inner_i the
+     * product of the rest, input i fills columns [Σ_{j&lt;i} inner_j, +inner_i) of the output [outer, Σ inner]:
+     * one strided copy each way ({@link Backend#copyStrided}), the backward slicing the gradient apart.
+     */
+    public static Tensor concat(int dim, Tensor... xs) {
+        if (xs.length == 0) throw new IllegalArgumentException("concat: no inputs");
+        int[] first = xs[0].shape();
+        if (dim < 0 || dim >= first.length)
+            throw new IllegalArgumentException("concat: dimension " + dim + " is out of range for shape " + Arrays.toString(first));
+        Shapes.requireSameBackend("concat", xs);
+        int[] out = first.clone();
+        out[dim] = 0;
+        for (Tensor x : xs) {
+            int[] s = x.shape();
+            boolean fits = s.length == first.length;
+            for (int d = 0; fits && d < s.length; d++) fits = d == dim || s[d] == first[d];
+            if (!fits)
+                throw new IllegalArgumentException("concat along dimension " + dim + ": shape " + Arrays.toString(s)
+                        + " does not match " + Arrays.toString(first) + " outside that dimension");
+            out[dim] += s[dim];
+        }
+        int rows = 1;
+        for (int d = 0; d < dim; d++) rows *= out[d];
+        int outer = Math.max(rows, 1), total = Shapes.size(out) / outer;
+        Backend b = xs[0].backend();
+        Tensor y = new Tensor(b.allocateForOutput(Shapes.size(out)), out);   // the inputs' blocks cover it
+        int[] offsets = new int[xs.length];
+        for (int i = 0, at = 0; i < xs.length; i++) {
+            int inner = xs[i].size() / outer;
+            offsets[i] = at;
+            if (xs[i].size() > 0) b.copyStrided(outer, inner, xs[i].storage(), 0, inner, y.storage(), at, total);
+            at += inner;
+        }
+        return Tensor.record("concat", y, g -> {
+            Tensor[] grads = new Tensor[xs.length];
+            for (int i = 0; i < xs.length; i++) {
+                if (!xs[i].requiresGrad()) continue;
+                int inner = xs[i].size() / outer;
+                grads[i] = new Tensor(b.allocateForOutput(xs[i].size()), xs[i].shape());
+                if (xs[i].size() > 0) b.copyStrided(outer, inner, g.storage(), offsets[i], total, grads[i].storage(), 0, inner);
+            }
+            return grads;
+        }, xs);
     }
 }

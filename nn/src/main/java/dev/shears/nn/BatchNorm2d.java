@@ -29,6 +29,7 @@ public final class BatchNorm2d extends Module {
     public Tensor runningVar() { return buffer("running_var"); }
     public int channels() { return weight().dim(0); }
     public float eps() { return eps; }
+    public float momentum() { return momentum; }
 
     @Override
     public Tensor forward(Tensor x) {

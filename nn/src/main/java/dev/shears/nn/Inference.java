@@ -47,7 +47,7 @@ final class Inference {
             Tensor in = x;
             boolean consumed;            // the layer read x, wrote a new tensor and kept no reference to x
             if (m instanceof Conv2d conv && next instanceof BatchNorm2d bn && !bn.isTraining()) {
-                MaxPool2d pool = i + 3 < layers.size() && layers.get(i + 2) instanceof ReLU
+                MaxPool2d pool = conv.groups() == 1 && i + 3 < layers.size() && layers.get(i + 2) instanceof ReLU
                         && layers.get(i + 3) instanceof MaxPool2d p ? p : null;
                 x = convBn(conv, bn, pool, x);
                 consumed = true;
@@ -89,7 +89,7 @@ final class Inference {
      * device's tensors by element-wise ops on the device in float, because reading γ, β, μ, σ² back to the
      * host would wait for the device's queue to drain, twice per call of a SimpleCNN.
      */
-    private static Tensor convBn(Conv2d conv, BatchNorm2d bn, MaxPool2d pool, Tensor x) {
+    static Tensor convBn(Conv2d conv, BatchNorm2d bn, MaxPool2d pool, Tensor x) {
         Tensor w, bias2;
         if (conv.weight().storage() instanceof HeapStorage) {
             BatchNormFold f = BatchNormFold.of(conv, bn);
@@ -103,7 +103,7 @@ final class Inference {
             bias2 = centred.mul(a).add(bn.bias());
             w = conv.weight().mul(a.reshape(k, 1, 1, 1));
         }
-        if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding());
+        if (pool == null) return ConvOps.conv2d(x, w, bias2, conv.stride(), conv.padding(), conv.groups());
         return ConvOps.conv2dMaxPool2d(x, w, bias2, conv.stride(), conv.padding(), pool.kernel(), pool.stride(), pool.padding(), true);
     }
 }

@@ -8,13 +8,15 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A per-layer table of a {@link Sequential} for one input: output shape, parameters and forward FLOPs per
+ * A per-layer table of a {@link Sequential} or per-node table of a {@link Graph} for one input: output shape, parameters and forward FLOPs per
  * sample (what torchsummary and thop print). Shapes come from running the layers on a zero input, so they
  * are whatever the layers really produce, pruned or not.
  *
- * <p>FLOPs count a multiply-add as 2: conv 2·K·C·R·S·P·Q (+ K·P·Q with a bias), linear 2·in·out (+ out),
+ * <p>FLOPs count a multiply-add as 2: conv 2·K·(C/G)·R·S·P·Q (+ K·P·Q with a bias), linear 2·in·out (+ out),
  * BatchNorm 2 per element (a scale and a shift once folded), ReLU 1 per element, max-pooling R·S − 1
- * comparisons per output; reshapes are free.
+ * comparisons per output, average pooling R·S per output (the adds and a division), global average pooling
+ * 1 per input element, Add (inputs − 1) per output element; reshapes, concatenation, Identity and Dropout
+ * (evaluation) are free.
  */
 public final class Summary {
 
@@ -24,6 +26,14 @@ public final class Summary {
 
     /** Layers of {@code model} for an input of {@code sampleShape} (without the batch dimension, e.g. 1, 28, 28). */
     public static List<Layer> of(Sequential model, int... sampleShape) {
+        return of((Module) model, sampleShape);
+    }
+
+    /**
+     * Rows of {@code model} for an input of {@code sampleShape} (without the batch dimension): one per layer
+     * of a {@link Sequential}, one per node of a {@link Graph}, else one for the module itself.
+     */
+    public static List<Layer> of(Module model, int... sampleShape) {
         int[] shape = new int[sampleShape.length + 1];
         shape[0] = 1;
         System.arraycopy(sampleShape, 0, shape, 1, sampleShape.length);
@@ -32,13 +42,17 @@ public final class Summary {
         model.eval();   // a batch of one in train mode would be a BatchNorm error, and would move its statistics
         try (GradMode ignored = GradMode.off(); TensorScope scope = TensorScope.open()) {
             Tensor x = Tensor.zeros(model.backend(), shape);
-            for (String name : model.names()) {
-                Module m = model.child(name);
-                int[] in = x.shape();
-                x = m.forward(x);
-                int[] out = x.shape();
-                out[0] = 1;
-                layers.add(new Layer(name, m.describe(), withoutBatch(out), m.parameterCount(), flops(m, in, out)));
+            switch (model) {
+                case Sequential seq -> {
+                    for (String name : seq.names()) {
+                        Module m = seq.child(name);
+                        int[] in = x.shape();
+                        x = m.forward(x);
+                        layers.add(row(name, m, in, 1, x));
+                    }
+                }
+                case Graph g -> g.run(x, (name, m, inputs, y) -> layers.add(row(name, m, inputs.getFirst().shape(), inputs.size(), y)));
+                default -> layers.add(row(model.getClass().getSimpleName(), model, x.shape(), 1, model.forward(x)));
             }
         } finally {
             model.train(wasTraining);
@@ -46,15 +60,30 @@ public final class Summary {
         return layers;
     }
 
+    private static Layer row(String name, Module m, int[] in, int inputs, Tensor y) {
+        int[] out = y.shape();
+        out[0] = 1;
+        long flops = m instanceof Add ? (inputs - 1L) * elements(out) : flops(m, in, out);
+        return new Layer(name, m.describe(), withoutBatch(out), m.parameterCount(), flops);
+    }
+
+    /** Elements per sample: the product of all but the batch dimension. */
+    private static long elements(int[] shape) {
+        long n = 1;
+        for (int i = 1; i < shape.length; i++) n *= shape[i];
+        return n;
+    }
+
     static long flops(Module m, int[] in, int[] out) {
-        long outElements = 1;
-        for (int i = 1; i < out.length; i++) outElements *= out[i];
+        long outElements = elements(out);
         return switch (m) {
-            case Conv2d c -> 2L * c.inChannels() * c.kernel() * c.kernel() * outElements + (c.bias() != null ? outElements : 0);
+            case Conv2d c -> 2L * c.weight().dim(1) * c.kernel() * c.kernel() * outElements + (c.bias() != null ? outElements : 0);
             case Linear l -> 2L * l.inFeatures() * l.outFeatures() + (l.bias() != null ? l.outFeatures() : 0);
             case BatchNorm2d b -> 2 * outElements;
             case ReLU r -> outElements;
             case MaxPool2d p -> (long) (p.kernel() * p.kernel() - 1) * outElements;
+            case AvgPool2d p -> (long) p.kernel() * p.kernel() * outElements;
+            case GlobalAvgPool2d p -> elements(in);
             default -> 0;
         };
     }

@@ -18,8 +18,9 @@ import static dev.shears.core.HeapStorage.ints;
  * processors) and {@code shears.simd} ({@code false} runs the scalar twins, the oracle the SIMD kernels are
  * tested against). Tests build both variants side by side with {@link #CpuBackend(boolean, int)}.
  *
- * <p>The kernels live one concept per file: {@link Gemm}, {@link Conv}, {@link Pointwise}, {@link Reduce},
- * {@link BatchNorm}, {@link Pool}, {@link Loss}; this class only unwraps storages and forwards.
+ * <p>The kernels live one concept per file: {@link Gemm}, {@link Conv} (with {@link Depthwise} and
+ * {@link GroupedConv}), {@link Pointwise}, {@link Reduce}, {@link BatchNorm}, {@link Pool}, {@link AvgPool},
+ * {@link Loss}; this class only unwraps storages and forwards.
  */
 public final class CpuBackend implements Backend {
     private final boolean simd;
@@ -72,6 +73,11 @@ public final class CpuBackend implements Backend {
     @Override public void fill(int n, float value, Storage y) { java.util.Arrays.fill(floats(y), 0, n, value); }
     @Override public void copy(int n, Storage x, Storage y) { System.arraycopy(floats(x), 0, floats(y), 0, n); }
 
+    @Override public void copyStrided(int rows, int cols, Storage x, int xOffset, int xStride, Storage y, int yOffset, int yStride) {
+        float[] xa = floats(x), ya = floats(y);
+        for (int i = 0; i < rows; i++) System.arraycopy(xa, xOffset + i * xStride, ya, yOffset + i * yStride, cols);
+    }
+
     // ---- element-wise ----
 
     @Override public void unary(Unary op, int n, Storage x, Storage y) { Pointwise.unary(par, simd, op, n, floats(x), floats(y)); }
@@ -102,21 +108,27 @@ public final class CpuBackend implements Backend {
     // ---- convolution ----
 
     @Override public void conv2dForward(Conv2dShape s, Storage x, Storage w, Storage bias, Storage y) {
-        Conv.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
+        if (Depthwise.applies(s)) Depthwise.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
+        else if (s.groups() > 1) GroupedConv.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
+        else Conv.forward(par, simd, s, floats(x), floats(w), bias == null ? null : floats(bias), floats(y));
     }
 
     @Override public void conv2dMaxPool2dForward(Conv2dShape s, Pool2dShape p, boolean relu, Storage x, Storage w,
                                                  Storage bias, Storage y) {
-        if (!Conv.forwardMaxPool(par, simd, s, p, relu, floats(x), floats(w), bias == null ? null : floats(bias), floats(y)))
+        if (s.groups() > 1 || !Conv.forwardMaxPool(par, simd, s, p, relu, floats(x), floats(w), bias == null ? null : floats(bias), floats(y)))
             Backend.super.conv2dMaxPool2dForward(s, p, relu, x, w, bias, y);
     }
 
     @Override public void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {
-        Conv.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
+        if (Depthwise.applies(s)) Depthwise.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
+        else if (s.groups() > 1) GroupedConv.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
+        else Conv.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
     }
 
     @Override public void conv2dBackwardWeight(Conv2dShape s, Storage x, Storage dy, Storage dw, Storage dbias) {
-        Conv.backwardWeight(par, simd, s, floats(x), floats(dy), floats(dw), dbias == null ? null : floats(dbias));
+        if (Depthwise.applies(s)) Depthwise.backwardWeight(par, simd, s, floats(x), floats(dy), floats(dw), dbias == null ? null : floats(dbias));
+        else if (s.groups() > 1) GroupedConv.backwardWeight(par, simd, s, floats(x), floats(dy), floats(dw), dbias == null ? null : floats(dbias));
+        else Conv.backwardWeight(par, simd, s, floats(x), floats(dy), floats(dw), dbias == null ? null : floats(dbias));
     }
 
     // ---- batch normalisation ----
@@ -148,6 +160,14 @@ public final class CpuBackend implements Backend {
 
     @Override public void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx) {
         Pool.backward(par, p, floats(dy), ints(argmax), floats(dx));
+    }
+
+    @Override public void avgPool2dForward(Pool2dShape p, boolean countIncludePad, Storage x, Storage y) {
+        AvgPool.forward(par, simd, p, countIncludePad, floats(x), floats(y));
+    }
+
+    @Override public void avgPool2dBackward(Pool2dShape p, boolean countIncludePad, Storage dy, Storage dx) {
+        AvgPool.backward(par, simd, p, countIncludePad, floats(dy), floats(dx));
     }
 
     // ---- loss ----

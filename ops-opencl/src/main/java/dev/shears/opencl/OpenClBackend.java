@@ -187,6 +187,11 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         Cl.check("clEnqueueCopyBuffer", clEnqueueCopyBuffer(queue, cl(x).mem(), cl(y).mem(), 0, 0, 4L * n, 0, null, null));
     }
 
+    @Override
+    public void copyStrided(int rows, int cols, Storage x, int xOffset, int xStride, Storage y, int yOffset, int yStride) {
+        launch1("copy_strided", (long) rows * cols, rows, cols, x, xOffset, xStride, y, yOffset, yStride);
+    }
+
     private ClStorage cl(Storage s) {
         if (s instanceof ClStorage c) {
             // not merely the same context: buffers are reused in the order of this backend's queue only
@@ -410,40 +415,65 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         return all;
     }
 
+    // Groups: the column matrix's rows are ordered by input channel and w's by filter, so group g is a block of
+    // rows of each ([g·C/G·R·S, +C/G·R·S) of col, [g·K/G, +K/G) of w and tmp): one GEMM per group on offsets.
+
+    /** Depthwise shapes (one input channel per group, G &gt; 1) have direct kernels (conv.cl). */
+    private static boolean depthwise(Conv2dShape s) { return s.groups() > 1 && s.cPerGroup() == 1; }
+
     @Override
     public synchronized void conv2dForward(Conv2dShape s, Storage x, Storage w, Storage bias, Storage y) {
+        if (depthwise(s)) {
+            launch1("depthwise_forward", s.outputSize(), convArgs(s, s.n(), s.k(), bias != null, x, w, bias, y));
+            return;
+        }
         int crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), nb = chunk(s);
+        int gcrs = s.cPerGroup() * s.r() * s.s(), gk = s.kPerGroup();
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
-            int b = Math.min(nb, s.n() - n0);
-            launch1("im2col", (long) s.c() * b * pq, convArgs(s, n0, b, x, col));
-            gemm(false, false, s.k(), b * pq, crs, 1f, w, 0, col, 0, 0f, tmp, 0);
+            int b = Math.min(nb, s.n() - n0), cols = b * pq;
+            launch1("im2col", (long) s.c() * cols, convArgs(s, n0, b, x, col));
+            for (int g = 0; g < s.groups(); g++)
+                gemm(false, false, gk, cols, gcrs, 1f, w, g * gk * gcrs, col, g * gcrs * cols, 0f, tmp, g * gk * cols);
             launch1("kpq_to_nkpq", (long) b * s.k() * pq, s.k(), pq, n0, b, bias != null, tmp, bias, y);
         }
     }
 
     @Override
     public synchronized void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {
+        if (depthwise(s)) {
+            launch1("depthwise_backward_data", s.inputSize(), convArgs(s, s.n(), s.k(), dy, w, dx));
+            return;
+        }
         int crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), nb = chunk(s);
+        int gcrs = s.cPerGroup() * s.r() * s.s(), gk = s.kPerGroup();
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
-            int b = Math.min(nb, s.n() - n0);
+            int b = Math.min(nb, s.n() - n0), cols = b * pq;
             launch1("nkpq_to_kpq", (long) b * s.k() * pq, s.k(), pq, n0, b, dy, tmp);
-            gemm(true, false, crs, b * pq, s.k(), 1f, w, 0, tmp, 0, 0f, col, 0);   // dcol = wᵀ · dy
+            for (int g = 0; g < s.groups(); g++)   // dcol = wᵀ · dy, per group
+                gemm(true, false, gcrs, cols, gk, 1f, w, g * gk * gcrs, tmp, g * gk * cols, 0f, col, g * gcrs * cols);
             launch1("col2im", (long) b * s.c() * s.h() * s.w(), convArgs(s, n0, b, col, dx));
         }
     }
 
     @Override
     public synchronized void conv2dBackwardWeight(Conv2dShape s, Storage x, Storage dy, Storage dw, Storage dbias) {
+        if (depthwise(s)) {
+            launchGroups("depthwise_backward_weight", s.weightSize(), convArgs(s, s.n(), s.k(), x, dy, dw));
+            if (dbias != null) sumTo(new int[]{s.n(), s.k(), s.p() * s.q()}, dy, new int[]{1, s.k(), 1}, dbias);
+            return;
+        }
         int crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), nb = chunk(s);
+        int gcrs = s.cPerGroup() * s.r() * s.s(), gk = s.kPerGroup();
         ClStorage col = workspace(0, (long) crs * nb * pq), tmp = workspace(1, (long) s.k() * nb * pq);
         for (int n0 = 0; n0 < s.n(); n0 += nb) {
-            int b = Math.min(nb, s.n() - n0);
-            launch1("im2col", (long) s.c() * b * pq, convArgs(s, n0, b, x, col));
+            int b = Math.min(nb, s.n() - n0), cols = b * pq;
+            launch1("im2col", (long) s.c() * cols, convArgs(s, n0, b, x, col));
             launch1("nkpq_to_kpq", (long) b * s.k() * pq, s.k(), pq, n0, b, dy, tmp);
-            // dw (+)= dy · colᵀ: the first chunk overwrites, later ones accumulate
-            gemm(false, true, s.k(), crs, b * pq, 1f, tmp, 0, col, 0, n0 == 0 ? 0f : 1f, dw, 0);
+            // dw (+)= dy · colᵀ per group: the first chunk overwrites, later ones accumulate
+            for (int g = 0; g < s.groups(); g++)
+                gemm(false, true, gk, gcrs, cols, 1f, tmp, g * gk * cols, col, g * gcrs * cols, n0 == 0 ? 0f : 1f, dw, g * gk * gcrs);
         }
         if (dbias != null) sumTo(new int[]{s.n(), s.k(), pq}, dy, new int[]{1, s.k(), 1}, dbias);
     }
@@ -492,6 +522,18 @@ public final class OpenClBackend implements Backend, AutoCloseable {
         if (!cl(argmax).ints) throw new IllegalArgumentException("max_pool2d backward: argmax must be the int storage from the forward pass");
         launch1("maxpool_backward", p.inputSize(), p.n() * p.c(), p.h(), p.w(), p.p(), p.q(), p.r(), p.s(),
                 p.strideH(), p.strideW(), p.padH(), p.padW(), dy, argmax, dx);
+    }
+
+    @Override
+    public void avgPool2dForward(Pool2dShape p, boolean countIncludePad, Storage x, Storage y) {
+        launch1("avgpool_forward", p.outputSize(), p.n() * p.c(), p.h(), p.w(), p.p(), p.q(), p.r(), p.s(),
+                p.strideH(), p.strideW(), p.padH(), p.padW(), countIncludePad, x, y);
+    }
+
+    @Override
+    public void avgPool2dBackward(Pool2dShape p, boolean countIncludePad, Storage dy, Storage dx) {
+        launch1("avgpool_backward", p.inputSize(), p.n() * p.c(), p.h(), p.w(), p.p(), p.q(), p.r(), p.s(),
+                p.strideH(), p.strideW(), p.padH(), p.padW(), countIncludePad, dy, dx);
     }
 
     // ---- loss ----

@@ -118,3 +118,12 @@ __kernel void sgd_step(const int n, const float lr, const float momentum, const 
     }
     param[i] -= lr * g;
 }
+
+// y[yOffset + i·yStride + j] = x[xOffset + i·xStride + j] for i < rows, j < cols (concatenation and its backward)
+__kernel void copy_strided(const int rows, const int cols, __global const float* x, const int xOffset, const int xStride,
+                           __global float* y, const int yOffset, const int yStride) {
+    int t = get_global_id(0);
+    if (t >= rows * cols) return;
+    int i = t / cols, j = t % cols;
+    y[yOffset + (long) i * yStride + j] = x[xOffset + (long) i * xStride + j];
+}

@@ -4,7 +4,7 @@ import dev.shears.core.GradMode;
 import dev.shears.core.Tensor;
 import dev.shears.core.TensorScope;
 import dev.shears.data.Dataset;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.train.Trainer;
@@ -56,7 +56,8 @@ final class BenchCommand extends BackendCommand {
         Dataset train = data.load(this).train();
         requireOneArray("--batch-size", batch.size, train.imageSize());
         requireOneArray("--infer-batch-size", inferBatch, train.imageSize());
-        Sequential model = this.model.loadOr(this, () -> SimpleCNN.create(0));
+        Module model = this.model.loadOr(this, () -> SimpleCNN.create(0));
+        this.model.requireFits(train, data);
         log("bench on %s, %d thread(s): %s s of warm-up, then %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
 
         // real images, the first batches of the training split (repeated if the split is smaller)

@@ -1,7 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.nn.SimpleCNN;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.io.SafeTensors;
 import dev.shears.nn.train.TrainingCheckpoint;
@@ -97,14 +97,21 @@ public final class CheckpointOptions {
     }
 
     /**
-     * A SimpleCNN of the widths held in a training state, with its saved weights and buffers, so that it can be
-     * evaluated before training goes on ({@code State.restore} copies them again, with the optimiser's state).
+     * The model of a training state, with its saved weights and buffers, so that it can be evaluated before
+     * training goes on ({@code State.restore} copies them again, with the optimiser's state): built as the run's
+     * {@code --model} (restored from the recipe: a graph or ONNX model keeps its architecture and input shape),
+     * else a SimpleCNN of the widths held in the state.
      */
-    static Sequential model(TrainingCheckpoint.State state, Path dir) {
+    static Module model(TrainingCheckpoint.State state, Path dir, Options.Model start, ShearsCommand c) throws IOException {
         var contents = new SafeTensors.Contents(state.model(), Map.of());
         Path file = dir.resolve(TrainingCheckpoint.STATE_FILE);
-        var widths = Checkpoints.simpleCnnWidths(contents, file);
-        Sequential model = SimpleCNN.create(widths.c1(), widths.c2(), widths.hidden(), 0);
+        Module model;
+        if (start.file != null) {
+            model = start.require(c);
+        } else {
+            var widths = Checkpoints.simpleCnnWidths(contents, file);
+            model = SimpleCNN.create(widths.c1(), widths.c2(), widths.hidden(), 0);
+        }
         Checkpoints.load(model, contents, file, false);
         return model;
     }

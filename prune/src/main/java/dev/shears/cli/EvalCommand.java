@@ -1,7 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -19,8 +19,9 @@ final class EvalCommand extends BackendCommand {
 
     @Override
     protected int run() throws Exception {
-        Sequential model = this.model.require(this);
+        Module model = this.model.require(this);
         Mnist data = this.data.load(this);
+        this.model.requireFits(data.test(), this.data);
         Trainer.Evaluation ev = Trainer.evaluate(model, data.test(), batch.size);
         say("%s on %s: accuracy %.2f%%, loss %.4f, %,d samples, %,.0f samples/s on %s",
                 this.model.file, this.data.name, 100 * ev.accuracy(), ev.loss(), ev.samples(), ev.samplesPerSecond(), deviceName());

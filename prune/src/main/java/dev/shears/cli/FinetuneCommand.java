@@ -1,8 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
+import dev.shears.nn.Module;
 import dev.shears.nn.train.Trainer;
 import dev.shears.nn.train.TrainingCheckpoint;
 import dev.shears.nn.train.TrainingDivergedException;
@@ -44,8 +43,9 @@ final class FinetuneCommand extends BackendCommand {
         if (first > training.epochs)
             throw usageError("--resume " + checkpoints.resume + " has " + first + " epochs done, more than --epochs " + training.epochs);
         if (schedule.problem() != null) throw usageError(schedule.problem());
-        Sequential model = resumed == null ? this.model.require(this) : CheckpointOptions.model(resumed, checkpoints.resume);
+        Module model = resumed == null ? this.model.require(this) : CheckpointOptions.model(resumed, checkpoints.resume, this.model, this);
         Mnist data = this.data.load(this);
+        this.model.requireFits(data.train(), this.data);
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
                 batch.size, seed.value, schedule.stepSize(), schedule.gamma);
@@ -71,7 +71,7 @@ final class FinetuneCommand extends BackendCommand {
             throw checkpoints.diverged(d, saved[0], out);
         }
         double after = Trainer.evaluate(model, data.test(), TrainCommand.EVAL_BATCH).accuracy();
-        Checkpoints.save(model, out, Map.of("shears.command", "finetune", "shears.data", this.data.name));
+        this.out.save(model, this.model.sampleShape, Map.of("shears.command", "finetune", "shears.data", this.data.name));
         say("fine-tuned %s for %d epoch(s)%s: test accuracy %.2f%% → %.2f%% (%,d parameters); saved %s",
                 this.model.file, training.epochs - first, first == 0 ? "" : " after the " + first + " of " + checkpoints.resume,
                 100 * before, 100 * after, model.parameterCount(), out);

@@ -1,6 +1,6 @@
 package dev.shears.cli;
 
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.Summary;
 import picocli.CommandLine.Command;
@@ -13,17 +13,17 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model, pruned or not), with totals.",
+        description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model: pruned or not, a saved graph model, or an .onnx file), with totals.",
                 "FLOPs are per image, forward, a multiply-add counting 2."})
 final class InfoCommand extends BackendCommand {
 
     @Mixin Options.Model model;
-    static final int[] INPUT = {1, 28, 28};
 
     @Override
     protected int run() throws Exception {
-        Sequential model = this.model.loadOr(this, () -> SimpleCNN.create(0));   // weights do not matter here
-        List<Summary.Layer> layers = Summary.of(model, INPUT);
+        Module model = this.model.loadOr(this, () -> SimpleCNN.create(0));   // weights do not matter here
+        int[] input = this.model.sampleShape;
+        List<Summary.Layer> layers = Summary.of(model, input);
         long params = 0, flops = 0;
         String format = "%-8s %-46s %-14s %,12d %,14d";
         say("%-8s %-46s %-14s %12s %14s", "layer", "type", "output", "parameters", "FLOPs");
@@ -40,11 +40,11 @@ final class InfoCommand extends BackendCommand {
             row.put("flops", l.flops());
             rows.add(row);
         }
-        say(format, "total", "input " + Arrays.toString(INPUT), "", params, flops);
+        say(format, "total", "input " + Arrays.toString(input), "", params, flops);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "info");
         json.put("model", this.model.describe("SimpleCNN"));
-        json.put("input_shape", INPUT);
+        json.put("input_shape", input);
         json.put("layers", rows);
         json.put("parameters", params);
         json.put("flops", flops);

@@ -2,11 +2,17 @@ package dev.shears.cli;
 
 import dev.shears.cpu.Parallel;
 import dev.shears.data.DataLoader;
+import dev.shears.data.Dataset;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
+import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
+import dev.shears.nn.io.Architecture;
 import dev.shears.nn.io.Checkpoints;
+import dev.shears.onnx.OnnxExporter;
+import dev.shears.onnx.OnnxImporter;
+import dev.shears.onnx.OnnxModel;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -15,6 +21,10 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
 import java.util.function.Supplier;
 
 /**
@@ -111,27 +121,63 @@ final class Options {
         }
     }
 
-    /** {@code --model}: a checkpoint to start from or evaluate. */
+    /**
+     * {@code --model}: a model to start from or evaluate, the one place where a command loads a model: an ONNX
+     * file ({@code .onnx}, whose input gives {@link #sampleShape}), or a checkpoint (a saved graph model, or a
+     * SimpleCNN of the file's widths, so pruned models load).
+     */
     static final class Model {
-        @Option(names = "--model", paramLabel = "FILE", description = "A checkpoint (.safetensors, PyTorch names) to start from or evaluate.")
+        @Option(names = "--model", paramLabel = "FILE",
+                description = "The model to start from or evaluate: a checkpoint (.safetensors, PyTorch names; SimpleCNN of any widths "
+                        + "or a saved graph model) or an ONNX file (.onnx).")
         Path file;
 
-        /** The model of {@code --model} (its widths read from the file, so pruned models load), or {@code fresh} when none is given. */
-        Sequential loadOr(ShearsCommand c, Supplier<Sequential> fresh) throws IOException {
+        /** One sample's shape [C, H, W] that the model takes: an ONNX file's input once loaded, else SimpleCNN's. */
+        int[] sampleShape = {1, 28, 28};
+
+        /** The model of {@code --model}, or {@code fresh} when none is given. */
+        Module loadOr(ShearsCommand c, Supplier<? extends Module> fresh) throws IOException {
             if (file == null) return fresh.get();
-            Sequential model = Checkpoints.loadSimpleCNN(file);
-            c.log("model: %s (%,d parameters)", file, model.parameterCount());
+            Module model;
+            if (isOnnx(file)) {
+                OnnxModel onnx = OnnxModel.read(file);
+                model = OnnxImporter.build(onnx);
+                sampleShape = onnx.sampleShape();
+            } else {
+                model = Checkpoints.loadModel(file);
+            }
+            c.log("model: %s (%,d parameters, input %s)", file, model.parameterCount(), Arrays.toString(sampleShape));
             return model;
         }
 
         /** The model of {@code --model}; without one, a usage error of {@code c}. */
-        Sequential require(ShearsCommand c) throws IOException {
+        Module require(ShearsCommand c) throws IOException {
             if (file == null) throw c.usageError("--model FILE is required");
             return loadOr(c, null);
         }
 
+        /** {@link #require}, which must be a chain of layers (pruning does not follow branches yet). */
+        Sequential requireChain(ShearsCommand c) throws IOException {
+            Module model = require(c);
+            if (model instanceof Sequential s) return s;
+            throw new IllegalArgumentException(file + " is a graph model (its layers branch: residual adds or concatenations); "
+                    + c.spec.name() + " handles chain models only, for now");
+        }
+
+        /** Refuses data whose images are not the model's input ({@link #sampleShape}), naming both shapes. */
+        void requireFits(Dataset images, Data data) {
+            int[] shape = {1, images.rows(), images.cols()};
+            if (!Arrays.equals(shape, sampleShape))
+                throw new IllegalArgumentException("--data " + data.name + " has images of shape " + Arrays.toString(shape)
+                        + ", but the model " + (file == null ? "" : file + " ") + "takes inputs of shape " + Arrays.toString(sampleShape));
+        }
+
         /** The file's name for reports, or {@code fresh} without one. */
         String describe(String fresh) { return file == null ? fresh : file.toString(); }
+    }
+
+    static boolean isOnnx(Path file) {
+        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx");
     }
 
     /** {@code --out FILE}, checked while parsing: its directory must exist, so that nothing runs for a file that cannot be written. */
@@ -140,7 +186,8 @@ final class Options {
 
         Path file;
 
-        @Option(names = "--out", paramLabel = "FILE", description = "Where to save the resulting model (.safetensors, written atomically).")
+        @Option(names = "--out", paramLabel = "FILE",
+                description = "Where to save the resulting model: a checkpoint (.safetensors, written atomically), or ONNX for a .onnx name.")
         void file(Path file) {
             Path dir = file == null ? null : file.toAbsolutePath().getParent();
             if (dir != null && !Files.isDirectory(dir))
@@ -153,6 +200,23 @@ final class Options {
         Path require(ShearsCommand c) {
             if (file == null) throw c.usageError("--out FILE is required");
             return file;
+        }
+
+        /**
+         * Saves {@code model} to {@code --out}: ONNX (taking samples of {@code sampleShape}) for a {@code .onnx}
+         * name, else a safetensors checkpoint with {@code metadata}. A chain that is not SimpleCNN (one imported
+         * from ONNX) gets its architecture in the metadata too, as a Graph does, so that
+         * {@link Checkpoints#loadModel} can rebuild it.
+         */
+        void save(Module model, int[] sampleShape, Map<String, String> metadata) throws IOException {
+            if (isOnnx(file)) {
+                OnnxExporter.write(model, file, sampleShape);
+                return;
+            }
+            Map<String, String> meta = new LinkedHashMap<>(metadata);
+            if (model instanceof Sequential && !model.stateDict().keySet().equals(SimpleCNN.create(1, 1, 1, 0).stateDict().keySet()))
+                meta.put(Architecture.KEY, Architecture.toJson(model));
+            Checkpoints.save(model, file, meta);
         }
     }
 

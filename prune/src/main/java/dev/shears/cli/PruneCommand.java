@@ -2,12 +2,14 @@ package dev.shears.cli;
 
 import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
+import dev.shears.onnx.OnnxExporter;
+import dev.shears.onnx.OnnxFormatException;
+import dev.shears.onnx.OnnxImporter;
+import dev.shears.onnx.OnnxModel;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.Latency;
 import dev.shears.prune.Method;
 import dev.shears.prune.MinKeep;
-import dev.shears.prune.Pipeline;
 import dev.shears.prune.PruneReport;
 import dev.shears.prune.PruneResult;
 import dev.shears.prune.Pruner;
@@ -112,17 +114,18 @@ final class PruneCommand extends BackendCommand {
         Criterion criterion = criterion(this, how.threshold, how.ratio, global);
         Path out = this.out.require(this);
         if (minKeep < 1 && minKeepFraction <= 0) minKeep = 1;
-        Sequential model = this.model.require(this);
+        Sequential model = this.model.requireChain(this);
         Mnist data = this.data.load(this);
+        this.model.requireFits(data.test(), this.data);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         double accBefore = Training.accuracy(model, data.test());
-        Sequential unpruned = latencyRepeats > 0 ? Pipeline.copy(model) : null;   // for the interleaved latency comparison
+        Sequential unpruned = latencyRepeats > 0 ? copy(model, this.model.sampleShape) : null;   // for the interleaved latency comparison
         PruneResult r = new Pruner(m, criterion).minKeep(new MinKeep(Math.max(1, minKeep), minKeepFraction)).fold(!noFold).prune(model, one);
         for (String w : r.warnings()) log("warning: %s", w);
         double accAfter = Training.accuracy(model, data.test());
         double[][] lat = latencies(unpruned, model, data);
-        Checkpoints.save(model, out, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
+        this.out.save(model, this.model.sampleShape, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
 
         String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.%s",
                 this.model.file, out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), this.data.name,
@@ -142,6 +145,15 @@ final class PruneCommand extends BackendCommand {
         json.put("report", md.toString());
         emitJson(json);
         return 0;
+    }
+
+    /**
+     * A copy of any chain model, made by writing it to ONNX in memory and reading it back (the same layers,
+     * tensors and names), for the latency comparison of the model before and after pruning.
+     */
+    static Sequential copy(Sequential model, int[] sampleShape) throws OnnxFormatException {
+        byte[] onnx = OnnxExporter.toProto(model, sampleShape).toByteArray();
+        return (Sequential) OnnxImporter.build(OnnxModel.parse(onnx, Path.of("copy.onnx")));
     }
 
     /** How {@link #latencies} measured, for a report's setup line (with a leading space); "" when it did not. */

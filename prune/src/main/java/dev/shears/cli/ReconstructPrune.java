@@ -2,9 +2,7 @@ package dev.shears.cli;
 
 import dev.shears.data.Mnist;
 import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
 import dev.shears.prune.ModelCost;
-import dev.shears.prune.Pipeline;
 import dev.shears.prune.PruneReport;
 import dev.shears.prune.PruneResult;
 import dev.shears.prune.reconstruct.LayerReport;
@@ -43,18 +41,19 @@ final class ReconstructPrune {
             throw c.usageError("--select: " + e.getMessage());
         }
         Path out = c.out.require(c);
-        Sequential model = c.model.require(c);
+        Sequential model = c.model.requireChain(c);
         Mnist data = c.data.load(c);
+        c.model.requireFits(data.test(), c.data);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         ModelCost costBefore = ModelCost.of(model, one);
-        Sequential unpruned = c.latencyRepeats > 0 ? Pipeline.copy(model) : null;   // for the interleaved latency comparison
+        Sequential unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.model.sampleShape) : null;   // for the interleaved latency comparison
         ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
                 new Samples(data.train(), c.samples, c.positions, c.seed), c.ridge);
         ReconstructionResult.Accuracy acc = r.accuracy(data.test());
         double[][] lat = c.latencies(unpruned, model, data);
         ModelCost costAfter = ModelCost.of(model, one);
-        Checkpoints.save(model, out, Map.of("shears.command", "prune", "shears.method", "reconstruct",
+        c.out.save(model, c.model.sampleShape, Map.of("shears.command", "prune", "shears.method", "reconstruct",
                 "shears.criterion", "ratio " + ratio + ", " + selection.cliName() + " selection"));
 
         Map<String, Integer> before = new LinkedHashMap<>(), after = new LinkedHashMap<>();

@@ -2,8 +2,7 @@ package dev.shears.cli;
 
 import dev.shears.data.DataLoader;
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
-import dev.shears.nn.io.Checkpoints;
+import dev.shears.nn.Module;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
@@ -21,7 +20,7 @@ import java.util.Map;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train SimpleCNN with SGD and report test accuracy after every epoch.",
-                "Starts from --model if given (its widths, so a pruned model trains as it is), else from fresh weights (--seed).",
+                "Starts from --model if given (its widths, so a pruned model trains as it is; a graph model or an .onnx file too), else from fresh weights (--seed).",
                 "Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr); --out is then not written."})
 final class TrainCommand extends BackendCommand {
     /** Evaluation only runs forwards: a larger batch is faster and gives the same numbers. */
@@ -58,9 +57,10 @@ final class TrainCommand extends BackendCommand {
         if (first > training.epochs)
             throw usageError("--resume " + checkpoints.resume + " has " + first + " epochs done, more than --epochs " + training.epochs);
         Mnist data = this.data.load(this);
-        Sequential model = resumed == null ? this.model.loadOr(this, seed::freshModel) : CheckpointOptions.model(resumed, checkpoints.resume);
-        log("training SimpleCNN (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
-                model.parameterCount(), deviceName(), threads(), training.epochs, batch.size, training.lr,
+        Module model = resumed == null ? this.model.loadOr(this, seed::freshModel) : CheckpointOptions.model(resumed, checkpoints.resume, this.model, this);
+        this.model.requireFits(data.train(), this.data);
+        log("training %s (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
+                this.model.describe("SimpleCNN"), model.parameterCount(), deviceName(), threads(), training.epochs, batch.size, training.lr,
                 training.momentum, training.weightDecay);
         if (schedule.problem() != null) throw usageError(schedule.problem());
         SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
@@ -119,7 +119,7 @@ final class TrainCommand extends BackendCommand {
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
         if (out.file != null) {
-            Checkpoints.save(model, out.file, Map.of("shears.command", "train", "shears.data", this.data.name));
+            out.save(model, this.model.sampleShape, Map.of("shears.command", "train", "shears.data", this.data.name));
             log("saved %s", out.file);
         }
 

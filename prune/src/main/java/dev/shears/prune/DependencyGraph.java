@@ -70,6 +70,8 @@ public final class DependencyGraph {
         for (var e : layers.entrySet()) {
             String path = e.getKey();
             Module m = e.getValue();
+            if (m instanceof Conv2d conv && conv.groups() != 1)   // its channels are coupled group by group: not traced yet
+                throw new IllegalArgumentException("cannot trace " + path + ": a grouped Conv2d (groups=" + conv.groups() + ")");
             if (m instanceof Conv2d || m instanceof Linear) {
                 if (producer != null) {
                     if (m instanceof Conv2d && featuresPerChannel != 1)

@@ -27,7 +27,7 @@ public record ModelCost(long parameters, long flops, Map<String, Long> flopsPerL
             long macs;
             if (m instanceof Conv2d c) {
                 int[] out = graph.outputShapeOf(e.getKey());
-                macs = (long) out[1] * out[2] * out[3] * c.inChannels() * c.kernel() * c.kernel();
+                macs = (long) out[1] * out[2] * out[3] * c.weight().dim(1) * c.kernel() * c.kernel();   // C/G per filter
             } else if (m instanceof Linear l) {
                 macs = (long) l.inFeatures() * l.outFeatures();
             } else continue;

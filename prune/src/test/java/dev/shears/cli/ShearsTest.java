@@ -43,6 +43,27 @@ class ShearsTest {
     }
 
     @Test
+    void infoReadsASavedGraphModel() throws Exception {
+        java.util.Random init = new java.util.Random(1);
+        dev.shears.nn.Graph g = new dev.shears.nn.Graph()
+                .add("conv", new dev.shears.nn.Conv2d(1, 4, 3, 2, 1, true, init))
+                .add("dw", new dev.shears.nn.Conv2d(4, 4, 3, 1, 1, 4, false, init))
+                .add("add", new dev.shears.nn.Add(), "conv", "dw")
+                .add("gap", new dev.shears.nn.GlobalAvgPool2d())
+                .add("flatten", new dev.shears.nn.Flatten())
+                .add("fc", new dev.shears.nn.Linear(4, 10, init));
+        Path file = dir.resolve("graph.safetensors");
+        dev.shears.nn.io.Checkpoints.save(g, file);
+        Run r = shears("info", "--json", "--model", file.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode j = r.json();
+        assertEquals(g.parameterCount(), j.get("parameters").asLong());
+        assertEquals(6, j.get("layers").size());
+        assertEquals("[4,14,14]", j.get("layers").get(2).get("output_shape").toString());
+        assertEquals(2L * 9 * 4 * 14 * 14, j.get("layers").get(1).get("flops").asLong(), "depthwise: one channel per filter");
+    }
+
+    @Test
     void devicesListsTheCpuBackendsAndEveryOpenClDeviceOrWhyThereIsNone() throws Exception {
         Run r = shears("devices", "--json");
         assertEquals(0, r.exitCode(), r.err());

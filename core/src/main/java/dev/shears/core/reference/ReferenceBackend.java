@@ -31,6 +31,13 @@ public class ReferenceBackend implements Backend {
 
     @Override public void copy(int n, Storage x, Storage y) { System.arraycopy(floats(x), 0, floats(y), 0, n); }
 
+    @Override
+    public void copyStrided(int rows, int cols, Storage xs, int xOffset, int xStride, Storage ys, int yOffset, int yStride) {
+        float[] x = floats(xs), y = floats(ys);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) y[yOffset + i * yStride + j] = x[xOffset + i * xStride + j];
+    }
+
     // ---- element-wise ----
 
     @Override
@@ -167,53 +174,60 @@ public class ReferenceBackend implements Backend {
 
     // ---- convolution: the direct seven-loop definition ----
 
+    // Grouped convolution: output channel k reads input channels c0(k) .. c0(k) + C/G − 1, c0(k) = (k / (K/G))·C/G,
+    // and its weight row w[k, c − c0(k), r, s]. With G = 1 this is the plain 7-loop convolution.
+
     @Override
     public void conv2dForward(Conv2dShape sh, Storage xs, Storage ws, Storage biasS, Storage ys) {
         float[] x = floats(xs), w = floats(ws), y = floats(ys);
         float[] bias = biasS == null ? null : floats(biasS);
-        int P = sh.p(), Q = sh.q();
+        int P = sh.p(), Q = sh.q(), cg = sh.cPerGroup();
         for (int n = 0; n < sh.n(); n++)
-            for (int k = 0; k < sh.k(); k++)
+            for (int k = 0; k < sh.k(); k++) {
+                int c0 = k / sh.kPerGroup() * cg;
                 for (int p = 0; p < P; p++)
                     for (int q = 0; q < Q; q++) {
                         double sum = bias == null ? 0 : bias[k];
-                        for (int c = 0; c < sh.c(); c++)
+                        for (int cw = 0; cw < cg; cw++)
                             for (int r = 0; r < sh.r(); r++) {
                                 int h = p * sh.strideH() - sh.padH() + r;
                                 if (h < 0 || h >= sh.h()) continue;
                                 for (int s = 0; s < sh.s(); s++) {
                                     int wi = q * sh.strideW() - sh.padW() + s;
                                     if (wi < 0 || wi >= sh.w()) continue;
-                                    sum += (double) x[((n * sh.c() + c) * sh.h() + h) * sh.w() + wi]
-                                            * w[((k * sh.c() + c) * sh.r() + r) * sh.s() + s];
+                                    sum += (double) x[((n * sh.c() + c0 + cw) * sh.h() + h) * sh.w() + wi]
+                                            * w[((k * cg + cw) * sh.r() + r) * sh.s() + s];
                                 }
                             }
                         y[((n * sh.k() + k) * P + p) * Q + q] = (float) sum;
                     }
+            }
     }
 
     @Override
     public void conv2dBackwardData(Conv2dShape sh, Storage dys, Storage ws, Storage dxs) {
         float[] dy = floats(dys), w = floats(ws), dx = floats(dxs);
         double[] acc = new double[sh.inputSize()];
-        int P = sh.p(), Q = sh.q();
+        int P = sh.p(), Q = sh.q(), cg = sh.cPerGroup();
         for (int n = 0; n < sh.n(); n++)
-            for (int k = 0; k < sh.k(); k++)
+            for (int k = 0; k < sh.k(); k++) {
+                int c0 = k / sh.kPerGroup() * cg;
                 for (int p = 0; p < P; p++)
                     for (int q = 0; q < Q; q++) {
                         float g = dy[((n * sh.k() + k) * P + p) * Q + q];
-                        for (int c = 0; c < sh.c(); c++)
+                        for (int cw = 0; cw < cg; cw++)
                             for (int r = 0; r < sh.r(); r++) {
                                 int h = p * sh.strideH() - sh.padH() + r;
                                 if (h < 0 || h >= sh.h()) continue;
                                 for (int s = 0; s < sh.s(); s++) {
                                     int wi = q * sh.strideW() - sh.padW() + s;
                                     if (wi < 0 || wi >= sh.w()) continue;
-                                    acc[((n * sh.c() + c) * sh.h() + h) * sh.w() + wi]
-                                            += (double) g * w[((k * sh.c() + c) * sh.r() + r) * sh.s() + s];
+                                    acc[((n * sh.c() + c0 + cw) * sh.h() + h) * sh.w() + wi]
+                                            += (double) g * w[((k * cg + cw) * sh.r() + r) * sh.s() + s];
                                 }
                             }
                     }
+            }
         for (int i = 0; i < acc.length; i++) dx[i] = (float) acc[i];
     }
 
@@ -222,25 +236,27 @@ public class ReferenceBackend implements Backend {
         float[] x = floats(xs), dy = floats(dys), dw = floats(dws);
         double[] acc = new double[sh.weightSize()];
         double[] bacc = new double[sh.k()];
-        int P = sh.p(), Q = sh.q();
+        int P = sh.p(), Q = sh.q(), cg = sh.cPerGroup();
         for (int n = 0; n < sh.n(); n++)
-            for (int k = 0; k < sh.k(); k++)
+            for (int k = 0; k < sh.k(); k++) {
+                int c0 = k / sh.kPerGroup() * cg;
                 for (int p = 0; p < P; p++)
                     for (int q = 0; q < Q; q++) {
                         float g = dy[((n * sh.k() + k) * P + p) * Q + q];
                         bacc[k] += g;
-                        for (int c = 0; c < sh.c(); c++)
+                        for (int cw = 0; cw < cg; cw++)
                             for (int r = 0; r < sh.r(); r++) {
                                 int h = p * sh.strideH() - sh.padH() + r;
                                 if (h < 0 || h >= sh.h()) continue;
                                 for (int s = 0; s < sh.s(); s++) {
                                     int wi = q * sh.strideW() - sh.padW() + s;
                                     if (wi < 0 || wi >= sh.w()) continue;
-                                    acc[((k * sh.c() + c) * sh.r() + r) * sh.s() + s]
-                                            += (double) g * x[((n * sh.c() + c) * sh.h() + h) * sh.w() + wi];
+                                    acc[((k * cg + cw) * sh.r() + r) * sh.s() + s]
+                                            += (double) g * x[((n * sh.c() + c0 + cw) * sh.h() + h) * sh.w() + wi];
                                 }
                             }
                     }
+            }
         for (int i = 0; i < acc.length; i++) dw[i] = (float) acc[i];
         if (dbiasS != null) {
             float[] db = floats(dbiasS);
@@ -363,6 +379,51 @@ public class ReferenceBackend implements Backend {
         java.util.Arrays.fill(dx, 0, p.inputSize(), 0f);
         int plane = p.p() * p.q(), inPlane = p.h() * p.w();
         for (int o = 0; o < p.outputSize(); o++) dx[(o / plane) * inPlane + argmax[o]] += dy[o];
+    }
+
+    @Override
+    public void avgPool2dForward(Pool2dShape p, boolean countIncludePad, Storage xs, Storage ys) {
+        float[] x = floats(xs), y = floats(ys);
+        int P = p.p(), Q = p.q();
+        for (int plane = 0; plane < p.n() * p.c(); plane++)
+            for (int i = 0; i < P; i++)
+                for (int j = 0; j < Q; j++) {
+                    double sum = 0;
+                    for (int h = rowStart(p, i); h < rowEnd(p, i); h++)
+                        for (int w = colStart(p, j); w < colEnd(p, j); w++) sum += x[(plane * p.h() + h) * p.w() + w];
+                    y[(plane * P + i) * Q + j] = (float) (sum / avgPoolDivisor(p, countIncludePad, i, j));
+                }
+    }
+
+    @Override
+    public void avgPool2dBackward(Pool2dShape p, boolean countIncludePad, Storage dys, Storage dxs) {
+        float[] dy = floats(dys), dx = floats(dxs);
+        double[] acc = new double[p.inputSize()];
+        int P = p.p(), Q = p.q();
+        for (int plane = 0; plane < p.n() * p.c(); plane++)
+            for (int i = 0; i < P; i++)
+                for (int j = 0; j < Q; j++) {
+                    double g = dy[(plane * P + i) * Q + j] / (double) avgPoolDivisor(p, countIncludePad, i, j);
+                    for (int h = rowStart(p, i); h < rowEnd(p, i); h++)
+                        for (int w = colStart(p, j); w < colEnd(p, j); w++) acc[(plane * p.h() + h) * p.w() + w] += g;
+                }
+        for (int i = 0; i < acc.length; i++) dx[i] = (float) acc[i];
+    }
+
+    // The in-bounds rows [rowStart, rowEnd) and columns [colStart, colEnd) of output (i, j)'s window; shared
+    // with the fast backends' pooling loops.
+    public static int rowStart(Pool2dShape p, int i) { return Math.max(0, i * p.strideH() - p.padH()); }
+    public static int rowEnd(Pool2dShape p, int i) { return Math.min(p.h(), i * p.strideH() - p.padH() + p.r()); }
+    public static int colStart(Pool2dShape p, int j) { return Math.max(0, j * p.strideW() - p.padW()); }
+    public static int colEnd(Pool2dShape p, int j) { return Math.min(p.w(), j * p.strideW() - p.padW() + p.s()); }
+
+    /**
+     * What output (i, j) of an average pooling divides by: R·S with count_include_pad, else the number of
+     * in-bounds elements of its window. Shared with the fast backends' border code.
+     */
+    public static int avgPoolDivisor(Pool2dShape p, boolean countIncludePad, int i, int j) {
+        if (countIncludePad) return p.r() * p.s();
+        return (rowEnd(p, i) - rowStart(p, i)) * (colEnd(p, j) - colStart(p, j));
     }
 
     // ---- loss ----

@@ -108,7 +108,17 @@ public abstract class BackendConformance {
                 new Conv2dShape(2, 17, 9, 13, 19, 1, 1, 1, 1, 0, 0),
                 new Conv2dShape(1, 3, 8, 8, 5, 3, 3, 3, 3, 2, 2),
                 new Conv2dShape(3, 10, 14, 14, 19, 3, 3, 1, 1, 1, 1),    // a pruned conv2: C·R·S = 90, K odd
-                new Conv2dShape(2, 11, 6, 5, 3, 3, 3, 1, 1, 1, 1));      // C·R·S = 99, just past a small-kernel limit
+                new Conv2dShape(2, 11, 6, 5, 3, 3, 3, 1, 1, 1, 1),       // C·R·S = 99, just past a small-kernel limit
+                // groups: depthwise (G = C = K) at both strides, odd widths and a width of 1
+                new Conv2dShape(2, 8, 9, 11, 8, 3, 3, 1, 1, 1, 1, 8),
+                new Conv2dShape(2, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 32),  // MobileNet-like, rows of 28
+                new Conv2dShape(1, 5, 10, 7, 5, 3, 3, 2, 2, 1, 1, 5),
+                new Conv2dShape(3, 3, 13, 37, 3, 5, 5, 2, 2, 2, 2, 3),
+                new Conv2dShape(1, 2, 4, 1, 2, 3, 1, 1, 1, 1, 0, 2),
+                new Conv2dShape(2, 4, 6, 5, 8, 3, 3, 1, 1, 1, 1, 4),      // depthwise with 2 filters per channel
+                new Conv2dShape(2, 6, 7, 8, 9, 3, 3, 1, 1, 1, 1, 3),      // 3 groups of 2 → 3 channels
+                new Conv2dShape(1, 12, 5, 5, 6, 1, 1, 1, 1, 0, 0, 2),     // grouped 1×1
+                new Conv2dShape(2, 16, 9, 9, 16, 3, 3, 2, 2, 1, 1, 4));
     }
 
     /** The inference op conv → 2×2 max-pool (→ ReLU), against the reference backend's ops one by one. */
@@ -162,6 +172,48 @@ public abstract class BackendConformance {
                 new Pool2dShape(1, 2, 6, 6, 3, 3, 1, 1, 1, 1),
                 new Pool2dShape(3, 19, 14, 14, 2, 2, 2, 2, 0, 0),     // a pruned pool2 (rows of 7)
                 new Pool2dShape(1, 3, 4, 70, 2, 2, 2, 2, 0, 0));      // rows of 35: two vectors and a tail
+    }
+
+    @ParameterizedTest(name = "avg_pool2d {0}")
+    @MethodSource("avgPoolCases")
+    void avgPool(Pool2dShape p) {
+        Backend b = backend();
+        float[] x = random(8, p.inputSize()), dy = random(9, p.outputSize());
+        for (boolean includePad : new boolean[]{true, false}) {
+            float[] y0 = new float[p.outputSize()], dx0 = new float[p.inputSize()];
+            REF.avgPool2dForward(p, includePad, up(REF, x), wrap(y0));
+            REF.avgPool2dBackward(p, includePad, up(REF, dy), wrap(dx0));
+            Storage y1 = b.allocate(p.outputSize()), dx1 = b.allocate(p.inputSize());
+            b.fill(p.outputSize(), Float.NaN, y1);   // every element must be written
+            b.fill(p.inputSize(), Float.NaN, dx1);
+            b.avgPool2dForward(p, includePad, up(b, x), y1);
+            b.avgPool2dBackward(p, includePad, up(b, dy), dx1);
+            String what = " count_include_pad=" + includePad + " " + p;
+            assertClose(b.name() + " avg_pool2d forward" + what, y0, b.download(y1), 1e-5, 1e-5);
+            assertClose(b.name() + " avg_pool2d backward" + what, dx0, b.download(dx1), 1e-5, 1e-5);
+        }
+    }
+
+    static Stream<Pool2dShape> avgPoolCases() {
+        return Stream.concat(poolCases(), Stream.of(
+                new Pool2dShape(2, 3, 7, 7, 7, 7, 1, 1, 0, 0),        // global: the window is the plane
+                new Pool2dShape(3, 64, 4, 4, 4, 4, 1, 1, 0, 0),
+                new Pool2dShape(2, 5, 1, 1, 1, 1, 1, 1, 0, 0),
+                new Pool2dShape(1, 4, 13, 3, 13, 3, 1, 1, 0, 0),
+                new Pool2dShape(2, 3, 9, 10, 3, 3, 3, 3, 1, 1),       // stride = kernel, padded
+                new Pool2dShape(1, 2, 5, 6, 2, 2, 1, 1, 1, 1)));      // overlapping, padded on both sides
+    }
+
+    @Test
+    void copyStrided() {
+        Backend b = backend();
+        int rows = 5, cols = 7, xStride = 9, yStride = 20, xOff = 3, yOff = 11;
+        float[] x = random(30, xOff + rows * xStride), y0 = random(31, yOff + rows * yStride);
+        float[] expected = y0.clone();
+        REF.copyStrided(rows, cols, up(REF, x), xOff, xStride, wrap(expected), yOff, yStride);
+        Storage y1 = up(b, y0);
+        b.copyStrided(rows, cols, up(b, x), xOff, xStride, y1, yOff, yStride);
+        assertClose(b.name() + " copyStrided", expected, b.download(y1), 0, 0);
     }
 
     @ParameterizedTest(name = "batch_norm2d training={0} n={1} c={2} hw={3}")

@@ -2,6 +2,7 @@ package dev.shears.nn.io;
 
 import dev.shears.core.Backend;
 import dev.shears.core.Tensor;
+import dev.shears.nn.Graph;
 import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.SimpleCNN;
@@ -20,6 +21,9 @@ import java.util.Map;
  * {@code model.load_state_dict(safetensors.torch.load_file(path))} loads a Shears model in PyTorch and the
  * other way round. Writes are atomic (see {@link SafeTensors#write}), and a model with a NaN or infinite value
  * is never written: a diverged training run must not overwrite a good file.
+ *
+ * <p>A {@link Graph}'s architecture is saved with it as JSON in the metadata ({@link Architecture#KEY},
+ * {@code shears.graph}), so that {@link #loadModel} rebuilds it without the code that built it.
  */
 public final class Checkpoints {
 
@@ -34,12 +38,16 @@ public final class Checkpoints {
     }
 
     /**
-     * Saves the state dict with extra string metadata in the header (safetensors' {@code __metadata__}).
+     * Saves the state dict with extra string metadata in the header (safetensors' {@code __metadata__}); for a
+     * {@link Graph}, with its architecture under {@link Architecture#KEY} too.
      *
      * @throws IllegalStateException naming the first non-finite value, before anything is written
      */
     public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
-        save(stateDict(model), file, metadata);
+        Map<String, String> meta = new LinkedHashMap<>();
+        if (model instanceof Graph) meta.put(Architecture.KEY, Architecture.toJson(model));
+        meta.putAll(metadata);
+        save(stateDict(model), file, meta);
     }
 
     /** Saves host copies of a state dict (from {@link #stateDict}) as {@link #save(Module, Path, Map)} does. */
@@ -83,11 +91,34 @@ public final class Checkpoints {
     }
 
     /**
+     * The model saved in {@code file}: the {@link Graph} its {@link Architecture#KEY} metadata describes, else
+     * (a checkpoint without it) a SimpleCNN as {@link #loadSimpleCNN} finds it. Built on the default backend.
+     *
+     * @throws IllegalArgumentException naming the file and what does not fit
+     */
+    public static Module loadModel(Path file) throws IOException {
+        SafeTensors.Contents contents = SafeTensors.read(file);
+        String json = contents.metadata().get(Architecture.KEY);
+        if (json == null) return simpleCnn(contents, file);
+        Module model;
+        try {
+            model = Architecture.fromJson(json);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+        }
+        load(model, contents, file, false);
+        return model;
+    }
+
+    /**
      * Builds a SimpleCNN with the widths found in {@code file} and loads it: the way to reload a pruned
      * model. The network is created on the default backend.
      */
     public static Sequential loadSimpleCNN(Path file) throws IOException {
-        SafeTensors.Contents contents = SafeTensors.read(file);
+        return simpleCnn(SafeTensors.read(file), file);
+    }
+
+    private static Sequential simpleCnn(SafeTensors.Contents contents, Path file) {
         SimpleCnnWidths w = simpleCnnWidths(contents, file);
         Sequential model = SimpleCNN.create(w.c1(), w.c2(), w.hidden(), 0);
         load(model, contents, file, false);
