@@ -235,12 +235,12 @@ class GraphTest {
 
     @Test
     void trainsOnDigits() throws Exception {
-        Dataset data = Datasets.embeddedDigits().train().first(256);
+        Dataset data = Datasets.embeddedDigits().train().first(160);
         Graph g = residualNet(2);
         Trainer trainer = new Trainer(g, new SGD(g.parameters(), 0.05f, 0.9f, 0f));
-        double[] loss = new double[4];
+        double[] loss = new double[3];
         for (int epoch = 0; epoch < loss.length; epoch++) loss[epoch] = trainer.trainEpoch(data, 32, 1, epoch).loss();
         System.out.println("graph training losses " + Arrays.toString(loss) + ", eval " + Trainer.evaluate(g, data, 128));
-        assertTrue(loss[3] < loss[0] * 0.8, "training loss by epoch " + Arrays.toString(loss));
+        assertTrue(loss[2] < loss[0] * 0.5, "training loss by epoch " + Arrays.toString(loss));
     }
 }
