@@ -39,9 +39,9 @@ public final class Graph extends Module {
 
     /**
      * Per node (in order): its inputs' positions (−1: the graph's input), the values it is the last to read,
-     * and its only reader (−1: none, several, or it is the output); and the output's position.
+     * and the last node of the chain it starts (itself if none: see {@link #run}); and the output's position.
      */
-    private record Plan(int[][] inputAt, int[][] lastUse, int[] soleReader, int output) {}
+    private record Plan(int[][] inputAt, int[][] lastUse, int[] chainEnd, int output) {}
 
     /**
      * Appends a node computing {@code module} of the named {@code inputs} (earlier nodes or {@link #INPUT});
@@ -116,19 +116,21 @@ public final class Graph extends Module {
     interface NodeListener { void computed(String node, Module module, List<Tensor> inputs, Tensor value); }
 
     /**
-     * The evaluation. Without a listener and with gradients off it applies {@link Inference}'s exact
-     * Conv2d → BatchNorm2d (eval) fold wherever a convolution's only reader is such a BatchNorm: the
-     * convolution node then passes its input on, and the BatchNorm node runs the folded convolution on it.
+     * The evaluation. Without a listener and with gradients off, each chain of plain nodes (each the only
+     * reader of the one before, none of them the output) runs through {@link Inference}, the rewrites a
+     * {@link Sequential} gets: Conv2d → BatchNorm2d folded, a pooling fused with its convolution, ReLU in
+     * place, the chain's own intermediates handed back to the backend. Values read by several nodes are
+     * never among those intermediates, so no rewrite can touch them.
      */
     Tensor run(Tensor x, NodeListener listener) {
         Plan p = plan();
         List<Module> modules = childModules();   // registration order = node order (replace keeps the slot)
         Tensor[] values = new Tensor[order.size()];
         boolean inference = listener == null && Inference.applies();
-        boolean[] deferred = new boolean[values.length];   // a conv whose value is its input, folded into its reader
         for (int i = 0; i < values.length; i++) {
             int[] at = p.inputAt[i];
             Module m = modules.get(i);
+            int last = i;
             Tensor y;
             List<Tensor> args = null;
             if (m instanceof MultiInput multi) {
@@ -139,19 +141,18 @@ public final class Graph extends Module {
             } else {
                 Tensor in = at[0] < 0 ? x : values[at[0]];
                 if (listener != null) args = List.of(in);
-                int reader = p.soleReader[i];
-                if (inference && m instanceof Conv2d && reader >= 0 && modules.get(reader) instanceof BatchNorm2d bn && !bn.isTraining()) {
-                    y = in;
-                    deferred[i] = true;
-                } else if (inference && m instanceof BatchNorm2d bn && at[0] >= 0 && deferred[at[0]]) {
-                    y = Inference.convBn((Conv2d) modules.get(at[0]), bn, null, in);
+                if (inference && p.chainEnd[i] > i) {
+                    last = p.chainEnd[i];
+                    y = Inference.forward(modules.subList(i, last + 1), in);
                 } else {
                     y = m.forward(in);
                 }
             }
-            values[i] = y;
+            values[last] = y;
             if (listener != null) listener.computed(order.get(i), m, args, y);
-            for (int last : p.lastUse[i]) values[last] = null;
+            for (int node = i; node <= last; node++)
+                for (int free : p.lastUse[node]) values[free] = null;   // last itself only when nothing reads it
+            i = last;
         }
         return values[p.output];
     }
@@ -182,10 +183,17 @@ public final class Graph extends Module {
         }
         int[][] lastUse = new int[n][];
         for (int i = 0; i < n; i++) lastUse[i] = freed.get(i).stream().mapToInt(Integer::intValue).toArray();
-        int[] readers = new int[n], soleReader = new int[n];
+        int[] readers = new int[n], chainEnd = new int[n];
         for (int[] at : inputAt) for (int from : at) if (from >= 0) readers[from]++;
-        for (int i = 0; i < n; i++) soleReader[i] = readers[i] == 1 && i != out ? lastReader[i] : -1;
-        return plan = new Plan(inputAt, lastUse, soleReader, out);
+        List<Module> modules = childModules();
+        for (int i = 0; i < n; i++) {
+            // node j continues the chain when it is a plain module reading only j − 1, j − 1's only reader
+            int j = i;
+            while (!(modules.get(j) instanceof MultiInput) && j + 1 < n && !(modules.get(j + 1) instanceof MultiInput)
+                    && j != out && readers[j] == 1 && inputAt[j + 1][0] == j) j++;
+            chainEnd[i] = modules.get(i) instanceof MultiInput ? i : j;
+        }
+        return plan = new Plan(inputAt, lastUse, chainEnd, out);
     }
 
     @Override

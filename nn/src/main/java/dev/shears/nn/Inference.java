@@ -60,7 +60,8 @@ final class Inference {
                 x = relu(x, fresh);
                 consumed = true;
             } else {
-                boolean known = m instanceof Conv2d || m instanceof Linear || m instanceof MaxPool2d || m instanceof BatchNorm2d;
+                boolean known = m instanceof Conv2d || m instanceof Linear || m instanceof MaxPool2d || m instanceof BatchNorm2d
+                        || m instanceof AvgPool2d || m instanceof GlobalAvgPool2d;
                 boolean view = m instanceof Flatten;
                 x = m.forward(x);
                 consumed = known;

@@ -96,6 +96,23 @@ class GraphTest {
         assertNull(((Conv2d) g.node("down")).fold, "down is read by a Concat, not a BatchNorm");
     }
 
+    /** A chain as a Graph runs through Inference's rewrites, exactly as the Sequential of the same layers. */
+    @Test
+    void aChainInferenceIsTheSequentialsBitForBit() {
+        Sequential seq = SimpleCNN.create(6, 10, 20, 3);
+        seq.forward(Tensor.randn(1, 4, 1, 28, 28));   // BN statistics away from 0 and 1
+        Graph g = new Graph();
+        for (String name : seq.names()) g.add(name, seq.child(name));
+        seq.eval();
+        Tensor x = Tensor.randn(2, 5, 1, 28, 28);
+        try (GradMode ignored = GradMode.off()) {
+            assertArrayEquals(seq.forward(x).toArray(), g.forward(x).toArray());
+            assertArrayEquals(seq.forward(x).toArray(), g.forward(x).toArray(), "a second call: recycled arrays reused");
+        }
+        float[] recorded = g.forward(x).toArray();       // gradients on: no rewrites
+        assertClose("folded vs. recorded", recorded, seq.forward(x).toArray(), 1e-4, 1e-4);
+    }
+
     @Test
     void gradientsFlowThroughBothBranchesOfAResidual() {
         Random init = new Random(5);
@@ -235,12 +252,12 @@ class GraphTest {
 
     @Test
     void trainsOnDigits() throws Exception {
-        Dataset data = Datasets.embeddedDigits().train().first(256);
+        Dataset data = Datasets.embeddedDigits().train().first(160);
         Graph g = residualNet(2);
         Trainer trainer = new Trainer(g, new SGD(g.parameters(), 0.05f, 0.9f, 0f));
-        double[] loss = new double[4];
+        double[] loss = new double[3];
         for (int epoch = 0; epoch < loss.length; epoch++) loss[epoch] = trainer.trainEpoch(data, 32, 1, epoch).loss();
         System.out.println("graph training losses " + Arrays.toString(loss) + ", eval " + Trainer.evaluate(g, data, 128));
-        assertTrue(loss[3] < loss[0] * 0.8, "training loss by epoch " + Arrays.toString(loss));
+        assertTrue(loss[2] < loss[0] * 0.5, "training loss by epoch " + Arrays.toString(loss));
     }
 }

@@ -18,7 +18,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <pre>
  *   phases[t][h][u] = x[c, h − padH, u·sw + t − padW]   (0 outside)
  *   forward:         y[n,k,p,q]   = bias[k] + Σ_rs w[k,r,s] · phases[s % sw][p·sh + r][q + s / sw]
- *   backward-data:   dphases[..]  += w[k,r,s] · dy[n,k,p,q]  (the same addresses), then dx = the interior
+ *   backward-data:   dphases[..]  += w[k,r,s] · dy[n,k,p,q]  (the same addresses), then dx = the interior;
+ *                    at stride 1 instead a forward pass over dy padded by R−1−padH, S−1−padW with the
+ *                    kernel flipped ({@link #backwardDataGather})
  *   backward-weight: dw[k,r,s]    = Σ_n Σ_pq dy[n,k,p,q] · phases[s % sw][p·sh + r][q + s / sw]
  * </pre>
  * Threads take (n, c) planes for forward and backward-data (one writer per y and dx plane) and channels for
@@ -63,8 +65,13 @@ final class Depthwise {
 
     /** phases := plane {@code xOff} of x, zero-padded and split by column phase. */
     private static void toPhases(Conv2dShape sh, Phases ph, float[] x, int xOff, float[] phases) {
-        java.util.Arrays.fill(phases, 0, ph.size(), 0f);
-        movePhases(sh, ph, x, xOff, phases, true);
+        toPhases(sh, ph, x, xOff, phases, 0);
+    }
+
+    /** The same into phases[pOff ..]. */
+    private static void toPhases(Conv2dShape sh, Phases ph, float[] x, int xOff, float[] phases, int pOff) {
+        java.util.Arrays.fill(phases, pOff, pOff + ph.size(), 0f);
+        movePhases(sh, ph, x, xOff, phases, pOff, true);
     }
 
     /**
@@ -72,12 +79,12 @@ final class Depthwise {
      * {@code in}, else back out. Input column w sits in phase (w + padW) mod sw at (w + padW) / sw; per
      * phase t the columns w = u·sw + t − padW step by sw.
      */
-    private static void movePhases(Conv2dShape sh, Phases ph, float[] x, int xOff, float[] phases, boolean in) {
+    private static void movePhases(Conv2dShape sh, Phases ph, float[] x, int xOff, float[] phases, int pOff, boolean in) {
         int sw = ph.stride(), W = sh.w();
         for (int h = 0; h < sh.h(); h++)
             for (int t = 0; t < sw; t++) {
                 int u0 = Math.max(0, (sh.padW() - t + sw - 1) / sw);                  // first u with w >= 0
-                int dst = (t * ph.rows() + h + sh.padH()) * ph.cols(), src = xOff + h * W;
+                int dst = pOff + (t * ph.rows() + h + sh.padH()) * ph.cols(), src = xOff + h * W;
                 if (sw == 1) {
                     if (in) System.arraycopy(x, src, phases, dst + sh.padW(), W);
                     else System.arraycopy(phases, dst + sh.padW(), x, src, W);
@@ -124,6 +131,10 @@ final class Depthwise {
     }
 
     static void backwardData(Parallel par, boolean simd, Conv2dShape sh, float[] dy, float[] w, float[] dx) {
+        if (sh.strideH() == 1 && sh.strideW() == 1 && sh.padH() < sh.r() && sh.padW() < sh.s()) {
+            backwardDataGather(par, simd, sh, dy, w, dx);
+            return;
+        }
         int C = sh.c(), M = sh.kPerGroup(), P = sh.p(), Q = sh.q(), R = sh.r(), Sz = sh.s(), H = sh.h(), W = sh.w();
         Phases ph = Phases.of(sh);
         int[] taps = ph.taps(sh);
@@ -150,7 +161,47 @@ final class Depthwise {
                                 for (; q < Q; q++) dphases[at + q] = Math.fma(dy[dyPlane + p * Q + q], a, dphases[at + q]);
                         }
                 }
-                movePhases(sh, ph, dx, plane * H * W, dphases, false);   // the interior, back from the phases
+                movePhases(sh, ph, dx, plane * H * W, dphases, 0, false);   // the interior, back from the phases
+            }
+        });
+    }
+
+    /**
+     * Backward-data at stride 1 as a forward pass: dx[n,c,h,w] = Σ_{k of c} Σ_rs w[k, R−1−r, S−1−s] ·
+     * dyPad[n,k,h+r,w+s], dy zero-padded by R−1−padH rows and S−1−padW columns (the transposed convolution),
+     * so each dx vector is loaded and stored once, like {@link #forward}'s y, instead of once per tap.
+     */
+    private static void backwardDataGather(Parallel par, boolean simd, Conv2dShape sh, float[] dy, float[] w, float[] dx) {
+        int C = sh.c(), M = sh.kPerGroup(), P = sh.p(), Q = sh.q(), R = sh.r(), Sz = sh.s(), H = sh.h(), W = sh.w(), rs = R * Sz;
+        Conv2dShape t = new Conv2dShape(1, 1, P, Q, 1, R, Sz, 1, 1, R - 1 - sh.padH(), Sz - 1 - sh.padW());   // its P×Q is H×W
+        Phases ph = Phases.of(t);
+        int[] taps = ph.taps(t);
+        int step = ph.rowStep(t), size = ph.size();
+        int grain = Math.max(1, Pointwise.GRAIN / Math.max(1, M * H * W * rs));
+        par.parallelFor(0, sh.n() * C, grain, (lo, hi) -> {
+            float[] pads = scratch(M * size);
+            for (int plane = lo; plane < hi; plane++) {
+                int k0 = plane % C * M, dxPlane = plane * H * W;
+                for (int m = 0; m < M; m++) toPhases(t, ph, dy, ((plane / C) * sh.k() + k0 + m) * P * Q, pads, m * size);
+                for (int h = 0; h < H; h++) {
+                    int x = 0, row = h * step;
+                    if (simd)
+                        for (; x < W; x += L) {
+                            VectorMask<Float> mask = S.indexInRange(x, W);
+                            FloatVector acc = FloatVector.zero(S);
+                            for (int m = 0; m < M; m++)
+                                for (int tap = 0; tap < rs; tap++)
+                                    acc = FloatVector.fromArray(S, pads, m * size + taps[tap] + row + x, mask)
+                                            .fma(FloatVector.broadcast(S, w[(k0 + m) * rs + rs - 1 - tap]), acc);
+                            acc.intoArray(dx, dxPlane + h * W + x, mask);
+                        }
+                    for (; x < W; x++) {
+                        float acc = 0f;
+                        for (int m = 0; m < M; m++)
+                            for (int tap = 0; tap < rs; tap++) acc = Math.fma(pads[m * size + taps[tap] + row + x], w[(k0 + m) * rs + rs - 1 - tap], acc);
+                        dx[dxPlane + h * W + x] = acc;
+                    }
+                }
             }
         });
     }
