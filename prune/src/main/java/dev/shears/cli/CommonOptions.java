@@ -14,10 +14,10 @@ public final class CommonOptions {
                     + "into ~/.cache/shears/mnist (MD5-checked).")
     String data;
 
-    @Option(names = "--model", paramLabel = "FILE", description = "A checkpoint (.safetensors, PyTorch names) to start from or evaluate.")
+    @Option(names = "--model", paramLabel = "FILE", description = "A checkpoint (.safetensors, PyTorch names) or an ONNX model (.onnx, opsets 11-17) to start from or evaluate.")
     Path model;
 
-    @Option(names = "--out", paramLabel = "FILE", description = "Where to save the resulting model (.safetensors).")
+    @Option(names = "--out", paramLabel = "FILE", description = "Where to save the resulting model: .safetensors, or .onnx for ONNX (opset 14, any batch size).")
     Path out;
 
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "" + DataLoader.DEFAULT_BATCH_SIZE,
