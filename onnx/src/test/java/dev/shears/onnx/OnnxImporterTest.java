@@ -50,6 +50,28 @@ class OnnxImporterTest {
         assertArrayEquals(new float[]{-1, 4, 9}, Fixtures.logits(m, Tensor.of(new float[]{1, -1}, 1, 2)), 1e-6f);
     }
 
+    /** Dropout (opset 11's ratio attribute), Identity and Pad by zero change nothing at inference; Dropout stays a layer. */
+    @Test
+    void dropoutIdentityAndZeroPadAreTransparent() throws IOException {
+        onnx.Onnx.ModelProto plain = OnnxHostileTest.tiny();
+        onnx.Onnx.GraphProto.Builder g = plain.getGraph().toBuilder();
+        g.setNode(1, OnnxHostileTest.node("Relu", "relu", "r0", "c"))
+                .addInitializer(onnx.Onnx.TensorProto.newBuilder().setName("pads").setDataType(7).addDims(8).addAllInt64Data(List.of(0L, 0L, 0L, 0L, 0L, 0L, 0L, 0L)))
+                .addNode(2, OnnxHostileTest.node("Dropout", "drop", "r1", "r0").addAttribute(onnx.Onnx.AttributeProto.newBuilder()
+                        .setName("ratio").setType(onnx.Onnx.AttributeProto.AttributeType.FLOAT).setF(0.3f)))
+                .addNode(3, OnnxHostileTest.node("Identity", "same", "r2", "r1"))
+                .addNode(4, OnnxHostileTest.node("Pad", "pad", "r", "r2", "pads"));
+        onnx.Onnx.ModelProto dressed = plain.toBuilder().setGraph(g)
+                .setOpsetImport(0, plain.getOpsetImport(0).toBuilder().setVersion(11)).build();
+        Module a = OnnxImporter.build(OnnxModel.parse(plain.toByteArray(), java.nio.file.Path.of("plain.onnx")));
+        Module b = OnnxImporter.build(OnnxModel.parse(dressed.toByteArray(), java.nio.file.Path.of("dressed.onnx")));
+        Tensor x = OnnxExporterTest.batch(1).reshape(4 * 49, 1, 4, 4);
+        Fixtures.assertClose(Fixtures.logits(a, x), Fixtures.logits(b, x), "with and without the no-ops");
+        Sequential s = assertInstanceOf(Sequential.class, b);
+        assertTrue(s.layers().stream().anyMatch(m -> m instanceof dev.shears.nn.Dropout d && Math.abs(d.p() - 0.3f) < 1e-7), s.describe());
+        assertEquals(a.stateDict().keySet(), b.stateDict().keySet());
+    }
+
     @Test
     void theBatchDimensionIsFree() throws IOException {
         Fixtures.Fixture f = Fixtures.load("resnet");
