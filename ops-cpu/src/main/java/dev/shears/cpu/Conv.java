@@ -110,7 +110,7 @@ final class Conv {
                                            Pool2dShape pool, boolean relu) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         boolean shifted = shifted(s);
-        int[] rowOff = new int[crs];
+        int[] rowOff = rowOffsets(crs);   // read by the workers too, while this thread waits for them
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
         int colLength = shifted ? shiftedPlanes(s, rowOff) : crs * pq;
         int units = (K + 3) / 4 * rows(s, pool);
@@ -228,6 +228,15 @@ final class Conv {
         if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p, relu);
         return true;
+    }
+
+    /** A per-thread array for {@link #forwardSmall}'s row offsets: a compiled predictor's call allocates nothing. */
+    private static final ThreadLocal<int[][]> ROW_OFFSETS = ThreadLocal.withInitial(() -> new int[1][0]);
+
+    private static int[] rowOffsets(int length) {
+        int[][] holder = ROW_OFFSETS.get();
+        if (holder[0].length < length) holder[0] = new int[length];
+        return holder[0];
     }
 
     /** A second per-thread buffer, for one image's output maps before pooling. */
