@@ -92,6 +92,16 @@ public final class Predictor implements AutoCloseable {
         return new Compiler(model, maxBatch, exampleShape).build();
     }
 
+    /**
+     * Whether {@link #of} knows every layer of {@code model}: a Sequential (nested ones too) of Conv2d,
+     * BatchNorm2d, ReLU, MaxPool2d, Flatten and Linear, or one of those alone. Their shapes must still fit.
+     */
+    public static boolean supports(Module model) {
+        if (model instanceof Sequential seq) return seq.childModules().stream().allMatch(Predictor::supports);
+        return model instanceof Conv2d || model instanceof BatchNorm2d || model instanceof ReLU || model instanceof MaxPool2d
+                || model instanceof Flatten || model instanceof Linear;
+    }
+
     private Predictor(Compiler c) {
         this.backend = c.backend;
         this.maxBatch = c.maxBatch;
@@ -120,6 +130,9 @@ public final class Predictor implements AutoCloseable {
 
     /** One example's output shape (for a classifier, [classes]). */
     public int[] outputShape() { return outputShape.clone(); }
+
+    /** Values per example in the output (for a classifier, its classes): logitsOut needs n times this. */
+    public int outputSize() { return outputSize; }
 
     public Backend backend() { return backend; }
 

@@ -123,6 +123,10 @@ final class Conv {
             }
             return;
         }
+        if (!par.splits(0, s.n(), 1)) {   // no body object to make (batch 1, or one thread)
+            for (int n = 0; n < s.n(); n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
+            return;
+        }
         par.parallelFor(0, s.n(), (lo, hi) -> {
             for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
         });

@@ -87,9 +87,9 @@ public final class Gemm {
             // A few rows times Bᵀ (a Linear layer at batch 1: x [1×3136] · Wᵀ): every C[i][j] is a dot of
             // two contiguous rows. Packing would copy all of B (1.6 MB for SimpleCNN's fc1) to use it once.
             scaleC(m, n, beta, c, cOff, ldc);
-            Parallel.Range cols = (lo, hi) -> DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc);
-            if (par == null) cols.run(0, n);
-            else par.parallelFor(0, n, Math.max(4, DOTS_GRAIN / Math.max(1, m * k)), cols);
+            int grain = Math.max(4, DOTS_GRAIN / Math.max(1, m * k));
+            if (par == null || !par.splits(0, n, grain)) DotGemm.addABt(true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+            else par.parallelFor(0, n, grain, (lo, hi) -> DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc));
             return;
         }
         int threads = par == null ? 1 : par.threads();
@@ -129,26 +129,31 @@ public final class Gemm {
                 if (bp.length < nPanels * NR * kc) bp = BUFFERS.get().b = new float[NC * KC];
                 final float[] packedB = bp;
                 final int jc0 = jc, pc0 = pc;
-                Parallel.Range packB = (lo, hi) -> {
-                    for (int jp = lo; jp < hi; jp++)
-                        packB(transB, b, bOff, ldb, pc0, kc, jc0 + jp * NR, Math.min(NR, n - jc0 - jp * NR), packedB, jp * NR * kc);
-                };
-                Parallel.Range blocks = (lo, hi) -> {
-                    Buffers buf = BUFFERS.get();
-                    for (int blk = lo; blk < hi; blk++) {
-                        int ic = blk * mc, mcur = Math.min(mc, m - ic);
-                        packA(transA, alpha, a, aOff, lda, ic, mcur, pc0, kc, buf.a, 0);
-                        macro(mcur, nc, kc, buf.a, 0, packedB, c, cOff + ic * ldc + jc0, ldc, buf.tile);
-                    }
-                };
-                if (par == null) {
-                    packB.run(0, nPanels);
-                    blocks.run(0, mBlocks);
+                if (par == null || !par.splits(0, nPanels, 8) && !par.splits(0, mBlocks, 1)) {   // no body objects to make
+                    packPanels(transB, b, bOff, ldb, n, jc0, pc0, kc, packedB, 0, nPanels);
+                    blocks(transA, alpha, a, aOff, lda, m, mc, nc, jc0, pc0, kc, packedB, c, cOff, ldc, 0, mBlocks);
                 } else {
-                    par.parallelFor(0, nPanels, 8, packB);
-                    par.parallelFor(0, mBlocks, blocks);
+                    par.parallelFor(0, nPanels, 8, (lo, hi) -> packPanels(transB, b, bOff, ldb, n, jc0, pc0, kc, packedB, lo, hi));
+                    par.parallelFor(0, mBlocks, (lo, hi) -> blocks(transA, alpha, a, aOff, lda, m, mc, nc, jc0, pc0, kc, packedB, c, cOff, ldc, lo, hi));
                 }
             }
+        }
+    }
+
+    /** Panels lo ≤ jp &lt; hi of B's block at (pc, jc) packed into packedB, NR columns each (see packB). */
+    private static void packPanels(boolean transB, float[] b, int bOff, int ldb, int n, int jc, int pc, int kc, float[] packedB, int lo, int hi) {
+        for (int jp = lo; jp < hi; jp++)
+            packB(transB, b, bOff, ldb, pc, kc, jc + jp * NR, Math.min(NR, n - jc - jp * NR), packedB, jp * NR * kc);
+    }
+
+    /** Row blocks lo ≤ blk &lt; hi of mc rows: each packs its part of A and multiplies it by packedB into C. */
+    private static void blocks(boolean transA, float alpha, float[] a, int aOff, int lda, int m, int mc, int nc, int jc, int pc, int kc,
+                               float[] packedB, float[] c, int cOff, int ldc, int lo, int hi) {
+        Buffers buf = BUFFERS.get();
+        for (int blk = lo; blk < hi; blk++) {
+            int ic = blk * mc, mcur = Math.min(mc, m - ic);
+            packA(transA, alpha, a, aOff, lda, ic, mcur, pc, kc, buf.a, 0);
+            macro(mcur, nc, kc, buf.a, 0, packedB, c, cOff + ic * ldc + jc, ldc, buf.tile);
         }
     }
 

@@ -58,6 +58,16 @@ public final class Parallel {
 
     public int threads() { return threads; }
 
+    /**
+     * Whether {@link #parallelFor} over [start, end) with this grain would hand chunks to the workers (if the
+     * pool is free): false when the range makes one chunk or the caller is inside a parallel body. A kernel
+     * that finds false may run its loop directly, without making a body object: a compiled predictor's call
+     * at batch 1 on one thread then allocates nothing.
+     */
+    public boolean splits(int start, int end, int grain) {
+        return Math.min(threads, Math.max(1, (end - start) / Math.max(1, grain))) > 1 && !INSIDE.get();
+    }
+
     /** Runs {@code body} over [start, end) in chunks of at least one item. */
     public void parallelFor(int start, int end, Range body) { parallelFor(start, end, 1, body); }
 

@@ -28,7 +28,8 @@ final class Pointwise {
     // ---- unary: y[i] = op(x[i]) ----
 
     static void unary(Parallel par, boolean simd, Unary op, int n, float[] x, float[] y) {
-        par.parallelFor(0, n, GRAIN, (lo, hi) -> unaryRange(simd, op, x, y, lo, hi));
+        if (!par.splits(0, n, GRAIN)) unaryRange(simd, op, x, y, 0, n);   // no body object to make
+        else par.parallelFor(0, n, GRAIN, (lo, hi) -> unaryRange(simd, op, x, y, lo, hi));
     }
 
     static void unaryRange(boolean simd, Unary op, float[] x, float[] y, int lo, int hi) {
