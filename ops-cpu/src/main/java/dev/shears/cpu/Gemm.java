@@ -88,8 +88,17 @@ public final class Gemm {
             // two contiguous rows. Packing would copy all of B (1.6 MB for SimpleCNN's fc1) to use it once.
             scaleC(m, n, beta, c, cOff, ldc);
             int grain = Math.max(4, DOTS_GRAIN / Math.max(1, m * k));
-            if (par == null || !par.splits(0, n, grain)) DotGemm.addABt(true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
-            else par.parallelFor(0, n, grain, (lo, hi) -> DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc));
+            if (par == null || !par.splits(0, n, grain)) {
+                DotGemm.addABt(true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+                return;
+            }
+            Dots body = DOTS.get();
+            body.set(m, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+            try {
+                par.parallelFor(0, n, grain, body);
+            } finally {
+                body.set(0, 0, null, 0, 0, null, 0, 0, null, 0, 0);   // keeps no arrays alive
+            }
             return;
         }
         int threads = par == null ? 1 : par.threads();
@@ -100,18 +109,14 @@ public final class Gemm {
             boolean alongN = n > m;
             int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
             int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
-            par.parallelFor(0, parts, (lo, hi) -> {
-                for (int t = lo; t < hi; t++) {
-                    int from = t * step, to = Math.min(len, from + step);
-                    if (from >= to) continue;
-                    if (alongN)
-                        sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
-                                b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
-                    else
-                        sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
-                                b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
-                }
-            });
+            Slabs body = SLABS.get();
+            body.set(alongN, step, len, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            try {
+                if (par.splits(0, parts, 1)) par.parallelFor(0, parts, body);
+                else body.run(0, parts);
+            } finally {
+                body.set(false, 0, 0, false, false, 0, 0, 0, 0f, null, 0, 0, null, 0, 0, 0f, null, 0, 0);   // keeps no arrays alive
+            }
             return;
         }
         scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
@@ -139,6 +144,60 @@ public final class Gemm {
             }
         }
     }
+
+    /**
+     * The few-rows path's parallel body: slabs lo ≤ t &lt; hi of C, {@code step} rows or columns each, each a
+     * whole product on one thread. One per calling thread, reused (a lambda capturing the arguments was a new
+     * object per call).
+     */
+    private static final class Slabs implements Parallel.Range {
+        boolean alongN, transA, transB;
+        int step, len, m, n, k, aOff, lda, bOff, ldb, cOff, ldc;
+        float alpha, beta;
+        float[] a, b, c;
+
+        void set(boolean alongN, int step, int len, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+            this.alongN = alongN; this.step = step; this.len = len; this.transA = transA; this.transB = transB;
+            this.m = m; this.n = n; this.k = k; this.alpha = alpha; this.a = a; this.aOff = aOff; this.lda = lda;
+            this.b = b; this.bOff = bOff; this.ldb = ldb; this.beta = beta; this.c = c; this.cOff = cOff; this.ldc = ldc;
+        }
+
+        @Override public void run(int lo, int hi) {
+            for (int t = lo; t < hi; t++) {
+                int from = t * step, to = Math.min(len, from + step);
+                if (from >= to) continue;
+                if (alongN)
+                    sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
+                            b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
+                else
+                    sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
+                            b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
+            }
+        }
+    }
+
+    private static final ThreadLocal<Slabs> SLABS = ThreadLocal.withInitial(Slabs::new);
+
+    /**
+     * The dot-product path's parallel body, columns lo ≤ j &lt; hi of C: one per calling thread, reused (a
+     * lambda capturing the arguments was a new object per call of a compiled predictor's Linear layer).
+     */
+    private static final class Dots implements Parallel.Range {
+        int m, k, aOff, lda, bOff, ldb, cOff, ldc;
+        float[] a, b, c;
+
+        void set(int m, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+            this.m = m; this.k = k; this.a = a; this.aOff = aOff; this.lda = lda; this.b = b; this.bOff = bOff; this.ldb = ldb;
+            this.c = c; this.cOff = cOff; this.ldc = ldc;
+        }
+
+        @Override public void run(int lo, int hi) {
+            DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc);
+        }
+    }
+
+    private static final ThreadLocal<Dots> DOTS = ThreadLocal.withInitial(Dots::new);
 
     /** Panels lo ≤ jp &lt; hi of B's block at (pc, jc) packed into packedB, NR columns each (see packB). */
     private static void packPanels(boolean transB, float[] b, int bOff, int ldb, int n, int jc, int pc, int kc, float[] packedB, int lo, int hi) {
