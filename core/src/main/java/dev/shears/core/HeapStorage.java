@@ -9,6 +9,7 @@ public final class HeapStorage implements Storage {
     private float[] floats;
     private int[] ints;
     private final int length;
+    private volatile long version;
 
     private HeapStorage(Backend backend, float[] floats, int[] ints) {
         this.backend = backend;
@@ -51,4 +52,7 @@ public final class HeapStorage implements Storage {
     @Override public Backend backend() { return backend; }
     @Override public void close() { floats = null; ints = null; }
     @Override public boolean isClosed() { return floats == null && ints == null; }
+    @Override public long version() { return version; }
+    @SuppressWarnings("NonAtomicOperationOnVolatileField")   // writes to one storage are not concurrent
+    @Override public void markModified() { version++; }
 }

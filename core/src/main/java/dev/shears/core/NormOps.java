@@ -28,6 +28,7 @@ public final class NormOps {
         Tensor mean = Tensor.zeros(b, c), invStd = Tensor.zeros(b, c);
         b.batchNorm2dForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
                 runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
+        if (training) { runningMean.markModified(); runningVar.markModified(); }   // updated in place
         return Tensor.record("batch_norm2d", y, g -> {
             Tensor dx = Tensor.zeros(b, x.shape()), dg = Tensor.zeros(b, c), dbeta = Tensor.zeros(b, c);
             b.batchNorm2dBackward(n, c, hw, training, x.storage(), g.storage(), gamma.storage(), mean.storage(),

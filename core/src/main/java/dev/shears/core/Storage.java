@@ -19,4 +19,16 @@ public interface Storage extends AutoCloseable {
     void close();
 
     boolean isClosed();
+
+    /**
+     * How many in-place writes to this storage were recorded with {@link #markModified}: PyTorch's
+     * {@code tensor._version}. Whoever overwrites a storage that others may have read from (an optimiser step,
+     * BatchNorm's running statistics in training) records it, so a reader that kept something computed from
+     * the values (a compiled predictor's folded weights) can tell that it is out of date. Writes made straight
+     * into the memory ({@link HeapStorage#floats}) are not counted unless the writer calls markModified.
+     */
+    long version();
+
+    /** Records one in-place write: {@link #version} grows by one. */
+    void markModified();
 }

@@ -158,6 +158,18 @@ public final class Tensor {
         return new Tensor(other.upload(toArray()), shape);
     }
 
+    /** The number of in-place writes recorded on this tensor's storage (shared with its views): {@link Storage#version}. */
+    public long version() { return storage().version(); }
+
+    /**
+     * Records an in-place write to this tensor's values (an optimiser step, a running statistic, a user's own
+     * write into its array), so that whatever was computed from them can tell ({@link Storage#markModified}).
+     */
+    public Tensor markModified() {
+        storage().markModified();
+        return this;
+    }
+
     /** Releases the storage now. */
     public void close() { if (storage != null) storage.close(); }
 

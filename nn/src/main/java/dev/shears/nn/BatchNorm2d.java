@@ -37,6 +37,7 @@ public final class BatchNorm2d extends Module {
             // in place, on the device: no read-back, and nothing allocated inside the caller's TensorScope
             Tensor count = buffer("num_batches_tracked");
             count.backend().affine(1, 1f, 1f, count.storage(), count.storage());
+            count.markModified();
         }
         return NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
     }

@@ -34,9 +34,18 @@ final class BatchNormFold {
         this.beta = copy(bn.bias());
         this.mean = copy(bn.runningMean());
         this.var = copy(bn.runningVar());
-        int k = gamma.length, perFilter = weight.length / k;
         foldedWeight = new float[weight.length];
-        foldedBias = new float[k];
+        foldedBias = new float[gamma.length];
+        fold(weight, bias, gamma, beta, mean, var, eps, foldedWeight, foldedBias);
+    }
+
+    /**
+     * foldedWeight = weight·a and foldedBias = (bias − mean)·a + beta per output channel k, a = γ/√(σ²+eps),
+     * in BatchNorm's own arithmetic (a in double, then float); {@code bias} may be null (read as 0).
+     */
+    static void fold(float[] weight, float[] bias, float[] gamma, float[] beta, float[] mean, float[] var, float eps,
+                     float[] foldedWeight, float[] foldedBias) {
+        int k = gamma.length, perFilter = weight.length / k;
         for (int c = 0; c < k; c++) {
             float a = (float) (gamma[c] * (1.0 / Math.sqrt(var[c] + (double) eps)));
             foldedBias[c] = ((bias == null ? 0f : bias[c]) - mean[c]) * a + beta[c];

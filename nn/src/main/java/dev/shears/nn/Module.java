@@ -26,6 +26,12 @@ public abstract class Module {
     /** children's values in order, rebuilt when they change: a forward pass reads it on every call */
     private List<Module> childList = List.of();
     private boolean training = true;
+    /**
+     * Grows whenever a parameter, buffer or child is registered or replaced (setParameter, loadStateDict,
+     * {@link #to}, pruning): with the storages' {@link dev.shears.core.Storage#version}s it tells a
+     * {@link Predictor} built earlier that its copy of the weights is out of date.
+     */
+    private int changes;
 
     public abstract Tensor forward(Tensor x);
 
@@ -33,17 +39,20 @@ public abstract class Module {
 
     protected Tensor registerParameter(String name, Tensor t) {
         parameters.put(name, t.requiresGrad(true).named(name));
+        changes++;
         return t;
     }
 
     protected Tensor registerBuffer(String name, Tensor t) {
         buffers.put(name, t.named(name));
+        changes++;
         return t;
     }
 
     protected <M extends Module> M registerModule(String name, M m) {
         children.put(name, m);
         childList = List.copyOf(children.values());
+        changes++;
         return m;
     }
 
@@ -71,7 +80,11 @@ public abstract class Module {
         if (parameters.containsKey(name)) parameters.put(name, t.requiresGrad(true).named(name));
         else if (buffers.containsKey(name)) buffers.put(name, t.named(name));
         else throw new IllegalArgumentException(getClass().getSimpleName() + " has no parameter or buffer '" + name + "'");
+        changes++;
     }
+
+    /** How many times this module's own parameters, buffers or children were registered or replaced (not its children's). */
+    int changes() { return changes; }
 
     public Map<String, Module> children() { return Collections.unmodifiableMap(children); }
 
@@ -93,6 +106,7 @@ public abstract class Module {
         if (!children.containsKey(name)) throw new IllegalArgumentException("no child module '" + name + "'");
         children.put(name, m);
         childList = List.copyOf(children.values());
+        changes++;
     }
 
     /** All parameters with dotted names ("conv1.weight"), in registration order. */
@@ -203,6 +217,7 @@ public abstract class Module {
     public Module to(Backend backend) {
         parameters.replaceAll((k, t) -> t.to(backend).detach().requiresGrad(true).named(k));
         buffers.replaceAll((k, t) -> t.to(backend).named(k));
+        changes++;
         children.values().forEach(m -> m.to(backend));
         return this;
     }

@@ -110,23 +110,64 @@ final class Conv {
                                            Pool2dShape pool, boolean relu) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         boolean shifted = shifted(s);
-        int[] rowOff = new int[crs];
+        int[] rowOff = rowOffsets(crs);   // read by the workers too, while this thread waits for them
         for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
         int colLength = shifted ? shiftedPlanes(s, rowOff) : crs * pq;
         int units = (K + 3) / 4 * rows(s, pool);
-        if (s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS) {
-            // fewer images than threads: the threads share each image, split into units of four filters and
-            // one row (see filters), each thread unrolling the image into its own buffer (SPLIT_FILTERS_MACS)
-            for (int n = 0; n < s.n(); n++) {
-                int image = n;
-                par.parallelFor(0, units, (lo, hi) -> filters(s, pool, relu, shifted, colLength, rowOff, image, lo, hi, x, w, bias, y));
-            }
+        // fewer images than threads: the threads share each image, split into units of four filters and one
+        // row (see filters), each thread unrolling the image into its own buffer (SPLIT_FILTERS_MACS)
+        boolean shareImages = s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS;
+        if (!par.splits(0, shareImages ? units : s.n(), 1)) {   // one thread, or nested: all on this one
+            for (int n = 0; n < s.n(); n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
             return;
         }
-        par.parallelFor(0, s.n(), (lo, hi) -> {
-            for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
-        });
+        SmallImages body = SMALL_IMAGES.get();
+        body.set(s, pool, relu, shifted, colLength, rowOff, units, x, w, bias, y);
+        try {
+            if (shareImages)
+                for (int n = 0; n < s.n(); n++) {
+                    body.image = n;
+                    par.parallelFor(0, units, body);
+                }
+            else {
+                body.image = -1;
+                par.parallelFor(0, s.n(), body);
+            }
+        } finally {
+            body.clear();
+        }
     }
+
+    /**
+     * {@link #forwardSmallImages}' parallel body: with {@code image} ≥ 0 units lo ≤ u &lt; hi of that image,
+     * else images lo ≤ n &lt; hi whole. One per calling thread, reused (a lambda capturing the arguments was
+     * a new object per call, 56 bytes of a compiled predictor's call); the workers read the fields the
+     * caller set before handing out the chunks.
+     */
+    private static final class SmallImages implements Parallel.Range {
+        Conv2dShape s;
+        Pool2dShape pool;
+        boolean relu, shifted;
+        int colLength, units, image;
+        int[] rowOff;
+        float[] x, w, bias, y;
+
+        void set(Conv2dShape s, Pool2dShape pool, boolean relu, boolean shifted, int colLength, int[] rowOff, int units,
+                 float[] x, float[] w, float[] bias, float[] y) {
+            this.s = s; this.pool = pool; this.relu = relu; this.shifted = shifted; this.colLength = colLength;
+            this.rowOff = rowOff; this.units = units; this.x = x; this.w = w; this.bias = bias; this.y = y;
+        }
+
+        /** Drops the references, so that a thread's body keeps no arrays alive. */
+        void clear() { set(null, null, false, false, 0, null, 0, null, null, null, null); }
+
+        @Override public void run(int lo, int hi) {
+            if (image >= 0) filters(s, pool, relu, shifted, colLength, rowOff, image, lo, hi, x, w, bias, y);
+            else for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
+        }
+    }
+
+    private static final ThreadLocal<SmallImages> SMALL_IMAGES = ThreadLocal.withInitial(SmallImages::new);
 
     /** Rows of each filter's output, as {@link #filters} splits it: the pooled rows; without a pool, one. */
     private static int rows(Conv2dShape s, Pool2dShape pool) { return pool == null ? 1 : pool.p(); }
@@ -228,6 +269,15 @@ final class Conv {
         if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p, relu);
         return true;
+    }
+
+    /** A per-thread array for {@link #forwardSmall}'s row offsets: a compiled predictor's call allocates nothing. */
+    private static final ThreadLocal<int[][]> ROW_OFFSETS = ThreadLocal.withInitial(() -> new int[1][0]);
+
+    private static int[] rowOffsets(int length) {
+        int[][] holder = ROW_OFFSETS.get();
+        if (holder[0].length < length) holder[0] = new int[length];
+        return holder[0];
     }
 
     /** A second per-thread buffer, for one image's output maps before pooling. */

@@ -87,9 +87,18 @@ public final class Gemm {
             // A few rows times Bᵀ (a Linear layer at batch 1: x [1×3136] · Wᵀ): every C[i][j] is a dot of
             // two contiguous rows. Packing would copy all of B (1.6 MB for SimpleCNN's fc1) to use it once.
             scaleC(m, n, beta, c, cOff, ldc);
-            Parallel.Range cols = (lo, hi) -> DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc);
-            if (par == null) cols.run(0, n);
-            else par.parallelFor(0, n, Math.max(4, DOTS_GRAIN / Math.max(1, m * k)), cols);
+            int grain = Math.max(4, DOTS_GRAIN / Math.max(1, m * k));
+            if (par == null || !par.splits(0, n, grain)) {
+                DotGemm.addABt(true, m, n, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+                return;
+            }
+            Dots body = DOTS.get();
+            body.set(m, k, a, aOff, lda, b, bOff, ldb, c, cOff, ldc);
+            try {
+                par.parallelFor(0, n, grain, body);
+            } finally {
+                body.set(0, 0, null, 0, 0, null, 0, 0, null, 0, 0);   // keeps no arrays alive
+            }
             return;
         }
         int threads = par == null ? 1 : par.threads();
@@ -100,18 +109,14 @@ public final class Gemm {
             boolean alongN = n > m;
             int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
             int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
-            par.parallelFor(0, parts, (lo, hi) -> {
-                for (int t = lo; t < hi; t++) {
-                    int from = t * step, to = Math.min(len, from + step);
-                    if (from >= to) continue;
-                    if (alongN)
-                        sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
-                                b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
-                    else
-                        sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
-                                b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
-                }
-            });
+            Slabs body = SLABS.get();
+            body.set(alongN, step, len, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            try {
+                if (par.splits(0, parts, 1)) par.parallelFor(0, parts, body);
+                else body.run(0, parts);
+            } finally {
+                body.set(false, 0, 0, false, false, 0, 0, 0, 0f, null, 0, 0, null, 0, 0, 0f, null, 0, 0);   // keeps no arrays alive
+            }
             return;
         }
         scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
@@ -129,26 +134,85 @@ public final class Gemm {
                 if (bp.length < nPanels * NR * kc) bp = BUFFERS.get().b = new float[NC * KC];
                 final float[] packedB = bp;
                 final int jc0 = jc, pc0 = pc;
-                Parallel.Range packB = (lo, hi) -> {
-                    for (int jp = lo; jp < hi; jp++)
-                        packB(transB, b, bOff, ldb, pc0, kc, jc0 + jp * NR, Math.min(NR, n - jc0 - jp * NR), packedB, jp * NR * kc);
-                };
-                Parallel.Range blocks = (lo, hi) -> {
-                    Buffers buf = BUFFERS.get();
-                    for (int blk = lo; blk < hi; blk++) {
-                        int ic = blk * mc, mcur = Math.min(mc, m - ic);
-                        packA(transA, alpha, a, aOff, lda, ic, mcur, pc0, kc, buf.a, 0);
-                        macro(mcur, nc, kc, buf.a, 0, packedB, c, cOff + ic * ldc + jc0, ldc, buf.tile);
-                    }
-                };
-                if (par == null) {
-                    packB.run(0, nPanels);
-                    blocks.run(0, mBlocks);
+                if (par == null || !par.splits(0, nPanels, 8) && !par.splits(0, mBlocks, 1)) {   // no body objects to make
+                    packPanels(transB, b, bOff, ldb, n, jc0, pc0, kc, packedB, 0, nPanels);
+                    blocks(transA, alpha, a, aOff, lda, m, mc, nc, jc0, pc0, kc, packedB, c, cOff, ldc, 0, mBlocks);
                 } else {
-                    par.parallelFor(0, nPanels, 8, packB);
-                    par.parallelFor(0, mBlocks, blocks);
+                    par.parallelFor(0, nPanels, 8, (lo, hi) -> packPanels(transB, b, bOff, ldb, n, jc0, pc0, kc, packedB, lo, hi));
+                    par.parallelFor(0, mBlocks, (lo, hi) -> blocks(transA, alpha, a, aOff, lda, m, mc, nc, jc0, pc0, kc, packedB, c, cOff, ldc, lo, hi));
                 }
             }
+        }
+    }
+
+    /**
+     * The few-rows path's parallel body: slabs lo ≤ t &lt; hi of C, {@code step} rows or columns each, each a
+     * whole product on one thread. One per calling thread, reused (a lambda capturing the arguments was a new
+     * object per call).
+     */
+    private static final class Slabs implements Parallel.Range {
+        boolean alongN, transA, transB;
+        int step, len, m, n, k, aOff, lda, bOff, ldb, cOff, ldc;
+        float alpha, beta;
+        float[] a, b, c;
+
+        void set(boolean alongN, int step, int len, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                 float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+            this.alongN = alongN; this.step = step; this.len = len; this.transA = transA; this.transB = transB;
+            this.m = m; this.n = n; this.k = k; this.alpha = alpha; this.a = a; this.aOff = aOff; this.lda = lda;
+            this.b = b; this.bOff = bOff; this.ldb = ldb; this.beta = beta; this.c = c; this.cOff = cOff; this.ldc = ldc;
+        }
+
+        @Override public void run(int lo, int hi) {
+            for (int t = lo; t < hi; t++) {
+                int from = t * step, to = Math.min(len, from + step);
+                if (from >= to) continue;
+                if (alongN)
+                    sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
+                            b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
+                else
+                    sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
+                            b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
+            }
+        }
+    }
+
+    private static final ThreadLocal<Slabs> SLABS = ThreadLocal.withInitial(Slabs::new);
+
+    /**
+     * The dot-product path's parallel body, columns lo ≤ j &lt; hi of C: one per calling thread, reused (a
+     * lambda capturing the arguments was a new object per call of a compiled predictor's Linear layer).
+     */
+    private static final class Dots implements Parallel.Range {
+        int m, k, aOff, lda, bOff, ldb, cOff, ldc;
+        float[] a, b, c;
+
+        void set(int m, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] c, int cOff, int ldc) {
+            this.m = m; this.k = k; this.a = a; this.aOff = aOff; this.lda = lda; this.b = b; this.bOff = bOff; this.ldb = ldb;
+            this.c = c; this.cOff = cOff; this.ldc = ldc;
+        }
+
+        @Override public void run(int lo, int hi) {
+            DotGemm.addABt(true, m, hi - lo, k, a, aOff, lda, b, bOff + lo * ldb, ldb, c, cOff + lo, ldc);
+        }
+    }
+
+    private static final ThreadLocal<Dots> DOTS = ThreadLocal.withInitial(Dots::new);
+
+    /** Panels lo ≤ jp &lt; hi of B's block at (pc, jc) packed into packedB, NR columns each (see packB). */
+    private static void packPanels(boolean transB, float[] b, int bOff, int ldb, int n, int jc, int pc, int kc, float[] packedB, int lo, int hi) {
+        for (int jp = lo; jp < hi; jp++)
+            packB(transB, b, bOff, ldb, pc, kc, jc + jp * NR, Math.min(NR, n - jc - jp * NR), packedB, jp * NR * kc);
+    }
+
+    /** Row blocks lo ≤ blk &lt; hi of mc rows: each packs its part of A and multiplies it by packedB into C. */
+    private static void blocks(boolean transA, float alpha, float[] a, int aOff, int lda, int m, int mc, int nc, int jc, int pc, int kc,
+                               float[] packedB, float[] c, int cOff, int ldc, int lo, int hi) {
+        Buffers buf = BUFFERS.get();
+        for (int blk = lo; blk < hi; blk++) {
+            int ic = blk * mc, mcur = Math.min(mc, m - ic);
+            packA(transA, alpha, a, aOff, lda, ic, mcur, pc, kc, buf.a, 0);
+            macro(mcur, nc, kc, buf.a, 0, packedB, c, cOff + ic * ldc + jc, ldc, buf.tile);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.shears.cpu;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
@@ -58,6 +59,16 @@ public final class Parallel {
 
     public int threads() { return threads; }
 
+    /**
+     * Whether {@link #parallelFor} over [start, end) with this grain would hand chunks to the workers (if the
+     * pool is free): false when the range makes one chunk or the caller is inside a parallel body. A kernel
+     * that finds false may run its loop directly, without making a body object: a compiled predictor's call
+     * at batch 1 on one thread then allocates nothing.
+     */
+    public boolean splits(int start, int end, int grain) {
+        return Math.min(threads, Math.max(1, (end - start) / Math.max(1, grain))) > 1 && !INSIDE.get();
+    }
+
     /** Runs {@code body} over [start, end) in chunks of at least one item. */
     public void parallelFor(int start, int end, Range body) { parallelFor(start, end, 1, body); }
 
@@ -82,8 +93,11 @@ public final class Parallel {
         }
     }
 
+    /** The pool's one job, reused by every parallelFor that hands out chunks (one at a time: they hold the lock). */
+    private final Job job = new Job();
+
     private void dispatch(int start, int total, int chunks, Range body) {
-        Job job = new Job(body, start, total, chunks);
+        job.open(body, start, total, chunks);
         for (int i = 0; i < chunks - 1; i++) workers[i].submit(job);
         INSIDE.set(true);
         try {
@@ -92,32 +106,67 @@ public final class Parallel {
             INSIDE.set(false);
             job.await();
         }
-        if (job.failure != null) throw new RuntimeException("parallel chunk failed", job.failure);
+        Throwable failure = job.close();
+        if (failure != null) throw new RuntimeException("parallel chunk failed", failure);
     }
 
     /**
-     * One parallelFor call: its chunks are claimed one at a time, by the caller and by the workers it woke,
-     * so a worker that is slow to start (parked, or its core taken by another process) costs nothing but
-     * its share of the work, which the caller then runs itself. Which thread runs a chunk never changes
-     * what the chunk computes.
+     * The chunks of one parallelFor call at a time (a round): they are claimed one by one, by the caller and
+     * by the workers it woke, so a worker that is slow to start (parked, or its core taken by another
+     * process) costs nothing but its share of the work, which the caller then runs itself. Which thread runs
+     * a chunk never changes what the chunk computes.
+     *
+     * <p>Reused from round to round, so that a call allocates nothing (a compiled predictor's pass makes
+     * three such calls at batch 1 on two threads; a new job each was 80 of its 136 bytes per call). A worker
+     * may still hold the job from a round that has ended: {@code state} pairs the round with the next chunk,
+     * so its claim (a compare-and-set) fails once the owner has closed that round, and one that succeeds
+     * read the fields of the round it claimed from (the owner writes the next round's only after closing
+     * this one, which follows every claim of it).
      */
     private static final class Job {
-        final Range body;
-        final int start, total, chunks;
-        final AtomicInteger next = new AtomicInteger(), finished = new AtomicInteger();
-        final Thread owner = Thread.currentThread();
-        volatile boolean ownerParked;   // set before the owner parks: only then must the last chunk unpark it
-        volatile Throwable failure;
+        /** The next chunk while the round is open; as high as it gets while it is closed (nothing to claim). */
+        private static final long CLOSED = Integer.MAX_VALUE;
+        /** round << 32 | next chunk */
+        private final AtomicLong state = new AtomicLong(CLOSED);
+        private long round;                              // the owner's: the last round opened
+        // the open round's, written while it is closed, published by open's write of state
+        private Range body;
+        private int start, total, chunks;
+        private Thread owner;
+        private final AtomicInteger finished = new AtomicInteger();
+        private volatile boolean ownerParked;   // set before the owner parks: only then must the last chunk unpark it
+        private volatile Throwable failure;
 
-        Job(Range body, int start, int total, int chunks) {
+        void open(Range body, int start, int total, int chunks) {
             this.body = body;
             this.start = start;
             this.total = total;
             this.chunks = chunks;
+            this.owner = Thread.currentThread();
+            finished.set(0);
+            ownerParked = false;
+            failure = null;
+            state.set(++round << 32);
+        }
+
+        /**
+         * Ends the round once every chunk is done; returns the first failure. A read of state (getAndSet):
+         * every claim of the round happens-before the fields are written again.
+         */
+        Throwable close() {
+            state.getAndSet(round << 32 | CLOSED);
+            body = null;   // not kept alive by the pool
+            return failure;
         }
 
         void runChunks() {
-            for (int i; (i = next.getAndIncrement()) < chunks; ) {
+            for (;;) {
+                long s = state.get();
+                int i = (int) s, chunks = this.chunks, start = this.start, total = this.total;
+                Range body = this.body;
+                Thread owner = this.owner;
+                if (i >= chunks) return;                             // all claimed, or closed
+                if (!state.compareAndSet(s, s + 1)) continue;        // claimed by another, or another round now
                 try {
                     body.run(start + (int) ((long) total * i / chunks), start + (int) ((long) total * (i + 1) / chunks));
                 } catch (Throwable t) {

@@ -28,8 +28,31 @@ final class Pointwise {
     // ---- unary: y[i] = op(x[i]) ----
 
     static void unary(Parallel par, boolean simd, Unary op, int n, float[] x, float[] y) {
-        par.parallelFor(0, n, GRAIN, (lo, hi) -> unaryRange(simd, op, x, y, lo, hi));
+        if (!par.splits(0, n, GRAIN)) {   // no body object to make
+            unaryRange(simd, op, x, y, 0, n);
+            return;
+        }
+        Unaries body = UNARIES.get();
+        body.set(simd, op, x, y);
+        try {
+            par.parallelFor(0, n, GRAIN, body);
+        } finally {
+            body.set(false, null, null, null);   // keeps no arrays alive
+        }
     }
+
+    /** unary's parallel body: one per calling thread, reused, so that a call allocates nothing. */
+    private static final class Unaries implements Parallel.Range {
+        boolean simd;
+        Unary op;
+        float[] x, y;
+
+        void set(boolean simd, Unary op, float[] x, float[] y) { this.simd = simd; this.op = op; this.x = x; this.y = y; }
+
+        @Override public void run(int lo, int hi) { unaryRange(simd, op, x, y, lo, hi); }
+    }
+
+    private static final ThreadLocal<Unaries> UNARIES = ThreadLocal.withInitial(Unaries::new);
 
     static void unaryRange(boolean simd, Unary op, float[] x, float[] y, int lo, int hi) {
         int i = lo;

@@ -35,6 +35,26 @@ class ParallelTest {
     }
 
     /**
+     * The pool reuses one job from call to call: a worker still holding it from an earlier call must never run
+     * that call's body on the next call's chunks, nor the next call's body twice. Each call here has its own
+     * body, which counts the items it ran under its call's number; four threads, so three workers race.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aReusedJobRunsEachCallsOwnBodyOnItsOwnChunks() {
+        Parallel par = new Parallel(4);
+        int calls = 30_000, items = 7;
+        int[] ran = new int[calls];
+        for (int c = 0; c < calls; c++) {
+            int call = c;
+            par.parallelFor(0, items, (lo, hi) -> { synchronized (ran) { ran[call] += hi - lo; } });
+        }
+        synchronized (ran) {
+            for (int c = 0; c < calls; c++) assertEquals(items, ran[c], "items run for call " + c);
+        }
+    }
+
+    /**
      * Calls spaced out past the spin limit, so the worker has parked when each job arrives, and chunks that
      * outlast the caller's spin, so the caller parks too: each side must be woken (a lost wake-up would hang
      * here until the timeout), and a side that is still spinning is not unparked at all.

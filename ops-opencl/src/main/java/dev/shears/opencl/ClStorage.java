@@ -21,6 +21,7 @@ final class ClStorage implements Storage {
 
     private final OpenClBackend backend;
     private final int length;
+    private volatile long version;
     final boolean ints;
     final ClContext context;
     private final Release release;
@@ -74,4 +75,7 @@ final class ClStorage implements Storage {
     @Override public Backend backend() { return backend; }
     @Override public void close() { cleanable.clean(); }
     @Override public boolean isClosed() { return release.released; }
+    @Override public long version() { return version; }
+    @SuppressWarnings("NonAtomicOperationOnVolatileField")   // writes to one storage are not concurrent
+    @Override public void markModified() { version++; }
 }

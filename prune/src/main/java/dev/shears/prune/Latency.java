@@ -4,13 +4,16 @@ import dev.shears.core.GradMode;
 import dev.shears.core.Tensor;
 import dev.shears.core.TensorScope;
 import dev.shears.nn.Module;
+import dev.shears.nn.Predictor;
 
 import java.util.Arrays;
 import java.util.List;
 
 /**
- * Measured inference time: forward passes in eval mode without grad, each in its own scope, on the model's
- * backend. The median of {@code repeats} timed runs after {@code warmup} untimed ones, after at least
+ * Measured inference time: passes of the model compiled once into a {@link Predictor} (input copied in,
+ * output copied out, nothing allocated per pass on the CPU backend), as a program serving requests would run
+ * it; for a model the Predictor cannot compile, forward passes in eval mode without grad, each in its own
+ * scope ({@link #method} says which). On the model's backend. The median of {@code repeats} timed runs after {@code warmup} untimed ones, after at least
  * {@link #MIN_WARMUP_NANOS} of them (JIT, caches, the thread pool) and once their time has settled — a
  * median, because a machine shared with other work has long outliers that a mean would report.
  *
@@ -38,8 +41,9 @@ public final class Latency {
      * are of, and on which backend (the CPU backend names its thread count, which changes the figures most).
      */
     public static String method(int repeats, Module model) {
-        return String.format(java.util.Locale.ROOT, "Latency: the median of %,d timed pass%s per model and batch size, "
-                + "the models interleaved in blocks, on %s.", repeats, repeats == 1 ? "" : "es", model.backend());
+        return String.format(java.util.Locale.ROOT, "Latency: the median of %,d timed pass%s per model and batch size "
+                + "of %s, the models interleaved in blocks, on %s.", repeats, repeats == 1 ? "" : "es",
+                Predictor.supports(model) ? "the model compiled by dev.shears.nn.Predictor" : "the model's forward", model.backend());
     }
 
     /** Median milliseconds per forward pass of a batch shaped {@code inputShape}. */
@@ -47,14 +51,33 @@ public final class Latency {
         return compare(List.of(model), warmup, repeats, inputShape)[0];
     }
 
-    /** Median milliseconds per forward pass of each model, measured interleaved in blocks (see above). */
+    /**
+     * Median milliseconds per pass of each model, measured interleaved in blocks (see above): a
+     * {@link Predictor}'s {@code predict} where the model compiles, else its eval-mode forward.
+     */
     public static double[] compare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
         if (repeats < 1) throw new IllegalArgumentException("latency needs at least one timed run, got " + repeats);
         double[][] ms = new double[models.size()][repeats];
         boolean[] wasTraining = evalMode(models);
+        int n = inputShape[0];
+        int[] example = Arrays.copyOfRange(inputShape, 1, inputShape.length);
+        Predictor[] compiled = new Predictor[models.size()];
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
             Tensor[] x = inputs(models, inputShape);
+            float[] images = x[0].toArray();
+            float[][] out = new float[models.size()][];
+            for (int k = 0; k < compiled.length; k++)
+                if (Predictor.supports(models.get(k))) {
+                    compiled[k] = Predictor.of(models.get(k), n, example);
+                    out[k] = new float[n * compiled[k].outputSize()];
+                }
             warmUpThenTime(models.size(), warmup, repeats, (k, i) -> {
+                if (compiled[k] != null) {
+                    long t = System.nanoTime();
+                    compiled[k].predict(images, n, out[k]);
+                    if (i >= 0) ms[k][i] = (System.nanoTime() - t) / 1e6;
+                    return;
+                }
                 try (TensorScope scope = TensorScope.open()) {
                     long t = System.nanoTime();
                     models.get(k).forward(x[k]).toArray();   // read back: the time includes finishing the work
@@ -62,6 +85,7 @@ public final class Latency {
                 }
             });
         } finally {
+            for (Predictor p : compiled) if (p != null) p.close();
             restoreModes(models, wasTraining);
         }
         double[] medians = new double[models.size()];

@@ -5,6 +5,7 @@ import dev.shears.core.Tensor;
 import dev.shears.core.TensorScope;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
+import dev.shears.nn.Predictor;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.train.Trainer;
@@ -35,6 +36,7 @@ class ReadmeExampleTest {
 
         // predict (batch 1: the threads split each image's filters) agrees with a batch of 32 in eval mode
         Sequential model = Checkpoints.loadSimpleCNN(file);
+        Predictor predictor = Predictor.of(model, 1, 1, 28, 28);
         int n = 32, size = 28 * 28;
         float[] images = Arrays.copyOf(digits.test().images(), n * size), logits;
         model.eval();
@@ -44,7 +46,7 @@ class ReadmeExampleTest {
         for (int i = 0; i < n; i++) {
             int best = 0;
             for (int k = 1; k < 10; k++) if (logits[i * 10 + k] > logits[i * 10 + best]) best = k;
-            assertEquals(best, ReadmeExample.predict(model, Arrays.copyOfRange(images, i * size, (i + 1) * size)), "image " + i);
+            assertEquals(best, ReadmeExample.predict(predictor, Arrays.copyOfRange(images, i * size, (i + 1) * size)), "image " + i);
         }
     }
 

@@ -52,6 +52,7 @@ public final class SGD {
             Backend b = p.backend();
             // PyTorch starts a parameter's momentum buffer at its first gradient, not at the optimiser's first step
             b.sgdStep(p.size(), lr, mom, dampening, weightDecay, nesterov, !started[i], p.storage(), p.grad().storage(), momentum[i]);
+            p.markModified();
             started[i] = true;
         }
     }
