@@ -125,7 +125,7 @@ def train(args):
         if schedule is not None:
             schedule.step()
     return {"command": "train", "framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(),
-            "data": args.data, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None}
+            "data": args.data, "lr": args.lr, "lr_step": args.lr_step, "lr_gamma": args.lr_gamma, "epochs": epochs, "test_accuracy": epochs[-1]["test_accuracy"] if epochs else None}
 
 
 def checkpoint(path):

@@ -28,6 +28,7 @@ final class DemoCommand extends BackendCommand {
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "shears-demo",
             description = "The directory for the models, the report and the plots, created if needed (default: ${DEFAULT-VALUE}).")
     Path out;
+
     /** Chosen from the measurements in the prune README: see the λ table there. */
     static final String DEFAULT_LAMBDA = "2e-2";
 
