@@ -17,7 +17,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * middle of training. {@link VectorFallbackProbe} runs training steps, inference and every element-wise op
  * in a JVM that compiles synchronously ({@code -Xbatch}) with C2's thresholds lowered, then records JFR's
  * allocation samples for more rounds and lists the kernel lines where the Vector API allocated.
- * No timing is involved: compiled and intrinsified, the kernels allocate nothing in the Vector API at all.
+ * No timing is involved: compiled and intrinsified, a kernel's vector loop allocates nothing. Before the fix
+ * the unary kernel's line drew 80% of the samples; now no line draws more than 0.1%.
  */
 class VectorFallbackTest {
 
@@ -27,6 +28,8 @@ class VectorFallbackTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process probe = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-Dshears.threads=2",
                 "-Xbatch", "-XX:Tier4InvocationThreshold=200", "-XX:Tier4MinInvocationThreshold=100", "-XX:Tier4CompileThreshold=300",
+                // small fixed TLABs: JFR samples allocations at TLAB refills, so samples then follow the bytes
+                "-XX:TLABSize=16k", "-XX:-ResizeTLAB",
                 "-cp", System.getProperty("java.class.path"), VectorFallbackProbe.class.getName(), "300", "20"))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean done = probe.waitFor(300, TimeUnit.SECONDS);
