@@ -10,20 +10,39 @@ public final class HeapStorage implements Storage {
     private int[] ints;
     private final int length;
     private volatile long version;
+    private final boolean owned;
 
-    private HeapStorage(Backend backend, float[] floats, int[] ints) {
+    private HeapStorage(Backend backend, float[] floats, int[] ints, boolean owned) {
         this.backend = backend;
         this.floats = floats;
         this.ints = ints;
         this.length = floats != null ? floats.length : ints.length;
+        this.owned = owned;
     }
 
+    /** Wraps {@code data}, which others may still refer to: its array is never handed out again. */
     public static HeapStorage ofFloats(Backend backend, float[] data) {
-        return new HeapStorage(backend, data, null);
+        return new HeapStorage(backend, data, null, false);
+    }
+
+    /**
+     * Wraps {@code data}, an array the backend allocated for this storage alone, so that once the storage is
+     * closed the backend may reuse the array ({@link #ownedFloats}, {@link Backend#recycle}).
+     */
+    public static HeapStorage owning(Backend backend, float[] data) {
+        return new HeapStorage(backend, data, null, true);
     }
 
     public static HeapStorage ofInts(Backend backend, int[] data) {
-        return new HeapStorage(backend, null, data);
+        return new HeapStorage(backend, null, data, false);
+    }
+
+    /**
+     * The float array of an open storage made by {@link #owning}, or null (another kind, or closed): what a
+     * backend may reuse after closing {@code s}.
+     */
+    public static float[] ownedFloats(Storage s) {
+        return s instanceof HeapStorage h && h.owned ? h.floats : null;
     }
 
     /** The float array behind a heap storage; fails clearly for another backend's storage. */

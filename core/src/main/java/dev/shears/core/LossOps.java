@@ -17,8 +17,8 @@ public final class LossOps {
                 throw new IllegalArgumentException("cross_entropy: label " + labels[i] + " of sample " + i + " is outside [0, " + c + ")");
         Backend b = logits.backend();
         Storage labelStorage = b.uploadInts(labels);
-        Tensor logProbs = Tensor.zeros(b, n, c);   // saved for backward: softmax = exp(logProbs)
-        Tensor loss = Tensor.zeros(b, 1);
+        Tensor logProbs = Tensor.output(b, n, c);   // saved for backward: softmax = exp(logProbs)
+        Tensor loss = Tensor.output(b, 1);
         b.crossEntropyForward(n, c, logits.storage(), labelStorage, logProbs.storage(), loss.storage());
         Tensor scalar = loss.reshape();
         if (!GradMode.isEnabled() || !logits.requiresGrad()) {
@@ -26,7 +26,7 @@ public final class LossOps {
             return scalar;
         }
         return Tensor.record("cross_entropy", scalar, g -> {
-            Tensor dLogits = Tensor.zeros(b, n, c);
+            Tensor dLogits = Tensor.output(b, n, c);
             b.crossEntropyBackward(n, c, logProbs.storage(), labelStorage, g.storage(), dLogits.storage());
             labelStorage.close();
             return new Tensor[]{dLogits};

@@ -51,7 +51,7 @@ public final class MatrixOps {
             throw new IllegalArgumentException(op + ": inner dimensions differ: " + Arrays.toString(a.shape())
                     + (ta ? "ᵀ" : "") + " · " + Arrays.toString(b.shape()) + (tb ? "ᵀ" : "") + " (" + k + " vs " + kb + ")");
         Backend be = a.backend();
-        Tensor c = Tensor.zeros(be, m, n);
+        Tensor c = Tensor.output(be, m, n);   // beta = 0: C's old contents are ignored
         be.gemm(ta, tb, m, n, k, 1f, a.storage(), b.storage(), 0f, c.storage());
         return Tensor.record(op, c, g -> {
             // C = op(A)·op(B):  dA = g·op(B)ᵀ (transposed back if A was), dB = op(A)ᵀ·g (likewise)
@@ -63,7 +63,7 @@ public final class MatrixOps {
 
     private static Tensor product(Tensor a, boolean ta, Tensor b, boolean tb) {
         int m = ta ? a.dim(1) : a.dim(0), k = ta ? a.dim(0) : a.dim(1), n = tb ? b.dim(0) : b.dim(1);
-        Tensor c = Tensor.zeros(a.backend(), m, n);
+        Tensor c = Tensor.output(a.backend(), m, n);
         a.backend().gemm(ta, tb, m, n, k, 1f, a.storage(), b.storage(), 0f, c.storage());
         return c;
     }

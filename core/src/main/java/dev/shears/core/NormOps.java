@@ -23,14 +23,14 @@ public final class NormOps {
         if (training && n * hw < 2)
             throw new IllegalArgumentException("batch_norm2d: expected more than 1 value per channel when training, got input " + Arrays.toString(x.shape()));
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, x.shape());
+        Tensor y = Tensor.output(b, x.shape());
         // saved for backward: the statistics actually used, so backward never recomputes them
-        Tensor mean = Tensor.zeros(b, c), invStd = Tensor.zeros(b, c);
+        Tensor mean = Tensor.output(b, c), invStd = Tensor.output(b, c);
         b.batchNorm2dForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
                 runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
         if (training) { runningMean.markModified(); runningVar.markModified(); }   // updated in place
         return Tensor.record("batch_norm2d", y, g -> {
-            Tensor dx = Tensor.zeros(b, x.shape()), dg = Tensor.zeros(b, c), dbeta = Tensor.zeros(b, c);
+            Tensor dx = Tensor.output(b, x.shape()), dg = Tensor.output(b, c), dbeta = Tensor.output(b, c);
             b.batchNorm2dBackward(n, c, hw, training, x.storage(), g.storage(), gamma.storage(), mean.storage(),
                     invStd.storage(), dx.storage(), dg.storage(), dbeta.storage());
             return new Tensor[]{dx, dg, dbeta};

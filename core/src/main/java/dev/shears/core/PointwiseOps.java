@@ -9,7 +9,7 @@ public final class PointwiseOps {
 
     public static Tensor unary(Unary op, Tensor x) {
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, x.shape());
+        Tensor y = Tensor.output(b, x.shape());
         b.unary(op, x.size(), x.storage(), y.storage());
         return Tensor.record(op.name().toLowerCase(), y, g -> new Tensor[]{switch (op) {
             case NEG -> g.neg();
@@ -26,7 +26,7 @@ public final class PointwiseOps {
 
     public static Tensor affine(Tensor x, float alpha, float beta) {
         Backend b = x.backend();
-        Tensor y = Tensor.zeros(b, x.shape());
+        Tensor y = Tensor.output(b, x.shape());
         b.affine(x.size(), alpha, beta, x.storage(), y.storage());
         return Tensor.record("affine", y, g -> new Tensor[]{g.mul(alpha)}, x);
     }
@@ -36,7 +36,7 @@ public final class PointwiseOps {
         Shapes.requireSameBackend(name, a, c);
         int[] out = Shapes.broadcast(name, a.shape(), c.shape());
         Backend b = a.backend();
-        Tensor y = Tensor.zeros(b, out);
+        Tensor y = Tensor.output(b, out);
         b.binary(op, out, a.storage(), Shapes.padLeft(a.shape(), out.length), c.storage(), Shapes.padLeft(c.shape(), out.length), y.storage());
         // gradients come back in the broadcast shape; the engine sums them down to each input's shape
         return Tensor.record(name, y, g -> switch (op) {

@@ -51,7 +51,7 @@ public final class ShapeOps {
             ys[d] = xs[perm[d]];
             inverse[perm[d]] = d;
         }
-        Tensor y = Tensor.zeros(x.backend(), ys);
+        Tensor y = Tensor.output(x.backend(), ys);
         x.backend().permute(xs, perm, x.storage(), y.storage());
         return Tensor.record("permute", y, g -> new Tensor[]{permute(g, inverse)}, x);
     }
@@ -62,7 +62,7 @@ public final class ShapeOps {
         if (!Shapes.broadcastsTo(target, xs))
             throw new IllegalArgumentException("sumTo: shape " + Arrays.toString(xs) + " cannot be summed to " + Arrays.toString(target));
         int[] padded = Shapes.padLeft(target, xs.length);
-        Tensor y = Tensor.zeros(x.backend(), target);
+        Tensor y = Tensor.output(x.backend(), target);
         x.backend().sumTo(xs, x.storage(), padded, y.storage());
         return Tensor.record("sum", y, g -> new Tensor[]{expand(g, xs)}, x);
     }

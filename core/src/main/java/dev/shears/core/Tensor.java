@@ -61,6 +61,13 @@ public final class Tensor {
 
     public static Tensor zeros(Backend b, int... shape) { return new Tensor(b.allocate(Shapes.size(shape)), shape); }
 
+    /**
+     * A tensor of unspecified contents ({@link Backend#allocateForOutput}) for an op whose backend call writes
+     * every element, as the backend conventions require of outputs: in a training step it takes an array that
+     * the previous step's {@link TensorScope} handed back, instead of a fresh one the JVM must zero.
+     */
+    static Tensor output(Backend b, int... shape) { return new Tensor(b.allocateForOutput(Shapes.size(shape)), shape); }
+
     public static Tensor ones(int... shape) { return full(1f, shape); }
 
     public static Tensor full(float value, int... shape) { return full(Backends.getDefault(), value, shape); }

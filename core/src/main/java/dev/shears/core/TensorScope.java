@@ -8,7 +8,8 @@ import java.util.Set;
 
 /**
  * Deterministic release of intermediate tensors, per thread: every storage allocated for a tensor while the
- * scope is open is closed when it closes, except for tensors passed to {@link #keep}. A training step runs in
+ * scope is open is closed when it closes ({@link Backend#recycle}: the backend may reuse its memory), except
+ * for tensors passed to {@link #keep}. A training step runs in
  * one scope, so device memory stays flat from step to step instead of waiting for the garbage collector.
  *
  * <p>Parameters, their momentum buffers and anything else that must outlive the step are created outside the
@@ -56,7 +57,8 @@ public final class TensorScope implements AutoCloseable {
         CURRENT.set(parent);
         for (Tensor t : owned) {
             Storage s = t.storageOrNull();
-            if (s != null && (kept == null || !kept.contains(s))) s.close();
+            // recycle, not close: the CPU backend reuses the arrays in the next step instead of zeroing new ones
+            if (s != null && !s.isClosed() && (kept == null || !kept.contains(s))) s.backend().recycle(s);
         }
         owned.clear();
     }

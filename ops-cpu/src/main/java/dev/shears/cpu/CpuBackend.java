@@ -51,23 +51,34 @@ public final class CpuBackend implements Backend {
 
     // ---- memory ----
 
-    @Override public Storage allocate(int length) { return HeapStorage.ofFloats(this, new float[length]); }
+    /** A recycled array of {@code length} floats, zeroed, if there is one; else a fresh one. */
+    @Override public Storage allocate(int length) {
+        float[] a = recycled.take(length);
+        if (a != null) java.util.Arrays.fill(a, 0f);
+        return HeapStorage.owning(this, a != null ? a : new float[length]);
+    }
 
     /**
      * Reuses a recycled array of exactly {@code length} floats if there is one. A fresh float[] is zeroed by
-     * the JVM: for a 2 MB activation at batch 64 about 45 µs, an eighth of a pruned SimpleCNN's conv1.
+     * the JVM: for a 2 MB activation at batch 64 about 45 µs, an eighth of a pruned SimpleCNN's conv1. Arrays
+     * of a megabyte or more are also G1's "humongous" objects, each allocation a step towards a collection.
      */
     @Override public Storage allocateForOutput(int length) {
         float[] a = recycled.take(length);
-        return HeapStorage.ofFloats(this, a != null ? a : new float[length]);
+        return HeapStorage.owning(this, a != null ? a : new float[length]);
     }
 
+    /**
+     * Closes {@code s} and keeps its array for a later allocation if this backend made it; an array that
+     * {@link HeapStorage#ofFloats} wrapped (someone else's) is left alone. Every {@link dev.shears.core.TensorScope}
+     * hands its storages back here, so a training step reuses the previous step's arrays.
+     */
     @Override public void recycle(Storage s) {
-        float[] a = floats(s);
+        float[] a = HeapStorage.ownedFloats(s);
         s.close();               // a later use of s fails instead of reading someone else's values
-        recycled.give(a);
+        if (a != null) recycled.give(a);
     }
-    @Override public Storage upload(float[] data) { return HeapStorage.ofFloats(this, data.clone()); }
+    @Override public Storage upload(float[] data) { return HeapStorage.owning(this, data.clone()); }
     @Override public Storage uploadInts(int[] data) { return HeapStorage.ofInts(this, data.clone()); }
     @Override public float[] download(Storage s) { return floats(s).clone(); }
     @Override public void fill(int n, float value, Storage y) { java.util.Arrays.fill(floats(y), 0, n, value); }

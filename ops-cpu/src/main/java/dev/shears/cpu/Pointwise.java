@@ -54,28 +54,95 @@ final class Pointwise {
 
     private static final ThreadLocal<Unaries> UNARIES = ThreadLocal.withInitial(Unaries::new);
 
+    /**
+     * One vector loop per op, each in its own method: with the switch inside one loop, C2 compiled a method
+     * holding every op's inlined vector code, ran past its inlining budget once exp and log were among them,
+     * and left the other ops as calls into the Vector API's Java fallback (a boxed vector per operation,
+     * 6 bytes allocated per float; {@code VectorFallbackTest} guards against that). A method that is not
+     * inlined now costs one call with arrays as arguments, not one per vector.
+     */
     static void unaryRange(boolean simd, Unary op, float[] x, float[] y, int lo, int hi) {
-        int i = lo;
-        if (simd) {
-            FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f), minusOne = FloatVector.broadcast(S, -1f);
-            for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
-                FloatVector v = FloatVector.fromArray(S, x, i);
-                switch (op) {
-                    case NEG -> v.neg().intoArray(y, i);
-                    case EXP -> VectorMath.exp(v).intoArray(y, i);     // not lanewise(EXP): see VectorMath
-                    case LOG -> VectorMath.log(v).intoArray(y, i);
-                    case SQRT -> v.sqrt().intoArray(y, i);
-                    case ABS -> v.abs().intoArray(y, i);
-                    // signum keeps ±0 and NaN: only strictly positive / negative lanes are replaced
-                    case SIGN -> v.blend(one, v.compare(VectorOperators.GT, 0f))
-                            .blend(minusOne, v.compare(VectorOperators.LT, 0f)).intoArray(y, i);
-                    case RELU -> v.max(zero).intoArray(y, i);     // lanewise MAX is Math.max: NaN propagates
-                    case STEP -> zero.blend(one, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
-                    case SQUARE -> v.mul(v).intoArray(y, i);
-                }
-            }
-        }
+        int i = !simd ? lo : switch (op) {
+            case NEG -> neg(x, y, lo, hi);
+            case EXP -> exp(x, y, lo, hi);
+            case LOG -> log(x, y, lo, hi);
+            case SQRT -> sqrt(x, y, lo, hi);
+            case ABS -> abs(x, y, lo, hi);
+            case SIGN -> sign(x, y, lo, hi);
+            case RELU -> relu(x, y, lo, hi);
+            case STEP -> step(x, y, lo, hi);
+            case SQUARE -> square(x, y, lo, hi);
+        };
         for (; i < hi; i++) y[i] = ReferenceBackend.unary(op, x[i]);
+    }
+
+    // each returns where its vector loop stopped; the scalar tail is unaryRange's
+
+    private static int neg(float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) FloatVector.fromArray(S, x, i).neg().intoArray(y, i);
+        return i;
+    }
+
+    /** Not lanewise(EXP) nor LOG: see VectorMath. */
+    private static int exp(float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) VectorMath.exp(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+        return i;
+    }
+
+    private static int log(float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) VectorMath.log(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+        return i;
+    }
+
+    private static int sqrt(float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) FloatVector.fromArray(S, x, i).sqrt().intoArray(y, i);
+        return i;
+    }
+
+    private static int abs(float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) FloatVector.fromArray(S, x, i).abs().intoArray(y, i);
+        return i;
+    }
+
+    /** signum keeps ±0 and NaN: only strictly positive / negative lanes are replaced. */
+    private static int sign(float[] x, float[] y, int lo, int hi) {
+        FloatVector one = FloatVector.broadcast(S, 1f), minusOne = FloatVector.broadcast(S, -1f);
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            v.blend(one, v.compare(VectorOperators.GT, 0f)).blend(minusOne, v.compare(VectorOperators.LT, 0f)).intoArray(y, i);
+        }
+        return i;
+    }
+
+    /** Lanewise MAX is Math.max: NaN propagates, as in the reference. */
+    private static int relu(float[] x, float[] y, int lo, int hi) {
+        FloatVector zero = FloatVector.zero(S);
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) FloatVector.fromArray(S, x, i).max(zero).intoArray(y, i);
+        return i;
+    }
+
+    private static int step(float[] x, float[] y, int lo, int hi) {
+        FloatVector zero = FloatVector.zero(S), one = FloatVector.broadcast(S, 1f);
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L)
+            zero.blend(one, FloatVector.fromArray(S, x, i).compare(VectorOperators.GT, 0f)).intoArray(y, i);
+        return i;
+    }
+
+    private static int square(float[] x, float[] y, int lo, int hi) {
+        int i = lo;
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, x, i);
+            v.mul(v).intoArray(y, i);
+        }
+        return i;
     }
 
     // ---- affine: y[i] = alpha·x[i] + beta ----
@@ -151,34 +218,73 @@ final class Pointwise {
         });
     }
 
-    /** out[o+i] = a[ao + i·as] op b[bo + i·bs] for i &lt; n, where as and bs are 1 or 0 (broadcast). */
+    /**
+     * out[o+i] = a[ao + i·as] op b[bo + i·bs] for i &lt; n, where as and bs are 1 or 0 (broadcast). One method
+     * per op, for the reason given at {@link #unaryRange}: a shared loop calling a switch over the ops fell
+     * back to the Vector API's Java code in the middle of training runs (JFR: {@code lanewiseTemplate} under
+     * {@code FloatVector.div}, 4–5% of an epoch's samples).
+     */
     private static void row(boolean simd, Binary op, int n, float[] a, int ao, int as, float[] b, int bo, int bs,
                             float[] out, int o) {
-        int i = 0;
-        if (simd && n >= L) {
-            int bound = S.loopBound(n);
-            if (as == 1 && bs == 1) {
-                for (; i < bound; i += L) apply(op, FloatVector.fromArray(S, a, ao + i), FloatVector.fromArray(S, b, bo + i), out, o + i);
-            } else if (as == 1) {
-                FloatVector vb = FloatVector.broadcast(S, b[bo]);
-                for (; i < bound; i += L) apply(op, FloatVector.fromArray(S, a, ao + i), vb, out, o + i);
-            } else if (bs == 1) {
-                FloatVector va = FloatVector.broadcast(S, a[ao]);
-                for (; i < bound; i += L) apply(op, va, FloatVector.fromArray(S, b, bo + i), out, o + i);
-            }
-        }
+        int i = !simd || n < L || (as == 0 && bs == 0) ? 0 : switch (op) {
+            case ADD -> add(n, a, ao, as, b, bo, bs, out, o);
+            case SUB -> sub(n, a, ao, as, b, bo, bs, out, o);
+            case MUL -> mul(n, a, ao, as, b, bo, bs, out, o);
+            case DIV -> div(n, a, ao, as, b, bo, bs, out, o);
+            case MAX -> max(n, a, ao, as, b, bo, bs, out, o);
+            case MIN -> min(n, a, ao, as, b, bo, bs, out, o);
+        };
         for (; i < n; i++) out[o + i] = ReferenceBackend.binary(op, a[ao + i * as], b[bo + i * bs]);
     }
 
-    private static void apply(Binary op, FloatVector x, FloatVector y, float[] out, int at) {
-        switch (op) {
-            case ADD -> x.add(y).intoArray(out, at);
-            case SUB -> x.sub(y).intoArray(out, at);
-            case MUL -> x.mul(y).intoArray(out, at);
-            case DIV -> x.div(y).intoArray(out, at);
-            case MAX -> x.max(y).intoArray(out, at);
-            case MIN -> x.min(y).intoArray(out, at);
-        }
+    // each returns where its vector loops stopped; a side with stride 0 is one broadcast vector
+
+    private static int add(int n, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o) {
+        int i = 0, bound = S.loopBound(n);
+        if (as == 1 && bs == 1) for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        else if (as == 1) { FloatVector vb = FloatVector.broadcast(S, b[bo]); for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).add(vb).intoArray(out, o + i); }
+        else { FloatVector va = FloatVector.broadcast(S, a[ao]); for (; i < bound; i += L) va.add(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); }
+        return i;
+    }
+
+    private static int sub(int n, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o) {
+        int i = 0, bound = S.loopBound(n);
+        if (as == 1 && bs == 1) for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        else if (as == 1) { FloatVector vb = FloatVector.broadcast(S, b[bo]); for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).sub(vb).intoArray(out, o + i); }
+        else { FloatVector va = FloatVector.broadcast(S, a[ao]); for (; i < bound; i += L) va.sub(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); }
+        return i;
+    }
+
+    private static int mul(int n, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o) {
+        int i = 0, bound = S.loopBound(n);
+        if (as == 1 && bs == 1) for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        else if (as == 1) { FloatVector vb = FloatVector.broadcast(S, b[bo]); for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).mul(vb).intoArray(out, o + i); }
+        else { FloatVector va = FloatVector.broadcast(S, a[ao]); for (; i < bound; i += L) va.mul(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); }
+        return i;
+    }
+
+    private static int div(int n, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o) {
+        int i = 0, bound = S.loopBound(n);
+        if (as == 1 && bs == 1) for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).div(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        else if (as == 1) { FloatVector vb = FloatVector.broadcast(S, b[bo]); for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).div(vb).intoArray(out, o + i); }
+        else { FloatVector va = FloatVector.broadcast(S, a[ao]); for (; i < bound; i += L) va.div(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); }
+        return i;
+    }
+
+    private static int max(int n, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o) {
+        int i = 0, bound = S.loopBound(n);
+        if (as == 1 && bs == 1) for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).max(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        else if (as == 1) { FloatVector vb = FloatVector.broadcast(S, b[bo]); for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).max(vb).intoArray(out, o + i); }
+        else { FloatVector va = FloatVector.broadcast(S, a[ao]); for (; i < bound; i += L) va.max(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); }
+        return i;
+    }
+
+    private static int min(int n, float[] a, int ao, int as, float[] b, int bo, int bs, float[] out, int o) {
+        int i = 0, bound = S.loopBound(n);
+        if (as == 1 && bs == 1) for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).min(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i);
+        else if (as == 1) { FloatVector vb = FloatVector.broadcast(S, b[bo]); for (; i < bound; i += L) FloatVector.fromArray(S, a, ao + i).min(vb).intoArray(out, o + i); }
+        else { FloatVector va = FloatVector.broadcast(S, a[ao]); for (; i < bound; i += L) va.min(FloatVector.fromArray(S, b, bo + i)).intoArray(out, o + i); }
+        return i;
     }
 
     // ---- SGD (torch.optim.SGD) ----

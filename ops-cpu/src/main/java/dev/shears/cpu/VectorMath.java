@@ -23,7 +23,6 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class VectorMath {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
-    static final VectorSpecies<Integer> SI = VectorSpecies.of(int.class, S.vectorShape());
 
     private VectorMath() {}
 
@@ -79,24 +78,43 @@ final class VectorMath {
     /**
      * ln x = e·ln 2 + ln m with x = m·2^e, m in [√2/2, √2) (a subnormal x is first scaled by 2^25); ln m =
      * f − f²/2 + f³·P(f) with f = m − 1 (exact), P as above, evaluated by fmas: no division.
+     *
+     * <p>In three methods, each under C2's limit for inlining a hot call (FreqInlineSize, 325 bytes of
+     * bytecode): as one method of 460 bytes it was called, not inlined, from the loop in {@link Pointwise},
+     * and each call boxed its argument and result (12 bytes allocated per float, 5× slower).
      */
     static FloatVector log(FloatVector x) {
         VectorMask<Float> tiny = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
         FloatVector xs = x.blend(x.mul(33554432f), tiny);                     // 2^25: subnormals become normal
         IntVector bits = xs.reinterpretAsInts();
-        IntVector e = bits.lanewise(VectorOperators.LSHR, 23).sub(127);
+        // the exponent field as a float, exactly and without a conversion: 2^23 + field has it as its low bits
+        FloatVector e = bits.lanewise(VectorOperators.LSHR, 23).or(0x4B000000).reinterpretAsFloats().sub(8388608f + 127f);
         FloatVector m = bits.and(0x007FFFFF).or(0x3F800000).reinterpretAsFloats();   // in [1, 2)
         VectorMask<Float> high = m.compare(VectorOperators.GT, 2 * SQRT_HALF);
         m = m.blend(m.mul(0.5f), high);
-        e = e.blend(e.add(1), high.cast(SI));
-        FloatVector ef = ((FloatVector) e.convert(VectorOperators.I2F, 0))
-                .sub(FloatVector.zero(S).blend(FloatVector.broadcast(S, 25f), tiny));
-        FloatVector f = m.sub(1f), z = f.mul(f);
+        e = e.blend(e.add(1f), high);
+        e = e.blend(e.sub(25f), tiny);
+        FloatVector y = e.fma(FloatVector.broadcast(S, LN2_LO), logMantissa(m.sub(1f)));
+        return logSpecial(x, e.fma(FloatVector.broadcast(S, LN2_HI), y));
+    }
+
+    /** ln(1 + f) for f in [√2/2 − 1, √2 − 1]: f − f²/2 + f³·P(f). */
+    private static FloatVector logMantissa(FloatVector f) {
+        FloatVector z = f.mul(f);
         FloatVector p = FloatVector.broadcast(S, LOG1P[8]);
-        for (int i = 7; i >= 0; i--) p = p.fma(f, FloatVector.broadcast(S, LOG1P[i]));
-        FloatVector lnm = f.add(z.fma(FloatVector.broadcast(S, -0.5f), z.mul(f).mul(p)));   // f + (f³·P − f²/2)
-        FloatVector y = ef.fma(FloatVector.broadcast(S, LN2_LO), lnm);
-        y = ef.fma(FloatVector.broadcast(S, LN2_HI), y);
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[7]));   // Horner written out: no vector carried around a loop
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[6]));
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[5]));
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[4]));
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[3]));
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[2]));
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[1]));
+        p = p.fma(f, FloatVector.broadcast(S, LOG1P[0]));
+        return f.add(z.fma(FloatVector.broadcast(S, -0.5f), z.mul(f).mul(p)));   // f + (f³·P − f²/2)
+    }
+
+    /** y where x is finite and positive; Math.log's values elsewhere: −∞ at ±0, NaN below 0, ∞ at ∞, NaN at NaN. */
+    private static FloatVector logSpecial(FloatVector x, FloatVector y) {
         y = y.blend(FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), x.compare(VectorOperators.EQ, 0f));
         y = y.blend(FloatVector.broadcast(S, Float.NaN), x.compare(VectorOperators.LT, 0f));
         y = y.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
