@@ -51,7 +51,9 @@ public final class ConvCpuTime {
             for (int i = 0; i < passes.length; i++) {
                 long t0 = System.nanoTime();
                 int warm = 0;
-                while (System.nanoTime() - t0 < seconds * 1e9 || warm < 20) { passes[i].run(); warm++; }
+                // at least 100 calls: on a loaded machine a second of wall clock left small shapes' first pass
+                // half compiled (6 ms per call at batch 1, then 0.1 ms)
+                while (System.nanoTime() - t0 < seconds * 1e9 || warm < 100) { passes[i].run(); warm++; }
                 int reps = Math.max(10, warm);
                 double[] wall = new double[reps], thread = new double[reps];
                 long cpu0 = os.getProcessCpuTime(), w0 = System.nanoTime();
