@@ -84,6 +84,32 @@ class DirectConvTest {
         }
     }
 
+    /**
+     * Through CpuBackend, a shape the dispatch sends to the direct kernels (64 filters: whole tiles of blocks
+     * at either width), the fused conv + ReLU + pool included (which then runs unfused), against the reference.
+     */
+    @Test
+    void backendDispatchAgreesWithReference() {
+        CpuBackend cpu = new CpuBackend(true, 2);
+        Conv2dShape s = new Conv2dShape(3, 20, 9, 10, 64, 3, 3, 1, 1, 1, 1);
+        org.junit.jupiter.api.Assertions.assertTrue(DirectConv.wins(new Parallel(2), true, s, DirectConv.Pass.FORWARD), "dispatch");
+        float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k()), dy = random(4, s.outputSize());
+        double tol = 1e-4 * Math.sqrt(s.c() * s.r() * s.s());
+        float[] expected = new float[s.outputSize()], actual = new float[s.outputSize()];
+        R.conv2dForward(s, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, expected));
+        cpu.conv2dForward(s, cpu.upload(x), cpu.upload(w), cpu.upload(b), HeapStorage.ofFloats(cpu, actual));
+        assertClose("cpu forward " + s, expected, actual, tol, 1e-4);
+        float[] dw = new float[s.weightSize()], dwCpu = new float[s.weightSize()], db = new float[s.k()], dbCpu = new float[s.k()];
+        R.conv2dBackwardWeight(s, R.upload(x), R.upload(dy), HeapStorage.ofFloats(R, dw), HeapStorage.ofFloats(R, db));
+        cpu.conv2dBackwardWeight(s, cpu.upload(x), cpu.upload(dy), HeapStorage.ofFloats(cpu, dwCpu), HeapStorage.ofFloats(cpu, dbCpu));
+        assertClose("cpu backward-weight " + s, dw, dwCpu, 1e-4 * Math.sqrt(s.n() * s.p() * s.q()), 1e-4);
+        dev.shears.core.Pool2dShape p = new dev.shears.core.Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+        float[] pooled = new float[p.outputSize()], pooledCpu = new float[p.outputSize()];
+        R.conv2dMaxPool2dForward(s, p, true, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, pooled));
+        cpu.conv2dMaxPool2dForward(s, p, true, cpu.upload(x), cpu.upload(w), cpu.upload(b), HeapStorage.ofFloats(cpu, pooledCpu));
+        assertClose("cpu conv + relu + pool " + s, pooled, pooledCpu, tol, 1e-4);
+    }
+
     /** Same inputs, same thread count: the same bits, twice (backward-weight adds per-thread partials). */
     @Test
     void deterministicForAThreadCount() {
