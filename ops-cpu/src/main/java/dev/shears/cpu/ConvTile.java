@@ -25,8 +25,24 @@ import jdk.incubator.vector.VectorSpecies;
  * loop (see KernelsCompileTest for what C1 does with large vector methods).
  */
 final class ConvTile {
-    static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    static final VectorSpecies<Float> S = species(System.getProperty("shears.conv.lanes"), FloatVector.SPECIES_PREFERRED, Cpu.splitsWideFma());
     static final int L = S.length();
+
+    /**
+     * The channel block: {@code shears.conv.lanes} (8 or 16) if set, else the preferred species, except
+     * where the CPU executes a 512-bit fma as two 256-bit halves (Zen 4, see {@link Cpu}): there 16 lanes do
+     * no more fmas per cycle than 8, and 8-lane blocks fill 4-block tiles for layers of 32 channels. Zen 4,
+     * one thread, caller's CPU time (docs/performance.md, 2026-12-06): conv2 backward-data 6.3–6.5 ms with
+     * 16 lanes (2 blocks per tile) against 5.2 with 8 (4 blocks); a 16 → 32 forward 2.1 against 1.4–1.5;
+     * conv2 forward and backward-weight alike (5.1–5.7 and 5.1–5.2). Never wider than the preferred species:
+     * under {@code -XX:UseAVX=2} a 512-bit species would run the Vector API's Java fallback.
+     */
+    static VectorSpecies<Float> species(String lanes, VectorSpecies<Float> preferred, boolean splitsWideFma) {
+        int want = lanes != null ? Integer.parseInt(lanes.trim()) : splitsWideFma ? 8 : preferred.length();
+        if (want != 8 && want != 16)
+            throw new IllegalArgumentException("shears.conv.lanes must be 8 or 16, got " + lanes);
+        return want >= preferred.length() ? preferred : FloatVector.SPECIES_256;
+    }
     /** Positions per tile: a 14-wide row is 6 + 6 + 2, but positions run on across rows (see Nchwc). */
     static final int PX = 6;
 

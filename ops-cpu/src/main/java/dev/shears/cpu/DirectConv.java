@@ -34,8 +34,11 @@ final class DirectConv {
     /** The passes of a convolution, for {@link #wins}. */
     enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT }
 
-    /** The most blocks one tile takes: 4 × 6 needs 24 + 4 + 1 vector registers, which AVX2's 16 are not. */
-    static final int MAX_BLOCKS = L >= 16 ? 4 : 2;
+    /**
+     * The most blocks one tile takes: 4 × 6 needs 24 + 4 + 1 vector registers, which an AVX-512 machine has
+     * (32, at either block width) and AVX2 (16) has not.
+     */
+    static final int MAX_BLOCKS = FloatVector.SPECIES_PREFERRED.length() >= 16 ? 4 : 2;
 
     /**
      * Whether {@link Conv} should take the direct kernel for pass {@code pass} of s on {@code par}'s threads:

@@ -11,6 +11,10 @@ import java.util.List;
 import static dev.shears.core.testing.Close.assertClose;
 import static dev.shears.core.testing.Close.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The direct kernels (DirectConv) called directly, whatever the dispatch picks, against the scalar
@@ -92,7 +96,7 @@ class DirectConvTest {
     void backendDispatchAgreesWithReference() {
         CpuBackend cpu = new CpuBackend(true, 2);
         Conv2dShape s = new Conv2dShape(3, 20, 9, 10, 64, 3, 3, 1, 1, 1, 1);
-        org.junit.jupiter.api.Assertions.assertTrue(DirectConv.wins(new Parallel(2), true, s, DirectConv.Pass.FORWARD), "dispatch");
+        assertTrue(DirectConv.wins(new Parallel(2), true, s, DirectConv.Pass.FORWARD), "dispatch");
         float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k()), dy = random(4, s.outputSize());
         double tol = 1e-4 * Math.sqrt(s.c() * s.r() * s.s());
         float[] expected = new float[s.outputSize()], actual = new float[s.outputSize()];
@@ -108,6 +112,23 @@ class DirectConvTest {
         R.conv2dMaxPool2dForward(s, p, true, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, pooled));
         cpu.conv2dMaxPool2dForward(s, p, true, cpu.upload(x), cpu.upload(w), cpu.upload(b), HeapStorage.ofFloats(cpu, pooledCpu));
         assertClose("cpu conv + relu + pool " + s, pooled, pooledCpu, tol, 1e-4);
+    }
+
+    /** The block width: 8 lanes where a 512-bit fma is two halves (Zen 4), never wider than the preferred species. */
+    @Test
+    void blockWidthFollowsTheMachine() {
+        var s512 = jdk.incubator.vector.FloatVector.SPECIES_512;
+        var s256 = jdk.incubator.vector.FloatVector.SPECIES_256;
+        assertEquals(s256, ConvTile.species(null, s512, true));
+        assertEquals(s512, ConvTile.species(null, s512, false));
+        assertEquals(s256, ConvTile.species("8", s512, false));
+        assertEquals(s512, ConvTile.species("16", s512, true));
+        assertEquals(s256, ConvTile.species("16", s256, false));   // -XX:UseAVX=2
+        assertThrows(IllegalArgumentException.class, () -> ConvTile.species("12", s512, false));
+        String zen4 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n";
+        assertTrue(Cpu.splitsWideFma(zen4));
+        assertFalse(Cpu.splitsWideFma(zen4.replace(": 25", ": 26")));
+        assertFalse(Cpu.splitsWideFma("vendor_id\t: GenuineIntel\ncpu family\t: 6\n"));
     }
 
     /** Same inputs, same thread count: the same bits, twice (backward-weight adds per-thread partials). */
