@@ -44,16 +44,14 @@ final class DirectConv {
      * Whether {@link Conv} should take the direct kernel for pass {@code pass} of s on {@code par}'s threads:
      * only with SIMD, with at least as many images as threads (a batch-1 image is split by filters in Conv),
      * and backward-data only for stride 1 with padding below the kernel size. Then, from ConvCpuTime at batch
-     * 64 on one thread (the calling thread's CPU time, median; docs/performance.md, 2026-12-06):
+     * 64 on one thread (the calling thread's CPU time, medians; Zen 4; docs/performance.md, 2026-12-06):
      * <ul>
      *   <li>forward only when every tile has {@link #MAX_BLOCKS} blocks of filters (SimpleCNN's conv2:
-     *       8.3 → 5.1–5.7 ms): with fewer, one broadcast feeds only one or two fmas, and the shifted-plane
-     *       kernel in Conv wins (32 → 16 filters, 1.6 against 2.1 ms; 24 → 40, 2.5 against 4.7);</li>
-     *   <li>backward-data likewise on the input channels (conv2's 32 are two blocks of 16: 6.8 against
-     *       6.4 ms, a tie; with 24 or 8 channels the GEMM wins);</li>
-     *   <li>backward-weight from {@link #MIN_TAPS} taps C·R·S on (conv2 8.7 → 5.3 ms, a pruned conv2 of
-     *       14 → 15 channels 2.5 → 1.0, 8 → 24 channels on 28×28 6.0 → 4.2); conv1's 9 taps stay with
-     *       Conv's dot products (0.9–1.3 against 2.1 ms).</li>
+     *       5.0–9.8 ms → 5.1–5.4): with fewer, one broadcast feeds only one or two fmas, and the
+     *       shifted-plane kernel in Conv wins (a pruned conv2 of 14 → 15 channels: 0.6–0.8 against 1.0);</li>
+     *   <li>backward-data likewise on the input channels (conv2 6.5 → 5.2 ms);</li>
+     *   <li>backward-weight from {@link #MIN_TAPS} taps C·R·S on (conv2 7.8–8.8 → 5.2 ms, the pruned conv2
+     *       2.4–2.5 → 1.0–1.1); conv1's 9 taps stay with Conv's dot products (0.9–1.3 against 2.1 ms).</li>
      * </ul>
      */
     static boolean wins(Parallel par, boolean simd, Conv2dShape s, Pass pass) {
