@@ -7,7 +7,7 @@ public final class Importance {
     private Importance() {}
 
     /**
-     * Network Slimming: |γ| of the group's BatchNorms — the scale a channel is multiplied by — summed over the
+     * Network Slimming: |γ| of the group's BatchNorm — the scale a channel is multiplied by — averaged over the
      * group's BatchNorms where a residual add couples several (one per producer).
      */
     public static float[] bnScale(Module model, ChannelGroup g) {
@@ -16,14 +16,15 @@ public final class Importance {
         for (String n : g.norms()) {
             float[] gamma = model.module(n).parameter("weight").toArray();
             int off = g.offsetIn(n);
-            for (int c = 0; c < s.length; c++) s[c] += Math.abs(gamma[off + c]);
+            for (int c = 0; c < s.length; c++) s[c] += Math.abs(gamma[off + c]) / g.norms().size();
         }
         return s;
     }
 
     /**
-     * Li et al. 2017: Σ|W| of each filter over (in, kh, kw) — a Linear producer's row, likewise — summed over
-     * the group's producers (a residual group's convs, as Torch-Pruning's DepGraph sums a group's importance).
+     * Li et al. 2017: Σ|W| of each filter over (in, kh, kw) — a Linear producer's row, likewise — averaged over
+     * the group's producers (a residual group's convs; Torch-Pruning's DepGraph reduces a group by its mean too,
+     * so a group of several producers ranks with single ones in a global ranking).
      * With {@code perWeight}, each producer's sum is divided by its filter's size, so that layers of different
      * fan-in can be ranked together (a global ranking of raw sums would always cut the layer with the smallest
      * fan-in first).
@@ -37,7 +38,7 @@ public final class Importance {
             for (int r = 0; r < rows; r++) {
                 double sum = 0;
                 for (int j = 0; j < per; j++) sum += Math.abs(w[r * per + j]);
-                s[r] += (float) (perWeight ? sum / per : sum);
+                s[r] += (float) ((perWeight ? sum / per : sum) / g.producers().size());
             }
         }
         return s;

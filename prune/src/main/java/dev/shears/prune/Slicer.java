@@ -49,8 +49,13 @@ import java.util.TreeSet;
  * A consumer without a bias gets the constant in the BatchNorm that follows it (running_mean −= d, exact in
  * evaluation; in training the batch mean absorbs any constant), or failing that a bias is added to it.
  *
- * <p>Groups are processed in forward order, so a constant folded into a layer's bias is already there when that
- * layer's own pruned channels are folded further down.
+ * <p>In a graph the constant follows the group's members in forward order: a residual {@code Add} sums its
+ * inputs' constants (exact — an add of two pruned branches is a constant too), a depthwise conv gives
+ * v·Σw + b (its interior value where it pads), a {@code Concat} places it at the group's offset; average pooling
+ * that pads without counting the padding keeps a constant constant. Folds run consumer by consumer in forward
+ * order, so a constant folded into a layer's bias is already there when that layer's own pruned channels are
+ * folded further down — including into a pruned row: its channel then carries bias + the upstream constant.
+ * Every index is removed at the end, all groups of a layer at once (a Concat's consumer, a BatchNorm over it).
  */
 public final class Slicer {
     private Slicer() {}
