@@ -13,7 +13,10 @@ import dev.shears.nn.Graph;
 import dev.shears.nn.Module;
 import dev.shears.onnx.OnnxExporter;
 import dev.shears.onnx.OnnxImporter;
+import dev.shears.nn.io.SafeTensors;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -61,6 +64,25 @@ class PrunedResnetOrtTest {
         System.out.printf("pruned resnet (L1, global 0.5): %.1f%% of %d weights kept, channels %s -> %s, notes %s; on %d test images "
                         + "Shears %d correct, ONNX Runtime %d correct%n", 100 * kept, before, r.channelsBefore(), r.channelsAfter(), r.notes(), n,
                 correct(shears, labels), correct(ort, labels));
+    }
+
+    /** Each fixture (residual, depthwise-separable, concatenating, chain), pruned and exported, runs in ONNX Runtime. */
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet", "mobilenet", "inception", "chain"})
+    void everyFixturePrunedByHalfPerLayerRunsInOnnxRuntimeWithShearsLogits(String name, @TempDir Path dir) throws Exception {
+        Path fixtures = RESNET.getParent();
+        Module model = OnnxImporter.read(fixtures.resolve(name + ".onnx"));
+        long before = model.parameterCount();
+        PruneResult r = new Pruner(Method.L1, Criterion.perLayerRatio(0.5)).prune(model, 1, 1, 28, 28);
+        assertTrue(model.parameterCount() < 0.6 * before, name + ": " + model.parameterCount() + " of " + before + " weights kept");
+        Path file = dir.resolve(name + ".pruned.onnx");
+        OnnxExporter.write(model, file, new int[]{1, 28, 28});
+        var in = SafeTensors.read(fixtures.resolve(name + ".logits.safetensors")).tensors().get("input");
+        Tensor x = Tensor.of(in.data(), in.shape());
+        float[] shears;
+        try (GradMode ignored = GradMode.off()) { shears = model.eval().forward(x).toArray(); }
+        Close.assertClose(name + " pruned " + r.channelsBefore() + " -> " + r.channelsAfter() + ", Shears vs ONNX Runtime",
+                shears, onnxRuntime(file, x), 1e-4, 1e-4);
     }
 
     static float[] onnxRuntime(Path file, Tensor x) throws OrtException {
