@@ -8,6 +8,8 @@ Debian's python3-torch (1.13, OpenBLAS) is enough; no torchvision needed (IDX fi
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py eval --model m.safetensors         # a Shears checkpoint in PyTorch
     /usr/bin/python3 benchmarks/pytorch_simplecnn.py latency --model a.safetensors --pruned b.safetensors
                                                        # like the latency rows of: bin/shears prune --json
+    /usr/bin/python3 benchmarks/pytorch_simplecnn.py export --out simplecnn.onnx [--model m.safetensors]
+                                                       # ONNX (opset 14, dynamic batch) for ONNX Runtime
 
 --data defaults to the digits embedded in Shears (nn/src/main/resources/dev/shears/data/digits), so both
 sides see the same 8,000 / 2,000 images. Results: one JSON object on stdout, progress on stderr.
@@ -98,7 +100,7 @@ def train(args):
     torch.manual_seed(args.seed)
     model = SimpleCNN()
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
-    # shears train --lr-step N --lr-gamma G; off (a constant rate) when N is 0
+    # shears train --lr-step N --lr-gamma G (2 and 0.1 by default); off (a constant rate) when N is 0
     schedule = torch.optim.lr_scheduler.StepLR(opt, args.lr_step, args.lr_gamma) if args.lr_step > 0 else None
     epochs = []
     for epoch in range(args.epochs):
@@ -211,17 +213,30 @@ def latency(args):
     return result
 
 
+def export(args):
+    """SimpleCNN (fresh weights from --seed, or --model) as ONNX with a dynamic batch dimension, for ONNX Runtime."""
+    if args.model:
+        model = checkpoint(args.model)
+    else:
+        torch.manual_seed(args.seed)
+        model = SimpleCNN().eval()
+    torch.onnx.export(model, torch.zeros(1, 1, 28, 28), args.out, opset_version=14, input_names=["input"],
+                      output_names=["logits"], dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    return {"command": "export", "framework": f"torch {torch.__version__}", "out": args.out}
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("command", choices=["train", "bench", "eval", "latency"])
+    p.add_argument("command", choices=["train", "bench", "eval", "latency", "export"])
     p.add_argument("--model", help="eval, latency: a safetensors checkpoint written by shears --out")
+    p.add_argument("--out", help="export: the ONNX file to write")
     p.add_argument("--pruned", help="latency: the pruned checkpoint to compare --model with")
     p.add_argument("--repeats", type=int, default=400, help="latency: timed passes per model at batch 1 (a quarter at 64)")
     p.add_argument("--data", default=DIGITS)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--lr", type=float, default=0.01)
     p.add_argument("--momentum", type=float, default=0.9)
-    p.add_argument("--lr-step", type=int, default=0, help="StepLR step size in epochs; 0: no schedule")
+    p.add_argument("--lr-step", type=int, default=2, help="StepLR step size in epochs (2, as shears train); 0: no schedule")
     p.add_argument("--lr-gamma", type=float, default=0.1)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--infer-batch-size", type=int, default=256)
@@ -232,7 +247,7 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(json.dumps({"train": train, "bench": bench, "eval": eval_checkpoint, "latency": latency}[args.command](args)))
+    print(json.dumps({"train": train, "bench": bench, "eval": eval_checkpoint, "latency": latency, "export": export}[args.command](args)))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,14 @@ public final class BatchNorm2d extends Module {
         return NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
     }
 
+    /**
+     * {@code num_batches_tracked} may be absent from a state dict, as PyTorch's BatchNorm allows (state dicts
+     * from before PyTorch 0.4.1 lack it); the current count then stays, as in PyTorch 2 (1.13 sets it to 0).
+     * Nothing here reads it: with a momentum set, PyTorch only counts with it too.
+     */
+    @Override
+    protected boolean optionalInStateDict(String name) { return name.equals("num_batches_tracked"); }
+
     @Override
     public String describe() { return "BatchNorm2d(" + channels() + ", eps=" + eps + ", momentum=" + momentum + ")"; }
 }

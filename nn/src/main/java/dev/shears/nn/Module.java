@@ -149,14 +149,16 @@ public abstract class Module {
     }
 
     /**
-     * Loads tensors by state-dict name. With {@code allowResize}, a tensor may differ in shape from the
-     * current one (a pruned checkpoint into a full-width model); otherwise shapes must match. Every name of
-     * the state dict must be present, and nothing unknown is accepted.
+     * Loads tensors by state-dict name, with PyTorch's {@code load_state_dict(strict=True)} rules. With
+     * {@code allowResize}, a tensor may differ in shape from the current one (a pruned checkpoint into a
+     * full-width model); otherwise each shape must {@linkplain #shapeFits fit}. Every name of the model must
+     * be in the state dict unless it {@linkplain #mayBeMissing may be missing} (then the current tensor
+     * stays), and nothing unknown is accepted.
      */
     public void loadStateDict(Map<String, Tensor> state, boolean allowResize) {
         Map<String, Tensor> mine = stateDict();
         List<String> missing = new ArrayList<>();
-        for (String name : mine.keySet()) if (!state.containsKey(name)) missing.add(name);
+        for (String name : mine.keySet()) if (!state.containsKey(name) && !mayBeMissing(name)) missing.add(name);
         List<String> unexpected = new ArrayList<>();
         for (String name : state.keySet()) if (!mine.containsKey(name)) unexpected.add(name);
         if (!missing.isEmpty() || !unexpected.isEmpty())
@@ -164,14 +166,38 @@ public abstract class Module {
         for (var e : state.entrySet()) {
             Tensor old = mine.get(e.getKey());
             Tensor t = e.getValue();
-            if (!allowResize && !Arrays.equals(old.shape(), t.shape()))
+            if (!allowResize && !shapeFits(t.shape(), old.shape()))
                 throw new IllegalArgumentException("state dict entry " + e.getKey() + " has shape " + Arrays.toString(t.shape())
                         + " but the model expects " + Arrays.toString(old.shape()));
+            if (old.rank() == 0 && t.rank() == 1 && t.size() == 1) t = t.reshape();   // [1] into a scalar: see shapeFits
             int dot = e.getKey().lastIndexOf('.');
             Module owner = module(dot < 0 ? "" : e.getKey().substring(0, dot));
             owner.setParameter(e.getKey().substring(dot + 1), t.detach().to(old.backend()));
         }
     }
+
+    /**
+     * Whether a state-dict tensor of shape {@code given} can be loaded where the model has {@code expected}:
+     * equal shapes, or a one-element vector [1] for a scalar [], which PyTorch's load_state_dict accepts
+     * (its rule for checkpoints of PyTorch 0.3, where BatchNorm's {@code num_batches_tracked} has shape [1]).
+     * A longer vector for a scalar is refused, although PyTorch would silently take its first element.
+     */
+    public static boolean shapeFits(int[] given, int[] expected) {
+        return Arrays.equals(given, expected) || (expected.length == 0 && Arrays.equals(given, new int[]{1}));
+    }
+
+    /**
+     * Whether the tensor of this state-dict name may be absent from a state dict being loaded, the current
+     * value then staying; true for what the owning module {@linkplain #optionalInStateDict declares optional}.
+     */
+    public boolean mayBeMissing(String stateDictName) {
+        int dot = stateDictName.lastIndexOf('.');
+        Module owner = module(dot < 0 ? "" : stateDictName.substring(0, dot));
+        return owner.optionalInStateDict(stateDictName.substring(dot + 1));
+    }
+
+    /** Whether this module's own tensor {@code name} may be absent from a state dict; none by default. */
+    protected boolean optionalInStateDict(String name) { return false; }
 
     /** Moves every parameter and buffer to {@code backend} (build optimisers afterwards). */
     public Module to(Backend backend) {

@@ -2,7 +2,6 @@ package dev.shears.cpu;
 
 import dev.shears.core.Pool2dShape;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 import static dev.shears.core.reference.ReferenceBackend.avgPoolDivisor;
@@ -80,7 +79,7 @@ final class AvgPool {
         if (simd && n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (int bound = S.loopBound(n); i < bound; i += S.length()) acc = acc.add(FloatVector.fromArray(S, x, off + i));
-            s = acc.reduceLanes(VectorOperators.ADD);
+            s = Lanes.sum(acc);   // one fixed order: reduceLanes(ADD) differs interpreted and compiled (see Lanes)
         }
         for (; i < n; i++) s += x[off + i];
         return s;

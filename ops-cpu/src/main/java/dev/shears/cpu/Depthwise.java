@@ -3,7 +3,6 @@ package dev.shears.cpu;
 import dev.shears.core.Conv2dShape;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -193,7 +192,7 @@ final class Depthwise {
                     FloatVector g = FloatVector.fromArray(S, dy, dyOff + p * Q + q, m);
                     acc = phases == null ? acc.add(g) : g.fma(FloatVector.fromArray(S, phases, at + p * step + q, m), acc);
                 }
-            return acc.reduceLanes(VectorOperators.ADD);
+            return Lanes.sum(acc);   // one fixed order: reduceLanes(ADD) differs interpreted and compiled (see Lanes)
         }
         float sum = 0f;
         for (int p = 0; p < P; p++)

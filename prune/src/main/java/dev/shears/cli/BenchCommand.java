@@ -5,6 +5,7 @@ import dev.shears.core.Tensor;
 import dev.shears.core.TensorScope;
 import dev.shears.data.Dataset;
 import dev.shears.nn.Module;
+import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.train.Trainer;
 import picocli.CommandLine.Command;
@@ -23,7 +24,11 @@ import java.util.function.IntSupplier;
                 "Each figure is the median of --runs timed runs of --steps batches, after --warmup seconds of untimed runs.",
                 "Training: forward, cross-entropy, backward and an SGD step at --batch-size (64);",
                 "inference: an eval-mode forward at --infer-batch-size (256), logits copied back to the host."})
-final class BenchCommand extends ShearsCommand {
+final class BenchCommand extends BackendCommand {
+
+    @Mixin Options.Data data;
+    @Mixin Options.Model model;
+    @Mixin Options.Batch batch;
 
     @Mixin TrainingOptions training;
 
@@ -48,20 +53,21 @@ final class BenchCommand extends ShearsCommand {
     protected int run() throws Exception {
         if (!(warmup >= 0) || runs < 1 || steps < 1 || inferBatch < 1)
             throw usageError("--warmup must be >= 0 seconds and --runs, --steps, --infer-batch-size >= 1");
-        Dataset train = loadData().train();
-        requireOneArray("--batch-size", common.batchSize, train.imageSize());
+        Dataset train = data.load(this).train();
+        requireOneArray("--batch-size", batch.size, train.imageSize());
         requireOneArray("--infer-batch-size", inferBatch, train.imageSize());
-        Module model = loadOrCreateModel();
+        Module model = this.model.loadOr(this, () -> SimpleCNN.create(0));
+        this.model.requireFits(train, data);
         log("bench on %s, %d thread(s): %s s of warm-up, then %d timed runs of %d batches", deviceName(), threads(), warmup, runs, steps);
 
         // real images, the first batches of the training split (repeated if the split is smaller)
         int[] shape = {1, train.rows(), train.cols()};
-        float[] trainX = images(train, common.batchSize);
-        int[] trainY = labels(train, common.batchSize);
+        float[] trainX = images(train, batch.size);
+        int[] trainY = labels(train, batch.size);
         Trainer trainer = new Trainer(model, new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay));
-        List<Double> trainRates = measure("training", common.batchSize, () -> {
+        List<Double> trainRates = measure("training", batch.size, () -> {
             trainer.step(trainX, trainY, shape);
-            return common.batchSize;
+            return batch.size;
         });
 
         float[] inferX = images(train, inferBatch);
@@ -77,18 +83,18 @@ final class BenchCommand extends ShearsCommand {
 
         double trainMedian = median(trainRates), inferMedian = median(inferRates);
         say("training:  %,10.0f samples/s at batch %d (median of %d runs; min %,.0f, max %,.0f)",
-                trainMedian, common.batchSize, runs, min(trainRates), max(trainRates));
+                trainMedian, batch.size, runs, min(trainRates), max(trainRates));
         say("inference: %,10.0f samples/s at batch %d (median of %d runs; min %,.0f, max %,.0f)",
                 inferMedian, inferBatch, runs, min(inferRates), max(inferRates));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "bench");
         json.put("device", deviceName());
         json.put("threads", threads());
-        json.put("model", common.model == null ? "SimpleCNN" : common.model.toString());
+        json.put("model", this.model.describe("SimpleCNN"));
         json.put("warmup_s", warmup);
         json.put("runs", runs);
         json.put("steps", steps);
-        json.put("train", result(common.batchSize, trainMedian, trainRates));
+        json.put("train", result(batch.size, trainMedian, trainRates));
         json.put("inference", result(inferBatch, inferMedian, inferRates));
         emitJson(json);
         return 0;

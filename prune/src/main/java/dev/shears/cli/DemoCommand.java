@@ -1,12 +1,14 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
+import dev.shears.nn.train.TrainingDivergedException;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.MinKeep;
 import dev.shears.prune.Pipeline;
 import dev.shears.prune.PruneReport;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -17,7 +19,15 @@ import java.util.Map;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Network Slimming end to end on a SimpleCNN: train with an L1 penalty on the BatchNorm γ, prune, fine-tune, report.",
                 "Writes the models, report.md, report.json, the γ histogram and the sensitivity plot into --out (a directory, default shears-demo)."})
-final class DemoCommand extends ShearsCommand {
+final class DemoCommand extends BackendCommand {
+
+    @Mixin Options.Data data;
+    @Mixin Options.Batch batch;
+    @Mixin Options.Seed seed;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "shears-demo",
+            description = "The directory for the models, the report and the plots, created if needed (default: ${DEFAULT-VALUE}).")
+    Path out;
     /** Chosen from the measurements in the prune README: see the λ table there. */
     static final String DEFAULT_LAMBDA = "2e-2";
 
@@ -77,14 +87,18 @@ final class DemoCommand extends ShearsCommand {
         if (epochs < 1 || fineTuneEpochs < 0) throw usageError("--epochs must be >= 1 and --finetune-epochs >= 0");
         String schedule = ScheduleOptions.problem("--finetune-lr-step", fineTuneLrStep, "--finetune-lr-gamma", fineTuneLrGamma);
         if (schedule != null) throw usageError(schedule);
-        Path out = common.out == null ? Path.of("shears-demo") : common.out;
-        Mnist data = loadData();
+        Mnist data = this.data.load(this);
         String command = "shears " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
         var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, minKeepFraction > 0 ? MinKeep.fraction(minKeepFraction) : MinKeep.ONE, lambda, epochs, fineTuneEpochs,
-                lr, common.seed, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command),
-                fineTuneLrStep, fineTuneLrGamma);
-        PruneReport report = Pipeline.run(config, data, common.data, line -> log("%s", line));
-        if (!common.json) say("%s", report.toTerminal());
+                lr, seed.value, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command),
+                fineTuneLrStep, fineTuneLrGamma, batch.size);
+        PruneReport report;
+        try {
+            report = Pipeline.run(config, data, this.data.name, line -> log("%s", line));
+        } catch (TrainingDivergedException d) {
+            throw new IllegalStateException(d.getMessage() + "; the models written before stay in " + out + "; try a lower --lr", d);
+        }
+        if (!output.json) say("%s", report.toTerminal());
         say("report: %s", out.resolve("report.md"));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "demo");

@@ -1,8 +1,10 @@
 package dev.shears.cli;
 
 import dev.shears.nn.Module;
+import dev.shears.nn.SimpleCNN;
 import dev.shears.nn.Summary;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,11 +15,15 @@ import java.util.Map;
 @Command(name = "info", mixinStandardHelpOptions = true,
         description = {"Per-layer output shapes, parameters and FLOPs of SimpleCNN (or of --model: pruned or not, a saved graph model, or an .onnx file), with totals.",
                 "FLOPs are per image, forward, a multiply-add counting 2."})
-final class InfoCommand extends ShearsCommand {
+final class InfoCommand extends BackendCommand {
+
+    @Mixin Options.Model model;
+
     @Override
     protected int run() throws Exception {
-        Module model = loadOrCreateModel();
-        List<Summary.Layer> layers = Summary.of(model, sampleShape);
+        Module model = this.model.loadOr(this, () -> SimpleCNN.create(0));   // weights do not matter here
+        int[] input = this.model.sampleShape;
+        List<Summary.Layer> layers = Summary.of(model, input);
         long params = 0, flops = 0;
         String format = "%-8s %-46s %-14s %,12d %,14d";
         say("%-8s %-46s %-14s %12s %14s", "layer", "type", "output", "parameters", "FLOPs");
@@ -34,11 +40,11 @@ final class InfoCommand extends ShearsCommand {
             row.put("flops", l.flops());
             rows.add(row);
         }
-        say(format, "total", "input " + Arrays.toString(sampleShape), "", params, flops);
+        say(format, "total", "input " + Arrays.toString(input), "", params, flops);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "info");
-        json.put("model", common.model == null ? "SimpleCNN" : common.model.toString());
-        json.put("input_shape", sampleShape);
+        json.put("model", this.model.describe("SimpleCNN"));
+        json.put("input_shape", input);
         json.put("layers", rows);
         json.put("parameters", params);
         json.put("flops", flops);

@@ -16,6 +16,7 @@ import dev.shears.prune.Pruner;
 import dev.shears.prune.Training;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Files;
@@ -27,7 +28,11 @@ import java.util.Map;
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = {"Prune a SimpleCNN structurally: whole channels leave every tensor that holds them, so the saved model is smaller and faster.",
                 "Prints channels per layer, parameters, FLOPs, latency and accuracy before and right after; writes OUT's report (.report.md) beside it."})
-final class PruneCommand extends ShearsCommand {
+final class PruneCommand extends BackendCommand {
+
+    @Mixin Options.Data data;
+    @Mixin Options.Model model;
+    @Mixin Options.Out out;
 
     @Option(names = "--method", paramLabel = "slim|l1|reconstruct", defaultValue = "slim",
             description = {"slim: Network Slimming, rank channels by |γ| of their BatchNorm; l1: rank conv filters by Σ|W| (Li et al.). Default: ${DEFAULT-VALUE}.",
@@ -45,6 +50,10 @@ final class PruneCommand extends ShearsCommand {
     @Option(names = "--positions", paramLabel = "N", defaultValue = "10",
             description = "With --method reconstruct: output positions sampled per image for a conv layer. Default: ${DEFAULT-VALUE}.")
     int positions;
+
+    @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
+            description = "With --method reconstruct: seed of the sampled images and positions (default: ${DEFAULT-VALUE}).")
+    long seed;
 
     @Option(names = "--ridge", paramLabel = "λ", defaultValue = "0",
             description = "With --method reconstruct: ridge of the least squares, relative to the mean diagonal of XᵀX (0: none; raised automatically if the system is rank-deficient). Default: ${DEFAULT-VALUE}.")
@@ -103,35 +112,36 @@ final class PruneCommand extends ShearsCommand {
         if (method.equals("reconstruct")) return ReconstructPrune.run(this);
         Method m = method(this, method);
         Criterion criterion = criterion(this, how.threshold, how.ratio, global);
-        if (common.out == null) throw usageError("--out FILE is required");
+        Path out = this.out.require(this);
         if (minKeep < 1 && minKeepFraction <= 0) minKeep = 1;
-        Sequential model = requireChainModel();
-        Mnist data = loadData();
+        Sequential model = this.model.requireChain(this);
+        Mnist data = this.data.load(this);
+        this.model.requireFits(data.test(), this.data);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         double accBefore = Training.accuracy(model, data.test());
-        Sequential unpruned = latencyRepeats > 0 ? copy(model, sampleShape) : null;   // for the interleaved latency comparison
+        Sequential unpruned = latencyRepeats > 0 ? copy(model, this.model.sampleShape) : null;   // for the interleaved latency comparison
         PruneResult r = new Pruner(m, criterion).minKeep(new MinKeep(Math.max(1, minKeep), minKeepFraction)).fold(!noFold).prune(model, one);
         for (String w : r.warnings()) log("warning: %s", w);
         double accAfter = Training.accuracy(model, data.test());
         double[][] lat = latencies(unpruned, model, data);
-        saveModel(model, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
+        this.out.save(model, this.model.sampleShape, Map.of("shears.command", "prune", "shears.method", method, "shears.criterion", criterion.describe()));
 
         String setup = String.format("%s → %s: %s pruning by %s (minimum kept: %s), evaluated on %s (%,d test images), %s backend.%s",
-                common.model, common.out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), common.data,
+                this.model.file, out, method, criterion.describe(), new MinKeep(Math.max(1, minKeep), minKeepFraction), this.data.name,
                 data.test().size(), deviceName(), latencyMethod(model));
         PruneReport report = new PruneReport("Pruning report", setup, r, accBefore, accAfter, Double.NaN, Double.NaN,
                 lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(commandLine()));
-        Path md = reportPath(common.out);
+        Path md = reportPath(out);
         Files.writeString(md, report.toMarkdown());
-        log("saved %s and %s", common.out, md);
-        if (!common.json) say("%s", report.toTerminal());
+        log("saved %s and %s", out, md);
+        if (!output.json) say("%s", report.toTerminal());
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "prune");
         json.put("method", method);
         json.put("criterion", criterion.describe());
         json.putAll(report.toMap());
-        json.put("model", common.out.toString());
+        json.put("model", out.toString());
         json.put("report", md.toString());
         emitJson(json);
         return 0;

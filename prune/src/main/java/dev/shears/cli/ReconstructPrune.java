@@ -40,19 +40,20 @@ final class ReconstructPrune {
         } catch (IllegalArgumentException e) {
             throw c.usageError("--select: " + e.getMessage());
         }
-        if (c.common.out == null) throw c.usageError("--out FILE is required");
-        Sequential model = c.requireChainModel();
-        Mnist data = c.loadData();
+        Path out = c.out.require(c);
+        Sequential model = c.model.requireChain(c);
+        Mnist data = c.data.load(c);
+        c.model.requireFits(data.test(), c.data);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         ModelCost costBefore = ModelCost.of(model, one);
-        Sequential unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.sampleShape) : null;   // for the interleaved latency comparison
+        Sequential unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.model.sampleShape) : null;   // for the interleaved latency comparison
         ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
-                new Samples(data.train(), c.samples, c.positions, c.common.seed), c.ridge);
+                new Samples(data.train(), c.samples, c.positions, c.seed), c.ridge);
         ReconstructionResult.Accuracy acc = r.accuracy(data.test());
         double[][] lat = c.latencies(unpruned, model, data);
         ModelCost costAfter = ModelCost.of(model, one);
-        c.saveModel(model, Map.of("shears.command", "prune", "shears.method", "reconstruct",
+        c.out.save(model, c.model.sampleShape, Map.of("shears.command", "prune", "shears.method", "reconstruct",
                 "shears.criterion", "ratio " + ratio + ", " + selection.cliName() + " selection"));
 
         Map<String, Integer> before = new LinkedHashMap<>(), after = new LinkedHashMap<>();
@@ -68,21 +69,21 @@ final class ReconstructPrune {
         PruneResult pr = new PruneResult(model, null, before, after, costBefore, costAfter, List.of(), notes);
         String setup = String.format(Locale.ROOT, "%s → %s: reconstruction pruning (He et al. 2017), %s selection, ratio %s per conv layer, "
                         + "least squares from %,d training images × %d positions, evaluated on %s (%,d test images), %s backend.%s",
-                c.common.model, c.common.out, selection.cliName(), ratio, r.images(), r.positionsPerImage(), c.common.data,
+                c.model.file, out, selection.cliName(), ratio, r.images(), r.positionsPerImage(), c.data.name,
                 data.test().size(), c.deviceName(), c.latencyMethod(model));
         PruneReport report = new PruneReport("Pruning report", setup, pr, acc.original(), acc.reconstructed(), Double.NaN, Double.NaN,
                 lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(c.commandLine()));
-        Path md = PruneCommand.reportPath(c.common.out);
+        Path md = PruneCommand.reportPath(out);
         Files.writeString(md, report.toMarkdown() + "\n" + r.toMarkdown(acc));
-        c.log("saved %s and %s", c.common.out, md);
-        if (!c.common.json) c.say("%s%n%s", report.toTerminal(), r.toMarkdown(acc));
+        c.log("saved %s and %s", out, md);
+        if (!c.output.json) c.say("%s%n%s", report.toTerminal(), r.toMarkdown(acc));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "prune");
         json.put("method", "reconstruct");
         json.put("criterion", "ratio " + ratio);
         json.putAll(report.toMap());
         json.put("reconstruction", r.toMap(acc));
-        json.put("model", c.common.out.toString());
+        json.put("model", out.toString());
         json.put("report", md.toString());
         c.emitJson(json);
         return 0;

@@ -4,16 +4,26 @@ import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import picocli.CommandLine.Option;
 
-/** A step learning-rate schedule for train and finetune (a picocli mixin): PyTorch's StepLR, off by default. */
+/**
+ * A step learning-rate schedule for train and finetune (a picocli mixin): PyTorch's StepLR. Each command
+ * chooses its default step: {@code train} 2 (lr × 0.1 from the third epoch, its 3-epoch recipe),
+ * {@code finetune} 0 (a constant rate).
+ */
 public final class ScheduleOptions {
 
-    @Option(names = "--lr-step", paramLabel = "EPOCHS", defaultValue = "0",
-            description = "Multiply the learning rate by --lr-gamma every EPOCHS epochs, as PyTorch's StepLR (default: ${DEFAULT-VALUE}, a constant rate).")
+    @Option(names = "--lr-step", paramLabel = "EPOCHS",
+            description = "Multiply the learning rate by --lr-gamma every EPOCHS epochs, as PyTorch's StepLR; 0: a constant rate (default: ${DEFAULT-VALUE}).")
     int step;
 
     @Option(names = "--lr-gamma", paramLabel = "G", defaultValue = "0.1",
             description = "The factor of --lr-step (default: ${DEFAULT-VALUE}).")
     float gamma;
+
+    /** No schedule unless asked for (finetune). */
+    public ScheduleOptions() { this(0); }
+
+    /** A command's default step, in epochs (0: none); picocli shows it as the default and resets to it. */
+    ScheduleOptions(int defaultStep) { step = defaultStep; }
 
     /** What is wrong with the values, for a usage error, or null. */
     String problem() { return problem("--lr-step", step, "--lr-gamma", gamma); }

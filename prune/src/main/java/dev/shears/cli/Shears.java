@@ -12,8 +12,8 @@ import picocli.CommandLine.Spec;
  *
  * <p>A subcommand is one class extending {@link ShearsCommand} (annotated {@code @Command(name = ...)}),
  * plus one entry in the {@code subcommands} list below. Options shared by several subcommands come as
- * picocli mixins: {@link CommonOptions} (data, device, threads, seed, output) in every subcommand through
- * {@link ShearsCommand}, {@link TrainingOptions} (epochs, lr, momentum, weight decay) where training happens.
+ * picocli mixins, each subcommand declaring those it honours: {@link Options} (output, device, data, model,
+ * out, batch size, seed), {@link TrainingOptions} (epochs, lr, momentum, weight decay) where training happens.
  *
  * <p>Exit codes: 0 success, 1 a failure while running (message on stderr), 2 bad arguments (with usage).
  */
@@ -55,7 +55,8 @@ public final class Shears implements Runnable {
 
     private static String message(Throwable e) {
         // file-system exceptions carry only the path as their message
-        if (e instanceof java.nio.file.NoSuchFileException f) return "no such file: " + f.getFile();
+        if (e instanceof java.nio.file.NoSuchFileException f)
+            return f.getReason() == null ? "no such file: " + f.getFile() : f.getFile() + ": " + f.getReason();
         if (e instanceof java.nio.file.AccessDeniedException f) return "permission denied: " + f.getFile();
         if (e instanceof java.nio.file.FileSystemException f)
             return f.getFile() + ": " + (f.getReason() != null ? f.getReason() : e.getClass().getSimpleName());

@@ -2,38 +2,20 @@ package dev.shears.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.shears.core.Backend;
-import dev.shears.core.Backends;
-import dev.shears.cpu.Parallel;
-import dev.shears.data.Datasets;
-import dev.shears.data.Mnist;
-import dev.shears.nn.Module;
-import dev.shears.nn.Sequential;
-import dev.shears.nn.SimpleCNN;
-import dev.shears.nn.io.Architecture;
-import dev.shears.nn.io.Checkpoints;
-import dev.shears.onnx.OnnxExporter;
-import dev.shears.onnx.OnnxImporter;
-import dev.shears.onnx.OnnxModel;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * What every subcommand shares: the {@link CommonOptions}, choosing the backend and thread count before any
- * tensor exists, loading data and models, and the two output channels — results (text or one JSON object)
- * on stdout, logs and progress on stderr.
+ * What every subcommand shares: the {@link Options.Output} options and the two output channels — results
+ * (text or one JSON object) on stdout, logs and progress on stderr. A subcommand that computes extends
+ * {@link BackendCommand}, which chooses the backend; the other options come as the {@link Options} mixins
+ * that the subcommand declares, so it accepts only what it honours.
  *
  * <p>A subcommand implements {@link #run()} and returns its exit code; it reports bad option values by
  * throwing {@link #usageError} (exit 2, with usage) and failures by throwing any exception (exit 1, one line).
@@ -41,30 +23,13 @@ import java.util.concurrent.Callable;
 public abstract class ShearsCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Mixin protected CommonOptions common;
+    @Mixin protected Options.Output output;
     @Spec protected CommandSpec spec;
-
-    /** The backend of this run, chosen from {@code --device} before {@link #run()}. */
-    protected Backend backend;
-
-    /** One sample's shape [C, H, W] that the model takes: an ONNX file's input, else SimpleCNN's. */
-    protected int[] sampleShape = {1, 28, 28};
-    /** The data of {@link #loadData}, kept to check it against the model's input. */
-    private Mnist data;
 
     protected abstract int run() throws Exception;
 
     @Override
-    public final Integer call() throws Exception {
-        if (common.batchSize < 1) throw usageError("--batch-size must be at least 1, got " + common.batchSize);
-        if (common.threads != null && (common.threads < 1 || common.threads > Parallel.MAX_THREADS))
-            throw usageError("--threads must be between 1 and " + Parallel.MAX_THREADS + ", got " + common.threads);
-        if (common.limit != null && common.limit < 1) throw usageError("--limit must be at least 1, got " + common.limit);
-        // read by the CPU backend when it starts its worker pool, so it must be set before the first tensor
-        if (common.threads != null) System.setProperty("shears.threads", String.valueOf(common.threads));
-        Backend previous = Backends.getDefault();
-        backend = common.device.equals("auto") ? previous : Backends.byName(common.device);
-        Backends.setDefault(backend);   // models and tensors built by this command go to the chosen backend
+    public Integer call() throws Exception {
         try {
             return run();
         } catch (OutOfMemoryError e) {
@@ -72,8 +37,6 @@ public abstract class ShearsCommand implements Callable<Integer> {
             throw new IllegalStateException(String.format(Locale.ROOT, "out of memory (%s; the JVM's heap is at most %.1f GiB): "
                     + "use a smaller --batch-size (or --infer-batch-size, --limit), or give the JVM more memory, "
                     + "e.g. SHEARS_JAVA_OPTS=-Xmx16g", e.getMessage(), Runtime.getRuntime().maxMemory() / (double) (1L << 30)), e);
-        } finally {
-            Backends.setDefault(previous);
         }
     }
 
@@ -81,100 +44,11 @@ public abstract class ShearsCommand implements Callable<Integer> {
         return new ParameterException(spec.commandLine(), message);
     }
 
-    // ---- inputs ----
-
-    /** The dataset named by {@code --data}, cut to {@code --limit} samples per split. */
-    protected Mnist loadData() throws IOException {
-        long start = System.nanoTime();
-        Mnist data = switch (common.data) {
-            case "digits" -> Datasets.embeddedDigits();
-            case "mnist" -> Datasets.mnist(cacheDir().resolve("mnist"));
-            default -> {
-                Path dir = Path.of(common.data);
-                if (!Files.isDirectory(dir))
-                    throw usageError("--data " + common.data + ": not a directory, and not 'digits' or 'mnist'");
-                yield Datasets.load(dir);
-            }
-        };
-        if (common.limit != null) data = new Mnist(data.train().first(common.limit), data.test().first(common.limit));
-        log("data: %s (%,d training, %,d test images of %dx%d) in %.1f s", common.data, data.train().size(), data.test().size(),
-                data.train().rows(), data.train().cols(), (System.nanoTime() - start) / 1e9);
-        this.data = data;
-        checkDataFitsModel();
-        return data;
-    }
-
-    /**
-     * The model of {@code --model}, or a fresh SimpleCNN from {@code --seed}: an ONNX file ({@code .onnx}, whose
-     * input gives {@link #sampleShape}), or a checkpoint (a graph model, or a SimpleCNN of the file's widths).
-     */
-    protected Module loadOrCreateModel() throws IOException {
-        if (common.model == null) return SimpleCNN.create(common.seed);
-        Module model;
-        if (isOnnx(common.model)) {
-            OnnxModel onnx = OnnxModel.read(common.model);
-            model = OnnxImporter.build(onnx);
-            sampleShape = onnx.sampleShape();
-        } else {
-            model = Checkpoints.loadModel(common.model);
-        }
-        log("model: %s (%,d parameters, input %s)", common.model, model.parameterCount(), Arrays.toString(sampleShape));
-        checkDataFitsModel();
-        return model;
-    }
-
-    protected Module requireModel() throws IOException {
-        if (common.model == null) throw usageError("--model FILE is required");
-        return loadOrCreateModel();
-    }
-
-    /** {@link #requireModel}, which must be a chain of layers (pruning does not follow branches yet). */
-    protected Sequential requireChainModel() throws IOException {
-        Module model = requireModel();
-        if (model instanceof Sequential s) return s;
-        throw new IllegalArgumentException(common.model + " is a graph model (its layers branch: residual adds or concatenations); "
-                + spec.name() + " handles chain models only, for now");
-    }
-
-    /**
-     * Saves {@code model} to {@code --out}: ONNX for a {@code .onnx} name, else a safetensors checkpoint with
-     * {@code metadata}. A chain that is not SimpleCNN (one imported from ONNX) gets its architecture in the
-     * metadata too, as a Graph does, so that {@link Checkpoints#loadModel} can rebuild it.
-     */
-    protected void saveModel(Module model, Map<String, String> metadata) throws IOException {
-        if (isOnnx(common.out)) {
-            OnnxExporter.write(model, common.out, sampleShape);
-            return;
-        }
-        Map<String, String> meta = new LinkedHashMap<>(metadata);
-        if (model instanceof Sequential && !model.stateDict().keySet().equals(SimpleCNN.create(1, 1, 1, 0).stateDict().keySet()))
-            meta.put(Architecture.KEY, Architecture.toJson(model));
-        Checkpoints.save(model, common.out, meta);
-    }
-
-    static boolean isOnnx(Path file) {
-        return file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".onnx");
-    }
-
-    /** Refuses data whose images are not the model's input, naming both shapes (once both are known). */
-    private void checkDataFitsModel() {
-        if (data == null) return;
-        int[] images = {1, data.train().rows(), data.train().cols()};
-        if (!Arrays.equals(images, sampleShape))
-            throw new IllegalArgumentException("--data " + common.data + " has images of shape " + Arrays.toString(images)
-                    + ", but the model " + (common.model == null ? "" : common.model + " ") + "takes inputs of shape " + Arrays.toString(sampleShape));
-    }
-
-    private static Path cacheDir() {
-        String xdg = System.getenv("XDG_CACHE_HOME");
-        return (xdg != null && !xdg.isBlank() ? Path.of(xdg) : Path.of(System.getProperty("user.home"), ".cache")).resolve("shears");
-    }
-
     // ---- outputs ----
 
     /** A line of log on stderr (nothing with --quiet). */
     protected void log(String format, Object... args) {
-        if (common.quiet) return;
+        if (output.quiet) return;
         PrintWriter err = spec.commandLine().getErr();
         err.println(String.format(format, args));
         err.flush();
@@ -182,7 +56,7 @@ public abstract class ShearsCommand implements Callable<Integer> {
 
     /** A line of human-readable results on stdout; nothing with --json, where stdout holds only the JSON object. */
     protected void say(String format, Object... args) {
-        if (common.json) return;
+        if (output.json) return;
         PrintWriter out = spec.commandLine().getOut();
         out.println(String.format(format, args));
         out.flush();
@@ -190,22 +64,13 @@ public abstract class ShearsCommand implements Callable<Integer> {
 
     /** With --json, prints {@code result} (maps, lists, records of numbers and strings) as the one JSON object on stdout. */
     protected void emitJson(Object result) throws JsonProcessingException {
-        if (!common.json) return;
+        if (!output.json) return;
         PrintWriter out = spec.commandLine().getOut();
         out.println(JSON.writeValueAsString(result));
         out.flush();
     }
 
     protected ConsoleProgress progress(String task, int steps) {
-        return common.quiet ? ConsoleProgress.none() : ConsoleProgress.start(task, steps);
-    }
-
-    protected String deviceName() {
-        return backend.name();
-    }
-
-    /** The worker threads asked for (--threads, or -Dshears.threads), else the number of cores. */
-    protected int threads() {
-        return common.threads != null ? common.threads : Integer.getInteger("shears.threads", Runtime.getRuntime().availableProcessors());
+        return output.quiet ? ConsoleProgress.none() : ConsoleProgress.start(task, steps);
     }
 }

@@ -6,6 +6,8 @@ import dev.shears.nn.Module;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
+import dev.shears.nn.train.TrainingCheckpoint;
+import dev.shears.nn.train.TrainingDivergedException;
 import picocli.CommandLine.Command;
 import dev.shears.prune.Sparsity;
 import picocli.CommandLine.Mixin;
@@ -18,25 +20,47 @@ import java.util.Map;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train SimpleCNN with SGD and report test accuracy after every epoch.",
-                "Starts from --model if given (its widths, so a pruned model trains as it is), else from fresh weights (--seed)."})
-final class TrainCommand extends ShearsCommand {
+                "Starts from --model if given (its widths, so a pruned model trains as it is; a graph model or an .onnx file too), else from fresh weights (--seed).",
+                "Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr); --out is then not written."})
+final class TrainCommand extends BackendCommand {
     /** Evaluation only runs forwards: a larger batch is faster and gives the same numbers. */
     static final int EVAL_BATCH = 256;
 
+    /**
+     * The default recipe: 3 epochs, lr 0.01, momentum 0.9, batch 64, lr × 0.1 after two epochs. On the embedded
+     * digits the step lifts seeds 0–9 from 97.25% (a constant rate) to 98.12% on average.
+     */
+    static final int DEFAULT_LR_STEP = 2;
+
+    @Mixin Options.Data data;
+    @Mixin Options.Model model;
+    @Mixin Options.Out out;
+    @Mixin Options.Batch batch;
+    @Mixin Options.Seed seed;
     @Mixin TrainingOptions training;
-    @Mixin ScheduleOptions schedule;
+    @Mixin ScheduleOptions schedule = new ScheduleOptions(DEFAULT_LR_STEP);
+    @Mixin CheckpointOptions checkpoints;
 
     @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
             description = "Network Slimming's sparse training: add λ·Σ|γ| over every BatchNorm scale to the loss (default: ${DEFAULT-VALUE}, none).")
     float sparsityL1;
 
+    /** The options that decide a run's course, saved with its checkpoints and checked on --resume. */
+    static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
+            "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma", "--sparsity-l1");
+
     @Override
     protected int run() throws Exception {
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
-        Mnist data = loadData();
-        Module model = loadOrCreateModel();
+        TrainingCheckpoint.State resumed = checkpoints.resume(spec, "train", RECIPE);
+        int first = resumed == null ? 0 : resumed.epochs();
+        if (first > training.epochs)
+            throw usageError("--resume " + checkpoints.resume + " has " + first + " epochs done, more than --epochs " + training.epochs);
+        Mnist data = this.data.load(this);
+        Module model = resumed == null ? this.model.loadOr(this, seed::freshModel) : CheckpointOptions.model(resumed, checkpoints.resume, this.model, this);
+        this.model.requireFits(data.train(), this.data);
         log("training %s (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
-                common.model == null ? "SimpleCNN" : common.model, model.parameterCount(), deviceName(), threads(), training.epochs, common.batchSize, training.lr,
+                this.model.describe("SimpleCNN"), model.parameterCount(), deviceName(), threads(), training.epochs, batch.size, training.lr,
                 training.momentum, training.weightDecay);
         if (schedule.problem() != null) throw usageError(schedule.problem());
         SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
@@ -45,16 +69,25 @@ final class TrainCommand extends ShearsCommand {
         if (!(sparsityL1 >= 0) || Float.isInfinite(sparsityL1))
             throw usageError("--sparsity-l1 must be finite and >= 0, got " + sparsityL1);
         if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
-        DataLoader loader = new DataLoader(data.train(), common.batchSize, true, common.seed);
+        if (resumed != null) {
+            resumed.restore(model, sgd, stepLr);
+            if (resumed.note() != null) log("note: %s", resumed.note());
+            log("resumed from %s after epoch %d (learning rate %s)", checkpoints.resume, first, sgd.lr());
+        }
+        Map<String, String> recipe = CheckpointOptions.recipe(spec, "train", RECIPE);
+        DataLoader loader = new DataLoader(data.train(), batch.size, true, seed.value);
         int[] imageShape = {1, data.train().rows(), data.train().cols()};
 
         List<Map<String, Object>> epochs = new ArrayList<>();
         Trainer.Evaluation test = null;
         double trainSeconds = 0;
-        for (int e = 0; e < training.epochs; e++) {
+        int saved = first;
+        for (int e = first; e < training.epochs; e++) {
             Trainer.EpochResult r;
             try (ConsoleProgress bar = progress(String.format("epoch %d/%d", e + 1, training.epochs), loader.batchesPerEpoch())) {
                 r = trainer.progress(bar).trainEpoch(loader, e, imageShape);
+            } catch (TrainingDivergedException d) {
+                throw checkpoints.diverged(d, saved, out.file);
             }
             trainSeconds += r.seconds();
             test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
@@ -78,36 +111,43 @@ final class TrainCommand extends ShearsCommand {
             }
             epochs.add(epoch);
             if (stepLr != null) stepLr.step();
+            if (checkpoints.dir() != null) {
+                TrainingCheckpoint.save(checkpoints.dir(), model, sgd, stepLr, e + 1, recipe);
+                saved = e + 1;
+                log("checkpoint: %s after epoch %d", checkpoints.dir(), e + 1);
+            }
         }
         if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
-        if (common.out != null) {
-            saveModel(model, Map.of("shears.command", "train", "shears.data", common.data));
-            log("saved %s", common.out);
+        if (out.file != null) {
+            out.save(model, this.model.sampleShape, Map.of("shears.command", "train", "shears.data", this.data.name));
+            log("saved %s", out.file);
         }
 
-        say("trained %d epoch(s) in %.1f s on %s: test accuracy %.2f%%, test loss %.4f (%,d test images)%s",
-                training.epochs, trainSeconds, deviceName(), 100 * test.accuracy(), test.loss(), test.samples(),
-                common.out == null ? "" : "; model saved to " + common.out);
+        say("trained %d epoch(s)%s in %.1f s on %s: test accuracy %.2f%%, test loss %.4f (%,d test images)%s",
+                training.epochs - first, first == 0 ? "" : " after the " + first + " of " + checkpoints.resume, trainSeconds, deviceName(), 100 * test.accuracy(), test.loss(), test.samples(),
+                out.file == null ? "" : "; model saved to " + out.file);
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "train");
         json.put("device", deviceName());
         json.put("threads", threads());
-        json.put("data", common.data);
-        json.put("batch_size", common.batchSize);
+        json.put("data", this.data.name);
+        json.put("batch_size", batch.size);
         json.put("lr", training.lr);
         json.put("momentum", training.momentum);
         json.put("weight_decay", training.weightDecay);
         json.put("lr_step", schedule.step);
         json.put("lr_gamma", schedule.gamma);
         json.put("sparsity_l1", sparsityL1);
-        json.put("seed", common.seed);
+        json.put("seed", seed.value);
         json.put("parameters", model.parameterCount());
+        json.put("resumed_from_epoch", first);
         json.put("epochs", epochs);
         json.put("train_seconds", trainSeconds);
         json.put("test_accuracy", test.accuracy());
         json.put("test_loss", test.loss());
         json.put("test_samples", test.samples());
-        json.put("model", common.out == null ? null : common.out.toString());
+        json.put("model", out.file == null ? null : out.file.toString());
+        json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
         emitJson(json);
         return 0;
     }

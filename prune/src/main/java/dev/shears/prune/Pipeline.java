@@ -2,6 +2,7 @@ package dev.shears.prune;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.shears.data.DataLoader;
 import dev.shears.data.Datasets;
 import dev.shears.data.Mnist;
 import dev.shears.nn.Conv2d;
@@ -37,18 +38,19 @@ public final class Pipeline {
      * @param sensitivity also measure accuracy against pruning ratio (per layer and global)
      * @param fineTuneLrStep fine-tuning multiplies the learning rate by {@code fineTuneLrGamma} every this many
      *                       epochs (PyTorch's StepLR); 0 for a constant rate
+     * @param batchSize   the mini-batch of every training run (sparse, the twin, fine-tuning)
      */
     public record Config(Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda,
                          int trainEpochs, int fineTuneEpochs, float lr, long seed, boolean baseline,
                          boolean sensitivity, int latencyRepeats, List<String> commands,
-                         int fineTuneLrStep, float fineTuneLrGamma) {
+                         int fineTuneLrStep, float fineTuneLrGamma, int batchSize) {
 
         /** With a constant fine-tuning rate. */
         public Config(Path out, Method method, Criterion criterion, MinKeep minKeep, float lambda, int trainEpochs,
                       int fineTuneEpochs, float lr, long seed, boolean baseline, boolean sensitivity,
                       int latencyRepeats, List<String> commands) {
             this(out, method, criterion, minKeep, lambda, trainEpochs, fineTuneEpochs, lr, seed, baseline, sensitivity,
-                    latencyRepeats, commands, 0, 0.1f);
+                    latencyRepeats, commands, 0, 0.1f, DataLoader.DEFAULT_BATCH_SIZE);
         }
     }
 
@@ -60,7 +62,7 @@ public final class Pipeline {
     public static PruneReport run(Config c, Mnist data, String dataName, Consumer<String> log) throws IOException {
         Files.createDirectories(c.out());
         int[] one = {1, 1, data.train().rows(), data.train().cols()};
-        Training.Options train = Training.Options.defaults(c.trainEpochs()).withLr(c.lr()).withSeed(c.seed());
+        Training.Options train = Training.Options.defaults(c.trainEpochs()).withLr(c.lr()).withSeed(c.seed()).withBatchSize(c.batchSize());
         List<String> plots = new ArrayList<>();
 
         Sparsity sparsity = c.method() == Method.SLIM ? Sparsity.bnScales(c.lambda()) : Sparsity.convWeights(c.lambda());
@@ -118,8 +120,8 @@ public final class Pipeline {
         layersBefore.forEach((k, v) -> layerMillis.put(k, new double[]{v, layersAfter.getOrDefault(k, Double.NaN)}));
 
         String setup = String.format(Locale.ROOT, "SimpleCNN on %s; %s pruning by %s (minimum kept: %s); sparse training "
-                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch 64; fine-tuning %d epochs%s; backend %s. %s",
-                dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(),
+                        + "λ = %s, %d epochs, lr %s, momentum 0.9, batch %d; fine-tuning %d epochs%s; backend %s. %s",
+                dataName, c.method().name().toLowerCase(), c.criterion().describe(), c.minKeep(), c.lambda(), c.trainEpochs(), c.lr(), c.batchSize(),
                 c.fineTuneEpochs(), fineTuneSchedule(c), model.backend().name(), Latency.method(c.latencyRepeats(), model));
         PruneReport report = new PruneReport("Pruning report", setup, result, accBefore, accPruned, accTuned, accNormal,
                 lat1[0], lat1[1], lat64[0], lat64[1], plots, c.commands(), layerMillis);

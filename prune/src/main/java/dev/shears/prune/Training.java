@@ -5,6 +5,12 @@ import dev.shears.nn.Module;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
+import dev.shears.nn.train.TrainingCheckpoint;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Map;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -26,21 +32,51 @@ public final class Training {
         public Options withEpochs(int e) { return new Options(e, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma); }
         public Options withSeed(long s) { return new Options(epochs, lr, momentum, weightDecay, batchSize, s, stepSize, gamma); }
         public Options withStepLR(int step, float g) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, step, g); }
+        public Options withBatchSize(int b) { return new Options(epochs, lr, momentum, weightDecay, b, seed, stepSize, gamma); }
+    }
+
+    /**
+     * Where a run writes its {@link TrainingCheckpoint} after every epoch, and the state it goes on from.
+     *
+     * @param dir    the checkpoint directory, or null for none
+     * @param resume a state read from a checkpoint, or null to start at epoch 0; training goes on up to
+     *               {@link Options#epochs()} in all
+     * @param recipe saved with every checkpoint (see {@link TrainingCheckpoint#save})
+     */
+    public record Checkpointing(Path dir, TrainingCheckpoint.State resume, Map<String, String> recipe) {
+        public static final Checkpointing NONE = new Checkpointing(null, null, Map.of());
     }
 
     /** Trains {@code model} on {@code data}; {@code sparsity} may be null. Returns one result per epoch. */
     public static List<Trainer.EpochResult> train(Module model, Dataset data, Options o, Sparsity sparsity,
                                                   Consumer<Trainer.EpochResult> onEpoch) {
+        try {
+            return train(model, data, o, sparsity, Checkpointing.NONE, onEpoch);
+        } catch (IOException e) {
+            throw new UncheckedIOException("nothing is written without a checkpoint directory", e);
+        }
+    }
+
+    /**
+     * As {@link #train(Module, Dataset, Options, Sparsity, Consumer)}, resuming from {@code c.resume()} if given
+     * and writing a checkpoint into {@code c.dir()} after every epoch if given.
+     *
+     * @throws dev.shears.nn.train.TrainingDivergedException on a non-finite loss; the checkpoint keeps the last epoch
+     */
+    public static List<Trainer.EpochResult> train(Module model, Dataset data, Options o, Sparsity sparsity, Checkpointing c,
+                                                  Consumer<Trainer.EpochResult> onEpoch) throws IOException {
         SGD sgd = new SGD(model.parameters(), o.lr(), o.momentum(), o.weightDecay());
         StepLR schedule = new StepLR(sgd, Math.min(o.stepSize(), 1_000_000), o.gamma());
         Trainer trainer = new Trainer(model, sgd);
         if (sparsity != null && sparsity.lambda() > 0) trainer.regularizer(sparsity::penalty);
+        if (c.resume() != null) c.resume().restore(model, sgd, schedule);
         List<Trainer.EpochResult> out = new ArrayList<>();
-        for (int e = 0; e < o.epochs(); e++) {
+        for (int e = c.resume() == null ? 0 : c.resume().epochs(); e < o.epochs(); e++) {
             Trainer.EpochResult r = trainer.trainEpoch(data, o.batchSize(), o.seed(), e);
             out.add(r);
             if (onEpoch != null) onEpoch.accept(r);
             schedule.step();
+            if (c.dir() != null) TrainingCheckpoint.save(c.dir(), model, sgd, schedule, e + 1, c.recipe());
         }
         return out;
     }

@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import static dev.shears.cli.ShearsTest.shears;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import dev.shears.nn.Linear;
 import dev.shears.nn.Sequential;
 import dev.shears.nn.io.Architecture;
 import dev.shears.nn.io.SafeTensors;
+import dev.shears.nn.train.TrainingCheckpoint;
 import dev.shears.onnx.OnnxExporter;
 
 import java.nio.file.Files;
@@ -65,6 +67,31 @@ class OnnxCommandsTest {
         JsonNode bench = ok("bench", "--model", resnet.toString(), "--warmup", "0", "--runs", "1", "--steps", "1", "--limit", "64",
                 "--infer-batch-size", "16", "--json", "--quiet").json();
         assertTrue(bench.toString().contains("inference"), bench.toString());
+    }
+
+    /**
+     * --checkpoint/--resume with a graph model from ONNX: the resumed run is rebuilt from its --model (restored
+     * from the recipe), not as a SimpleCNN of the state's widths, and ends where an uninterrupted run does.
+     */
+    @Test
+    void aGraphModelFromOnnxResumesBitIdentically() throws Exception {
+        Path straight = dir.resolve("straight"), split = dir.resolve("split"), out = dir.resolve("r.onnx");
+        String[] run = {"train", "--model", FIXTURES.resolve("resnet.onnx").toString(), "--limit", "32", "--batch-size", "16",
+                "--threads", "1", "--quiet"};
+        ok(concat(run, "--epochs", "2", "--checkpoint", straight.toString()));
+        ok(concat(run, "--epochs", "1", "--checkpoint", split.toString()));
+        JsonNode resumed = ok("train", "--resume", split.toString(), "--epochs", "2", "--threads", "1", "--out", out.toString(),
+                "--json", "--quiet").json();
+        assertEquals(1, resumed.get("resumed_from_epoch").asInt());
+        assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.STATE_FILE)),
+                Files.readAllBytes(split.resolve(TrainingCheckpoint.STATE_FILE)), "momentum, weights and metadata alike");
+        assertTrue(Files.size(out) > 1000, "written as ONNX, with the model's input shape");
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] all = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, all, a.length, b.length);
+        return all;
     }
 
     @Test

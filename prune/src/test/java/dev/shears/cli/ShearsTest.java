@@ -101,6 +101,11 @@ class ShearsTest {
         assertTrue(text.err().contains("model: " + model), text.err());
     }
 
+    /** {@code shears help COMMAND} with its line breaks and indents as single spaces. */
+    static String helpOf(String command) {
+        return shears("help", command).out().replaceAll("\\s+", " ");
+    }
+
     @Test
     void lrStepMultipliesTheRateEveryNEpochs() throws Exception {
         Run r = shears("train", "--epochs", "3", "--limit", "32", "--batch-size", "32", "--lr", "0.08",
@@ -112,8 +117,17 @@ class ShearsTest {
         assertEquals(0.02, epochs.get(2).get("lr").asDouble(), 1e-6, "after two epochs: 0.08 · 0.25");
         assertEquals(2, r.json().get("lr_step").asInt());
 
-        Run constant = shears("train", "--epochs", "2", "--limit", "32", "--batch-size", "32", "--json", "--quiet");
-        assertEquals(constant.json().get("epochs").get(0).get("lr").asDouble(), constant.json().get("epochs").get(1).get("lr").asDouble());
+        // the default recipe steps the rate down after two epochs (0.01 → 0.001); --lr-step 0 keeps it constant
+        Run recipe = shears("train", "--epochs", "3", "--limit", "32", "--batch-size", "32", "--json", "--quiet");
+        assertEquals(0, recipe.exitCode(), recipe.err());
+        assertEquals(0.01, recipe.json().get("epochs").get(1).get("lr").asDouble(), 1e-6);
+        assertEquals(0.001, recipe.json().get("epochs").get(2).get("lr").asDouble(), 1e-6);
+        assertEquals(2, recipe.json().get("lr_step").asInt());
+        Run constant = shears("train", "--epochs", "3", "--limit", "32", "--batch-size", "32", "--lr-step", "0", "--json", "--quiet");
+        assertEquals(0.01, constant.json().get("epochs").get(2).get("lr").asDouble(), 1e-6);
+        // finetune keeps a constant rate unless asked: its help shows its own default
+        assertTrue(helpOf("finetune").contains("a constant rate (default: 0)"), helpOf("finetune"));
+        assertTrue(helpOf("train").contains("a constant rate (default: 2)"), helpOf("train"));
 
         Run bad = shears("finetune", "--model", "x.safetensors", "--out", "y.safetensors", "--lr-step", "-1");
         assertEquals(2, bad.exitCode());

@@ -19,7 +19,8 @@ import java.util.Map;
  * A module's state dict as a safetensors file, with PyTorch's names and layouts ({@code conv1.weight}
  * [out, in, kh, kw], {@code fc1.weight} [out, in], {@code bn1.num_batches_tracked} as I64), so that
  * {@code model.load_state_dict(safetensors.torch.load_file(path))} loads a Shears model in PyTorch and the
- * other way round. Writes are atomic (see {@link SafeTensors#write}).
+ * other way round. Writes are atomic (see {@link SafeTensors#write}), and a model with a NaN or infinite value
+ * is never written: a diverged training run must not overwrite a good file.
  *
  * <p>A {@link Graph}'s architecture is saved with it as JSON in the metadata ({@link Architecture#KEY},
  * {@code shears.graph}), so that {@link #loadModel} rebuilds it without the code that built it.
@@ -39,22 +40,49 @@ public final class Checkpoints {
     /**
      * Saves the state dict with extra string metadata in the header (safetensors' {@code __metadata__}); for a
      * {@link Graph}, with its architecture under {@link Architecture#KEY} too.
+     *
+     * @throws IllegalStateException naming the first non-finite value, before anything is written
      */
     public static void save(Module model, Path file, Map<String, String> metadata) throws IOException {
-        Map<String, NamedArray> tensors = new LinkedHashMap<>();
-        model.stateDict().forEach((name, t) -> tensors.put(name, NamedArray.forPyTorch(name, t.shape(), t.toArray())));
         Map<String, String> meta = new LinkedHashMap<>();
-        meta.put("format", "pt");   // what safetensors.torch.save_file writes; some loaders look for it
         if (model instanceof Graph) meta.put(Architecture.KEY, Architecture.toJson(model));
         meta.putAll(metadata);
-        SafeTensors.write(file, tensors, meta);
+        save(stateDict(model), file, meta);
+    }
+
+    /** Saves host copies of a state dict (from {@link #stateDict}) as {@link #save(Module, Path, Map)} does. */
+    public static void save(Map<String, NamedArray> stateDict, Path file, Map<String, String> metadata) throws IOException {
+        requireFinite(stateDict, file);
+        Map<String, String> meta = new LinkedHashMap<>();
+        meta.put("format", "pt");   // what safetensors.torch.save_file writes; some loaders look for it
+        meta.putAll(metadata);
+        SafeTensors.write(file, stateDict, meta);
+    }
+
+    /** Host copies of {@code model}'s parameters and buffers, by PyTorch name, with PyTorch's dtypes, in a new map the caller may edit. */
+    public static Map<String, NamedArray> stateDict(Module model) {
+        Map<String, NamedArray> tensors = new LinkedHashMap<>();
+        model.stateDict().forEach((name, t) -> tensors.put(name, NamedArray.forPyTorch(name, t.shape(), t.toArray())));
+        return tensors;
+    }
+
+    /** Throws naming the first NaN or infinite value of {@code tensors} and the file that is therefore not written. */
+    public static void requireFinite(Map<String, NamedArray> tensors, Path file) {
+        tensors.forEach((name, a) -> {
+            int i = a.firstNonFinite();
+            if (i >= 0)
+                throw new IllegalStateException("not saving " + file + ": " + name + "[" + i + "] is " + a.data()[i]
+                        + " (did training diverge?)");
+        });
     }
 
     /**
-     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend. Every tensor of the
-     * model must be in the file and the file may hold nothing else. With {@code allowResize} a tensor may
-     * have another shape than the model's (the layer then takes the file's size, as when loading a pruned
-     * checkpoint into a full-width model); otherwise shapes must be equal.
+     * Loads {@code file} into {@code model}, tensor by name, onto the model's backend, as PyTorch's strict
+     * {@code load_state_dict} would. Every tensor of the model must be in the file, except those that
+     * {@link Module#mayBeMissing may be missing} (BatchNorm's {@code num_batches_tracked}), and the file may
+     * hold nothing else. With {@code allowResize} a tensor may have another shape than the model's (the layer
+     * then takes the file's size, as when loading a pruned checkpoint into a full-width model); otherwise
+     * shapes must {@link Module#shapeFits fit} (equal, or [1] for a scalar).
      *
      * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor
      */
@@ -114,25 +142,38 @@ public final class Checkpoints {
         return new SimpleCnnWidths(c1, c2, hidden);
     }
 
-    private static void load(Module model, SafeTensors.Contents contents, Path file, boolean allowResize) {
-        Map<String, Tensor> mine = model.stateDict();
-        List<String> problems = new ArrayList<>();
-        for (var e : mine.entrySet()) {
-            NamedArray a = contents.tensors().get(e.getKey());
-            if (a == null) problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
-            else if (!allowResize && !Arrays.equals(a.shape(), e.getValue().shape()))
-                problems.add(e.getKey() + ": shape " + Arrays.toString(a.shape()) + " in the file, the model expects "
-                        + Arrays.toString(e.getValue().shape()));
-        }
-        for (String name : contents.tensors().keySet())
-            if (!mine.containsKey(name)) problems.add(name + ": not a tensor of this model");
-        if (!problems.isEmpty())
-            throw new IllegalArgumentException(file + " does not fit " + model.getClass().getSimpleName() + ": "
-                    + String.join("; ", problems));
+    /** As {@link #load(Module, Path, boolean)}, from tensors already read ({@code file} only names them in errors). */
+    public static void load(Module model, SafeTensors.Contents contents, Path file, boolean allowResize) {
+        requireFit(model, contents.tensors(), file, allowResize);
         Backend backend = model.backend();
         Map<String, Tensor> state = new LinkedHashMap<>();
         contents.tensors().forEach((name, a) -> state.put(name, Tensor.of(backend, a.data(), a.shape())));
         model.loadStateDict(state, allowResize);
+    }
+
+    /**
+     * Checks that {@code tensors} has exactly {@code model}'s state-dict names, with its shapes unless
+     * {@code allowResize}.
+     *
+     * @throws IllegalArgumentException naming {@code file} and every missing, unexpected or misshapen tensor
+     */
+    public static void requireFit(Module model, Map<String, NamedArray> tensors, Path file, boolean allowResize) {
+        Map<String, Tensor> mine = model.stateDict();
+        List<String> problems = new ArrayList<>();
+        for (var e : mine.entrySet()) {
+            NamedArray a = tensors.get(e.getKey());
+            if (a == null) {
+                if (!model.mayBeMissing(e.getKey()))
+                    problems.add(e.getKey() + ": missing (the model expects shape " + Arrays.toString(e.getValue().shape()) + ")");
+            } else if (!allowResize && !Module.shapeFits(a.shape(), e.getValue().shape()))
+                problems.add(e.getKey() + ": shape " + Arrays.toString(a.shape()) + " in the file, the model expects "
+                        + Arrays.toString(e.getValue().shape()));
+        }
+        for (String name : tensors.keySet())
+            if (!mine.containsKey(name)) problems.add(name + ": not a tensor of this model");
+        if (!problems.isEmpty())
+            throw new IllegalArgumentException(file + " does not fit " + model.getClass().getSimpleName() + ": "
+                    + String.join("; ", problems));
     }
 
     private static int[] shape(SafeTensors.Contents contents, Path file, String name, int rank) {

@@ -48,6 +48,16 @@ public record NamedArray(int[] shape, float[] data, DType dtype) {
         return data.length;
     }
 
+    /** The index of the first NaN or infinite value, or -1 when all are finite. */
+    public int firstNonFinite() {
+        for (int i = 0; i < data.length; i++) {
+            if (!Float.isFinite(data[i])) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     @Override
     public String toString() {
         return "NamedArray[" + dtype + " " + Arrays.toString(shape) + "]";

@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -37,6 +38,9 @@ public final class SafeTensors {
 
     /** Conversion happens through a buffer of this size, so reading and writing need no second copy of a tensor. */
     private static final int CHUNK = 1 << 20; // a multiple of every dtype size
+
+    /** A temporary file of {@link #write} is this (with the target's name) + random hex + ".tmp". */
+    private static final String TEMP_PREFIX = ".%s.";
 
     private SafeTensors() {
     }
@@ -111,13 +115,16 @@ public final class SafeTensors {
      * renamed atomically; on any failure the temporary file is deleted and an existing file of
      * that name is left untouched.
      *
+     * @throws NoSuchFileException      naming {@code file} and its directory, if that directory does not exist
      * @throws IllegalArgumentException if a name is empty or {@code __metadata__}, or a value
      *                                  does not fit its integer dtype (checked while writing)
      */
     public static void write(Path file, Map<String, NamedArray> tensors, Map<String, String> metadata) throws IOException {
         byte[] header = header(file, tensors, metadata);
         Path dir = file.toAbsolutePath().getParent();
-        Path temp = dir.resolve("." + file.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        if (!Files.isDirectory(dir))   // else the error would name the temporary file
+            throw new NoSuchFileException(file.toString(), null, "directory " + dir + (Files.exists(dir) ? " is not a directory" : " does not exist"));
+        Path temp = dir.resolve(TEMP_PREFIX.formatted(file.getFileName()) + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         boolean moved = false;
         try {
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -136,6 +143,24 @@ public final class SafeTensors {
         } finally {
             if (!moved) {
                 Files.deleteIfExists(temp);
+            }
+        }
+    }
+
+    /**
+     * Deletes the temporary files that {@link #write} left beside {@code file} when its process was killed
+     * mid-write ({@code .NAME.<hex>.tmp}). Call it only when no other process may be writing {@code file}.
+     */
+    public static void deleteStaleTemporaries(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        String prefix = TEMP_PREFIX.formatted(file.getFileName());
+        try (var stale = Files.newDirectoryStream(dir, p -> {
+            String name = p.getFileName().toString();
+            return name.startsWith(prefix) && name.endsWith(".tmp")
+                    && name.substring(prefix.length(), name.length() - 4).matches("[0-9a-f]+");
+        })) {
+            for (Path p : stale) {
+                Files.deleteIfExists(p);
             }
         }
     }

@@ -71,4 +71,36 @@ public final class SGD {
     }
 
     public List<Tensor> params() { return params; }
+
+    public float momentum() { return mom; }
+
+    public float dampening() { return dampening; }
+
+    public float weightDecay() { return weightDecay; }
+
+    public boolean nesterov() { return nesterov; }
+
+    /**
+     * Parameter {@code i}'s momentum buffer as host floats, or null while it has none (no momentum, or no
+     * gradient seen yet: PyTorch's {@code state[p]} has no {@code momentum_buffer} then either). For checkpoints.
+     */
+    public float[] momentumBuffer(int i) {
+        return started[i] ? params.get(i).backend().download(momentum[i]) : null;
+    }
+
+    /**
+     * Restores parameter {@code i}'s momentum buffer, as saved by {@link #momentumBuffer}: the next step
+     * continues from it instead of starting the buffer at the gradient. For resuming from a checkpoint.
+     */
+    public void setMomentumBuffer(int i, float[] values) {
+        Tensor p = params.get(i);
+        if (momentum[i] == null) throw new IllegalArgumentException("SGD: no momentum buffers (momentum is 0)");
+        if (values.length != p.size())
+            throw new IllegalArgumentException("SGD: momentum buffer of parameter " + i + " has " + values.length
+                    + " values, the parameter has " + p.size());
+        try (Storage s = p.backend().upload(values)) {
+            p.backend().copy(values.length, s, momentum[i]);
+        }
+        started[i] = true;
+    }
 }

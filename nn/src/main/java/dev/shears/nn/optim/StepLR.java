@@ -18,7 +18,23 @@ public final class StepLR {
 
     /** Call once at the end of every epoch. */
     public void step() {
-        epoch++;
+        resumeAt(epoch + 1);
+    }
+
+    /** Epochs stepped so far: the schedule's position, as PyTorch's {@code last_epoch}. */
+    public int epoch() { return epoch; }
+
+    public int stepSize() { return stepSize; }
+
+    public float gamma() { return gamma; }
+
+    /** The rate at epoch 0, the optimiser's when the schedule was made. */
+    public float baseLr() { return baseLr; }
+
+    /** Moves the schedule to {@code epoch} and sets the optimiser's rate to baseLr·γ^⌊epoch/stepSize⌋ (resuming). */
+    public void resumeAt(int epoch) {
+        if (epoch < 0) throw new IllegalArgumentException("StepLR: epoch must be >= 0, got " + epoch);
+        this.epoch = epoch;
         optimizer.setLr((float) (baseLr * Math.pow(gamma, epoch / stepSize)));
     }
 }

@@ -22,6 +22,11 @@ import java.util.function.Function;
  * <p>An optional {@linkplain #regularizer(Function) regularizer} adds a term to the loss before backward;
  * Network Slimming adds λ·Σ|γ| over the BatchNorm weights this way. Reported losses are the cross-entropy
  * alone, so they compare with {@link #evaluate} and with PyTorch's logs.
+ *
+ * <p>Divergence: every step's loss (one float, computed anyway) is checked right after the forward pass, before
+ * backward and the update; a NaN or infinite loss throws {@link TrainingDivergedException} naming the epoch, the
+ * step, the learning rate and the loss. At the end of an epoch the parameters are checked too (one pass over
+ * host copies), since a last step with a finite loss can still push them to infinity.
  */
 public final class Trainer {
 
@@ -77,6 +82,11 @@ public final class Trainer {
      * labels and {@code imageShape} is one image's shape without the batch dimension (1, 28, 28 for MNIST).
      */
     public StepResult step(float[] x, int[] labels, int... imageShape) {
+        return step(x, labels, imageShape, -1, -1, -1);
+    }
+
+    /** A step that knows where it is, for the message of a {@link TrainingDivergedException}. */
+    private StepResult step(float[] x, int[] labels, int[] imageShape, int epoch, int step, int steps) {
         model.train();
         int n = labels.length;
         StepResult result;
@@ -85,9 +95,14 @@ public final class Trainer {
             Tensor logits = model.forward(input(model, x, n, imageShape));
             Tensor loss = LossOps.crossEntropy(logits, labels);
             Tensor objective = regularizer == null ? loss : loss.add(regularizer.apply(model));
+            float value = loss.item(), checked = objective == loss ? value : objective.item();
+            // before backward and the update: a non-finite loss would write NaN into every parameter and momentum
+            if (!Float.isFinite(checked))
+                throw new TrainingDivergedException(epoch, step, steps, optimizer.lr(), checked,
+                        (objective == loss ? "the loss is " : "the loss with its regularizer is ") + checked);
             objective.backward();
             optimizer.step();
-            result = new StepResult(loss.item(), correct(logits, labels), n);
+            result = new StepResult(value, correct(logits, labels), n);
         }
         // the gradients were allocated in the step's scope and are released with it
         optimizer.zeroGrad();
@@ -99,8 +114,10 @@ public final class Trainer {
         long start = System.nanoTime();
         int batches = loader.batchesPerEpoch(), batch = 0, samples = 0, correct = 0;
         double lossSum = 0;
+        float last = Float.NaN;
         for (Batch b : loader.epoch(epoch)) {
-            StepResult r = step(b.x(), b.y(), imageShape);
+            StepResult r = step(b.x(), b.y(), imageShape, epoch, batch, batches);
+            last = r.loss();
             batch++;
             samples += r.samples();
             correct += r.correct();
@@ -108,6 +125,8 @@ public final class Trainer {
             progress.onStep(epoch, batch, batches, samples, lossSum / samples, (double) correct / samples,
                     samples / seconds(start));
         }
+        String bad = firstNonFinite(model);
+        if (bad != null) throw new TrainingDivergedException(epoch, batch - 1, batches, optimizer.lr(), last, bad);
         return new EpochResult(epoch, lossSum / samples, (double) correct / samples, samples, seconds(start));
     }
 
@@ -138,6 +157,19 @@ public final class Trainer {
             model.train(wasTraining);
         }
         return new Evaluation((double) correct / data.size(), lossSum / data.size(), data.size(), seconds(start));
+    }
+
+    /**
+     * Where {@code model}'s first non-finite parameter or buffer value is ("parameter conv1.weight[12] is NaN"),
+     * or null when every value is finite. Reads every tensor back to the host.
+     */
+    public static String firstNonFinite(Module model) {
+        for (var e : model.stateDict().entrySet()) {
+            float[] v = e.getValue().toArray();
+            for (int i = 0; i < v.length; i++)
+                if (!Float.isFinite(v[i])) return e.getKey() + "[" + i + "] is " + v[i];
+        }
+        return null;
     }
 
     /** Copies a batch of host floats to the model's backend as [n, imageShape...]. */

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Shears against the engines a user would pick instead, in one sitting on this machine, as one table:
+#   training (batch 64)      vs PyTorch 2.13 with oneDNN, on 2 threads and 1 thread;
+#   training under -XX:UseAVX=2 vs PyTorch limited to AVX2 (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2);
+#   inference (batch 256, 1) vs ONNX Runtime 1.22 (Java API) on the same SimpleCNN exported to ONNX;
+#   sgemm 512 and 1024       vs OpenBLAS through numpy, on 1 and 2 threads.
+#
+#   bash benchmarks/compare.sh [--rounds 3] [--quick] [--markdown]
+#
+# Needs JDK 25, /usr/bin/python3 with Debian's python3-torch (the ONNX export) and numpy, and this machine
+# kind's PyTorch 2.13 wheel (benchmarks/torch-venv.sh makes its venv once). Each round runs every row once,
+# Shears and its anchor back to back; the table gives the median over rounds and the range.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+. bin/find-jdk25
+jdk25="$(find_jdk25)" || { echo "$(no_jdk25_message compare.sh)" >&2; exit 1; }
+export JAVA_HOME="$jdk25"
+venv="$(bash benchmarks/torch-venv.sh)"
+echo "compare: building the benchmarks jar..." >&2
+./mvnw -B -q -ntp -DskipTests package >&2
+bin/shears --version >/dev/null 2>&1 || true      # builds bin/shears' classpath if needed
+exec /usr/bin/python3 benchmarks/compare.py --torch "$venv/bin/python" "$@"
