@@ -1,7 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.onnx.OnnxExporter;
 import dev.shears.onnx.OnnxFormatException;
 import dev.shears.onnx.OnnxImporter;
@@ -26,7 +26,7 @@ import java.util.List;
 import java.util.Map;
 
 @Command(name = "prune", mixinStandardHelpOptions = true,
-        description = {"Prune a SimpleCNN structurally: whole channels leave every tensor that holds them, so the saved model is smaller and faster.",
+        description = {"Prune a model structurally (SimpleCNN, or any chain or graph: residual adds, concatenations, depthwise convs): whole channels leave every tensor that holds them, so the saved model is smaller and faster.",
                 "Prints channels per layer, parameters, FLOPs, latency and accuracy before and right after; writes OUT's report (.report.md) beside it."})
 final class PruneCommand extends BackendCommand {
 
@@ -114,13 +114,13 @@ final class PruneCommand extends BackendCommand {
         Criterion criterion = criterion(this, how.threshold, how.ratio, global);
         Path out = this.out.require(this);
         if (minKeep < 1 && minKeepFraction <= 0) minKeep = 1;
-        Sequential model = this.model.requireChain(this);
+        Module model = this.model.require(this);   // a chain or a graph (residual adds, concatenations, depthwise convs)
         Mnist data = this.data.load(this);
         this.model.requireFits(data.test(), this.data);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         double accBefore = Training.accuracy(model, data.test());
-        Sequential unpruned = latencyRepeats > 0 ? copy(model, this.model.sampleShape) : null;   // for the interleaved latency comparison
+        Module unpruned = latencyRepeats > 0 ? copy(model, this.model.sampleShape) : null;   // for the interleaved latency comparison
         PruneResult r = new Pruner(m, criterion).minKeep(new MinKeep(Math.max(1, minKeep), minKeepFraction)).fold(!noFold).prune(model, one);
         for (String w : r.warnings()) log("warning: %s", w);
         double accAfter = Training.accuracy(model, data.test());
@@ -148,21 +148,21 @@ final class PruneCommand extends BackendCommand {
     }
 
     /**
-     * A copy of any chain model, made by writing it to ONNX in memory and reading it back (the same layers,
-     * tensors and names), for the latency comparison of the model before and after pruning.
+     * A copy of a model (chain or graph), made by writing it to ONNX in memory and reading it back (the same
+     * layers, tensors and names), for the latency comparison of the model before and after pruning.
      */
-    static Sequential copy(Sequential model, int[] sampleShape) throws OnnxFormatException {
+    static Module copy(Module model, int[] sampleShape) throws OnnxFormatException {
         byte[] onnx = OnnxExporter.toProto(model, sampleShape).toByteArray();
-        return (Sequential) OnnxImporter.build(OnnxModel.parse(onnx, Path.of("copy.onnx")));
+        return OnnxImporter.build(OnnxModel.parse(onnx, Path.of("copy.onnx")));
     }
 
     /** How {@link #latencies} measured, for a report's setup line (with a leading space); "" when it did not. */
-    String latencyMethod(Sequential model) {
+    String latencyMethod(Module model) {
         return latencyRepeats < 1 ? "" : " " + Latency.method(latencyRepeats, model);
     }
 
     /** [batch 1, batch 64] × [before, after], measured interleaved. */
-    double[][] latencies(Sequential before, Sequential after, Mnist data) {
+    double[][] latencies(Module before, Module after, Mnist data) {
         if (latencyRepeats < 1) return new double[][]{{Double.NaN, Double.NaN}, {Double.NaN, Double.NaN}};
         int h = data.test().rows(), w = data.test().cols();
         return new double[][]{Latency.compare(List.of(before, after), 20, latencyRepeats, 1, 1, h, w),

@@ -1,6 +1,7 @@
 package dev.shears.cli;
 
 import dev.shears.data.Mnist;
+import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
 import dev.shears.prune.ModelCost;
 import dev.shears.prune.PruneReport;
@@ -47,7 +48,7 @@ final class ReconstructPrune {
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         ModelCost costBefore = ModelCost.of(model, one);
-        Sequential unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.model.sampleShape) : null;   // for the interleaved latency comparison
+        Module unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.model.sampleShape) : null;   // for the interleaved latency comparison
         ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
                 new Samples(data.train(), c.samples, c.positions, c.seed), c.ridge);
         ReconstructionResult.Accuracy acc = r.accuracy(data.test());

@@ -95,13 +95,20 @@ class OnnxCommandsTest {
     }
 
     @Test
-    void aChainPrunesAndAGraphIsRefusedWithAReason() throws Exception {
+    void aChainAndAGraphPruneAndReconstructionRefusesTheGraphWithAReason() throws Exception {
         Path pruned = dir.resolve("p.onnx");
         ok("prune", "--method", "l1", "--ratio", "0.5", "--model", FIXTURES.resolve("chain.onnx").toString(), "--out", pruned.toString(),
                 "--limit", "64", "--latency-repeats", "2", "--quiet");
         JsonNode info = ok("info", "--model", pruned.toString(), "--json").json();
         assertTrue(info.get("parameters").asLong() < 6_700, "pruned: " + info.get("parameters"));
-        Run graph = shears("prune", "--method", "l1", "--ratio", "0.5", "--model", FIXTURES.resolve("resnet.onnx").toString(),
+        String resnet = FIXTURES.resolve("resnet.onnx").toString();
+        Path prunedGraph = dir.resolve("r.onnx");
+        ok("prune", "--method", "l1", "--ratio", "0.5", "--global", "--model", resnet, "--out", prunedGraph.toString(),
+                "--limit", "64", "--quiet");
+        long before = ok("info", "--model", resnet, "--json").json().get("parameters").asLong();
+        long after = ok("info", "--model", prunedGraph.toString(), "--json").json().get("parameters").asLong();
+        assertTrue(after <= 0.6 * before, "residual graph pruned: " + after + " of " + before + " parameters");
+        Run graph = shears("prune", "--method", "reconstruct", "--ratio", "0.5", "--model", resnet,
                 "--out", dir.resolve("x.onnx").toString(), "--limit", "64", "--quiet");
         assertEquals(1, graph.exitCode());
         assertTrue(graph.err().contains("resnet.onnx is a graph model"), graph.err());

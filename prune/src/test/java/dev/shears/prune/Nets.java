@@ -69,4 +69,13 @@ final class Nets {
         for (int i : index) d[i] = value;
         m.setParameter(name, Tensor.of(d, d.length));
     }
+
+    /** Sets row {@code row} (index {@code row} of dimension 0) of a parameter to {@code value}. */
+    static void setRow(Module m, String name, int row, float value) {
+        Tensor t = m.parameter(name);
+        float[] d = t.toArray();
+        int per = d.length / t.dim(0);
+        java.util.Arrays.fill(d, row * per, (row + 1) * per, value);
+        m.setParameter(name, Tensor.of(d, t.shape()));
+    }
 }
