@@ -43,10 +43,7 @@ public abstract class ShearsCommand implements Callable<Integer> {
 
     @Override
     public final Integer call() throws Exception {
-        if (common.batchSize < 1) throw usageError("--batch-size must be at least 1, got " + common.batchSize);
-        if (common.threads != null && (common.threads < 1 || common.threads > Parallel.MAX_THREADS))
-            throw usageError("--threads must be between 1 and " + Parallel.MAX_THREADS + ", got " + common.threads);
-        if (common.limit != null && common.limit < 1) throw usageError("--limit must be at least 1, got " + common.limit);
+        checkCommonOptions();
         // read by the CPU backend when it starts its worker pool, so it must be set before the first tensor
         if (common.threads != null) System.setProperty("shears.threads", String.valueOf(common.threads));
         Backend previous = Backends.getDefault();
@@ -62,6 +59,14 @@ public abstract class ShearsCommand implements Callable<Integer> {
         } finally {
             Backends.setDefault(previous);
         }
+    }
+
+    /** The {@link CommonOptions} that picocli's types cannot rule out; a bad one is a {@link #usageError}. */
+    void checkCommonOptions() {
+        if (common.batchSize < 1) throw usageError("--batch-size must be at least 1, got " + common.batchSize);
+        if (common.threads != null && (common.threads < 1 || common.threads > Parallel.MAX_THREADS))
+            throw usageError("--threads must be between 1 and " + Parallel.MAX_THREADS + ", got " + common.threads);
+        if (common.limit != null && common.limit < 1) throw usageError("--limit must be at least 1, got " + common.limit);
     }
 
     protected ParameterException usageError(String message) {

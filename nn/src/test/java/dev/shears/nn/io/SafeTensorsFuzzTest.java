@@ -1,0 +1,45 @@
+package dev.shears.nn.io;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.shears.core.testing.FuzzCheck;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Fuzz target of the safetensors reader: any bytes give the file's tensors or a
+ * {@link SafeTensorsFormatException}, within a memory bound and in bounded time.
+ * Corpus: {@code src/test/resources/dev/shears/nn/io/SafeTensorsFuzzTestInputs/read/}.
+ */
+class SafeTensorsFuzzTest {
+
+    /**
+     * Per byte of file: 4 for the floats that 2-byte dtypes (F16, BF16) widen to, plus the header's bytes and
+     * the objects its JSON parses into (a name, an entry, its shape). Plus the 1 MiB read buffer and messages.
+     */
+    private static final long PER_BYTE = 16, SLACK = 4L << 20;
+
+    private static Path file;
+
+    @BeforeAll
+    static void createFile() throws IOException {
+        file = Files.createTempFile("fuzz", ".safetensors");
+    }
+
+    @AfterAll
+    static void deleteFile() throws IOException {
+        Files.deleteIfExists(file);
+    }
+
+    @FuzzTest
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void read(byte[] input) throws IOException {
+        Files.write(file, input);
+        FuzzCheck.expectOnly(PER_BYTE * input.length + SLACK, () -> SafeTensors.read(file),
+                SafeTensorsFormatException.class);
+    }
+}

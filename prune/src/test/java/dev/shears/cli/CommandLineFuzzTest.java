@@ -1,0 +1,37 @@
+package dev.shears.cli;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.shears.core.testing.FuzzCheck;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ParseResult;
+
+/**
+ * Fuzz target of the {@code shears} argument parser: any argument array parses, or fails with picocli's
+ * {@link ParameterException} (a usage error: exit 2). Nothing runs: the arguments are parsed and the
+ * checks every subcommand makes of its common options are applied, no data is loaded and no model is trained.
+ * Corpus: {@code src/test/resources/dev/shears/cli/CommandLineFuzzTestInputs/parse/}.
+ */
+class CommandLineFuzzTest {
+
+    /**
+     * @param input the arguments in UTF-8, separated by NUL bytes (as in {@code /proc/PID/cmdline}), so that a
+     *              corpus file is a command line: {@code printf 'train\0--epochs\0-1' > FILE}
+     */
+    @FuzzTest
+    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    void parse(byte[] input) {
+        String[] args = input.length == 0 ? new String[0] : new String(input, StandardCharsets.UTF_8).split("\0", -1);
+        FuzzCheck.expectOnly(64L << 20, () -> {
+            ParseResult parsed = Shears.commandLine().parseArgs(args);
+            for (CommandLine sub : parsed.asCommandLineList()) {
+                if (sub.getCommand() instanceof ShearsCommand command) {
+                    command.checkCommonOptions();
+                }
+            }
+        }, ParameterException.class);
+    }
+}
