@@ -12,6 +12,7 @@ import dev.shears.prune.Sparsity;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -30,6 +31,11 @@ final class TrainCommand extends ShearsCommand {
     @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
             description = "Network Slimming's sparse training: add λ·Σ|γ| over every BatchNorm scale to the loss (default: ${DEFAULT-VALUE}, none).")
     float sparsityL1;
+
+    @Option(names = "--measure-heap",
+            description = "After every epoch, run a full garbage collection and report the Java heap still in use "
+                    + "(JSON: heap_bytes per epoch), to check that memory stays flat from epoch to epoch.")
+    boolean measureHeap;
 
     @Override
     protected int run() throws Exception {
@@ -77,6 +83,11 @@ final class TrainCommand extends ShearsCommand {
                 log("device memory held: %,d bytes", deviceBytes);
                 epoch.put("device_bytes", deviceBytes);
             }
+            if (measureHeap) {
+                long heap = heapAfterGc();
+                log("Java heap in use after a full GC: %,d bytes", heap);
+                epoch.put("heap_bytes", heap);
+            }
             epochs.add(epoch);
             if (stepLr != null) stepLr.step();
         }
@@ -111,5 +122,11 @@ final class TrainCommand extends ShearsCommand {
         json.put("model", common.out == null ? null : common.out.toString());
         emitJson(json);
         return 0;
+    }
+
+    /** The heap in use once a full collection has run: what is still reachable, without the garbage of the epoch. */
+    private static long heapAfterGc() {
+        System.gc();   // a full, stop-the-world collection with G1 and the other collectors of the JDK's default setup
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 }
