@@ -70,6 +70,11 @@ final class DemoCommand extends ShearsCommand {
     int latencyRepeats;
 
     @Override
+    protected boolean outIsAFile() {
+        return false;   // --out is the report's directory, created if missing
+    }
+
+    @Override
     protected int run() throws Exception {
         // default: the slimming paper's way, one global ranking of all γ, here removing 70% of the conv channels
         Criterion criterion = how == null ? Criterion.globalRatio(0.7)

@@ -67,6 +67,15 @@ public abstract class ShearsCommand implements Callable<Integer> {
         if (common.threads != null && (common.threads < 1 || common.threads > Parallel.MAX_THREADS))
             throw usageError("--threads must be between 1 and " + Parallel.MAX_THREADS + ", got " + common.threads);
         if (common.limit != null && common.limit < 1) throw usageError("--limit must be at least 1, got " + common.limit);
+        // before the work, not after it: a training run of hours must not end in a save that cannot happen
+        Path outDir = common.out == null || !outIsAFile() ? null : common.out.toAbsolutePath().getParent();
+        if (outDir != null && !Files.isDirectory(outDir))
+            throw usageError("--out " + common.out + ": directory " + outDir + " does not exist");
+    }
+
+    /** Whether {@code --out} names a file (whose directory must exist), not a directory the command creates. */
+    protected boolean outIsAFile() {
+        return true;
     }
 
     protected ParameterException usageError(String message) {

@@ -48,7 +48,8 @@ public final class Checkpoints {
      * have another shape than the model's (the layer then takes the file's size, as when loading a pruned
      * checkpoint into a full-width model); otherwise shapes must be equal.
      *
-     * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor
+     * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor, and
+     *                                  each that holds a NaN or an infinity
      */
     public static void load(Module model, Path file, boolean allowResize) throws IOException {
         load(model, SafeTensors.read(file), file, allowResize);
@@ -95,6 +96,14 @@ public final class Checkpoints {
         }
         for (String name : contents.tensors().keySet())
             if (!mine.containsKey(name)) problems.add(name + ": not a tensor of this model");
+        // one NaN or infinity makes every output NaN (and a pruning criterion meaningless): say where, at once
+        contents.tensors().forEach((name, a) -> {
+            for (int i = 0; i < a.data().length; i++)
+                if (!Float.isFinite(a.data()[i])) {
+                    problems.add(name + ": " + a.data()[i] + " at flat index " + i + " (weights must be finite)");
+                    break;
+                }
+        });
         if (!problems.isEmpty())
             throw new IllegalArgumentException(file + " does not fit " + model.getClass().getSimpleName() + ": "
                     + String.join("; ", problems));

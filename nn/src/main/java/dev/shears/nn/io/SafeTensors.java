@@ -7,6 +7,7 @@ import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -120,7 +121,7 @@ public final class SafeTensors {
         Path temp = dir.resolve("." + file.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         boolean moved = false;
         try {
-            try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = create(file, temp)) {
                 ByteBuffer buf = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
                 buf.putLong(header.length).flip();
                 writeAll(ch, buf);
@@ -137,6 +138,17 @@ public final class SafeTensors {
             if (!moved) {
                 Files.deleteIfExists(temp);
             }
+        }
+    }
+
+    /** Opens the temporary file; a missing directory is reported for {@code file}, the name the caller gave. */
+    private static FileChannel create(Path file, Path temp) throws IOException {
+        try {
+            return FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (NoSuchFileException e) {
+            NoSuchFileException named = new NoSuchFileException(file.toString(), null, "directory " + temp.getParent() + " does not exist");
+            named.initCause(e);
+            throw named;
         }
     }
 
