@@ -2,7 +2,10 @@ package dev.shears.nn.io;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import dev.shears.core.testing.FuzzCheck;
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
+import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -23,16 +26,19 @@ class SafeTensorsFuzzTest {
      */
     private static final long PER_BYTE = 16, SLACK = 4L << 20;
 
+    /** In memory (Jimfs): writing and reading a file on this machine's disk took 3 ms per input, 100 inputs a second. */
+    private static FileSystem memory;
     private static Path file;
 
     @BeforeAll
-    static void createFile() throws IOException {
-        file = Files.createTempFile("fuzz", ".safetensors");
+    static void createFile() {
+        memory = Jimfs.newFileSystem(Configuration.unix());
+        file = memory.getPath("/fuzz.safetensors");
     }
 
     @AfterAll
-    static void deleteFile() throws IOException {
-        Files.deleteIfExists(file);
+    static void closeFileSystem() throws IOException {
+        memory.close();
     }
 
     @FuzzTest
