@@ -20,7 +20,7 @@ class IdxFuzzTest {
     private static final long SLACK = 4L << 20;
 
     @FuzzTest
-    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)   // a blocked read cannot be interrupted
     void read(byte[] input) {
         // the rank asked for comes from the input's fourth byte, so every rank the reader knows is reached
         int rank = input.length > 3 ? input[3] & 3 : 3;

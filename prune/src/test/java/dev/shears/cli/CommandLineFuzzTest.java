@@ -25,7 +25,7 @@ class CommandLineFuzzTest {
      *              corpus file is a command line: {@code printf 'train\0--epochs\0-1' > FILE}
      */
     @FuzzTest
-    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)   // a blocked read cannot be interrupted
     void parse(byte[] input) {
         String[] args = input.length == 0 ? new String[0] : new String(input, StandardCharsets.UTF_8).split("\0", -1);
         FuzzCheck.expectOnly(64L << 20, () -> {

@@ -42,7 +42,7 @@ class SafeTensorsFuzzTest {
     }
 
     @FuzzTest
-    @Timeout(value = 10, unit = TimeUnit.SECONDS)
+    @Timeout(value = 10, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)   // a blocked read cannot be interrupted
     void read(byte[] input) throws IOException {
         Files.write(file, input);
         FuzzCheck.expectOnly(PER_BYTE * input.length + SLACK, () -> SafeTensors.read(file),
