@@ -25,7 +25,7 @@ class InferenceTest {
         return x;
     }
 
-    private static void randomiseBatchNorms(Sequential model, long seed) {
+    static void randomiseBatchNorms(Sequential model, long seed) {
         Random r = new Random(seed);
         for (Module m : model.layers())
             if (m instanceof BatchNorm2d bn) {

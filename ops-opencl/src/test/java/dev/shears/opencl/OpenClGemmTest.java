@@ -1,12 +1,15 @@
 package dev.shears.opencl;
 
+import dev.shears.core.HeapStorage;
 import dev.shears.core.Storage;
+import dev.shears.core.reference.ReferenceBackend;
 import dev.shears.opencl.OpenClBackend.GemmKernel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 import static dev.shears.core.testing.Close.assertClose;
 import static dev.shears.core.testing.Close.random;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The tiled GEMM against the naive kernel it keeps as its reference, on sizes around the tile edges
@@ -43,11 +46,24 @@ class OpenClGemmTest {
                     }
     }
 
+    /**
+     * Prints each kernel's speed (no assertion on it: timings depend on the machine) and checks what is timed:
+     * the rate is a positive number, and the kernel's product at that size is the scalar reference's.
+     */
     @Test
     void gflops() {
         OpenClBackend b = OpenClTesting.backend();
         int size = Integer.getInteger("shears.gemm.size", 256);
-        for (GemmKernel kernel : new GemmKernel[]{GemmKernel.NAIVE, GemmKernel.TILED})
-            System.out.printf("GEMM %d³ %-5s on %s: %.2f GFLOPS%n", size, kernel, b.device().name(), OpenClThroughput.gemmGflops(b, kernel, size));
+        float[] expected = new float[size * size];
+        ReferenceBackend ref = ReferenceBackend.INSTANCE;
+        ref.gemm(false, false, size, size, size, 0.75f, ref.upload(random(1, size * size)), ref.upload(random(2, size * size)),
+                0f, HeapStorage.ofFloats(ref, expected));
+        for (GemmKernel kernel : new GemmKernel[]{GemmKernel.NAIVE, GemmKernel.TILED}) {
+            double gflops = OpenClThroughput.gemmGflops(b, kernel, size);
+            System.out.printf("GEMM %d³ %-5s on %s: %.2f GFLOPS%n", size, kernel, b.device().name(), gflops);
+            assertTrue(gflops > 0 && Double.isFinite(gflops), kernel + ": " + gflops + " GFLOPS");
+            assertClose(kernel + " " + size + "³ against the reference", expected, run(b, kernel, false, false, size, size, size, 0f),
+                    1e-4 * Math.sqrt(size), 1e-4);
+        }
     }
 }

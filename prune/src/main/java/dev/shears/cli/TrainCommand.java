@@ -13,6 +13,7 @@ import dev.shears.prune.Sparsity;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,6 +49,11 @@ final class TrainCommand extends BackendCommand {
     /** The options that decide a run's course, saved with its checkpoints and checked on --resume. */
     static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
             "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma", "--sparsity-l1");
+
+    @Option(names = "--measure-heap",
+            description = "After every epoch, run a full garbage collection and report the Java heap still in use "
+                    + "(JSON: heap_bytes per epoch), to check that memory stays flat from epoch to epoch.")
+    boolean measureHeap;
 
     @Override
     protected int run() throws Exception {
@@ -109,6 +115,11 @@ final class TrainCommand extends BackendCommand {
                 log("device memory held: %,d bytes", deviceBytes);
                 epoch.put("device_bytes", deviceBytes);
             }
+            if (measureHeap) {
+                long heap = heapAfterGc();
+                log("Java heap in use after a full GC: %,d bytes", heap);
+                epoch.put("heap_bytes", heap);
+            }
             epochs.add(epoch);
             if (stepLr != null) stepLr.step();
             if (checkpoints.dir() != null) {
@@ -150,5 +161,11 @@ final class TrainCommand extends BackendCommand {
         json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
         emitJson(json);
         return 0;
+    }
+
+    /** The heap in use once a full collection has run: what is still reachable, without the garbage of the epoch. */
+    private static long heapAfterGc() {
+        System.gc();   // a full, stop-the-world collection with G1 and the other collectors of the JDK's default setup
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 }

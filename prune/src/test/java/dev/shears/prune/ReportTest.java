@@ -21,7 +21,8 @@ class ReportTest {
         PruneResult r = new Pruner(Method.SLIM, Criterion.perLayerRatio(0.5)).prune(m, 1, 1, 28, 28);
         PruneReport report = new PruneReport("Pruning report", "test", r, 0.9, 0.5, 0.89, Double.NaN, 2.0, 1.0, 20.0, 5.0, List.of("x.png"), List.of("shears demo"));
         String t = report.toTerminal();
-        assertTrue(t.contains("channels conv1") && t.contains("| 4 |") || t.contains("4 |"), t);
+        // conv1's row: 4 channels before, 2 after (a ratio of 0.5), −50%
+        assertTrue(java.util.regex.Pattern.compile("channels conv1 +\\| +4 \\| +2 \\| −50\\.0%").matcher(t).find(), t);
         double flopCut = (double) r.before().flops() / r.after().flops();
         assertTrue(t.contains(String.format(java.util.Locale.ROOT, "4.00× faster (%.2f of the FLOP cut)", 4 / flopCut)), t);
         assertTrue(t.contains(String.format(java.util.Locale.ROOT, "2.00× faster (%.2f of the FLOP cut)", 2 / flopCut)), t);

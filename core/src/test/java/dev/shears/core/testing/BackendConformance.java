@@ -123,9 +123,8 @@ public abstract class BackendConformance {
 
     /** The inference op conv → 2×2 max-pool (→ ReLU), against the reference backend's ops one by one. */
     @ParameterizedTest(name = "conv2d+max_pool2d {0}")
-    @MethodSource("convCases")
+    @MethodSource("poolableConvCases")
     void conv2dMaxPool2d(Conv2dShape s) {
-        if (s.p() < 2 || s.q() < 2) return;   // nothing to pool
         Backend b = backend();
         Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
         float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), bias = random(6, s.k());
@@ -141,6 +140,11 @@ public abstract class BackendConformance {
             b.conv2dMaxPool2dForward(s, p, relu, up(b, x), up(b, w), up(b, bias), y1);
             assertClose(b.name() + " conv2d+max_pool2d" + (relu ? "+relu " : " ") + s, y0, b.download(y1), tol, tolerance());
         }
+    }
+
+    /** The conv cases whose output a 2×2 window fits (a 1×1 output has nothing to pool: not run, rather than passed). */
+    static Stream<Conv2dShape> poolableConvCases() {
+        return convCases().filter(s -> s.p() >= 2 && s.q() >= 2);
     }
 
     @ParameterizedTest(name = "max_pool2d {0}")
@@ -264,6 +268,86 @@ public abstract class BackendConformance {
             b.unary(op, n, up(b, x), y1);
             assertClose(b.name() + " " + op + " n=" + n, y0, b.download(y1), 1e-6, 1e-5);
         }
+    }
+
+    /**
+     * Unary ops on special values, against values worked out by hand. The CPU backend's scalar kernels call the
+     * reference's own {@code unary}, {@code binary} and {@code maxPoolWindow}, so comparing the two cannot find a
+     * bug in them; these tables can, and they check the SIMD lanes' ±0, NaN and infinity handling too.
+     */
+    @Test
+    void unaryHandComputed() {
+        float nan = Float.NaN, inf = Float.POSITIVE_INFINITY;
+        float[] x = {-2f, -0.5f, -0f, 0f, 0.5f, 3f, nan, -inf, inf};
+        java.util.Map<Unary, float[]> expected = new java.util.EnumMap<>(Unary.class);
+        expected.put(Unary.NEG, new float[]{2f, 0.5f, 0f, -0f, -0.5f, -3f, nan, inf, -inf});
+        expected.put(Unary.EXP, new float[]{0.13533528f, 0.60653066f, 1f, 1f, 1.6487213f, 20.085537f, nan, 0f, inf});
+        expected.put(Unary.LOG, new float[]{nan, nan, -inf, -inf, -0.6931472f, 1.0986123f, nan, nan, inf});
+        expected.put(Unary.SQRT, new float[]{nan, nan, -0f, 0f, 0.70710677f, 1.7320508f, nan, nan, inf});
+        expected.put(Unary.ABS, new float[]{2f, 0.5f, 0f, 0f, 0.5f, 3f, nan, inf, inf});
+        expected.put(Unary.SIGN, new float[]{-1f, -1f, -0f, 0f, 1f, 1f, nan, -1f, 1f});
+        expected.put(Unary.RELU, new float[]{0f, 0f, 0f, 0f, 0.5f, 3f, nan, 0f, inf});
+        expected.put(Unary.STEP, new float[]{0f, 0f, 0f, 0f, 1f, 1f, 0f, 0f, 1f});
+        expected.put(Unary.SQUARE, new float[]{4f, 0.25f, 0f, 0f, 0.25f, 9f, nan, inf, inf});
+        Backend b = backend();
+        for (Unary op : Unary.values()) {
+            // 9 values, and again at the end of 40 so that they also land in a vector loop, not only in a tail
+            float[] in = new float[40], want = new float[40];
+            for (int i = 0; i < 40; i++) { in[i] = x[i % 9]; want[i] = expected.get(op)[i % 9]; }
+            Storage y = b.allocate(in.length);
+            b.unary(op, in.length, up(b, in), y);
+            assertClose(b.name() + " " + op + " by hand", want, b.download(y), 0, 2e-6);
+        }
+    }
+
+    /** Binary ops by hand, including NaN and ±0 (a NaN wins MAX and MIN, as Math.max and PyTorch's maximum). */
+    @Test
+    void binaryHandComputed() {
+        float nan = Float.NaN, inf = Float.POSITIVE_INFINITY;
+        float[] a = {6f, -1f, 0f, -0f, nan, 2f, inf, 1f};
+        float[] c = {3f, 4f, -0f, 0f, 1f, nan, inf, 0f};
+        java.util.Map<Binary, float[]> expected = new java.util.EnumMap<>(Binary.class);
+        expected.put(Binary.ADD, new float[]{9f, 3f, 0f, 0f, nan, nan, inf, 1f});
+        expected.put(Binary.SUB, new float[]{3f, -5f, 0f, -0f, nan, nan, nan, 1f});
+        expected.put(Binary.MUL, new float[]{18f, -4f, -0f, -0f, nan, nan, inf, 0f});
+        expected.put(Binary.DIV, new float[]{2f, -0.25f, nan, nan, nan, nan, nan, inf});
+        expected.put(Binary.MAX, new float[]{6f, 4f, 0f, 0f, nan, nan, inf, 1f});
+        expected.put(Binary.MIN, new float[]{3f, -1f, -0f, -0f, nan, nan, inf, 0f});
+        Backend b = backend();
+        for (Binary op : Binary.values()) {
+            float[] x = new float[40], z = new float[40], want = new float[40];
+            for (int i = 0; i < 40; i++) { x[i] = a[i % 8]; z[i] = c[i % 8]; want[i] = expected.get(op)[i % 8]; }
+            Storage y = b.allocate(40);
+            b.binary(op, new int[]{40}, up(b, x), new int[]{40}, up(b, z), new int[]{40}, y);
+            float[] got = b.download(y);
+            assertClose(b.name() + " " + op + " by hand", want, got, 0, 0);
+            // assertClose counts 0 and −0 as equal; IEEE 754 defines the sign of a zero sum, difference, product and
+            // quotient, so it is checked for those. Of MAX(0, −0) and MIN it does not (OpenCL's fmax, C's fmax, and the
+            // SIMD pooling in this project may return either zero), so there only the value counts.
+            boolean signed = op != Binary.MAX && op != Binary.MIN;
+            for (int i = 0; i < 40 && signed; i++)
+                if (want[i] == 0 && Float.compare(want[i], got[i]) != 0)
+                    org.junit.jupiter.api.Assertions.fail(b.name() + " " + op + "(" + x[i] + ", " + z[i] + "): expected " + want[i] + ", found " + got[i]);
+        }
+    }
+
+    /** A 3×3 plane, 2×2 windows at stride 1: ties keep the first in scan order, and a NaN wins its windows. */
+    @Test
+    void maxPoolHandComputed() {
+        float nan = Float.NaN;
+        float[] x = {1, 5, 5,
+                     5, 2, 0,
+                     -1, -3, nan};
+        Pool2dShape p = new Pool2dShape(1, 1, 3, 3, 2, 2, 1, 1, 0, 0);
+        Backend b = backend();
+        Storage y = b.allocate(4);
+        Storage argmax = b.maxPool2dForward(p, up(b, x), y);
+        assertClose(b.name() + " max_pool2d by hand", new float[]{5, 5, 5, nan}, b.download(y), 0, 0);
+        float[] dx = new float[9];
+        Storage dxs = up(b, dx);
+        b.maxPool2dBackward(p, up(b, new float[]{1, 10, 100, 1000}), argmax, dxs);
+        // window (0,0) picks x[1] (first 5), (0,1) x[1] too, (1,0) x[3], (1,1) the NaN at x[8]
+        assertClose(b.name() + " max_pool2d backward by hand", new float[]{0, 11, 0, 100, 0, 0, 0, 0, 1000}, b.download(dxs), 0, 0);
     }
 
     @Test

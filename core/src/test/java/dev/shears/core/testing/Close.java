@@ -6,7 +6,11 @@ import static org.junit.jupiter.api.Assertions.fail;
 public final class Close {
     private Close() {}
 
-    /** |expected − actual| ≤ atol + rtol·|expected| everywhere; returns the max absolute difference. */
+    /**
+     * |expected − actual| ≤ atol + rtol·|expected| everywhere; returns the max absolute difference. Where either
+     * value is not finite (NaN, ±Inf), they must be the same: NaN matches NaN, +Inf only +Inf, −Inf only −Inf
+     * (a tolerance relative to an infinite value would let anything pass).
+     */
     public static double assertClose(String what, float[] expected, float[] actual, double atol, double rtol) {
         if (expected.length != actual.length)
             fail(what + ": expected " + expected.length + " values, found " + actual.length);
@@ -14,12 +18,16 @@ public final class Close {
         int worst = -1;
         double worstExcess = 0;
         for (int i = 0; i < expected.length; i++) {
-            double d = Math.abs((double) expected[i] - actual[i]);
-            if (Double.isNaN(d) && !(Float.isNaN(expected[i]) && Float.isNaN(actual[i]))) d = Double.POSITIVE_INFINITY;
-            if (Double.isNaN(d)) d = 0;
+            double d, excess;
+            if (Float.isFinite(expected[i]) && Float.isFinite(actual[i])) {
+                d = Math.abs((double) expected[i] - actual[i]);
+                excess = d - (atol + rtol * Math.abs(expected[i]));
+            } else {
+                // Float.compare: NaN equals NaN, and each infinity only itself
+                d = excess = Float.compare(expected[i], actual[i]) == 0 ? 0 : Double.POSITIVE_INFINITY;
+            }
             maxDiff = Math.max(maxDiff, d);
-            double excess = d - (atol + rtol * Math.abs(expected[i]));
-            if (excess > worstExcess || (worst < 0 && excess > 0)) { worstExcess = excess; worst = i; }
+            if (excess > 0 && (worst < 0 || excess > worstExcess)) { worstExcess = excess; worst = i; }
         }
         if (worst >= 0)
             fail(String.format("%s: max difference %.3g exceeds tolerance (atol %.1g, rtol %.1g); worst at index %d: expected %.7g, found %.7g",

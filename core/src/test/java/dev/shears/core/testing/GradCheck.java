@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Finite-difference gradient checks. The op runs in float32, so the check works on the scalar
  * L = Σ f(x)·r (r fixed random weights) evaluated in double on the host, with central differences
- * (L(x+h) − L(x−h)) / 2h, and compares against autograd element by element.
+ * (L(x+h) − L(x−h)) / 2h, and compares against autograd element by element; a gradient that is NaN or
+ * infinite on either side fails.
  */
 public final class GradCheck {
     private GradCheck() {}
@@ -49,8 +50,10 @@ public final class GradCheck {
                 double numeric = (plus - minus) / (2 * h);
                 double err = Math.abs(numeric - analytic[j]);
                 double allowed = atol + rtol * Math.max(Math.abs(numeric), Math.abs(analytic[j]));
-                if (err - allowed > worst || (worstAt < 0 && err > allowed)) {
-                    worst = err - allowed; worstAt = j; worstNum = numeric; worstAna = analytic[j];
+                // a NaN or infinite gradient on either side is a failure, not a comparison that is never true
+                double excess = Double.isFinite(numeric) && Float.isFinite(analytic[j]) ? err - allowed : Double.POSITIVE_INFINITY;
+                if (excess > 0 && (worstAt < 0 || excess > worst)) {
+                    worst = excess; worstAt = j; worstNum = numeric; worstAna = analytic[j];
                 }
             }
             if (worstAt >= 0)

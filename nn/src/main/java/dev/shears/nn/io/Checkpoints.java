@@ -20,7 +20,7 @@ import java.util.Map;
  * [out, in, kh, kw], {@code fc1.weight} [out, in], {@code bn1.num_batches_tracked} as I64), so that
  * {@code model.load_state_dict(safetensors.torch.load_file(path))} loads a Shears model in PyTorch and the
  * other way round. Writes are atomic (see {@link SafeTensors#write}), and a model with a NaN or infinite value
- * is never written: a diverged training run must not overwrite a good file.
+ * is never written (a diverged training run must not overwrite a good file) nor loaded.
  *
  * <p>A {@link Graph}'s architecture is saved with it as JSON in the metadata ({@link Architecture#KEY},
  * {@code shears.graph}), so that {@link #loadModel} rebuilds it without the code that built it.
@@ -84,7 +84,8 @@ public final class Checkpoints {
      * then takes the file's size, as when loading a pruned checkpoint into a full-width model); otherwise
      * shapes must {@link Module#shapeFits fit} (equal, or [1] for a scalar).
      *
-     * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor
+     * @throws IllegalArgumentException naming the file and every missing, unexpected or misshapen tensor, and
+     *                                  each that holds a NaN or an infinity
      */
     public static void load(Module model, Path file, boolean allowResize) throws IOException {
         load(model, SafeTensors.read(file), file, allowResize);
@@ -153,9 +154,10 @@ public final class Checkpoints {
 
     /**
      * Checks that {@code tensors} has exactly {@code model}'s state-dict names, with its shapes unless
-     * {@code allowResize}.
+     * {@code allowResize}, and only finite values.
      *
-     * @throws IllegalArgumentException naming {@code file} and every missing, unexpected or misshapen tensor
+     * @throws IllegalArgumentException naming {@code file} and every missing, unexpected or misshapen tensor, and
+     *                                  the first NaN or infinity of each tensor that holds one
      */
     public static void requireFit(Module model, Map<String, NamedArray> tensors, Path file, boolean allowResize) {
         Map<String, Tensor> mine = model.stateDict();
@@ -171,6 +173,11 @@ public final class Checkpoints {
         }
         for (String name : tensors.keySet())
             if (!mine.containsKey(name)) problems.add(name + ": not a tensor of this model");
+        // one NaN or infinity makes every output NaN (and a pruning criterion meaningless): say where, at once
+        tensors.forEach((name, a) -> {
+            int i = a.firstNonFinite();
+            if (i >= 0) problems.add(name + ": " + a.data()[i] + " at flat index " + i + " (weights must be finite)");
+        });
         if (!problems.isEmpty())
             throw new IllegalArgumentException(file + " does not fit " + model.getClass().getSimpleName() + ": "
                     + String.join("; ", problems));
