@@ -27,6 +27,8 @@ class VectorFallbackTest {
         Path log = Files.createTempFile("vector-fallback", ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process probe = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-Dshears.threads=2",
+                // the direct convolution too, though off by default: its tiles (ConvTile) are vector kernels
+                "-Dshears.conv.direct=auto",
                 "-Xbatch", "-XX:Tier4InvocationThreshold=200", "-XX:Tier4MinInvocationThreshold=100", "-XX:Tier4CompileThreshold=300",
                 // small fixed TLABs: JFR samples allocations at TLAB refills, so samples then follow the bytes
                 "-XX:TLABSize=16k", "-XX:-ResizeTLAB",

@@ -25,20 +25,23 @@ import jdk.incubator.vector.VectorSpecies;
  * loop (see KernelsCompileTest for what C1 does with large vector methods).
  */
 final class ConvTile {
-    static final VectorSpecies<Float> S = species(System.getProperty("shears.conv.lanes"), FloatVector.SPECIES_PREFERRED, Cpu.splitsWideFma());
+    static final VectorSpecies<Float> S = species(System.getProperty("shears.conv.lanes"), FloatVector.SPECIES_PREFERRED);
     static final int L = S.length();
 
     /**
-     * The channel block: {@code shears.conv.lanes} (8 or 16) if set, else the preferred species, except
-     * where the CPU executes a 512-bit fma as two 256-bit halves (Zen 4, see {@link Cpu}): there 16 lanes do
-     * no more fmas per cycle than 8, and 8-lane blocks fill 4-block tiles for layers of 32 channels. Zen 4,
-     * one thread, caller's CPU time (docs/performance.md, 2026-12-06): conv2 backward-data 6.3–6.5 ms with
-     * 16 lanes (2 blocks per tile) against 5.2 with 8 (4 blocks); a 16 → 32 forward 2.1 against 1.4–1.5;
-     * conv2 forward and backward-weight alike (5.1–5.7 and 5.1–5.2). Never wider than the preferred species:
-     * under {@code -XX:UseAVX=2} a 512-bit species would run the Vector API's Java fallback.
+     * The channel block: the preferred species, as every other kernel's, unless {@code shears.conv.lanes}
+     * (8 or 16) asks otherwise; never wider than the preferred species (under {@code -XX:UseAVX=2} a 512-bit
+     * species would run the Vector API's Java fallback).
+     *
+     * <p>Not 8 lanes by default on Zen 4, although one conv measured alone ran faster so (conv2
+     * backward-data 5.2 ms against 6.3–6.5 with 16 lanes, docs/performance.md, 2026-12-06): in a process
+     * whose element-wise kernels use 16 lanes, the Vector API's shared methods (fma, lanewise, intoArray)
+     * then see both Float256Vector and Float512Vector; C2 inlines both where it cannot prove the type,
+     * merges them, and boxes a vector per fma (VectorFallbackTest: {@link #tile2}'s fmas, and the doubled
+     * code pushed VectorMath's log past C2's node budget). {@code shears.conv.lanes=8} keeps that risk.
      */
-    static VectorSpecies<Float> species(String lanes, VectorSpecies<Float> preferred, boolean splitsWideFma) {
-        int want = lanes != null ? Integer.parseInt(lanes.trim()) : splitsWideFma ? 8 : preferred.length();
+    static VectorSpecies<Float> species(String lanes, VectorSpecies<Float> preferred) {
+        int want = lanes != null ? Integer.parseInt(lanes.trim()) : preferred.length();
         if (want != 8 && want != 16)
             throw new IllegalArgumentException("shears.conv.lanes must be 8 or 16, got " + lanes);
         return want >= preferred.length() ? preferred : FloatVector.SPECIES_256;

@@ -20,16 +20,22 @@ import static dev.shears.cpu.ConvTile.PX;
  * </pre>
  * Images are split across threads; backward-weight sums one partial dw per chunk of images, in chunk order,
  * so results are the same bits run to run for a given thread count. {@link Conv} calls these only for the
- * shapes {@link #wins} names; today's kernels keep the rest (batch 1, small pruned layers).
+ * shapes {@link #wins} names (with {@code -Dshears.conv.direct=auto}, see {@link #MODE}); today's kernels keep the rest.
  */
 final class DirectConv {
     private DirectConv() {}
 
     /**
-     * {@code shears.conv.direct}: {@code auto} (default: {@link #wins} decides), {@code always} (every shape
-     * the direct kernels can take, for measuring), {@code never} (today's kernels only).
+     * {@code shears.conv.direct}: {@code never} (default: today's kernels only), {@code auto} ({@link #wins}
+     * decides), {@code always} (every shape the direct kernels can take, for measuring).
+     *
+     * <p>Off by default because a call allocates: the blocked weights and bias, the tap and pixel offsets,
+     * the parallel body and its tile operands are made per call, and a {@code Predictor} call must allocate
+     * nothing (PredictorTest, one thread, batch ≥ threads: 152,144,000 bytes for 1,000 × (predict at batch
+     * 1 to 4 + classify) with {@code auto}, 0 with {@code never}). Reusing those per thread would let
+     * {@code auto} become the default again.
      */
-    static final String MODE = System.getProperty("shears.conv.direct", "auto");
+    static final String MODE = System.getProperty("shears.conv.direct", "never");
 
     /** The passes of a convolution, for {@link #wins}. */
     enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT }

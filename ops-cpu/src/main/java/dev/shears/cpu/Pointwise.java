@@ -93,7 +93,8 @@ final class Pointwise {
 
     private static int log(float[] x, float[] y, int lo, int hi) {
         int i = lo;
-        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) VectorMath.log(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+        for (int bound = lo + S.loopBound(hi - lo); i < bound; i += L) VectorMath.logPositive(FloatVector.fromArray(S, x, i)).intoArray(y, i);
+        VectorMath.logSpecials(x, y, lo, i);   // outside the vector loop: see VectorMath.logPositive
         return i;
     }
 

@@ -77,13 +77,30 @@ final class VectorMath {
 
     /**
      * ln x = e·ln 2 + ln m with x = m·2^e, m in [√2/2, √2) (a subnormal x is first scaled by 2^25); ln m =
-     * f − f²/2 + f³·P(f) with f = m − 1 (exact), P as above, evaluated by fmas: no division.
-     *
-     * <p>In three methods, each under C2's limit for inlining a hot call (FreqInlineSize, 325 bytes of
-     * bytecode): as one method of 460 bytes it was called, not inlined, from the loop in {@link Pointwise},
-     * and each call boxed its argument and result (12 bytes allocated per float, 5× slower).
+     * f − f²/2 + f³·P(f) with f = m − 1 (exact), P as above, evaluated by fmas: no division. Math.log's
+     * values at 0, below 0, ∞ and NaN come from {@link #logSpecial}, lane by lane, where any lane needs them.
      */
     static FloatVector log(FloatVector x) {
+        FloatVector y = logPositive(x);
+        if (!x.compare(VectorOperators.GT, 0f).and(x.compare(VectorOperators.LT, Float.POSITIVE_INFINITY)).allTrue()) {
+            float[] xs = x.toArray(), ys = y.toArray();
+            logSpecials(xs, ys, 0, xs.length);
+            y = FloatVector.fromArray(S, ys, 0);
+        }
+        return y;
+    }
+
+    /**
+     * {@link #log} of the lanes where x is finite and positive (subnormals included); other lanes are
+     * meaningless until {@link #logSpecials} has run over them.
+     *
+     * <p>Kept free of the special values: in one vector loop with them (two blends per case), C2's parser
+     * ran past its node budget (NodeCountInliningCutoff) before it reached them, left them a call, and that
+     * call boxed its vector arguments (18 bytes allocated per float, VectorFallbackTest). Under C2's limit for
+     * inlining a hot call (FreqInlineSize, 325 bytes of bytecode) with {@link #logMantissa}: as one method of
+     * 460 bytes it was called, not inlined, from the loop in {@link Pointwise}.
+     */
+    static FloatVector logPositive(FloatVector x) {
         VectorMask<Float> tiny = x.compare(VectorOperators.LT, Float.MIN_NORMAL);
         FloatVector xs = x.blend(x.mul(33554432f), tiny);                     // 2^25: subnormals become normal
         IntVector bits = xs.reinterpretAsInts();
@@ -95,7 +112,7 @@ final class VectorMath {
         e = e.blend(e.add(1f), high);
         e = e.blend(e.sub(25f), tiny);
         FloatVector y = e.fma(FloatVector.broadcast(S, LN2_LO), logMantissa(m.sub(1f)));
-        return logSpecial(x, e.fma(FloatVector.broadcast(S, LN2_HI), y));
+        return e.fma(FloatVector.broadcast(S, LN2_HI), y);
     }
 
     /** ln(1 + f) for f in [√2/2 − 1, √2 − 1]: f − f²/2 + f³·P(f). */
@@ -113,11 +130,14 @@ final class VectorMath {
         return f.add(z.fma(FloatVector.broadcast(S, -0.5f), z.mul(f).mul(p)));   // f + (f³·P − f²/2)
     }
 
-    /** y where x is finite and positive; Math.log's values elsewhere: −∞ at ±0, NaN below 0, ∞ at ∞, NaN at NaN. */
-    private static FloatVector logSpecial(FloatVector x, FloatVector y) {
-        y = y.blend(FloatVector.broadcast(S, Float.NEGATIVE_INFINITY), x.compare(VectorOperators.EQ, 0f));
-        y = y.blend(FloatVector.broadcast(S, Float.NaN), x.compare(VectorOperators.LT, 0f));
-        y = y.blend(x, x.compare(VectorOperators.EQ, Float.POSITIVE_INFINITY));
-        return y.blend(x, x.test(VectorOperators.IS_NAN));
+    /**
+     * y[i] = Math.log's value at x[i] for i in [lo, hi) where x[i] is not finite and positive: −∞ at ±0, NaN
+     * below 0, x itself at ∞ and NaN; y[i] is kept elsewhere. Scalar: the rare lanes cost a compare each.
+     */
+    static void logSpecials(float[] x, float[] y, int lo, int hi) {
+        for (int i = lo; i < hi; i++) {
+            float v = x[i];
+            if (!(v > 0f && v < Float.POSITIVE_INFINITY)) y[i] = v == 0f ? Float.NEGATIVE_INFINITY : v < 0f ? Float.NaN : v;
+        }
     }
 }

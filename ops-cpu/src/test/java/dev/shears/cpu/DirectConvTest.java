@@ -91,6 +91,7 @@ class DirectConvTest {
     /**
      * Through CpuBackend, a shape the dispatch sends to the direct kernels (64 filters: whole tiles of blocks
      * at either width), the fused conv + ReLU + pool included (which then runs unfused), against the reference.
+     * The dispatch needs {@code shears.conv.direct=auto}, which this module's pom sets for its tests.
      */
     @Test
     void backendDispatchAgreesWithReference() {
@@ -114,21 +115,16 @@ class DirectConvTest {
         assertClose("cpu conv + relu + pool " + s, pooled, pooledCpu, tol, 1e-4);
     }
 
-    /** The block width: 8 lanes where a 512-bit fma is two halves (Zen 4), never wider than the preferred species. */
+    /** The block width: the preferred species unless asked, never wider than it. */
     @Test
     void blockWidthFollowsTheMachine() {
         var s512 = jdk.incubator.vector.FloatVector.SPECIES_512;
         var s256 = jdk.incubator.vector.FloatVector.SPECIES_256;
-        assertEquals(s256, ConvTile.species(null, s512, true));
-        assertEquals(s512, ConvTile.species(null, s512, false));
-        assertEquals(s256, ConvTile.species("8", s512, false));
-        assertEquals(s512, ConvTile.species("16", s512, true));
-        assertEquals(s256, ConvTile.species("16", s256, false));   // -XX:UseAVX=2
-        assertThrows(IllegalArgumentException.class, () -> ConvTile.species("12", s512, false));
-        String zen4 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\n";
-        assertTrue(Cpu.splitsWideFma(zen4));
-        assertFalse(Cpu.splitsWideFma(zen4.replace(": 25", ": 26")));
-        assertFalse(Cpu.splitsWideFma("vendor_id\t: GenuineIntel\ncpu family\t: 6\n"));
+        assertEquals(s512, ConvTile.species(null, s512));
+        assertEquals(s256, ConvTile.species("8", s512));
+        assertEquals(s512, ConvTile.species("16", s512));
+        assertEquals(s256, ConvTile.species("16", s256));   // -XX:UseAVX=2
+        assertThrows(IllegalArgumentException.class, () -> ConvTile.species("12", s512));
     }
 
     /** Same inputs, same thread count: the same bits, twice (backward-weight adds per-thread partials). */
