@@ -30,13 +30,14 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>Per call: the staleness check below, one workspace taken from a pool, the input copied into its first
  * buffer, the steps, the output copied out. On the CPU backend (storages in the Java heap) a call allocates
- * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, at batch 1 on one
- * thread or two, and at batches up to 4 on one (measured by {@code PredictorTest} with
- * {@code ThreadMXBean.getThreadAllocatedBytes}); the pool's workers allocate nothing either (they run chunks of
- * bodies the calling thread reuses). Where a convolution takes im2col + GEMM (the full SimpleCNN's conv2 at
- * batch 2 and more on two threads) the weights are packed anew per call, and a GEMM on several threads past
- * a few rows makes small task objects. A device backend (OpenCL) copies the input and output through fresh
- * host arrays.
+ * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, at batches 1 to 8 on
+ * one thread or two (measured by {@code PredictorTest} with {@code ThreadMXBean.getThreadAllocatedBytes}); the
+ * pool's workers allocate nothing either (they run chunks of bodies the calling thread reuses). The direct
+ * convolution (the full SimpleCNN's conv2 wherever the batch has at least as many images as threads) takes
+ * its blocked weights from a per-thread cache checked against the weights' values. Where a convolution takes
+ * im2col + GEMM instead (other shapes) the weights are packed anew per call, and a GEMM on several threads
+ * past a few rows makes small task objects. A device backend (OpenCL) copies the input and output through
+ * fresh host arrays.
  *
  * <p>Threads: any number of threads may call one Predictor at once. Each call takes an idle workspace from a
  * pool of {@link #POOLED} slots, or makes a new one when none is idle, and puts it back (or drops it, when

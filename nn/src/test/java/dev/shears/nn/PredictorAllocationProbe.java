@@ -24,7 +24,7 @@ public final class PredictorAllocationProbe {
             Sequential model = SimpleCNN.create(w[0], w[1], w[2], 8);
             model.to(cpu);
             Predictor p = Predictor.of(model, batches, 1, 28, 28);
-            float[] images = Tensor.randn(1, 4 * 784).toArray(), out = new float[40];
+            float[] images = Tensor.randn(1, batches * 784).toArray(), out = new float[10 * batches];
             long bytes = Long.MAX_VALUE, end = System.nanoTime() + limit;
             while (bytes > 0 && System.nanoTime() < end) {
                 long before = allocated();

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * {@link Predictor} against the model's own eval-mode forward pass (and the scalar ReferenceBackend's, layer
  * by layer), with BatchNorm statistics far from their defaults; its staleness check; many threads against
- * serial calls; and no allocation per call on a one-thread CPU backend.
+ * serial calls; and no allocation per call on a one- or two-thread CPU backend, batches 1 to 8.
  */
 class PredictorTest {
 
@@ -230,10 +230,10 @@ class PredictorTest {
     }
 
     /**
-     * No allocation per call on the calling thread, once compiled, CPU backend with one thread (batches 1 to
-     * 4) and with two (batch 1: at batch 2 and more the full SimpleCNN's conv2 takes im2col + GEMM, which packs
-     * the weights per call): the workspace, shapes, input and output buffers are made when building, and the
-     * kernels reuse their parallel bodies and the pool's job. Measured in JVMs of their own ({@link PredictorAllocationProbe}): in
+     * No allocation per call on the calling thread, once compiled, CPU backend with one thread and with two,
+     * batches 1 to 8 (the full SimpleCNN's conv2 takes the direct convolution from batch 1 on one thread and
+     * batch 2 on two, whose blocked weights come from a per-thread cache): the workspace, shapes, input and
+     * output buffers are made when building, and the kernels reuse their parallel bodies and the pool's job. Measured in JVMs of their own ({@link PredictorAllocationProbe}): in
      * this one, the other tests' calls (eight threads on a two-thread backend, another backend's kernels) left
      * the JIT recompiling kernels for tens of seconds on a busy machine, every Vector API operation an object
      * meanwhile.
@@ -241,7 +241,7 @@ class PredictorTest {
     @Test
     void aCallAllocatesNothingOnOneOrTwoThreads() throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String[] threads = {"1", "2"}, batches = {"4", "1"};
+        String[] threads = {"1", "2"}, batches = {"8", "8"};
         Process[] probes = new Process[threads.length];
         for (int i = 0; i < threads.length; i++)
             probes[i] = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),

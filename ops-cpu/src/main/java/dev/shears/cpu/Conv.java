@@ -264,14 +264,35 @@ final class Conv {
      * (y untouched) otherwise, and the caller runs the ops one after the other (which is also the scalar
      * definition). Each thread applies the ReLU to the outputs it has just pooled, still in its L1, instead
      * of one thread afterwards reading them all (half of them from the other core's cache at batch 1).
-     * Where {@link DirectConv} takes the convolution, the ops run one after the other instead: SimpleCNN's
-     * batch-256 inference on one thread, caller's CPU time, 29.3–30.6 → 26.0–26.8 ms (TrainStepCpuTime).
+     * Where {@link DirectConv} takes the convolution, the ops run one after the other instead (SimpleCNN's
+     * batch-256 inference on one thread, caller's CPU time, 29.3–30.6 → 26.0–26.8 ms, TrainStepCpuTime),
+     * the same kernels as the caller's ops, through this thread's {@link #convMaps} (a Storage for them was
+     * 32 bytes of a compiled predictor's call).
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
-        if (!small(par, simd, s) || !Pool.fast2x2(simd, p) || DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) return false;
+        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
+            float[] maps = convMaps(s.outputSize());
+            DirectConv.forward(par, s, x, w, bias, maps);
+            Pool.forwardValues(par, simd, p, maps, y);
+            if (relu) Pointwise.unary(par, simd, dev.shears.core.Backend.Unary.RELU, p.outputSize(), y, y);
+            return true;
+        }
+        if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p, relu);
         return true;
+    }
+
+    /**
+     * A per-calling-thread buffer for a whole batch's convolution output before {@link #forwardMaxPool} pools
+     * it, kept for the next call (a training step's conv2 at batch 64: 3.1 MiB).
+     */
+    private static final ThreadLocal<float[][]> CONV_MAPS = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] convMaps(int length) {
+        float[][] holder = CONV_MAPS.get();
+        if (holder[0].length < length) holder[0] = new float[length];
+        return holder[0];
     }
 
     /** A per-thread array for {@link #forwardSmall}'s row offsets: a compiled predictor's call allocates nothing. */

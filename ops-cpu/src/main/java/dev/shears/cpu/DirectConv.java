@@ -93,26 +93,60 @@ final class DirectConv {
         return remaining >= 4 && MAX_BLOCKS >= 4 ? 4 : remaining >= 2 ? 2 : 1;
     }
 
+    private static final Blocked.Reorder BLOCK_ROWS = Nchwc::blockRows, BLOCK_BIAS = Nchwc::blockBias;
+
+    /**
+     * The weights and bias blocked ({@link Nchwc#blockRows}) come from this thread's {@link Blocked} cache: a
+     * compiled model's calls reorder them once, not per call.
+     */
     static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
-        float[] biasBlocked = new float[Nchwc.blocks(s.k()) * L];
-        if (bias != null) System.arraycopy(bias, 0, biasBlocked, 0, s.k());
-        run(par, s, x, Nchwc.blockRows(s.k(), s.c() * s.r() * s.s(), w), biasBlocked, y);
+        int K = s.k(), Kb = Nchwc.blocks(K), T = s.c() * s.r() * s.s();
+        float[] wb = Blocked.of(BLOCK_ROWS, K, T, w, K * T, Kb * T * L);
+        float[] biasBlocked = bias == null ? null : Blocked.of(BLOCK_BIAS, K, 0, bias, K, Kb * L);
+        run(par, s, x, wb, biasBlocked, y);
     }
 
     static void backwardData(Parallel par, Conv2dShape s, float[] dy, float[] w, float[] dx) {
         if (!invertible(s)) throw new IllegalArgumentException("direct backward-data needs stride 1 and padding below the kernel, got " + s);
         Conv2dShape t = new Conv2dShape(s.n(), s.k(), s.p(), s.q(), s.c(), s.r(), s.s(), 1, 1,
                 s.r() - 1 - s.padH(), s.s() - 1 - s.padW());
-        run(par, t, dy, Nchwc.blockFlipped(s, w), new float[Nchwc.blocks(s.c()) * L], dx);
+        run(par, t, dy, Nchwc.blockFlipped(s, w), null, dx);
     }
 
-    /** y = the convolution of x with the blocked weights wb, plus the blocked bias (Kb·L floats). */
+    /** y = the convolution of x with the blocked weights wb, plus the blocked bias (Kb·L floats; null: none). */
     private static void run(Parallel par, Conv2dShape s, float[] x, float[] wb, float[] biasBlocked, float[] y) {
-        int K = s.k(), Kb = Nchwc.blocks(K), T = s.c() * s.r() * s.s(), PQ = s.p() * s.q(), pqPadded = Nchwc.roundUp(PQ, PX);
-        int[] taps = Nchwc.taps(s, 1), pixels = Nchwc.pixels(s, PX);
-        par.parallelFor(0, s.n(), (lo, hi) -> {
+        Forward body = FORWARD.get();
+        body.set(s, x, wb, biasBlocked, y);
+        try {
+            par.parallelFor(0, s.n(), body);
+        } finally {
+            body.set(null, null, null, null, null);
+        }
+    }
+
+    /**
+     * {@link #run}'s parallel body over images, one per calling thread, reused (like Conv's SmallImages: a
+     * lambda capturing the arguments was an object per call); the workers read the fields the caller set
+     * before handing out the chunks. Its tap and pixel offsets are kept while the geometry stays the same.
+     */
+    private static final class Forward implements Parallel.Range {
+        Conv2dShape s, geometry;
+        float[] x, wb, biasBlocked, y, zeros = new float[0];
+        int[] taps, pixels;
+
+        void set(Conv2dShape s, float[] x, float[] wb, float[] biasBlocked, float[] y) {
+            this.s = s; this.x = x; this.wb = wb; this.y = y;
+            if (s == null) { this.biasBlocked = null; return; }
+            if (!sameGeometry(s, geometry)) { taps = Nchwc.taps(s, 1); pixels = Nchwc.pixels(s, PX); geometry = s; }
+            int bl = Nchwc.blocks(s.k()) * L;
+            if (biasBlocked == null && zeros.length < bl) zeros = new float[bl];
+            this.biasBlocked = biasBlocked == null ? zeros : biasBlocked;
+        }
+
+        @Override public void run(int lo, int hi) {
+            int K = s.k(), Kb = Nchwc.blocks(K), T = s.c() * s.r() * s.s(), PQ = s.p() * s.q(), pqPadded = Nchwc.roundUp(PQ, PX);
             float[] xp = scratch(0, Nchwc.paddedSize(s)), yb = scratch(1, Kb * pqPadded * L);
-            ConvTile.Operands o = new ConvTile.Operands(xp, taps, T, pixels, wb, T * L, yb, pqPadded * L);
+            ConvTile.Operands o = operands(xp, taps, T, pixels, wb, T * L, yb, pqPadded * L);
             for (int n = lo; n < hi; n++) {
                 Nchwc.pad(s, x, n, xp);
                 for (int kb = 0; kb < Kb; kb++) {
@@ -125,7 +159,27 @@ final class DirectConv {
                 }
                 Nchwc.unblock(yb, pqPadded, K, PQ, y, n * K * PQ);
             }
-        });
+        }
+    }
+
+    private static final ThreadLocal<Forward> FORWARD = ThreadLocal.withInitial(Forward::new);
+
+    /** Whether the taps and pixel offsets of a and b are the same: every size but the batch and the filters. */
+    private static boolean sameGeometry(Conv2dShape a, Conv2dShape b) {
+        return b != null && a.c() == b.c() && a.h() == b.h() && a.w() == b.w() && a.r() == b.r() && a.s() == b.s()
+                && a.strideH() == b.strideH() && a.strideW() == b.strideW() && a.padH() == b.padH() && a.padW() == b.padW();
+    }
+
+    /** This thread's last operands, reused while every array and size is the same (a record per chunk otherwise). */
+    private static final ThreadLocal<ConvTile.Operands[]> OPERANDS = ThreadLocal.withInitial(() -> new ConvTile.Operands[1]);
+
+    private static ConvTile.Operands operands(float[] x, int[] walk, int count, int[] fixed, float[] v, int vBlock, float[] out, int oBlock) {
+        ConvTile.Operands[] held = OPERANDS.get();
+        ConvTile.Operands o = held[0];
+        if (o == null || o.x() != x || o.walk() != walk || o.count() != count || o.fixed() != fixed || o.v() != v
+                || o.vBlock() != vBlock || o.out() != out || o.oBlock() != oBlock)
+            held[0] = o = new ConvTile.Operands(x, walk, count, fixed, v, vBlock, out, oBlock);
+        return o;
     }
 
     static void backwardWeight(Parallel par, Conv2dShape s, float[] x, float[] dy, float[] dw, float[] dbias) {

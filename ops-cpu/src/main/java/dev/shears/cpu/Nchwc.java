@@ -73,12 +73,17 @@ final class Nchwc {
         return pixel;
     }
 
-    /** wb[kb][t][l] = w[kb·L + l][t] for w as K rows of T, 0 for rows past K. */
-    static float[] blockRows(int K, int T, float[] w) {
-        float[] wb = new float[blocks(K) * T * L];
+    /** wb[kb][t][l] = w[kb·L + l][t] for w as K rows of T, 0 for rows past K (wb: blocks(K)·T·L floats, all written). */
+    static void blockRows(float[] w, int K, int T, float[] wb) {
+        java.util.Arrays.fill(wb, 0f);
         for (int k = 0; k < K; k++)
             for (int t = 0; t < T; t++) wb[((k / L) * T + t) * L + k % L] = w[k * T + t];
-        return wb;
+    }
+
+    /** bb[k] = bias[k] for k &lt; K, 0 up to the end of bb (blocks(K)·L floats); b is unused. */
+    static void blockBias(float[] bias, int K, int b, float[] bb) {
+        System.arraycopy(bias, 0, bb, 0, K);
+        java.util.Arrays.fill(bb, K, bb.length, 0f);
     }
 
     /**

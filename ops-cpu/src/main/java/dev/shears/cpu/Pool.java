@@ -57,9 +57,31 @@ final class Pool {
             return;
         }
         int planes = p.n() * p.c(), H = p.h(), W = p.w(), P = p.p(), Q = p.q();
-        par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)),
-                (lo, hi) -> max2x2(x, lo * H * W, hi - lo, H, W, P, Q, y, lo * P * Q));
+        Values body = VALUES.get();
+        body.set(x, y, H, W, P, Q);
+        try {
+            par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), body);
+        } finally {
+            body.set(null, null, 0, 0, 0, 0);
+        }
     }
+
+    /**
+     * {@link #forwardValues}' parallel body over planes, one per calling thread, reused (a lambda capturing
+     * the arguments was 40 bytes of a compiled predictor's call); the workers read the fields the caller set.
+     */
+    private static final class Values implements Parallel.Range {
+        float[] x, y;
+        int H, W, P, Q;
+
+        void set(float[] x, float[] y, int H, int W, int P, int Q) {
+            this.x = x; this.y = y; this.H = H; this.W = W; this.P = P; this.Q = Q;
+        }
+
+        @Override public void run(int lo, int hi) { max2x2(x, lo * H * W, hi - lo, H, W, P, Q, y, lo * P * Q); }
+    }
+
+    private static final ThreadLocal<Values> VALUES = ThreadLocal.withInitial(Values::new);
 
     /** Whether {@link #max2x2} applies to p: a 2×2 window, stride 2, no padding, SIMD on. */
     static boolean fast2x2(boolean simd, dev.shears.core.Pool2dShape p) {
