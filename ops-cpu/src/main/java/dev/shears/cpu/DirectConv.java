@@ -20,22 +20,21 @@ import static dev.shears.cpu.ConvTile.PX;
  * </pre>
  * Images are split across threads; backward-weight sums one partial dw per chunk of images, in chunk order,
  * so results are the same bits run to run for a given thread count. {@link Conv} calls these only for the
- * shapes {@link #wins} names (with {@code -Dshears.conv.direct=auto}, see {@link #MODE}); today's kernels keep the rest.
+ * shapes {@link #wins} names (see {@link #MODE}); today's kernels keep the rest.
  */
 final class DirectConv {
     private DirectConv() {}
 
     /**
-     * {@code shears.conv.direct}: {@code never} (default: today's kernels only), {@code auto} ({@link #wins}
-     * decides), {@code always} (every shape the direct kernels can take, for measuring).
+     * {@code shears.conv.direct}: {@code auto} (default: {@link #wins} decides), {@code never} (today's kernels
+     * only), {@code always} (every shape the direct kernels can take, for measuring).
      *
-     * <p>Off by default because a call allocates: the blocked weights and bias, the tap and pixel offsets,
-     * the parallel body and its tile operands are made per call, and a {@code Predictor} call must allocate
-     * nothing (PredictorTest, one thread, batch ≥ threads: 152,144,000 bytes for 1,000 × (predict at batch
-     * 1 to 4 + classify) with {@code auto}, 0 with {@code never}). Reusing those per thread would let
-     * {@code auto} become the default again.
+     * <p>A call allocates nothing once warm: the blocked weights come from a per-thread cache checked by value
+     * ({@link Blocked}), and the parallel body, offsets and tile operands are reused per thread, so a
+     * {@code Predictor} call allocates 0 bytes with the direct kernels too (PredictorTest, batches 1–8 on one
+     * and two threads).
      */
-    static final String MODE = System.getProperty("shears.conv.direct", "never");
+    static final String MODE = System.getProperty("shears.conv.direct", "auto");
 
     /** The passes of a convolution, for {@link #wins}. */
     enum Pass { FORWARD, BACKWARD_DATA, BACKWARD_WEIGHT }
