@@ -15,16 +15,17 @@ import jdk.incubator.vector.VectorSpecies;
  *   for i &lt; M, j &lt; N:  C[i][j] = alpha · Σ_p op(A)[i][p] · op(B)[p][j] + beta · C[i][j]
  * </pre>
  *
- * <p>The fast path, outside in:
+ * <p>The fast path, outside in, on each thread:
  * <pre>
  *   for jc in N step NC:                      B block of NC columns
  *     for pc in K step KC:                    pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
- *       parallel for ic in M step mc:         pack alpha·op(A)[ic:ic+mc, pc:pc+KC] into MR-tall panels (L2)
- *                                             (when M is small, threads split C instead: see sgemm)
- *         for jr in NC step NR:               one B micro-panel, KC×NR, stays in L1 ...
- *           for ir in mc step MR:             ... while the A micro-panels stream past it
+ *       for ic in M step MC:                  pack alpha·op(A)[ic:ic+MC, pc:pc+KC] into MR-tall panels (L2)
+ *         for jr in NC step NR:               one B micro-panel, KC×NR ...
+ *           for ir in MC step MR:             ... reread while the A micro-panels stream past it
  *             micro-kernel: C[MR×NR] += Apanel · Bpanel, MR·NR/L accumulators in registers
  * </pre>
+ * With two or more threads, C is cut once into one slab per thread (rows, or columns when N &gt; M) and each
+ * thread runs these loops on its slab with its own packing buffers: one hand-over per call.
  * Transposes cost nothing past packing: the packed panels have one layout whatever the stored one.
  * alpha is folded into the packed A; beta is applied once to C up front (C is cleared when it is 0), and the
  * kernel always adds. The Vector API trap, measured at 1024 on one thread: a kernel choosing between
@@ -32,20 +33,22 @@ import jdk.incubator.vector.VectorSpecies;
  * its loads and stores written out, at ~230: wherever C2 does not inline a method that takes vectors, or
  * merges two vector values after an if, it allocates them as objects.
  *
- * <p>Tile sizes and their constraints: L = lanes of the preferred species (16 floats with AVX-512);
- * NR = 2·L; MR = 6, so the kernel holds 12 accumulators + 2 B vectors + 1 broadcast A (15 of the 32 zmm
- * registers). KC·NR·4 bytes (32 KiB at KC = 256) must fit in L1 (48 KiB on this Zen 5); MC·KC·4 (144 KiB)
- * in L2; MC must be a multiple of MR and NC of NR. Edge tiles run the full kernel on zero-padded panels
- * into a scratch tile, then add only the valid part.
+ * <p>Tile sizes and their constraints: L = lanes of the preferred species (16 floats with AVX-512, 8 under
+ * {@code -XX:UseAVX=2}); NR = 2·L; MR = 8 with 16 lanes (16 accumulators + 2 B vectors + 1 broadcast A of the
+ * 32 zmm registers; 8 rows also leave no edge tile on the power-of-two and 32/64-channel shapes), MR = 6 with
+ * 8 lanes (12 + 2 + 1 of the 16 ymm registers). Each kernel is written out once per tile height, not
+ * generated from one loop: C2 keeps accumulators in registers only when they are named locals. The cache
+ * blocking KC, MC, NC is per machine ({@link GemmTuning}): MC a multiple of MR, NC of NR. Edge tiles run the
+ * full kernel on zero-padded panels into a scratch tile, then add only the valid part.
  */
 public final class Gemm {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     static final int L = S.length();
-    static final int MR = 6;
+    /** Rows of the register tile: 8 with 16 lanes (16 accumulators of 32 zmm), 6 with 8 lanes (12 of 16 ymm). */
+    static final int MR = L >= 16 ? 8 : 6;
     static final int NR = 2 * L;
-    static final int KC = 256;
-    static final int MC = 24 * MR;
-    static final int NC = 128 * NR;
+    /** This JVM's cache blocking (KC, MC, NC): from -Dshears.gemm.blocking, the wisdom file or the cache sizes. */
+    static final GemmTuning.Blocking BLOCKING = GemmTuning.chosen(w -> System.err.println("shears: warning: " + w));
 
     /** Below this many rows of C, A·Bᵀ runs as dot products ({@link DotGemm}), unpacked. */
     static final int DOTS_BELOW_M = 4;
@@ -60,9 +63,14 @@ public final class Gemm {
 
     /** Per-thread packing buffers: never shared between threads, reused between calls. */
     private static final class Buffers {
-        float[] a = new float[MC * KC];
+        float[] a = new float[0];
         float[] b = new float[0];
         final float[] tile = new float[MR * NR];
+
+        /** The A buffer, grown to hold {@code size} floats (it only grows: the blocking is fixed per JVM but for tuning). */
+        float[] a(int size) { return a.length >= size ? a : (a = new float[size]); }
+
+        float[] b(int size) { return b.length >= size ? b : (b = new float[size]); }
     }
 
     private static final ThreadLocal<Buffers> BUFFERS = ThreadLocal.withInitial(Buffers::new);
@@ -74,11 +82,18 @@ public final class Gemm {
     public static void sgemm(Parallel par, boolean simd, boolean transA, boolean transB, int m, int n, int k,
                              float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
                              float beta, float[] c, int cOff, int ldc) {
-        if (m == 0 || n == 0) return;
         if (!simd) {
-            scalar(par, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            if (m > 0 && n > 0) scalar(par, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             return;
         }
+        sgemm(BLOCKING, par, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** The SIMD path with a given blocking (the tuner tries several in one JVM). */
+    static void sgemm(GemmTuning.Blocking bk, Parallel par, boolean transA, boolean transB, int m, int n, int k,
+                      float alpha, float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                      float beta, float[] c, int cOff, int ldc) {
+        if (m == 0 || n == 0) return;
         if (k == 0 || alpha == 0f) {
             scaleC(m, n, beta, c, cOff, ldc);
             return;
@@ -102,44 +117,43 @@ public final class Gemm {
             return;
         }
         int threads = par == null ? 1 : par.threads();
-        if (threads > 1 && m < threads * MC) {
-            // Too few rows to share one packed B between threads: give each thread its own slab of C along
-            // the longer side and let it run the whole product alone (one barrier per call, not two per
-            // K block; the price is packing the other operand once per thread). fc1 (64×3136×128) is here.
+        if (threads > 1) {
+            // One hand-over per call: each thread takes its own slab of C along the longer side and runs the
+            // whole product alone, packing the operand it shares once more (cheap next to the O(n³) work; the
+            // alternative, one packed B shared by both, needs two barriers per K block).
             boolean alongN = n > m;
             int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
             int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
-            Slabs body = SLABS.get();
-            body.set(alongN, step, len, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
-            try {
-                if (par.splits(0, parts, 1)) par.parallelFor(0, parts, body);
-                else body.run(0, parts);
-            } finally {
-                body.set(false, 0, 0, false, false, 0, 0, 0, 0f, null, 0, 0, null, 0, 0, 0f, null, 0, 0);   // keeps no arrays alive
+            if (parts > 1 && par.splits(0, parts, 1)) {
+                Slabs body = SLABS.get();
+                body.set(bk, alongN, step, len, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+                try {
+                    par.parallelFor(0, parts, body);
+                } finally {
+                    body.set(null, false, 0, 0, false, false, 0, 0, 0, 0f, null, 0, 0, null, 0, 0, 0f, null, 0, 0);   // keeps no arrays alive
+                }
+                return;
             }
-            return;
         }
+        serial(bk, transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    /** The packed product on the calling thread: the loops of the class comment. */
+    private static void serial(GemmTuning.Blocking bk, boolean transA, boolean transB, int m, int n, int k, float alpha,
+                               float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
         scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
-        // blocks of at most MC rows (a multiple of MR), their count a multiple of the thread count so that
-        // every thread gets about the same number of rows
-        int blocksWanted = roundUp((m + MC - 1) / MC, threads);
-        int mc = Math.min(MC, roundUp((m + blocksWanted - 1) / blocksWanted, MR));
-        int mBlocks = (m + mc - 1) / mc;
-        float[] bp = BUFFERS.get().b;
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc);
-            int nPanels = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                if (bp.length < nPanels * NR * kc) bp = BUFFERS.get().b = new float[NC * KC];
-                final float[] packedB = bp;
-                final int jc0 = jc, pc0 = pc;
-                if (par == null || !par.splits(0, nPanels, 8) && !par.splits(0, mBlocks, 1)) {   // no body objects to make
-                    packPanels(transB, b, bOff, ldb, n, jc0, pc0, kc, packedB, 0, nPanels);
-                    blocks(transA, alpha, a, aOff, lda, m, mc, nc, jc0, pc0, kc, packedB, c, cOff, ldc, 0, mBlocks);
-                } else {
-                    par.parallelFor(0, nPanels, 8, (lo, hi) -> packPanels(transB, b, bOff, ldb, n, jc0, pc0, kc, packedB, lo, hi));
-                    par.parallelFor(0, mBlocks, (lo, hi) -> blocks(transA, alpha, a, aOff, lda, m, mc, nc, jc0, pc0, kc, packedB, c, cOff, ldc, lo, hi));
+        Buffers buf = BUFFERS.get();
+        int kcMax = Math.min(bk.kc(), k), mcMax = Math.min(bk.mc(), roundUp(m, MR));
+        float[] ap = buf.a(mcMax * kcMax), bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * kcMax);
+        for (int jc = 0; jc < n; jc += bk.nc()) {
+            int nc = Math.min(bk.nc(), n - jc), nPanels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += bk.kc()) {
+                int kc = Math.min(bk.kc(), k - pc);
+                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, nPanels);
+                for (int ic = 0; ic < m; ic += bk.mc()) {
+                    int mcur = Math.min(bk.mc(), m - ic);
+                    packA(transA, alpha, a, aOff, lda, ic, mcur, pc, kc, ap, 0);
+                    macro(mcur, nc, kc, ap, 0, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
                 }
             }
         }
@@ -151,14 +165,15 @@ public final class Gemm {
      * object per call).
      */
     private static final class Slabs implements Parallel.Range {
+        GemmTuning.Blocking bk;
         boolean alongN, transA, transB;
         int step, len, m, n, k, aOff, lda, bOff, ldb, cOff, ldc;
         float alpha, beta;
         float[] a, b, c;
 
-        void set(boolean alongN, int step, int len, boolean transA, boolean transB, int m, int n, int k, float alpha,
+        void set(GemmTuning.Blocking bk, boolean alongN, int step, int len, boolean transA, boolean transB, int m, int n, int k, float alpha,
                  float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
-            this.alongN = alongN; this.step = step; this.len = len; this.transA = transA; this.transB = transB;
+            this.bk = bk; this.alongN = alongN; this.step = step; this.len = len; this.transA = transA; this.transB = transB;
             this.m = m; this.n = n; this.k = k; this.alpha = alpha; this.a = a; this.aOff = aOff; this.lda = lda;
             this.b = b; this.bOff = bOff; this.ldb = ldb; this.beta = beta; this.c = c; this.cOff = cOff; this.ldc = ldc;
         }
@@ -168,10 +183,10 @@ public final class Gemm {
                 int from = t * step, to = Math.min(len, from + step);
                 if (from >= to) continue;
                 if (alongN)
-                    sgemm(null, true, transA, transB, m, to - from, k, alpha, a, aOff, lda,
+                    serial(bk, transA, transB, m, to - from, k, alpha, a, aOff, lda,
                             b, bOff + (transB ? from * ldb : from), ldb, beta, c, cOff + from, ldc);
                 else
-                    sgemm(null, true, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
+                    serial(bk, transA, transB, to - from, n, k, alpha, a, aOff + (transA ? from : from * lda), lda,
                             b, bOff, ldb, beta, c, cOff + from * ldc, ldc);
             }
         }
@@ -205,17 +220,6 @@ public final class Gemm {
             packB(transB, b, bOff, ldb, pc, kc, jc + jp * NR, Math.min(NR, n - jc - jp * NR), packedB, jp * NR * kc);
     }
 
-    /** Row blocks lo ≤ blk &lt; hi of mc rows: each packs its part of A and multiplies it by packedB into C. */
-    private static void blocks(boolean transA, float alpha, float[] a, int aOff, int lda, int m, int mc, int nc, int jc, int pc, int kc,
-                               float[] packedB, float[] c, int cOff, int ldc, int lo, int hi) {
-        Buffers buf = BUFFERS.get();
-        for (int blk = lo; blk < hi; blk++) {
-            int ic = blk * mc, mcur = Math.min(mc, m - ic);
-            packA(transA, alpha, a, aOff, lda, ic, mcur, pc, kc, buf.a, 0);
-            macro(mcur, nc, kc, buf.a, 0, packedB, c, cOff + ic * ldc + jc, ldc, buf.tile);
-        }
-    }
-
     /**
      * alpha·op(A) [M×K] packed whole, for many products with the same A (a convolution's weights, once per
      * call instead of once per image). Layout: K blocks of KC; block pc holds roundUp(M, MR)·kc floats, its
@@ -224,7 +228,8 @@ public final class Gemm {
     static float[] packAll(boolean transA, float alpha, int m, int k, float[] a, int aOff, int lda) {
         int mPad = roundUp(m, MR);
         float[] ap = new float[mPad * Math.max(k, 1)];
-        for (int pc = 0; pc < k; pc += KC) packA(transA, alpha, a, aOff, lda, 0, m, pc, Math.min(KC, k - pc), ap, pc * mPad);
+        int kcMax = BLOCKING.kc();
+        for (int pc = 0; pc < k; pc += kcMax) packA(transA, alpha, a, aOff, lda, 0, m, pc, Math.min(kcMax, k - pc), ap, pc * mPad);
         return ap;
     }
 
@@ -235,16 +240,16 @@ public final class Gemm {
         scaleC(m, n, beta, c, cOff, ldc);
         if (k == 0) return;
         int mPad = roundUp(m, MR);
+        GemmTuning.Blocking bk = BLOCKING;
         Buffers buf = BUFFERS.get();
-        for (int jc = 0; jc < n; jc += NC) {
-            int nc = Math.min(NC, n - jc), nPanels = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
-                if (buf.b.length < nPanels * NR * kc) buf.b = new float[NC * KC];
-                for (int jp = 0; jp < nPanels; jp++)
-                    packB(transB, b, bOff, ldb, pc, kc, jc + jp * NR, Math.min(NR, n - jc - jp * NR), buf.b, jp * NR * kc);
-                for (int ic = 0; ic < m; ic += MC)
-                    macro(Math.min(MC, m - ic), nc, kc, ap, pc * mPad + ic * kc, buf.b, c, cOff + ic * ldc + jc, ldc, buf.tile);
+        float[] bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * Math.min(bk.kc(), k));
+        for (int jc = 0; jc < n; jc += bk.nc()) {
+            int nc = Math.min(bk.nc(), n - jc), nPanels = (nc + NR - 1) / NR;
+            for (int pc = 0; pc < k; pc += bk.kc()) {
+                int kc = Math.min(bk.kc(), k - pc);
+                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, nPanels);
+                for (int ic = 0; ic < m; ic += bk.mc())
+                    macro(Math.min(bk.mc(), m - ic), nc, kc, ap, pc * mPad + ic * kc, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
             }
         }
     }
@@ -261,23 +266,27 @@ public final class Gemm {
         }
     }
 
-    /** Packs alpha·op(A)[ic:ic+mcur, pc:pc+kc] as MR-tall panels, each kc columns of MR values (zero-padded). */
+    /**
+     * Packs alpha·op(A)[ic:ic+mcur, pc:pc+kc] as MR-tall panels; a panel holds its MR rows one after another,
+     * kc values each (rows past mcur are zeros). Row-major panels make the usual case, A stored M×K, a plain
+     * copy of row segments; the kernel reads the MR rows as MR short streams.
+     */
     private static void packA(boolean transA, float alpha, float[] a, int aOff, int lda, int ic, int mcur,
                               int pc, int kc, float[] ap, int apOff) {
         for (int ir = 0; ir < mcur; ir += MR) {
             int rows = Math.min(MR, mcur - ir), base = apOff + ir * kc;
-            if (rows < MR) java.util.Arrays.fill(ap, base, base + kc * MR, 0f);
+            if (rows < MR) java.util.Arrays.fill(ap, base + rows * kc, base + MR * kc, 0f);
             if (transA) {
                 // A stored K×M: the MR values of one p are adjacent in memory
                 for (int p = 0; p < kc; p++) {
-                    int src = aOff + (pc + p) * lda + ic + ir, o = base + p * MR;
-                    for (int i = 0; i < rows; i++) ap[o + i] = alpha * a[src + i];
+                    int src = aOff + (pc + p) * lda + ic + ir, o = base + p;
+                    for (int i = 0; i < rows; i++) ap[o + i * kc] = alpha * a[src + i];
                 }
             } else {
-                // A stored M×K: read each row along p (one stream), write it every MR floats
                 for (int i = 0; i < rows; i++) {
-                    int src = aOff + (ic + ir + i) * lda + pc, o = base + i;
-                    for (int p = 0; p < kc; p++) ap[o + p * MR] = alpha * a[src + p];
+                    int src = aOff + (ic + ir + i) * lda + pc, o = base + i * kc;
+                    if (alpha == 1f) System.arraycopy(a, src, ap, o, kc);
+                    else for (int p = 0; p < kc; p++) ap[o + p] = alpha * a[src + p];
                 }
             }
         }
@@ -305,45 +314,111 @@ public final class Gemm {
     /** C[mcur×nc] (+)= packed A block · packed B block. */
     private static void macro(int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
                               float[] tile) {
-        for (int jr = 0; jr < nc; jr += NR) {
-            int cols = Math.min(NR, nc - jr);
-            for (int ir = 0; ir < mcur; ir += MR) {
-                int rows = Math.min(MR, mcur - ir);
-                int ci = cOff + ir * ldc + jr;
-                if (rows == MR && cols == NR) {
-                    kernel(kc, ap, apOff + ir * kc, bp, jr * kc, c, ci, ldc);
-                } else {
-                    java.util.Arrays.fill(tile, 0f);
-                    kernel(kc, ap, apOff + ir * kc, bp, jr * kc, tile, 0, NR);
-                    for (int i = 0; i < rows; i++)
-                        for (int j = 0; j < cols; j++) c[ci + i * ldc + j] += tile[i * NR + j];
-                }
-            }
+        for (int jr = 0; jr < nc; jr += NR)
+            for (int ir = 0; ir < mcur; ir += MR) tileAt(ir, jr, mcur, nc, kc, ap, apOff, bp, c, cOff, ldc, tile);
+    }
+
+    private static void tileAt(int ir, int jr, int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
+                               float[] tile) {
+        int cols = Math.min(NR, nc - jr);
+        int rows = Math.min(MR, mcur - ir);
+        int ci = cOff + ir * ldc + jr;
+        if (rows == MR && cols == NR) {
+            kernel(kc, ap, apOff + ir * kc, bp, jr * kc, c, ci, ldc);
+        } else {
+            java.util.Arrays.fill(tile, 0f);
+            kernel(kc, ap, apOff + ir * kc, bp, jr * kc, tile, 0, NR);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) c[ci + i * ldc + j] += tile[i * NR + j];
         }
     }
 
-    /** The MR×NR micro-kernel: 12 vector accumulators, one broadcast of A and two loads of B per step of k. */
     private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
+        if (MR == 8) kernel8(kc, ap, ai, bp, bi, c, ci, ldc);
+        else kernel6(kc, ap, ai, bp, bi, c, ci, ldc);
+    }
+
+    /** The 8×NR micro-kernel: 16 vector accumulators; per step of k two loads of B and 8 broadcasts of A. */
+    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
         FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
         FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
         FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
-        for (int p = 0; p < kc; p++, ai += MR, bi += NR) {
+        FloatVector c60 = FloatVector.zero(S), c61 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S), c71 = FloatVector.zero(S);
+        int a0 = ai, a1 = ai + kc, a2 = ai + 2 * kc, a3 = ai + 3 * kc, a4 = ai + 4 * kc, a5 = ai + 5 * kc, a6 = ai + 6 * kc, a7 = ai + 7 * kc;
+        for (int p = 0; p < kc; p++, bi += NR) {
             FloatVector b0 = FloatVector.fromArray(S, bp, bi);
             FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
-            FloatVector a = FloatVector.broadcast(S, ap[ai]);
+            FloatVector a = FloatVector.broadcast(S, ap[a0 + p]);
             c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(S, ap[ai + 1]);
+            a = FloatVector.broadcast(S, ap[a1 + p]);
             c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(S, ap[ai + 2]);
+            a = FloatVector.broadcast(S, ap[a2 + p]);
             c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(S, ap[ai + 3]);
+            a = FloatVector.broadcast(S, ap[a3 + p]);
             c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(S, ap[ai + 4]);
+            a = FloatVector.broadcast(S, ap[a4 + p]);
             c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(S, ap[ai + 5]);
+            a = FloatVector.broadcast(S, ap[a5 + p]);
+            c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
+            a = FloatVector.broadcast(S, ap[a6 + p]);
+            c60 = a.fma(b0, c60); c61 = a.fma(b1, c61);
+            a = FloatVector.broadcast(S, ap[a7 + p]);
+            c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
+        }
+        // written out, not through a helper: a helper that C2 declines to inline would box the vectors
+        int r0 = ci;
+        c00.add(FloatVector.fromArray(S, c, r0)).intoArray(c, r0);
+        c01.add(FloatVector.fromArray(S, c, r0 + L)).intoArray(c, r0 + L);
+        int r1 = ci + ldc;
+        c10.add(FloatVector.fromArray(S, c, r1)).intoArray(c, r1);
+        c11.add(FloatVector.fromArray(S, c, r1 + L)).intoArray(c, r1 + L);
+        int r2 = ci + 2 * ldc;
+        c20.add(FloatVector.fromArray(S, c, r2)).intoArray(c, r2);
+        c21.add(FloatVector.fromArray(S, c, r2 + L)).intoArray(c, r2 + L);
+        int r3 = ci + 3 * ldc;
+        c30.add(FloatVector.fromArray(S, c, r3)).intoArray(c, r3);
+        c31.add(FloatVector.fromArray(S, c, r3 + L)).intoArray(c, r3 + L);
+        int r4 = ci + 4 * ldc;
+        c40.add(FloatVector.fromArray(S, c, r4)).intoArray(c, r4);
+        c41.add(FloatVector.fromArray(S, c, r4 + L)).intoArray(c, r4 + L);
+        int r5 = ci + 5 * ldc;
+        c50.add(FloatVector.fromArray(S, c, r5)).intoArray(c, r5);
+        c51.add(FloatVector.fromArray(S, c, r5 + L)).intoArray(c, r5 + L);
+        int r6 = ci + 6 * ldc;
+        c60.add(FloatVector.fromArray(S, c, r6)).intoArray(c, r6);
+        c61.add(FloatVector.fromArray(S, c, r6 + L)).intoArray(c, r6 + L);
+        int r7 = ci + 7 * ldc;
+        c70.add(FloatVector.fromArray(S, c, r7)).intoArray(c, r7);
+        c71.add(FloatVector.fromArray(S, c, r7 + L)).intoArray(c, r7 + L);
+    }
+
+    /** The 6×NR micro-kernel: 12 vector accumulators; per step of k two loads of B and 6 broadcasts of A. */
+    private static void kernel6(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        int a0 = ai, a1 = ai + kc, a2 = ai + 2 * kc, a3 = ai + 3 * kc, a4 = ai + 4 * kc, a5 = ai + 5 * kc;
+        for (int p = 0; p < kc; p++, bi += NR) {
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector a = FloatVector.broadcast(S, ap[a0 + p]);
+            c00 = a.fma(b0, c00); c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[a1 + p]);
+            c10 = a.fma(b0, c10); c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[a2 + p]);
+            c20 = a.fma(b0, c20); c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[a3 + p]);
+            c30 = a.fma(b0, c30); c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, ap[a4 + p]);
+            c40 = a.fma(b0, c40); c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, ap[a5 + p]);
             c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
         }
         // written out, not through a helper: a helper that C2 declines to inline would box the vectors

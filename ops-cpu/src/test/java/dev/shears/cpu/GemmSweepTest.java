@@ -11,7 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 /**
- * GEMM at sizes on both sides of every tile and block edge (MR = 6, NR = 2·lanes, KC = 256, MC = 144, NC),
+ * GEMM at sizes on both sides of every tile and block edge (MR, NR = 2·lanes, and this JVM's KC, MC, NC),
  * with all four transpose combinations, against the double-precision reference.
  */
 class GemmSweepTest {
@@ -30,10 +30,10 @@ class GemmSweepTest {
 
     @Test
     void oddSizesAroundTileAndBlockEdges() {
-        int nr = Gemm.NR;
-        int[] ms = {1, 5, 6, 7, Gemm.MC - 1, Gemm.MC, Gemm.MC + 1, 2 * Gemm.MC + 7};
+        int nr = Gemm.NR, mr = Gemm.MR, mc = Gemm.BLOCKING.mc(), kc = Gemm.BLOCKING.kc();
+        int[] ms = {1, mr - 1, mr, mr + 1, mc - 1, mc, mc + 1};
         int[] ns = {1, nr - 1, nr, nr + 1, 3 * nr + 5};
-        int[] ks = {1, 2, Gemm.KC - 1, Gemm.KC, Gemm.KC + 1};
+        int[] ks = {1, 2, kc - 1, kc, kc + 1};
         for (int m : ms)
             for (int n : ns)
                 for (int k : ks)
@@ -43,9 +43,9 @@ class GemmSweepTest {
     @Test
     void alphaBetaAndTheNcBlockEdge() {
         for (float[] ab : new float[][]{{1f, 1f}, {-0.5f, 2f}, {2f, 0f}, {0f, 0.5f}})
-            check(TWO, false, true, 13, 2 * Gemm.NR + 3, 2 * Gemm.KC + 9, ab[0], ab[1]);
-        check(TWO, false, false, 7, Gemm.NC + Gemm.NR + 1, 3, 1f, 0.5f);
-        check(ONE, true, true, 3, Gemm.NC - 1, 5, 1f, 0f);
+            check(TWO, false, true, 13, 2 * Gemm.NR + 3, 2 * Gemm.BLOCKING.kc() + 9, ab[0], ab[1]);
+        check(TWO, false, false, 7, Gemm.BLOCKING.nc() + Gemm.NR + 1, 3, 1f, 0.5f);
+        check(ONE, true, true, 3, Gemm.BLOCKING.nc() - 1, 5, 1f, 0f);
         check(TWO, false, false, 0 + 1, 1, 0 + 1, 1f, 0f);
     }
 
