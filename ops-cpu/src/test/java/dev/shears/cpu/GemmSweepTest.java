@@ -31,9 +31,10 @@ class GemmSweepTest {
     @Test
     void oddSizesAroundTileAndBlockEdges() {
         int nr = Gemm.NR, mr = Gemm.MR, mc = Gemm.BLOCKING.mc(), kc = Gemm.BLOCKING.kc();
-        int[] ms = {1, mr - 1, mr, mr + 1, mc - 1, mc, mc + 1};
-        int[] ns = {1, nr - 1, nr, nr + 1, 3 * nr + 5};
-        int[] ks = {1, 2, kc - 1, kc, kc + 1};
+        // (GemmBlockingTest crosses every block edge many times over with small blockings)
+        int[] ms = {1, mr - 1, mr + 1, mc + 1};
+        int[] ns = {1, nr - 1, nr, 3 * nr + 5};
+        int[] ks = {1, 2, kc - 1, kc + 1};
         for (int m : ms)
             for (int n : ns)
                 for (int k : ks)

@@ -25,7 +25,7 @@ import picocli.CommandLine.Spec;
                 InfoCommand.class,
                 BenchCommand.class,
                 PruneCommand.class, FinetuneCommand.class, DemoCommand.class,
-                DevicesCommand.class,
+                DevicesCommand.class, TuneCommand.class,
                 HelpCommand.class,
         })
 public final class Shears implements Runnable {

@@ -78,6 +78,18 @@ class ShearsTest {
     }
 
     @Test
+    void tuneTimesTheBlockingsAndWritesTheWisdomWhereTold() throws Exception {
+        Run dry = shears("tune", "--json", "--dry-run");
+        assertEquals(0, dry.exitCode(), dry.err());
+        JsonNode j = dry.json();
+        assertTrue(j.get("file").isNull(), j.toString());
+        assertTrue(j.get("trials").size() >= 2, j.toString());
+        assertEquals(j.get("best").asText(), j.get("trials").get(0).get("blocking").asText(), "best first");
+        for (JsonNode t : j.get("trials")) assertTrue(t.get("gflops_512").asDouble() > 0, t.toString());
+        assertTrue(j.get("machine").asText().contains("lanes"), j.toString());
+    }
+
+    @Test
     void trainSavesAModelThatEvalAndInfoRead() throws Exception {
         Path model = dir.resolve("m.safetensors");
         Run train = shears("train", "--epochs", "1", "--limit", "96", "--batch-size", "32", "--out", model.toString(), "--json", "--quiet");
