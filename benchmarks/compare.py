@@ -80,18 +80,19 @@ def ort(args, onnx, batch, threads, steps):
     return last_json(run(cmd))
 
 
-def gemm_shears():
-    out = run([JAVA, *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.GemmCpuTime", "cpu-1", "cpu-2"])
+def gemm_shears(jvm_flags=()):
+    out = run([JAVA, *jvm_flags, *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.GemmCpuTime", "cpu-1", "cpu-2"])
     return {(m.group(1), m.group(2)): float(m.group(3))
             for m in re.finditer(r"^cpu-(\d)\s+(\S+)\s+wall median\s+\S+ ms\s+([\d.]+) GFLOPS", out, re.M)}
 
 
-def gemm_openblas(threads):
-    env = {"OPENBLAS_NUM_THREADS": str(threads)}
+def gemm_openblas(threads, coretype=None):
+    """OpenBLAS picks its kernels for this CPU, or those of `coretype` (Haswell: AVX2 only) when given."""
+    env = {"OPENBLAS_NUM_THREADS": str(threads), **({"OPENBLAS_CORETYPE": coretype} if coretype else {})}
     full = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     full.update(env)
-    print(f"compare: $ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS={threads} /usr/bin/python3 docs/gemm_numpy.py",
-          file=sys.stderr, flush=True)
+    print(f"compare: $ env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE {' '.join(f'{k}={v}' for k, v in env.items())}"
+          " /usr/bin/python3 docs/gemm_numpy.py", file=sys.stderr, flush=True)
     out = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "docs", "gemm_numpy.py")], env=full, cwd=ROOT,
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     return {(str(threads), m.group(1)): float(m.group(2))
@@ -126,6 +127,13 @@ def one_round(args, rows, onnx):
                 name = f"sgemm {size}, {threads} thread{'s' if threads == '2' else ''}"
                 rows.add(name, "shears", g[(threads, size)], "GFLOPS")
                 rows.add(name, "anchor", o[(threads, size)], "GFLOPS", "OpenBLAS (numpy)")
+        g = gemm_shears(["-XX:UseAVX=2"])
+        o = {**gemm_openblas(1, "Haswell"), **gemm_openblas(2, "Haswell")}
+        for threads in ("1", "2"):
+            for size in ("512", "1024"):
+                name = f"sgemm {size}, {threads} thread{'s' if threads == '2' else ''}, AVX2 only"
+                rows.add(name, "shears", g[(threads, size)], "GFLOPS")
+                rows.add(name, "anchor", o[(threads, size)], "GFLOPS", "OpenBLAS (numpy), Haswell kernels")
 
 
 def fmt(values):
@@ -162,7 +170,7 @@ def main():
     print(f"Shears {commit} against its anchors, {started}, {args.rounds} round(s), medians (range)")
     print(f"CPU: {machine['model_name']} (family {machine['family']}, model {machine['model']}), {machine['cores']} cores, "
           f"ISA {' '.join(machine['isa'])}; Java {machine['java']}, vectors {machine['vector_bits']} bits "
-          f"({machine['vector_bits_avx2']} under -XX:UseAVX=2)")
+          f"({machine['vector_bits_avx2']} under -XX:UseAVX=2); GEMM blocking KC,MC,NC {machine.get('gemm_blocking', '?')}")
     print()
     print("| figure | Shears | anchor | anchor | ratio |")
     print("|---|--:|---|--:|--:|")

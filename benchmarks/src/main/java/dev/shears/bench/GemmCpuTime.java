@@ -19,6 +19,8 @@ public final class GemmCpuTime {
     public static void main(String[] args) {
         var os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         String[] backends = args.length > 0 ? args : new String[]{"cpu-1", "cpu-2"};
+        System.out.printf("# %d-bit vectors, GEMM blocking KC,MC,NC = %s%n", jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize(),
+                dev.shears.cpu.GemmTuning.inUse());
         for (String name : backends) {
             Backend b = BenchBackends.byName(name);
             for (String shape : new String[]{"256", "512", "1024", "64x3136x128"}) {

@@ -171,7 +171,10 @@ public final class GemmTuning {
         }
     }
 
-    /** The blocking {@link Gemm} uses in this JVM (see the class comment for the order). */
+    /** The blocking {@link Gemm} uses in this JVM, chosen when it was first used. */
+    public static Blocking inUse() { return Gemm.BLOCKING; }
+
+    /** Chooses the blocking in the order of the class comment; {@code warn} hears why a source was skipped. */
     static Blocking chosen(Consumer<String> warn) {
         String prop = System.getProperty("shears.gemm.blocking");
         if (prop != null) {
