@@ -86,17 +86,22 @@ final class TrainCommand extends BackendCommand {
 
         List<Map<String, Object>> epochs = new ArrayList<>();
         Trainer.Evaluation test = null;
-        double trainSeconds = 0;
+        double startupSeconds = uptimeSeconds(), trainSeconds = 0, evalSeconds = 0;
+        long trainSamples = 0;
         int saved = first;
         for (int e = first; e < training.epochs; e++) {
             Trainer.EpochResult r;
+            SecondHalf secondHalf;
             try (ConsoleProgress bar = progress(String.format("epoch %d/%d", e + 1, training.epochs), loader.batchesPerEpoch())) {
-                r = trainer.progress(bar).trainEpoch(loader, e, imageShape);
+                secondHalf = new SecondHalf(bar);
+                r = trainer.progress(secondHalf).trainEpoch(loader, e, imageShape);
             } catch (TrainingDivergedException d) {
                 throw checkpoints.diverged(d, saved, out.file);
             }
             trainSeconds += r.seconds();
+            trainSamples += r.samples();
             test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+            evalSeconds += test.seconds();
             log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %,.0f samples/s (%.1f s); test loss %.4f, test accuracy %.2f%%",
                     e + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.samplesPerSecond(), r.seconds(), test.loss(), 100 * test.accuracy());
             Map<String, Object> epoch = new LinkedHashMap<>();
@@ -107,8 +112,10 @@ final class TrainCommand extends BackendCommand {
             epoch.put("samples", r.samples());
             epoch.put("seconds", r.seconds());
             epoch.put("samples_per_s", r.samplesPerSecond());
+            epoch.put("second_half_samples_per_s", secondHalf.samplesPerSecond());
             epoch.put("test_loss", test.loss());
             epoch.put("test_accuracy", test.accuracy());
+            epoch.put("test_seconds", test.seconds());
             long deviceBytes = backend.deviceBytes();
             if (deviceBytes >= 0) {
                 // every step runs in a TensorScope: what the device holds must not grow from epoch to epoch
@@ -128,7 +135,10 @@ final class TrainCommand extends BackendCommand {
                 log("checkpoint: %s after epoch %d", checkpoints.dir(), e + 1);
             }
         }
-        if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+        if (test == null) {
+            test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+            evalSeconds += test.seconds();
+        }
         if (out.file != null) {
             out.save(model, this.model.sampleShape, Map.of("shears.command", "train", "shears.data", this.data.name));
             log("saved %s", out.file);
@@ -153,7 +163,13 @@ final class TrainCommand extends BackendCommand {
         json.put("parameters", model.parameterCount());
         json.put("resumed_from_epoch", first);
         json.put("epochs", epochs);
+        // where the time went: the JVM's start, options and data loading up to the first step; the epochs'
+        // steps (data shuffling, batches and the progress bar included); the test-set passes; the whole command
+        json.put("startup_seconds", startupSeconds);
         json.put("train_seconds", trainSeconds);
+        json.put("samples_per_s", trainSeconds > 0 ? trainSamples / trainSeconds : null);
+        json.put("eval_seconds", evalSeconds);
+        json.put("total_seconds", uptimeSeconds());
         json.put("test_accuracy", test.accuracy());
         json.put("test_loss", test.loss());
         json.put("test_samples", test.samples());
@@ -161,6 +177,38 @@ final class TrainCommand extends BackendCommand {
         json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
         emitJson(json);
         return 0;
+    }
+
+    /**
+     * Passes each step on to the progress bar and times the epoch's second half of batches: by then the JIT has
+     * compiled the kernels, so this is the steady rate of the same run, against which the whole epoch's rate
+     * shows what the warm-up cost (a figure measured in one sitting, unlike a comparison with {@code bench}).
+     */
+    private static final class SecondHalf implements Trainer.Progress {
+        private final Trainer.Progress next;
+        private long startNanos, endNanos;
+        private int startSamples, endSamples;
+        private boolean started, ended;
+
+        SecondHalf(Trainer.Progress next) { this.next = next; }
+
+        @Override
+        public void onStep(int epoch, int batch, int batches, int samples, double loss, double accuracy, double samplesPerSecond) {
+            long now = System.nanoTime();
+            if (batch == batches / 2) { startNanos = now; startSamples = samples; started = true; }
+            if (batch == batches && started) { endNanos = now; endSamples = samples; ended = true; }
+            next.onStep(epoch, batch, batches, samples, loss, accuracy, samplesPerSecond);
+        }
+
+        /** Samples per second from the middle batch's end to the last one's; null for an epoch of fewer than two batches. */
+        Double samplesPerSecond() {
+            return ended ? (endSamples - startSamples) / ((endNanos - startNanos) / 1e9) : null;
+        }
+    }
+
+    /** Seconds since the JVM started (the process's start, less the launcher script's few milliseconds). */
+    private static double uptimeSeconds() {
+        return ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
     }
 
     /** The heap in use once a full collection has run: what is still reachable, without the garbage of the epoch. */
