@@ -18,6 +18,10 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 @Command(name = "train", mixinStandardHelpOptions = true,
         description = {"Train SimpleCNN with SGD and report test accuracy after every epoch.",
@@ -62,7 +66,9 @@ final class TrainCommand extends BackendCommand {
         int first = resumed == null ? 0 : resumed.epochs();
         if (first > training.epochs)
             throw usageError("--resume " + checkpoints.resume + " has " + first + " epochs done, more than --epochs " + training.epochs);
-        Mnist data = this.data.load(this);
+        Mnist data = WARM_UP && resumed == null && this.model.file == null && "cpu".equals(deviceName())
+                ? loadWhileWarmingUp(() -> this.data.load(this), seed.freshModel(), batch.size, this.model.sampleShape, 0)
+                : this.data.load(this);
         Module model = resumed == null ? this.model.loadOr(this, seed::freshModel) : CheckpointOptions.model(resumed, checkpoints.resume, this.model, this);
         this.model.requireFits(data.train(), this.data);
         log("training %s (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
@@ -86,17 +92,22 @@ final class TrainCommand extends BackendCommand {
 
         List<Map<String, Object>> epochs = new ArrayList<>();
         Trainer.Evaluation test = null;
-        double trainSeconds = 0;
+        double startupSeconds = uptimeSeconds(), trainSeconds = 0, evalSeconds = 0;
+        long trainSamples = 0;
         int saved = first;
         for (int e = first; e < training.epochs; e++) {
             Trainer.EpochResult r;
+            SecondHalf secondHalf;
             try (ConsoleProgress bar = progress(String.format("epoch %d/%d", e + 1, training.epochs), loader.batchesPerEpoch())) {
-                r = trainer.progress(bar).trainEpoch(loader, e, imageShape);
+                secondHalf = new SecondHalf(bar);
+                r = trainer.progress(secondHalf).trainEpoch(loader, e, imageShape);
             } catch (TrainingDivergedException d) {
                 throw checkpoints.diverged(d, saved, out.file);
             }
             trainSeconds += r.seconds();
+            trainSamples += r.samples();
             test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+            evalSeconds += test.seconds();
             log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %,.0f samples/s (%.1f s); test loss %.4f, test accuracy %.2f%%",
                     e + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.samplesPerSecond(), r.seconds(), test.loss(), 100 * test.accuracy());
             Map<String, Object> epoch = new LinkedHashMap<>();
@@ -107,8 +118,10 @@ final class TrainCommand extends BackendCommand {
             epoch.put("samples", r.samples());
             epoch.put("seconds", r.seconds());
             epoch.put("samples_per_s", r.samplesPerSecond());
+            epoch.put("second_half_samples_per_s", secondHalf.samplesPerSecond());
             epoch.put("test_loss", test.loss());
             epoch.put("test_accuracy", test.accuracy());
+            epoch.put("test_seconds", test.seconds());
             long deviceBytes = backend.deviceBytes();
             if (deviceBytes >= 0) {
                 // every step runs in a TensorScope: what the device holds must not grow from epoch to epoch
@@ -128,7 +141,10 @@ final class TrainCommand extends BackendCommand {
                 log("checkpoint: %s after epoch %d", checkpoints.dir(), e + 1);
             }
         }
-        if (test == null) test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+        if (test == null) {
+            test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+            evalSeconds += test.seconds();
+        }
         if (out.file != null) {
             out.save(model, this.model.sampleShape, Map.of("shears.command", "train", "shears.data", this.data.name));
             log("saved %s", out.file);
@@ -153,7 +169,13 @@ final class TrainCommand extends BackendCommand {
         json.put("parameters", model.parameterCount());
         json.put("resumed_from_epoch", first);
         json.put("epochs", epochs);
+        // where the time went: the JVM's start, options and data loading up to the first step; the epochs'
+        // steps (data shuffling, batches and the progress bar included); the test-set passes; the whole command
+        json.put("startup_seconds", startupSeconds);
         json.put("train_seconds", trainSeconds);
+        json.put("samples_per_s", trainSeconds > 0 ? trainSamples / trainSeconds : null);
+        json.put("eval_seconds", evalSeconds);
+        json.put("total_seconds", uptimeSeconds());
         json.put("test_accuracy", test.accuracy());
         json.put("test_loss", test.loss());
         json.put("test_samples", test.samples());
@@ -161,6 +183,84 @@ final class TrainCommand extends BackendCommand {
         json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
         emitJson(json);
         return 0;
+    }
+
+    /** {@code -Dshears.warmup=false} turns {@link #loadWhileWarmingUp} off, to measure what it saves. */
+    static final boolean WARM_UP = Boolean.parseBoolean(System.getProperty("shears.warmup", "true"));
+
+    /** The most warm-up steps {@link #loadWhileWarmingUp} runs: the JIT has compiled the kernels after about ten. */
+    static final int MAX_WARMUP_STEPS = 10;
+
+    /**
+     * Runs {@code load} on another thread and meanwhile trains {@code throwaway}, a model built like the one to
+     * train, on noise at the run's batch size (at least {@code minSteps} steps, and more while the data is still
+     * loading, up to {@link #MAX_WARMUP_STEPS}); returns what {@code load} returned, or throws what it threw.
+     *
+     * <p>Why: the first steps of a JVM run the Vector API kernels interpreted or as C1's fallback code until C2
+     * has compiled them, about 2.5 s of a Fashion-MNIST epoch's 20, and decompressing and decoding the IDX
+     * files keeps one thread busy for about 0.5 s while the other core waits. Warming up meanwhile moved the
+     * 100th step from 6.6 to 5.7 s after the JVM's start (medians of 3, alternated, on 2 vCPUs).
+     *
+     * <p>The throwaway model, its optimiser (SGD with momentum at a small rate, so noise cannot diverge it) and the noise share
+     * nothing with the run, and the kernels give the same bits in every JIT tier: the run's results do not
+     * change ({@code TrainCommandTest}).
+     */
+    static <T> T loadWhileWarmingUp(Callable<T> load, Module throwaway, int batchSize, int[] sampleShape, int minSteps)
+            throws Exception {
+        FutureTask<T> loading = new FutureTask<>(load);
+        Thread.ofPlatform().name("shears-data").daemon().start(loading);
+        int size = 1;
+        for (int d : sampleShape) size *= d;
+        Random noise = new Random(0);
+        float[] x = new float[batchSize * size];
+        for (int i = 0; i < x.length; i++) x[i] = 2 * noise.nextFloat() - 1;   // the range of normalised pixels
+        int[] y = new int[batchSize];
+        for (int i = 0; i < y.length; i++) y[i] = noise.nextInt(Mnist.CLASSES);
+        Trainer warmup = new Trainer(throwaway, new SGD(throwaway.parameters(), 1e-3f, 0.9f, 0f));
+        try {
+            for (int step = 0; step < MAX_WARMUP_STEPS && (step < minSteps || !loading.isDone()); step++)
+                warmup.step(x, y, sampleShape);
+        } catch (TrainingDivergedException ignored) {
+            // only a warm-up: the run itself starts from its own model
+        }
+        try {
+            return loading.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof Exception cause) throw cause;   // as if loaded here: a usage error stays one
+            throw e;
+        }
+    }
+
+    /**
+     * Passes each step on to the progress bar and times the epoch's second half of batches: by then the JIT has
+     * compiled the kernels, so this is the steady rate of the same run, against which the whole epoch's rate
+     * shows what the warm-up cost (a figure measured in one sitting, unlike a comparison with {@code bench}).
+     */
+    private static final class SecondHalf implements Trainer.Progress {
+        private final Trainer.Progress next;
+        private long startNanos, endNanos;
+        private int startSamples, endSamples;
+        private boolean started, ended;
+
+        SecondHalf(Trainer.Progress next) { this.next = next; }
+
+        @Override
+        public void onStep(int epoch, int batch, int batches, int samples, double loss, double accuracy, double samplesPerSecond) {
+            long now = System.nanoTime();
+            if (batch == batches / 2) { startNanos = now; startSamples = samples; started = true; }
+            if (batch == batches && started) { endNanos = now; endSamples = samples; ended = true; }
+            next.onStep(epoch, batch, batches, samples, loss, accuracy, samplesPerSecond);
+        }
+
+        /** Samples per second from the middle batch's end to the last one's; null for an epoch of fewer than two batches. */
+        Double samplesPerSecond() {
+            return ended ? (endSamples - startSamples) / ((endNanos - startNanos) / 1e9) : null;
+        }
+    }
+
+    /** Seconds since the JVM started (the process's start, less the launcher script's few milliseconds). */
+    private static double uptimeSeconds() {
+        return ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
     }
 
     /** The heap in use once a full collection has run: what is still reachable, without the garbage of the epoch. */

@@ -100,6 +100,16 @@ class ShearsTest {
             assertTrue(t.get("epochs").get(0).has(key), key + " in " + t);
         assertEquals(96, t.get("epochs").get(0).get("samples").asInt());
         assertTrue(Files.exists(model));
+        // where the time went: the phases add up to no more than the command, the rate is samples over train_seconds
+        double startup = t.get("startup_seconds").asDouble(), training = t.get("train_seconds").asDouble(),
+                testing = t.get("eval_seconds").asDouble(), total = t.get("total_seconds").asDouble();
+        assertTrue(startup > 0 && training > 0 && testing > 0, t.toString());
+        assertTrue(startup + training + testing <= total, t.toString());
+        assertEquals(96 / training, t.get("samples_per_s").asDouble(), 1e-9 * 96 / training);
+        assertEquals(testing, t.get("epochs").get(0).get("test_seconds").asDouble(), 1e-12, "one epoch, one test pass");
+        // three batches of 32: the second half is the last two, 64 samples, in less time than the whole epoch
+        double secondHalf = t.get("epochs").get(0).get("second_half_samples_per_s").asDouble();
+        assertTrue(secondHalf > 64 / training, secondHalf + " samples/s in the second half, " + t);
 
         Run eval = shears("eval", "--model", model.toString(), "--limit", "50", "--json", "--quiet");
         assertEquals(0, eval.exitCode(), eval.err());
