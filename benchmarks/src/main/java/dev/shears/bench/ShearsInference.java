@@ -20,8 +20,9 @@ import java.util.Random;
  * {@code warmup} seconds, {@code runs} timed runs of {@code steps} batches, the same random images, the
  * logits copied out every pass); the median samples per second.
  *
- * <pre>java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.shears.bench.ShearsInference FILE.onnx BATCH THREADS [warmup runs steps]</pre>
- * Prints one JSON object on stdout, with OrtInference's fields and the compiled plan.
+ * <pre>java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar dev.shears.bench.ShearsInference FILE.onnx BATCH THREADS [warmup runs steps [profile]]</pre>
+ * Prints one JSON object on stdout, with OrtInference's fields and the compiled plan; with {@code profile},
+ * also the median time of each step of the plan on stderr ({@link Predictor#stepMicros}).
  */
 public final class ShearsInference {
     public static void main(String[] args) throws Exception {
@@ -55,6 +56,9 @@ public final class ShearsInference {
             }
             List<Double> sorted = new ArrayList<>(rates);
             Collections.sort(sorted);
+            if (args.length > 6 && args[6].equals("profile"))   // where the time goes, on stderr
+                predictor.stepMicros(images, batch, Math.max(3, runs * steps)).forEach((step, us) ->
+                        System.err.printf("%-60s %10.1f µs%n", step, us));
             System.out.printf("{\"framework\": \"shears\", \"threads\": %d, \"batch_size\": %d, \"samples_per_s\": %.1f, \"runs_samples_per_s\": %s, \"plan\": \"%s\"}%n",
                     threads, batch, sorted.get(runs / 2), rates, predictor.toString().replace("\"", "'"));
         }

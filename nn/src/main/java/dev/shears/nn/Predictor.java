@@ -187,14 +187,52 @@ public final class Predictor implements AutoCloseable {
         return best;
     }
 
-    private void run(Storage[] ws, float[] images, int n) {
+    private void run(Storage[] ws, float[] images, int n) { run(ws, images, n, steps.length); }
+
+    /** Copies the images in and runs the first {@code count} steps. */
+    private void run(Storage[] ws, float[] images, int n, int count) {
         requireCurrent();
         Storage in = ws[0];
         if (in instanceof HeapStorage) System.arraycopy(images, 0, HeapStorage.floats(in), 0, n * inputSize);
         else try (Storage up = backend.upload(Arrays.copyOf(images, n * inputSize))) {
             backend.copy(n * inputSize, up, in);
         }
-        for (Step s : steps) s.run(backend, ws, n);
+        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
+    }
+
+    /**
+     * Where a pass's time goes: {@code passes} passes of the first n examples of {@code images}, each step
+     * timed on its own (the backend synchronised after it); the median microseconds of each step, by its
+     * label (a step's fused layers joined by '+'; a label that repeats gets " #2", ...), in plan order.
+     * For profiling: the timing itself allocates.
+     */
+    public java.util.LinkedHashMap<String, Double> stepMicros(float[] images, int n, int passes) {
+        if (passes < 1) throw new IllegalArgumentException("Predictor.stepMicros: passes must be at least 1, got " + passes);
+        predict(images, n, new float[n * outputSize]);          // checks the arguments
+        long[][] ns = new long[steps.length][passes];
+        Storage[] ws = take();
+        try {
+            for (int i = 0; i < passes; i++) {
+                run(ws, images, n, 0);
+                for (int s = 0; s < steps.length; s++) {
+                    long t = System.nanoTime();
+                    steps[s].run(backend, ws, n);
+                    backend.synchronize();
+                    ns[s][i] = System.nanoTime() - t;
+                }
+            }
+        } finally {
+            give(ws);
+        }
+        java.util.LinkedHashMap<String, Double> micros = new java.util.LinkedHashMap<>();
+        for (int s = 0; s < steps.length; s++) {
+            long[] sorted = ns[s].clone();
+            Arrays.sort(sorted);
+            String label = labels[s];
+            for (int k = 2; micros.containsKey(label); k++) label = labels[s] + " #" + k;
+            micros.put(label, sorted[passes / 2] / 1e3);
+        }
+        return micros;
     }
 
     /** Whether the model still holds exactly what this Predictor was built from (see the class comment). */
