@@ -33,8 +33,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  *
  * <p>Per call: the staleness check below, one workspace taken from a pool, the input copied into its first
  * buffer, the steps, the output copied out. On the CPU backend (storages in the Java heap) a call allocates
- * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, at batches 1 to 8 on
- * one thread or two (measured by {@code PredictorTest} with {@code ThreadMXBean.getThreadAllocatedBytes}); the
+ * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, and a graph with residual
+ * adds, a depthwise conv, a concatenation, average pools and a lone BatchNorm, at batches 1 to 8 on one thread or
+ * two (measured by {@code PredictorTest} with {@code ThreadMXBean.getThreadAllocatedBytes}); the
  * pool's workers allocate nothing either (they run chunks of bodies the calling thread reuses). The direct
  * convolution (the full SimpleCNN's conv2 wherever the batch has at least as many images as threads) takes
  * its blocked weights from a per-thread cache checked against the weights' values. Where a convolution takes
