@@ -80,6 +80,24 @@ def ort(args, onnx, batch, threads, steps):
     return last_json(run(cmd))
 
 
+def shears_onnx(args, onnx, batch, threads, steps):
+    cmd = [JAVA, *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.ShearsInference", onnx, str(batch), str(threads),
+           str(args.warmup), str(args.runs), str(steps)]
+    return last_json(run(cmd))
+
+
+RESNET = os.path.join(ROOT, "onnx", "src", "test", "resources", "fixtures", "resnet.onnx")
+
+
+def onnx_rows(args, rows, onnx):
+    """The same ONNX file in both engines: Shears' import compiled by Predictor against ONNX Runtime, 2 threads."""
+    for label, path in (("simplecnn.onnx", onnx), ("resnet.onnx", RESNET)):
+        for batch, steps in ((256, args.steps), (1, args.steps_batch1)):
+            name = f"inference {label}, batch {batch}, 2 threads"
+            rows.add(name, "shears", shears_onnx(args, path, batch, 2, steps)["samples_per_s"], "samples/s")
+            rows.add(name, "anchor", ort(args, path, batch, 2, steps)["samples_per_s"], "samples/s", "ONNX Runtime 1.22 (Java)")
+
+
 def gemm_shears(jvm_flags=()):
     out = run([JAVA, *jvm_flags, *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.GemmCpuTime", "cpu-1", "cpu-2"])
     return {(m.group(1), m.group(2)): float(m.group(3))
@@ -100,6 +118,9 @@ def gemm_openblas(threads, coretype=None):
 
 
 def one_round(args, rows, onnx):
+    onnx_rows(args, rows, onnx)
+    if args.onnx_only:
+        return
     torch_name = "PyTorch 2.13 (oneDNN)"
     for threads in (2, 1):
         s = shears_bench(args, threads, 256, args.steps)
@@ -152,6 +173,7 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--steps-batch1", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="training and inference rows only")
+    p.add_argument("--onnx-only", action="store_true", help="only the rows of one ONNX file in both engines (simplecnn.onnx, resnet.onnx)")
     p.add_argument("--raw", help="also write the table's data as JSON to this file")
     args = p.parse_args()
 

@@ -3,9 +3,11 @@
 #   training (batch 64)      vs PyTorch 2.13 with oneDNN, on 2 threads and 1 thread;
 #   training under -XX:UseAVX=2 vs PyTorch limited to AVX2 (ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2);
 #   inference (batch 256, 1) vs ONNX Runtime 1.22 (Java API) on the same SimpleCNN exported to ONNX;
+#   the same ONNX file in both engines (ShearsInference: imported, compiled by Predictor), SimpleCNN and the
+#   ResNet-style fixture, batch 256 and 1, 2 threads, vs ONNX Runtime (OrtInference);
 #   sgemm 512 and 1024       vs OpenBLAS through numpy, on 1 and 2 threads.
 #
-#   bash benchmarks/compare.sh [--rounds 3] [--quick] [--markdown]
+#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only] [--markdown]
 #
 # Needs JDK 25, /usr/bin/python3 with Debian's python3-torch (the ONNX export) and numpy, and this machine
 # kind's PyTorch 2.13 wheel (benchmarks/torch-venv.sh makes its venv once). Each round runs every row once,

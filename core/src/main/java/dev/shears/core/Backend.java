@@ -79,7 +79,8 @@ public interface Backend {
 
     /**
      * out = a op b with NumPy broadcasting. The three shapes have the same rank (the caller pads with
-     * leading 1s); each of {@code aShape[d]}, {@code bShape[d]} is 1 or {@code outShape[d]}.
+     * leading 1s); each of {@code aShape[d]}, {@code bShape[d]} is 1 or {@code outShape[d]}. Where a (or b)
+     * has the output's shape, {@code out} may be {@code a} (or {@code b}): each element is read before it is written.
      */
     void binary(Binary op, int[] outShape, Storage a, int[] aShape, Storage b, int[] bShape, Storage out);
 

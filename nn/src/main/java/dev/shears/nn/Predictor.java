@@ -1,14 +1,12 @@
 package dev.shears.nn;
 
 import dev.shears.core.Backend;
-import dev.shears.core.Backend.Unary;
-import dev.shears.core.Conv2dShape;
 import dev.shears.core.HeapStorage;
-import dev.shears.core.Pool2dShape;
 import dev.shears.core.Storage;
 import dev.shears.core.Tensor;
 
-import java.util.ArrayList;
+import dev.shears.nn.PredictorSteps.Step;
+
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -18,20 +16,26 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * a flat plan of backend calls on storages allocated when it was built, with the evaluation-mode semantics of
  * the model's forward pass (BatchNorm with its running statistics) whatever mode the model is in.
  *
- * <p>What building does, once: the layers of a {@link Sequential} (nested ones inlined) become steps, with
- * {@link Inference}'s exact rewrites — Conv2d → BatchNorm2d folded into one convolution
- * ({@link BatchNormFold}'s arithmetic), a ReLU → MaxPool2d run as pooling then ReLU, a convolution with its
- * pooling and ReLU as one backend op ({@link Backend#conv2dMaxPool2dForward}), a ReLU after a convolution,
- * pooling or Linear in place, Flatten as nothing at all (the next step reads the same buffer), a Linear's bias
- * as the GEMM's starting value (beta = 1). The weights are copied (folded where a BatchNorm follows) to the
- * model's backend: the plan reads nothing of the model afterwards. Each step's output buffer, sized for
- * {@code maxBatch} examples, belongs to a workspace. Layer types other than Conv2d, BatchNorm2d, ReLU,
- * MaxPool2d, Flatten, Linear and Sequential are refused when building, with the layer's name and type.
+ * <p>What building does, once ({@link PredictorCompiler}): the model's layers — a {@link Sequential}'s chain
+ * or a {@link Graph}'s nodes along their wiring, nested in any way — become steps, with {@link Inference}'s
+ * exact rewrites: Conv2d → BatchNorm2d folded into one convolution ({@link BatchNormFold}'s arithmetic), a
+ * ReLU → MaxPool2d run as pooling then ReLU, an (ungrouped) convolution with its pooling and ReLU as one
+ * backend op ({@link Backend#conv2dMaxPool2dForward}), a ReLU that alone reads a step's output applied in
+ * place (after a convolution, pooling, Linear, Add, Concat, BatchNorm), Flatten, Identity and Dropout as
+ * nothing at all (the next step reads the same buffer), a Linear's bias as the GEMM's starting value
+ * (beta = 1). Add sums its inputs, Concat copies each into its range, AvgPool2d and GlobalAvgPool2d are
+ * average pooling, grouped and depthwise convolutions the backend's. The weights are copied (folded where a
+ * BatchNorm follows) to the model's backend: the plan reads nothing of the model afterwards. Each value's
+ * buffer, sized for {@code maxBatch} examples, belongs to a workspace and is handed to a later value once its
+ * last reader has run (a ReLU or an Add writes over an input nothing reads afterwards), so a ResNet's
+ * workspace holds a few activations, not all of them. Layer types other than those are refused when
+ * building, with the layer's name and type.
  *
  * <p>Per call: the staleness check below, one workspace taken from a pool, the input copied into its first
  * buffer, the steps, the output copied out. On the CPU backend (storages in the Java heap) a call allocates
- * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, at batches 1 to 8 on
- * one thread or two (measured by {@code PredictorTest} with {@code ThreadMXBean.getThreadAllocatedBytes}); the
+ * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, and a graph with residual
+ * adds, a depthwise conv, a concatenation, average pools and a lone BatchNorm, at batches 1 to 8 on one thread or
+ * two (measured by {@code PredictorTest} with {@code ThreadMXBean.getThreadAllocatedBytes}); the
  * pool's workers allocate nothing either (they run chunks of bodies the calling thread reuses). The direct
  * convolution (the full SimpleCNN's conv2 wherever the batch has at least as many images as threads) takes
  * its blocked weights from a per-thread cache checked against the weights' values. Where a convolution takes
@@ -51,17 +55,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * training updates, or by {@link Tensor#markModified} after a write of one's own) — and otherwise throws an
  * {@link IllegalStateException} naming what changed: build a new Predictor. A few field reads per layer.
  *
- * <p>Made for a graph of layers as well as a chain: steps name their input and output buffers by index.
  */
 public final class Predictor implements AutoCloseable {
 
     /** Idle workspaces kept for the next calls; more threads than this at once still work, each with its own. */
     public static final int POOLED = Math.max(8, 2 * Runtime.getRuntime().availableProcessors());
-
-    /** One step of the plan: reads and writes a workspace's buffers for a batch of n examples. */
-    private interface Step {
-        void run(Backend b, Storage[] buf, int n);
-    }
 
     private final Backend backend;
     private final int maxBatch, inputSize, outputSize;
@@ -93,30 +91,26 @@ public final class Predictor implements AutoCloseable {
         if (maxBatch < 1) throw new IllegalArgumentException("Predictor: maxBatch must be at least 1, got " + maxBatch);
         if (exampleShape.length == 0 || Arrays.stream(exampleShape).anyMatch(d -> d < 1))
             throw new IllegalArgumentException("Predictor: an example's shape must have positive sizes, got " + Arrays.toString(exampleShape));
-        return new Compiler(model, maxBatch, exampleShape).build();
+        return new Predictor(new PredictorCompiler(model, maxBatch, exampleShape).build());
     }
 
     /**
      * Whether {@link #of} knows every layer of {@code model}: a Sequential (nested ones too) of Conv2d,
      * BatchNorm2d, ReLU, MaxPool2d, Flatten and Linear, or one of those alone. Their shapes must still fit.
      */
-    public static boolean supports(Module model) {
-        if (model instanceof Sequential seq) return seq.childModules().stream().allMatch(Predictor::supports);
-        return model instanceof Conv2d || model instanceof BatchNorm2d || model instanceof ReLU || model instanceof MaxPool2d
-                || model instanceof Flatten || model instanceof Linear;
-    }
+    public static boolean supports(Module model) { return PredictorCompiler.supports(model); }
 
-    private Predictor(Compiler c) {
+    private Predictor(PredictorCompiler c) {
         this.backend = c.backend;
         this.maxBatch = c.maxBatch;
         this.inputShape = c.inputShape;
-        this.outputShape = c.shape;
+        this.outputShape = c.outputShape;
         this.inputSize = size(inputShape);
         this.outputSize = size(outputShape);
         this.steps = c.steps.toArray(Step[]::new);
         this.labels = c.labels.toArray(String[]::new);
         this.bufferLengths = c.bufferLengths.stream().mapToInt(Integer::intValue).toArray();
-        this.output = c.current;
+        this.output = c.outputBuffer;
         this.weights = List.copyOf(c.weights);
         this.modules = c.modules.toArray(Module[]::new);
         this.moduleChanges = new int[modules.length];
@@ -139,6 +133,9 @@ public final class Predictor implements AutoCloseable {
     public int outputSize() { return outputSize; }
 
     public Backend backend() { return backend; }
+
+    /** Buffers in one workspace (the input, the values live at once, scratch): the plan reuses a buffer after its last reader. */
+    int workspaceBuffers() { return bufferLengths.length; }
 
     /**
      * logitsOut[i·O .. (i+1)·O) = the model's output for example i, read from images[i·I .. (i+1)·I), for
@@ -191,14 +188,52 @@ public final class Predictor implements AutoCloseable {
         return best;
     }
 
-    private void run(Storage[] ws, float[] images, int n) {
+    private void run(Storage[] ws, float[] images, int n) { run(ws, images, n, steps.length); }
+
+    /** Copies the images in and runs the first {@code count} steps. */
+    private void run(Storage[] ws, float[] images, int n, int count) {
         requireCurrent();
         Storage in = ws[0];
         if (in instanceof HeapStorage) System.arraycopy(images, 0, HeapStorage.floats(in), 0, n * inputSize);
         else try (Storage up = backend.upload(Arrays.copyOf(images, n * inputSize))) {
             backend.copy(n * inputSize, up, in);
         }
-        for (Step s : steps) s.run(backend, ws, n);
+        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
+    }
+
+    /**
+     * Where a pass's time goes: {@code passes} passes of the first n examples of {@code images}, each step
+     * timed on its own (the backend synchronised after it); the median microseconds of each step, by its
+     * label (a step's fused layers joined by '+'; a label that repeats gets " #2", ...), in plan order.
+     * For profiling: the timing itself allocates.
+     */
+    public java.util.LinkedHashMap<String, Double> stepMicros(float[] images, int n, int passes) {
+        if (passes < 1) throw new IllegalArgumentException("Predictor.stepMicros: passes must be at least 1, got " + passes);
+        predict(images, n, new float[n * outputSize]);          // checks the arguments
+        long[][] ns = new long[steps.length][passes];
+        Storage[] ws = take();
+        try {
+            for (int i = 0; i < passes; i++) {
+                run(ws, images, n, 0);
+                for (int s = 0; s < steps.length; s++) {
+                    long t = System.nanoTime();
+                    steps[s].run(backend, ws, n);
+                    backend.synchronize();
+                    ns[s][i] = System.nanoTime() - t;
+                }
+            }
+        } finally {
+            give(ws);
+        }
+        java.util.LinkedHashMap<String, Double> micros = new java.util.LinkedHashMap<>();
+        for (int s = 0; s < steps.length; s++) {
+            long[] sorted = ns[s].clone();
+            Arrays.sort(sorted);
+            String label = labels[s];
+            for (int k = 2; micros.containsKey(label); k++) label = labels[s] + " #" + k;
+            micros.put(label, sorted[passes / 2] / 1e3);
+        }
+        return micros;
     }
 
     /** Whether the model still holds exactly what this Predictor was built from (see the class comment). */
@@ -263,268 +298,5 @@ public final class Predictor implements AutoCloseable {
         int n = 1;
         for (int d : shape) n *= d;
         return n;
-    }
-
-    // ---- the steps ----
-
-    /** A convolution (BatchNorm folded in w and bias), then its pooling (pool non-null), then ReLU if asked. */
-    private record Conv(int in, int out, Conv2dShape[] shape, Pool2dShape[] pool, boolean relu, int outSize,
-                        Storage w, Storage bias) implements Step {
-        @Override public void run(Backend b, Storage[] buf, int n) {
-            if (pool != null) {
-                b.conv2dMaxPool2dForward(shape[n - 1], pool[n - 1], relu, buf[in], w, bias, buf[out]);
-                return;
-            }
-            b.conv2dForward(shape[n - 1], buf[in], w, bias, buf[out]);
-            if (relu) b.unary(Unary.RELU, n * outSize, buf[out], buf[out]);
-        }
-    }
-
-    /** Max-pooling, then ReLU if asked (a ReLU before a pooling moves after it: max is monotone). */
-    private record Pool(int in, int out, Pool2dShape[] shape, boolean relu, int outSize) implements Step {
-        @Override public void run(Backend b, Storage[] buf, int n) {
-            b.maxPool2dForwardValues(shape[n - 1], buf[in], buf[out]);
-            if (relu) b.unary(Unary.RELU, n * outSize, buf[out], buf[out]);
-        }
-    }
-
-    /** ReLU in place. */
-    private record Relu(int buf, int size) implements Step {
-        @Override public void run(Backend b, Storage[] buffers, int n) {
-            b.unary(Unary.RELU, n * size, buffers[buf], buffers[buf]);
-        }
-    }
-
-    /** y = x·Wᵀ + bias, the bias rows (maxBatch copies) as the GEMM's starting value; then ReLU if asked. */
-    private record Dense(int in, int out, int inFeatures, int outFeatures, Storage w, Storage biasRows, boolean relu) implements Step {
-        @Override public void run(Backend b, Storage[] buf, int n) {
-            if (biasRows != null) b.copy(n * outFeatures, biasRows, buf[out]);
-            b.gemm(false, true, n, outFeatures, inFeatures, 1f, buf[in], w, biasRows != null ? 1f : 0f, buf[out]);
-            if (relu) b.unary(Unary.RELU, n * outFeatures, buf[out], buf[out]);
-        }
-    }
-
-    /** A BatchNorm2d with no convolution before it, in evaluation mode (mean and invStd: scratch buffers). */
-    private record Norm(int in, int out, int channels, int hw, float eps, Storage gamma, Storage beta, Storage mean,
-                        Storage var, int meanOut, int invStdOut) implements Step {
-        @Override public void run(Backend b, Storage[] buf, int n) {
-            b.batchNorm2dForward(n, channels, hw, false, 0f, eps, buf[in], gamma, beta, mean, var, buf[out], buf[meanOut], buf[invStdOut]);
-        }
-    }
-
-    // ---- building ----
-
-    /** Walks the layers once, tracking one example's shape and the buffer that holds the current activation. */
-    private static final class Compiler {
-        final Module model;
-        final Backend backend;
-        final int maxBatch;
-        final int[] inputShape;
-        int[] shape;
-        int current;
-        final List<Step> steps = new ArrayList<>();
-        final List<String> labels = new ArrayList<>();
-        final List<Integer> bufferLengths = new ArrayList<>();
-        final List<Storage> weights = new ArrayList<>();
-        final List<Module> modules = new ArrayList<>();
-        final List<String> moduleNames = new ArrayList<>();
-        final List<Storage> sources = new ArrayList<>();
-        final List<Long> sourceVersions = new ArrayList<>();
-        final List<String> sourceNames = new ArrayList<>();
-
-        Compiler(Module model, int maxBatch, int[] exampleShape) {
-            this.model = model;
-            this.backend = model.backend();
-            this.maxBatch = maxBatch;
-            this.inputShape = exampleShape.clone();
-            this.shape = inputShape;
-            this.current = buffer(size(inputShape) * maxBatch);
-        }
-
-        Predictor build() {
-            List<String> names = new ArrayList<>();
-            List<Module> layers = new ArrayList<>();
-            flatten("", model, names, layers);
-            for (int i = 0; i < layers.size(); ) i = compile(names, layers, i);
-            return new Predictor(this);
-        }
-
-        /** Leaf layers in order, Sequentials inlined; every module on the way is watched for changes. */
-        private void flatten(String name, Module m, List<String> names, List<Module> layers) {
-            modules.add(m);
-            moduleNames.add(name.isEmpty() ? "the model" : name);
-            if (m instanceof Sequential seq) {
-                for (var e : seq.children().entrySet())
-                    flatten(name.isEmpty() ? e.getKey() : name + "." + e.getKey(), e.getValue(), names, layers);
-                return;
-            }
-            names.add(name.isEmpty() ? m.getClass().getSimpleName() : name);
-            layers.add(m);
-        }
-
-        /** Compiles the layers starting at i into one step (or none, for Flatten); returns the next layer's index. */
-        private int compile(List<String> names, List<Module> layers, int i) {
-            Module m = layers.get(i);
-            Module next = at(layers, i + 1);
-            String name = names.get(i);
-            if (m instanceof Conv2d conv) {
-                int j = i + 1;
-                BatchNorm2d bn = next instanceof BatchNorm2d b ? b : null;
-                if (bn != null) j++;
-                boolean relu = at(layers, j) instanceof ReLU;
-                MaxPool2d pool = at(layers, relu ? j + 1 : j) instanceof MaxPool2d p ? p : null;
-                if (relu) j++;
-                if (pool != null) j++;
-                conv(String.join("+", names.subList(i, j)), names.get(i), conv, bn, bn == null ? null : names.get(i + 1), relu, pool);
-                return j;
-            }
-            if (m instanceof ReLU && next instanceof MaxPool2d pool) {
-                pool(name + "+" + names.get(i + 1), pool, true);
-                return i + 2;
-            }
-            if (m instanceof MaxPool2d pool) {
-                boolean relu = next instanceof ReLU;
-                pool(relu ? name + "+" + names.get(i + 1) : name, pool, relu);
-                return relu ? i + 2 : i + 1;
-            }
-            if (m instanceof Linear linear) {
-                boolean relu = next instanceof ReLU;
-                dense(relu ? name + "+" + names.get(i + 1) : name, name, linear, relu);
-                return relu ? i + 2 : i + 1;
-            }
-            if (m instanceof ReLU) {
-                int size = size(shape);
-                steps.add(new Relu(current, size));
-                labels.add(name);
-                return i + 1;
-            }
-            if (m instanceof Flatten) {
-                if (shape.length < 1)
-                    throw new IllegalArgumentException("Predictor: " + name + " (Flatten) needs an input, got shape " + Arrays.toString(shape));
-                shape = new int[]{size(shape)};
-                return i + 1;
-            }
-            if (m instanceof BatchNorm2d bn) {
-                norm(name, bn);
-                return i + 1;
-            }
-            throw new IllegalArgumentException("Predictor: cannot compile layer " + name + " of type " + m.getClass().getName()
-                    + "; it compiles Conv2d, BatchNorm2d, ReLU, MaxPool2d, Flatten, Linear and Sequential");
-        }
-
-        private static Module at(List<Module> layers, int i) { return i < layers.size() ? layers.get(i) : null; }
-
-        private void conv(String label, String name, Conv2d conv, BatchNorm2d bn, String bnName, boolean relu, MaxPool2d pool) {
-            int[] x = requireRank(name, conv, 3);
-            if (x[0] != conv.inChannels())
-                throw new IllegalArgumentException("Predictor: " + name + " (" + conv.describe() + ") expects " + conv.inChannels()
-                        + " channels, gets input " + Arrays.toString(x));
-            int k = conv.outChannels(), r = conv.kernel(), st = conv.stride(), pad = conv.padding();
-            Conv2dShape[] shapes = new Conv2dShape[maxBatch];
-            try {
-                for (int n = 1; n <= maxBatch; n++) shapes[n - 1] = new Conv2dShape(n, x[0], x[1], x[2], k, r, r, st, st, pad, pad);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("Predictor: " + name + " cannot take input " + Arrays.toString(x) + ": " + e.getMessage(), e);
-            }
-            shape = new int[]{k, shapes[0].p(), shapes[0].q()};
-            float[] w = read(name + ".weight", conv.weight()), b = conv.bias() == null ? null : read(name + ".bias", conv.bias());
-            if (bn != null) {
-                if (bn.channels() != k)
-                    throw new IllegalArgumentException("Predictor: " + bnName + " has " + bn.channels() + " channels after " + name + "'s " + k);
-                float[] fw = new float[w.length], fb = new float[k];
-                BatchNormFold.fold(w, b, read(bnName + ".weight", bn.weight()), read(bnName + ".bias", bn.bias()),
-                        read(bnName + ".running_mean", bn.runningMean()), read(bnName + ".running_var", bn.runningVar()), bn.eps(), fw, fb);
-                w = fw;
-                b = fb;
-            }
-            Pool2dShape[] pools = pool == null ? null : poolShapes(name, pool);
-            int in = current;
-            current = buffer(size(shape) * maxBatch);
-            steps.add(new Conv(in, current, shapes, pools, relu, size(shape), upload(w), b == null ? null : upload(b)));
-            labels.add(label);
-        }
-
-        private void pool(String label, MaxPool2d pool, boolean relu) {
-            Pool2dShape[] shapes = poolShapes(label, pool);
-            int in = current;
-            current = buffer(size(shape) * maxBatch);
-            steps.add(new Pool(in, current, shapes, relu, size(shape)));
-            labels.add(label);
-        }
-
-        /** The pooling's shapes for every batch size, of the current shape; sets shape to its output's. */
-        private Pool2dShape[] poolShapes(String name, MaxPool2d pool) {
-            int[] x = requireRank(name, pool, 3);
-            int r = pool.kernel(), st = pool.stride(), pad = pool.padding();
-            Pool2dShape[] shapes = new Pool2dShape[maxBatch];
-            try {
-                for (int n = 1; n <= maxBatch; n++) shapes[n - 1] = new Pool2dShape(n, x[0], x[1], x[2], r, r, st, st, pad, pad);
-            } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("Predictor: " + name + " cannot take input " + Arrays.toString(x) + ": " + e.getMessage(), e);
-            }
-            shape = new int[]{x[0], shapes[0].p(), shapes[0].q()};
-            return shapes;
-        }
-
-        private void dense(String label, String name, Linear linear, boolean relu) {
-            int[] x = requireRank(name, linear, 1);
-            int inF = linear.inFeatures(), outF = linear.outFeatures();
-            if (x[0] != inF)
-                throw new IllegalArgumentException("Predictor: " + name + " (" + linear.describe() + ") expects " + inF
-                        + " features, gets input " + Arrays.toString(x));
-            float[] w = read(name + ".weight", linear.weight());
-            Storage biasRows = null;
-            if (linear.bias() != null) {
-                float[] b = read(name + ".bias", linear.bias()), rows = new float[maxBatch * outF];
-                for (int n = 0; n < maxBatch; n++) System.arraycopy(b, 0, rows, n * outF, outF);
-                biasRows = upload(rows);
-            }
-            shape = new int[]{outF};
-            int in = current;
-            current = buffer(outF * maxBatch);
-            steps.add(new Dense(in, current, inF, outF, upload(w), biasRows, relu));
-            labels.add(label);
-        }
-
-        private void norm(String name, BatchNorm2d bn) {
-            int[] x = requireRank(name, bn, 3);
-            if (x[0] != bn.channels())
-                throw new IllegalArgumentException("Predictor: " + name + " (" + bn.describe() + ") expects " + bn.channels()
-                        + " channels, gets input " + Arrays.toString(x));
-            Storage gamma = upload(read(name + ".weight", bn.weight())), beta = upload(read(name + ".bias", bn.bias()));
-            Storage mean = upload(read(name + ".running_mean", bn.runningMean())), var = upload(read(name + ".running_var", bn.runningVar()));
-            int in = current;
-            current = buffer(size(shape) * maxBatch);
-            int out = current, meanOut = buffer(x[0]), invStdOut = buffer(x[0]);
-            steps.add(new Norm(in, out, x[0], x[1] * x[2], bn.eps(), gamma, beta, mean, var, meanOut, invStdOut));
-            labels.add(name);
-        }
-
-        private int[] requireRank(String name, Module m, int rank) {
-            if (shape.length != rank)
-                throw new IllegalArgumentException("Predictor: " + name + " (" + m.describe() + ") needs an example of rank " + rank
-                        + ", gets " + Arrays.toString(shape));
-            return shape;
-        }
-
-        /** A new workspace buffer of {@code length} floats; its index. */
-        private int buffer(int length) {
-            bufferLengths.add(length);
-            return bufferLengths.size() - 1;
-        }
-
-        /** The values of a model tensor, which from now on is watched for in-place changes. */
-        private float[] read(String name, Tensor t) {
-            sources.add(t.storage());
-            sourceVersions.add(t.version());
-            sourceNames.add(name);
-            return Arrays.copyOf(t.toArray(), t.size());
-        }
-
-        private Storage upload(float[] values) {
-            Storage s = backend.upload(values);
-            weights.add(s);
-            return s;
-        }
     }
 }

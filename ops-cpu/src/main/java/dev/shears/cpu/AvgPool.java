@@ -31,9 +31,19 @@ final class AvgPool {
     }
 
     static void forward(Parallel par, boolean simd, Pool2dShape p, boolean includePad, float[] x, float[] y) {
+        int planes = p.n() * p.c(), grain = Math.max(1, Pointwise.GRAIN / (p.h() * p.w()));
+        if (!par.splits(0, planes, grain)) {   // no body object to make (a compiled predictor's call allocates nothing)
+            forwardPlanes(simd, p, includePad, x, y, 0, planes);
+            return;
+        }
+        par.parallelFor(0, planes, grain, (lo, hi) -> forwardPlanes(simd, p, includePad, x, y, lo, hi));
+    }
+
+    /** forward's loop over planes [lo, hi). */
+    private static void forwardPlanes(boolean simd, Pool2dShape p, boolean includePad, float[] x, float[] y, int lo, int hi) {
         int H = p.h(), W = p.w(), P = p.p(), Q = p.q(), hw = H * W;
         boolean global = global(p);
-        par.parallelFor(0, p.n() * p.c(), Math.max(1, Pointwise.GRAIN / hw), (lo, hi) -> {
+        {
             for (int plane = lo; plane < hi; plane++) {
                 int xp = plane * hw, yp = plane * P * Q;
                 if (global) {
@@ -52,7 +62,7 @@ final class AvgPool {
                     }
                 }
             }
-        });
+        }
     }
 
     /** dst[dOff + i] += src[sOff + i] for i &lt; n. */

@@ -23,8 +23,20 @@ final class BatchNorm {
 
     static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float momentum, float eps,
                         float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd) {
+        if (!par.splits(0, c, grain(n, hw))) {   // no body object to make (a compiled predictor's call allocates nothing)
+            forwardChannels(simd, n, c, hw, training, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, 0, c);
+            return;
+        }
+        par.parallelFor(0, c, grain(n, hw), (lo, hi) ->
+                forwardChannels(simd, n, c, hw, training, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, lo, hi));
+    }
+
+    /** forward's loop over channels [lo, hi). */
+    private static void forwardChannels(boolean simd, int n, int c, int hw, boolean training, float momentum, float eps, float[] x,
+                                        float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd,
+                                        int lo, int hi) {
         long count = (long) n * hw;
-        par.parallelFor(0, c, grain(n, hw), (lo, hi) -> {
+        {
             for (int ch = lo; ch < hi; ch++) {
                 double mu, var;
                 if (training) {
@@ -55,7 +67,7 @@ final class BatchNorm {
                     for (; j < hw; j++) y[off + j] = (x[off + j] - m) * a + b;
                 }
             }
-        });
+        }
     }
 
     static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] dy,

@@ -97,37 +97,87 @@ final class Depthwise {
     }
 
     static void forward(Parallel par, boolean simd, Conv2dShape sh, float[] x, float[] w, float[] bias, float[] y) {
+        Plan plan = Plan.of(sh);
+        int grain = Math.max(1, Pointwise.GRAIN / Math.max(1, sh.kPerGroup() * sh.p() * sh.q() * sh.r() * sh.s()));
+        if (!par.splits(0, sh.n() * sh.c(), grain)) {            // no body object to make
+            forwardPlanes(simd, sh, plan, x, w, bias, y, 0, sh.n() * sh.c());
+            return;
+        }
+        Forward body = FORWARD.get();
+        body.set(simd, sh, plan, x, w, bias, y);
+        try {
+            par.parallelFor(0, sh.n() * sh.c(), grain, body);
+        } finally {
+            body.set(false, null, null, null, null, null, null);   // keeps no arrays alive
+        }
+    }
+
+    /** forward's parallel body: one per calling thread, reused, so that a call allocates nothing. */
+    private static final class Forward implements Parallel.Range {
+        boolean simd;
+        Conv2dShape sh;
+        Plan plan;
+        float[] x, w, bias, y;
+
+        void set(boolean simd, Conv2dShape sh, Plan plan, float[] x, float[] w, float[] bias, float[] y) {
+            this.simd = simd; this.sh = sh; this.plan = plan; this.x = x; this.w = w; this.bias = bias; this.y = y;
+        }
+
+        @Override public void run(int lo, int hi) { forwardPlanes(simd, sh, plan, x, w, bias, y, lo, hi); }
+    }
+
+    private static final ThreadLocal<Forward> FORWARD = ThreadLocal.withInitial(Forward::new);
+
+    /**
+     * A shape's phases and taps, kept per calling thread for the last few shapes (a compiled predictor passes
+     * the same shape objects every call): the forward pass then allocates nothing.
+     */
+    private record Plan(Conv2dShape shape, Phases ph, int[] taps) {
+        private static final int KEPT = 16;
+        private static final ThreadLocal<Plan[]> KEPT_PLANS = ThreadLocal.withInitial(() -> new Plan[KEPT]);
+
+        static Plan of(Conv2dShape sh) {
+            Plan[] kept = KEPT_PLANS.get();
+            for (Plan p : kept) if (p != null && (p.shape == sh || p.shape.equals(sh))) return p;
+            Phases ph = Phases.of(sh);
+            Plan p = new Plan(sh, ph, ph.taps(sh));
+            System.arraycopy(kept, 0, kept, 1, KEPT - 1);   // the oldest goes
+            kept[0] = p;
+            return p;
+        }
+    }
+
+    /** Output planes (n, c) in [lo, hi): y[n, k] for the M filters k of channel c. */
+    private static void forwardPlanes(boolean simd, Conv2dShape sh, Plan plan, float[] x, float[] w, float[] bias, float[] y,
+                                      int lo, int hi) {
         int C = sh.c(), M = sh.kPerGroup(), P = sh.p(), Q = sh.q(), R = sh.r(), Sz = sh.s(), hw = sh.h() * sh.w();
-        Phases ph = Phases.of(sh);
-        int[] taps = ph.taps(sh);
+        Phases ph = plan.ph;
+        int[] taps = plan.taps;
         int step = ph.rowStep(sh), rs = R * Sz;
-        int grain = Math.max(1, Pointwise.GRAIN / Math.max(1, M * P * Q * R * Sz));
-        par.parallelFor(0, sh.n() * C, grain, (lo, hi) -> {
-            float[] phases = scratch(ph.size());
-            for (int plane = lo; plane < hi; plane++) {
-                toPhases(sh, ph, x, plane * hw, phases);
-                for (int k = plane % C * M, kEnd = k + M; k < kEnd; k++) {
-                    int yPlane = ((plane / C) * sh.k() + k) * P * Q, wk = k * R * Sz;
-                    float b = bias == null ? 0f : bias[k];
-                    for (int p = 0; p < P; p++) {
-                        int q = 0, row = p * step;
-                        if (simd)
-                            for (; q < Q; q += L) {
-                                VectorMask<Float> m = S.indexInRange(q, Q);
-                                FloatVector acc = FloatVector.broadcast(S, b);
-                                for (int t = 0; t < rs; t++)
-                                    acc = FloatVector.fromArray(S, phases, taps[t] + row + q, m).fma(FloatVector.broadcast(S, w[wk + t]), acc);
-                                acc.intoArray(y, yPlane + p * Q + q, m);
-                            }
-                        for (; q < Q; q++) {
-                            float acc = b;
-                            for (int t = 0; t < rs; t++) acc = Math.fma(phases[taps[t] + row + q], w[wk + t], acc);
-                            y[yPlane + p * Q + q] = acc;
+        float[] phases = scratch(ph.size());
+        for (int plane = lo; plane < hi; plane++) {
+            toPhases(sh, ph, x, plane * hw, phases);
+            for (int k = plane % C * M, kEnd = k + M; k < kEnd; k++) {
+                int yPlane = ((plane / C) * sh.k() + k) * P * Q, wk = k * R * Sz;
+                float b = bias == null ? 0f : bias[k];
+                for (int p = 0; p < P; p++) {
+                    int q = 0, row = p * step;
+                    if (simd)
+                        for (; q < Q; q += L) {
+                            VectorMask<Float> m = S.indexInRange(q, Q);
+                            FloatVector acc = FloatVector.broadcast(S, b);
+                            for (int t = 0; t < rs; t++)
+                                acc = FloatVector.fromArray(S, phases, taps[t] + row + q, m).fma(FloatVector.broadcast(S, w[wk + t]), acc);
+                            acc.intoArray(y, yPlane + p * Q + q, m);
                         }
+                    for (; q < Q; q++) {
+                        float acc = b;
+                        for (int t = 0; t < rs; t++) acc = Math.fma(phases[taps[t] + row + q], w[wk + t], acc);
+                        y[yPlane + p * Q + q] = acc;
                     }
                 }
             }
-        });
+        }
     }
 
     static void backwardData(Parallel par, boolean simd, Conv2dShape sh, float[] dy, float[] w, float[] dx) {

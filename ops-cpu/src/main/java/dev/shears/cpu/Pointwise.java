@@ -169,6 +169,10 @@ final class Pointwise {
      */
     static void binary(Parallel par, boolean simd, Binary op, int[] outShape, float[] a, int[] aShape,
                        float[] b, int[] bShape, float[] out) {
+        if (outShape.length == 1 && aShape[0] == outShape[0] && bShape[0] == outShape[0]) {
+            sameShape(par, simd, op, outShape[0], a, b, out);   // a compiled predictor's residual add: no arrays, no body
+            return;
+        }
         int rank = outShape.length;
         int[] size = new int[rank];
         boolean[] aFull = new boolean[rank], bFull = new boolean[rank];
@@ -218,6 +222,34 @@ final class Pointwise {
             }
         });
     }
+
+    /** out[i] = a[i] op b[i] for i &lt; n, without the broadcasting machinery: nothing allocated per call. */
+    private static void sameShape(Parallel par, boolean simd, Binary op, int n, float[] a, float[] b, float[] out) {
+        if (!par.splits(0, n, GRAIN)) {
+            row(simd, op, n, a, 0, 1, b, 0, 1, out, 0);
+            return;
+        }
+        Binaries body = BINARIES.get();
+        body.set(simd, op, a, b, out);
+        try {
+            par.parallelFor(0, n, GRAIN, body);
+        } finally {
+            body.set(false, null, null, null, null);   // keeps no arrays alive
+        }
+    }
+
+    /** sameShape's parallel body: one per calling thread, reused. */
+    private static final class Binaries implements Parallel.Range {
+        boolean simd;
+        Binary op;
+        float[] a, b, out;
+
+        void set(boolean simd, Binary op, float[] a, float[] b, float[] out) { this.simd = simd; this.op = op; this.a = a; this.b = b; this.out = out; }
+
+        @Override public void run(int lo, int hi) { row(simd, op, hi - lo, a, lo, 1, b, lo, 1, out, lo); }
+    }
+
+    private static final ThreadLocal<Binaries> BINARIES = ThreadLocal.withInitial(Binaries::new);
 
     /**
      * out[o+i] = a[ao + i·as] op b[bo + i·bs] for i &lt; n, where as and bs are 1 or 0 (broadcast). One method
