@@ -60,7 +60,7 @@ import java.util.TreeSet;
 public final class Slicer {
     private Slicer() {}
 
-    /** Channel counts per group before and after, and what was approximate. */
+    /** Channel counts per group ({@link ChannelGroup#label}) before and after, and what was approximate. */
     public record Result(Map<String, Integer> before, Map<String, Integer> after, List<String> notes) {}
 
     /**
@@ -77,8 +77,8 @@ public final class Slicer {
             int[] k = keep.get(g.name());
             if (k == null) continue;
             check(g, k);
-            before.put(g.name(), g.channels());
-            after.put(g.name(), k.length);
+            before.put(g.label(), g.channels());
+            after.put(g.label(), k.length);
             int[] p = Slices.complement(k, g.channels());
             if (p.length > 0) pruned.put(g, p);
         }

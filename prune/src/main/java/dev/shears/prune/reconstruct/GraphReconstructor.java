@@ -139,7 +139,7 @@ public final class GraphReconstructor {
             for (Consumer c : g.consumers()) {
                 Set<Integer> s = removed.computeIfAbsent(c.path(), p -> new TreeSet<>());
                 for (int p : pruned) s.add(c.offset() + p);
-                readGroups.computeIfAbsent(c.path(), p -> new LinkedHashSet<>()).add(g.name());
+                readGroups.computeIfAbsent(c.path(), p -> new LinkedHashSet<>()).add(g.label());
                 residual.merge(c.path(), g.producers().size() > 1, Boolean::logicalOr);
             }
         }

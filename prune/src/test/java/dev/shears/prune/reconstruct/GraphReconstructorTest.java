@@ -156,7 +156,7 @@ class GraphReconstructorTest {
         assertEquals("[a, b, c, head]", byConsumer.keySet().stream().sorted().toList().toString());
         assertArrayEquals(new int[]{0, 1}, byConsumer.get("a").kept());
         assertArrayEquals(new int[]{1, 3, 5, 6, 8}, byConsumer.get("head").kept());
-        assertEquals("a, c", byConsumer.get("head").producer(), "head reads the residual group (named after a) and c's");
+        assertEquals("a+b (residual), c", byConsumer.get("head").producer(), "head reads the residual group and c's");
         assertTrue(model.parameterCount() < params, model.parameterCount() + " of " + params);
         // each re-fitted layer reproduces the original's kept channels, not only the end result (which the last
         // re-fit could repair by itself): the residual sum and the concatenation
