@@ -209,11 +209,11 @@ public final class GraphReconstructor {
             }
         List<String> notes = new ArrayList<>();
         if (!fit.note().isEmpty()) notes.add(fit.note());
-        if (f.residual) notes.add("reads a residual group: its removed channels are gone from every branch of the add, so no"
-                + " re-fit can bring their sum back");
+        if (f.residual) notes.add("reads a residual group, whose removed channels are gone from every branch of the add");
         if (consumer instanceof Conv2d c && c.padding() > 0)
-            notes.add("pads by " + c.padding() + ": the intercept absorbs a removed channel's constant in the interior only");
-        for (String n : sliceNotes) if (n.startsWith(f.consumer + " ")) notes.add("naive slicing: " + n);
+            notes.add("padding " + c.padding() + ": a removed channel's constant is absorbed in the interior only");
+        for (String n : sliceNotes)   // what the naive slicing said about this layer, but for padding (said above)
+            if (n.startsWith(f.consumer + " ") && !n.startsWith(f.consumer + " has padding")) notes.add("naive slicing: " + n);
         double rel = Math.sqrt(Math.max(yy, 1e-300));
         return new LayerReport(f.groups, f.consumer, f.inputsBefore, f.keptInputs.length, f.keptInputs, m, cols,
                 Math.sqrt(naiveErr) / rel, Math.sqrt(fit.squaredError()) / rel, fit.ridge(), String.join("; ", notes),
