@@ -13,10 +13,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The accuracy target: the PyTorch-trained ResNet-style fixture, imported, gives PyTorch's logits within 1e-4
+ * The accuracy target: the PyTorch-trained ResNet-style fixtures (resnet: BatchNorm folded into the convs by the
+ * exporter; resnet_bn: wider, BatchNorm kept as nodes), imported, give PyTorch's logits within 1e-4
  * on the Fashion-MNIST test images, hence PyTorch's predictions. Skipped where the dataset is not installed
  * (Debian's package puts it in /usr/share/datasets/fashion-mnist). The first 1,000 images by default, to keep
  * the suite short; {@code -Dshears.fashion.images=10000} checks the whole test set.
@@ -24,14 +26,15 @@ import org.junit.jupiter.api.Test;
 class FashionResnetTest {
     static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
 
-    @Test
-    void shearsMatchesPyTorchOnTheWholeTestSet() throws IOException {
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet", "resnet_bn"})
+    void shearsMatchesPyTorchOnTheWholeTestSet(String name) throws IOException {
         assumeTrue(Files.isDirectory(FASHION), FASHION + " is not installed");
         // the test split only (reading the 60,000 training images would double the time)
         Dataset test = Dataset.fromIdx(Idx.readImages(FASHION.resolve("t10k-images-idx3-ubyte.gz")),
                 Idx.readLabels(FASHION.resolve("t10k-labels-idx1-ubyte.gz")));
-        float[] pytorch = SafeTensors.read(Fixtures.resource("resnet.test_logits.safetensors")).tensors().get("logits").data();
-        Module model = OnnxImporter.read(Fixtures.resource("resnet.onnx"));
+        float[] pytorch = SafeTensors.read(Fixtures.resource(name + ".test_logits.safetensors")).tensors().get("logits").data();
+        Module model = OnnxImporter.read(Fixtures.resource(name + ".onnx"));
         int n = Math.min(test.size(), Integer.getInteger("shears.fashion.images", 1000)), pixels = test.imageSize(), batch = 500;
         float[] shears = new float[n * 10];
         for (int i = 0; i < n; i += batch) {
@@ -40,11 +43,11 @@ class FashionResnetTest {
             System.arraycopy(Fixtures.logits(model, x), 0, shears, i * 10, b * 10);
         }
         pytorch = Arrays.copyOf(pytorch, n * 10);
-        Fixtures.assertClose(pytorch, shears, "resnet on " + n + " Fashion-MNIST test images");
+        Fixtures.assertClose(pytorch, shears, name + " on " + n + " Fashion-MNIST test images");
         int[] labels = Arrays.copyOf(test.labels(), n);
         assertEquals(correct(pytorch, labels), correct(shears, labels), "correctly classified test images");
-        System.out.printf("resnet on %d Fashion-MNIST test images: %d correct (PyTorch %d), largest logit difference %.3g%n",
-                n, correct(shears, labels), correct(pytorch, labels), Fixtures.maxDifference(pytorch, shears));
+        System.out.printf("%s on %d Fashion-MNIST test images: %d correct (PyTorch %d), largest logit difference %.3g%n",
+                name, n, correct(shears, labels), correct(pytorch, labels), Fixtures.maxDifference(pytorch, shears));
     }
 
     static int correct(float[] logits, int[] labels) {

@@ -82,7 +82,7 @@ class OnnxExporterTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"resnet", "mobilenet", "inception", "chain"})
+    @ValueSource(strings = {"resnet", "resnet_bn", "mobilenet", "inception", "chain"})
     void importedFixtures(String name) throws Exception {
         Fixtures.Fixture f = Fixtures.load(name);
         assertRunsInOnnxRuntime(OnnxImporter.read(f.onnx()), f.input(), name);

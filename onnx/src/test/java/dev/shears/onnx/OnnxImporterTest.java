@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class OnnxImporterTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"resnet", "mobilenet", "inception", "chain"})
+    @ValueSource(strings = {"resnet", "resnet_bn", "mobilenet", "inception", "chain"})
     void importedModelsGivePyTorchsLogits(String name) throws IOException {
         Fixtures.Fixture f = Fixtures.load(name);
         Module model = OnnxImporter.read(f.onnx());
@@ -99,6 +99,17 @@ class OnnxImporterTest {
         assertTrue(g.nodeNames().stream().map(g::node).noneMatch(m -> m instanceof BatchNorm2d));
         assertTrue(g.nodeNames().stream().map(g::node).filter(m -> m instanceof Conv2d).allMatch(m -> ((Conv2d) m).bias() != null));
         assertTrue(g.nodeNames().stream().anyMatch(n -> g.inputsOf(n).size() == 2), "the residual adds read two nodes");
+    }
+
+    @Test
+    void aResidualGraphExportedWithItsBatchNormsKeepsThemAsNodes() throws IOException {
+        Graph g = assertInstanceOf(Graph.class, OnnxImporter.read(Fixtures.load("resnet_bn").onnx()));
+        // TrainingMode.PRESERVE: every conv (bias=False in PyTorch) is followed by its own BatchNorm
+        long norms = g.nodeNames().stream().map(g::node).filter(m -> m instanceof BatchNorm2d).count();
+        long convs = g.nodeNames().stream().map(g::node).filter(m -> m instanceof Conv2d).count();
+        assertEquals(convs, norms, g.describe());
+        assertTrue(g.nodeNames().stream().map(g::node).filter(m -> m instanceof Conv2d).allMatch(m -> ((Conv2d) m).bias() == null));
+        assertTrue(g.parameterCount() > 50_000, "parameters " + g.parameterCount());
     }
 
     @Test

@@ -156,14 +156,6 @@ final class Options {
             return loadOr(c, null);
         }
 
-        /** {@link #require}, which must be a chain of layers (reconstruction does not follow branches yet). */
-        Sequential requireChain(ShearsCommand c) throws IOException {
-            Module model = require(c);
-            if (model instanceof Sequential s) return s;
-            throw new IllegalArgumentException(file + " is a graph model (its layers branch: residual adds or concatenations); "
-                    + c.spec.name() + " handles chain models only, for now (prune's l1 and slim methods take graphs)");
-        }
-
         /** Refuses data whose images are not the model's input ({@link #sampleShape}), naming both shapes. */
         void requireFits(Dataset images, Data data) {
             int[] shape = {1, images.rows(), images.cols()};

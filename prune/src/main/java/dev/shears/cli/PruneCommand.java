@@ -36,11 +36,12 @@ final class PruneCommand extends BackendCommand {
 
     @Option(names = "--method", paramLabel = "slim|l1|reconstruct", defaultValue = "slim",
             description = {"slim: Network Slimming, rank channels by |γ| of their BatchNorm; l1: rank conv filters by Σ|W| (Li et al.). Default: ${DEFAULT-VALUE}.",
-                    "reconstruct: remove --ratio of every conv layer's channels (chosen by --select) and re-fit the next layer by least squares on sampled activations (He et al. 2017), no fine-tuning needed."})
+                    "reconstruct: remove --ratio of every conv layer's channels (chosen by --select) and re-fit the next layer by least squares on sampled activations (He et al. 2017), no fine-tuning needed. "
+                            + "On a graph model: the channels of an l1 (or gamma) plan, per layer or --global, then every layer reading a pruned group re-fitted."})
     String method;
 
     @Option(names = "--select", paramLabel = "lasso|greedy|gamma|l1", defaultValue = "lasso",
-            description = "With --method reconstruct: how channels are chosen — lasso (He et al.), greedy (ThiNet), gamma (|γ|) or l1 (Σ|W|). Default: ${DEFAULT-VALUE}.")
+            description = "With --method reconstruct: how channels are chosen — lasso (He et al.), greedy (ThiNet), gamma (|γ|) or l1 (Σ|W|). Default: ${DEFAULT-VALUE} (on a graph model: l1; lasso and greedy take chains only).")
     String select;
 
     @Option(names = "--samples", paramLabel = "N", defaultValue = "5000",

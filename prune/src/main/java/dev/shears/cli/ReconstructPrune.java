@@ -3,9 +3,14 @@ package dev.shears.cli;
 import dev.shears.data.Mnist;
 import dev.shears.nn.Module;
 import dev.shears.nn.Sequential;
+import dev.shears.prune.Criterion;
+import dev.shears.prune.Method;
+import dev.shears.prune.MinKeep;
 import dev.shears.prune.ModelCost;
 import dev.shears.prune.PruneReport;
 import dev.shears.prune.PruneResult;
+import dev.shears.prune.Pruner;
+import dev.shears.prune.reconstruct.GraphReconstructor;
 import dev.shears.prune.reconstruct.LayerReport;
 import dev.shears.prune.reconstruct.ReconstructionResult;
 import dev.shears.prune.reconstruct.Reconstructor;
@@ -30,7 +35,6 @@ final class ReconstructPrune {
 
     static int run(PruneCommand c) throws Exception {
         if (c.how.threshold != null) throw c.usageError("--method reconstruct takes --ratio R (a share per layer), not --threshold");
-        if (c.global) throw c.usageError("--method reconstruct prunes a share of every layer: --global does not apply");
         double ratio = c.how.ratio;
         if (!(ratio >= 0 && ratio < 1)) throw c.usageError("--ratio must be in [0, 1), got " + ratio);
         if (c.samples < 1 || c.positions < 1) throw c.usageError("--samples and --positions must be >= 1");
@@ -42,20 +46,36 @@ final class ReconstructPrune {
             throw c.usageError("--select: " + e.getMessage());
         }
         Path out = c.out.require(c);
-        Sequential model = c.model.requireChain(c);
+        Module model = c.model.require(c);
+        boolean chain = model instanceof Sequential;
+        if (chain && c.global) throw c.usageError("--method reconstruct prunes a share of every layer of a chain: --global applies to graph models only");
+        boolean selectGiven = c.spec.commandLine().getParseResult().hasMatchedOption("--select");
+        if (!chain) {   // a graph: the channels come from an L1 or slimming plan; LASSO and greedy rank one consumer's inputs
+            if (!selectGiven) selection = Selection.L1;
+            else if (selection != Selection.L1 && selection != Selection.GAMMA)
+                throw c.usageError("--select " + selection.cliName() + " takes chain models; on a graph model use l1 (default) or gamma");
+        }
         Mnist data = c.data.load(c);
         c.model.requireFits(data.test(), c.data);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
 
         ModelCost costBefore = ModelCost.of(model, one);
         Module unpruned = c.latencyRepeats > 0 ? PruneCommand.copy(model, c.model.sampleShape) : null;   // for the interleaved latency comparison
-        ReconstructionResult r = Reconstructor.prune(model, ratio, selection,
-                new Samples(data.train(), c.samples, c.positions, c.seed), c.ridge);
+        Samples samples = new Samples(data.train(), c.samples, c.positions, c.seed);
+        ReconstructionResult r;
+        if (chain) {
+            r = Reconstructor.prune((Sequential) model, ratio, selection, samples, c.ridge);
+        } else {
+            Pruner pruner = new Pruner(selection == Selection.GAMMA ? Method.SLIM : Method.L1,
+                    c.global ? Criterion.globalRatio(ratio) : Criterion.perLayerRatio(ratio))
+                    .minKeep(new MinKeep(Math.max(1, c.minKeep), c.minKeepFraction));
+            r = GraphReconstructor.prune(model, pruner, selection, ratio, samples, c.ridge);
+        }
         ReconstructionResult.Accuracy acc = r.accuracy(data.test());
         double[][] lat = c.latencies(unpruned, model, data);
         ModelCost costAfter = ModelCost.of(model, one);
         c.out.save(model, c.model.sampleShape, Map.of("shears.command", "prune", "shears.method", "reconstruct",
-                "shears.criterion", "ratio " + ratio + ", " + selection.cliName() + " selection"));
+                "shears.criterion", "ratio " + ratio + (c.global ? " global" : "") + ", " + selection.cliName() + " selection"));
 
         Map<String, Integer> before = new LinkedHashMap<>(), after = new LinkedHashMap<>();
         List<String> notes = new ArrayList<>();
@@ -68,9 +88,9 @@ final class ReconstructPrune {
                     l.producer(), l.consumer(), l.naiveError(), l.lsError(), l.improvement(), l.note().isEmpty() ? "" : "; " + l.note()));
         }
         PruneResult pr = new PruneResult(model, null, before, after, costBefore, costAfter, List.of(), notes);
-        String setup = String.format(Locale.ROOT, "%s → %s: reconstruction pruning (He et al. 2017), %s selection, ratio %s per conv layer, "
+        String setup = String.format(Locale.ROOT, "%s → %s: reconstruction pruning (He et al. 2017), %s selection, ratio %s %s, "
                         + "least squares from %,d training images × %d positions, evaluated on %s (%,d test images), %s backend.%s",
-                c.model.file, out, selection.cliName(), ratio, r.images(), r.positionsPerImage(), c.data.name,
+                c.model.file, out, selection.cliName(), ratio, c.global ? "over all layers together" : "per conv layer", r.images(), r.positionsPerImage(), c.data.name,
                 data.test().size(), c.deviceName(), c.latencyMethod(model));
         PruneReport report = new PruneReport("Pruning report", setup, pr, acc.original(), acc.reconstructed(), Double.NaN, Double.NaN,
                 lat[0][0], lat[0][1], lat[1][0], lat[1][1], List.of(), List.of(c.commandLine()));

@@ -21,7 +21,8 @@ import java.util.Map;
  *       {@code Concat} (a BatchNorm over a concatenation); absent means 0.</li>
  * </ul>
  *
- * The group's name is its first producer's path ("conv1"). {@code channels} is the width at analysis time; a
+ * The group's name is its first producer's path ("conv1"), the key of plans and scores; {@link #label} is what
+ * reports show. {@code channels} is the width at analysis time; a
  * group describes the model as it was analysed — after slicing, analyse again.
  */
 public record ChannelGroup(String name, int channels, List<String> producers, List<String> norms, List<String> depthwise,
@@ -42,6 +43,12 @@ public record ChannelGroup(String name, int channels, List<String> producers, Li
     }
 
     public boolean hasNorm() { return !norms.isEmpty(); }
+
+    /**
+     * The group as reports name it: the name for a single producer; for a residual group (several producers
+     * tied by an {@code Add}) every producer, in forward order, and that it is one: "layer1.conv2+layer2.conv2 (residual)".
+     */
+    public String label() { return producers.size() == 1 ? name : String.join("+", producers) + " (residual)"; }
 
     /** Where channel 0 of this group sits in the channels of member {@code path} (0 unless after a Concat). */
     public int offsetIn(String path) { return offsets.getOrDefault(path, 0); }

@@ -22,6 +22,21 @@ public final class Importance {
     }
 
     /**
+     * {@code s} divided by its mean (all zeros stay zeros): Torch-Pruning's default normaliser, which a global
+     * ranking of filter norms needs. A conv followed by a BatchNorm has no scale of its own (BN divides it out,
+     * and weight decay shrinks it freely), and wider layers start with smaller weights (He initialisation), so raw
+     * norms of different layers are not comparable: on the ResNet-style fixture they cut a 64-channel layer to 1.
+     * Over its mean, each group's score says how a filter compares to its siblings.
+     */
+    public static float[] overMean(float[] s) {
+        double mean = 0;
+        for (float v : s) mean += v / (double) s.length;
+        float[] out = new float[s.length];
+        for (int i = 0; i < s.length; i++) out[i] = mean > 0 ? (float) (s[i] / mean) : 0f;
+        return out;
+    }
+
+    /**
      * Li et al. 2017: Σ|W| of each filter over (in, kh, kw) — a Linear producer's row, likewise — averaged over
      * the group's producers (a residual group's convs; Torch-Pruning's DepGraph reduces a group by its mean too,
      * so a group of several producers ranks with single ones in a global ranking).

@@ -42,8 +42,10 @@ public final class Pruner {
             switch (method) {
                 case SLIM -> { if (g.hasNorm()) scores.put(g.name(), Importance.bnScale(model, g)); }
                 case L1 -> {
+                    boolean global = criterion instanceof Criterion.GlobalRatio;
                     if (includeLinear || model.module(g.producers().get(0)) instanceof Conv2d)
-                        scores.put(g.name(), Importance.filterL1(model, g, criterion instanceof Criterion.GlobalRatio));
+                        scores.put(g.name(), global ? Importance.overMean(Importance.filterL1(model, g, true))
+                                : Importance.filterL1(model, g, false));
                 }
             }
         }

@@ -60,7 +60,7 @@ import java.util.TreeSet;
 public final class Slicer {
     private Slicer() {}
 
-    /** Channel counts per group before and after, and what was approximate. */
+    /** Channel counts per group ({@link ChannelGroup#label}) before and after, and what was approximate. */
     public record Result(Map<String, Integer> before, Map<String, Integer> after, List<String> notes) {}
 
     /**
@@ -77,8 +77,8 @@ public final class Slicer {
             int[] k = keep.get(g.name());
             if (k == null) continue;
             check(g, k);
-            before.put(g.name(), g.channels());
-            after.put(g.name(), k.length);
+            before.put(g.label(), g.channels());
+            after.put(g.label(), k.length);
             int[] p = Slices.complement(k, g.channels());
             if (p.length > 0) pruned.put(g, p);
         }
@@ -194,7 +194,7 @@ public final class Slicer {
                     v[i] = (float) (in.get(0)[i] * s + (b == null ? 0 : b[c]));
                 }
                 if (dw.padding() > 0)
-                    notes.add(path + " (depthwise) has padding " + dw.padding() + ": the constant of " + g.name()
+                    notes.add(path + " (depthwise) has padding " + dw.padding() + ": the constant of " + g.label()
                             + "'s pruned channels after it is its interior value");
             } else if (m instanceof ReLU) {
                 for (int i = 0; i < pruned.length; i++) v[i] = Math.max(0f, in.get(0)[i]);
@@ -230,7 +230,7 @@ public final class Slicer {
                     d[o] += (float) (v[i] * s);
                 }
             if (conv.padding() > 0)
-                notes.add(c.path() + " has padding " + conv.padding() + ": the constant of " + g.name()
+                notes.add(c.path() + " has padding " + conv.padding() + ": the constant of " + g.label()
                         + "'s pruned channels is folded with the whole kernel, exact in the interior, approximate on the "
                         + conv.padding() + "-pixel border");
         } else {

@@ -95,7 +95,7 @@ class OnnxCommandsTest {
     }
 
     @Test
-    void aChainAndAGraphPruneAndReconstructionRefusesTheGraphWithAReason() throws Exception {
+    void aChainAndAGraphPrune() throws Exception {
         Path pruned = dir.resolve("p.onnx");
         ok("prune", "--method", "l1", "--ratio", "0.5", "--model", FIXTURES.resolve("chain.onnx").toString(), "--out", pruned.toString(),
                 "--limit", "64", "--latency-repeats", "2", "--quiet");
@@ -108,10 +108,34 @@ class OnnxCommandsTest {
         long before = ok("info", "--model", resnet, "--json").json().get("parameters").asLong();
         long after = ok("info", "--model", prunedGraph.toString(), "--json").json().get("parameters").asLong();
         assertTrue(after <= 0.6 * before, "residual graph pruned: " + after + " of " + before + " parameters");
-        Run graph = shears("prune", "--method", "reconstruct", "--ratio", "0.5", "--model", resnet,
-                "--out", dir.resolve("x.onnx").toString(), "--limit", "64", "--quiet");
-        assertEquals(1, graph.exitCode());
-        assertTrue(graph.err().contains("resnet.onnx is a graph model"), graph.err());
+    }
+
+    /** Reconstruction on the ResNet-style fixture whose BatchNorms are nodes: the same cut as L1, every consumer re-fitted. */
+    @Test
+    void aGraphPrunedByReconstructionAtAGlobalRatio() throws Exception {
+        String resnet = FIXTURES.resolve("resnet_bn.onnx").toString();
+        Path out = dir.resolve("x.onnx");
+        JsonNode r = ok("prune", "--method", "reconstruct", "--ratio", "0.5", "--global", "--model", resnet, "--out", out.toString(),
+                "--limit", "200", "--samples", "200", "--latency-repeats", "0", "--json", "--quiet").json();
+        long before = ok("info", "--model", resnet, "--json").json().get("parameters").asLong();
+        long after = ok("info", "--model", out.toString(), "--json").json().get("parameters").asLong();
+        assertTrue(after <= 0.6 * before, "reconstructed graph: " + after + " of " + before + " parameters");
+        JsonNode rec = r.get("reconstruction");
+        assertEquals("l1", rec.get("selection").asText());
+        assertEquals(after, rec.get("parameters").get("after").asLong());
+        assertTrue(rec.get("layers").size() >= 8, rec.get("layers").toString());
+        for (JsonNode l : rec.get("layers"))
+            assertTrue(l.get("relative_error_ls").asDouble() <= l.get("relative_error_naive").asDouble() + 1e-6, l.toString());
+        assertTrue(r.toString().contains("(residual)"), "a residual group is named as one: " + r);
+        JsonNode acc = rec.get("accuracy");
+        assertTrue(acc.get("reconstructed").asDouble() >= acc.get("naive").asDouble(), acc.toString());
+        // the file holds the re-fitted network: evaluated again, it scores what the report says
+        JsonNode eval = ok("eval", "--model", out.toString(), "--limit", "200", "--json", "--quiet").json();
+        assertEquals(acc.get("reconstructed").asDouble(), eval.get("accuracy").asDouble(), 1e-9);
+        Run lasso = shears("prune", "--method", "reconstruct", "--ratio", "0.5", "--select", "lasso", "--model", resnet,
+                "--out", dir.resolve("y.onnx").toString(), "--limit", "64", "--quiet");
+        assertEquals(2, lasso.exitCode());
+        assertTrue(lasso.err().contains("--select lasso takes chain models"), lasso.err());
     }
 
     @Test

@@ -50,8 +50,12 @@ class ReconstructCommandTest {
     void reconstructRejectsWhatDoesNotApply() {
         var threshold = shears("prune", "--method", "reconstruct", "--model", "x", "--out", "y", "--threshold", "0.1");
         assertEquals(2, threshold.exitCode(), threshold.err());
-        var global = shears("prune", "--method", "reconstruct", "--model", "x", "--out", "y", "--ratio", "0.5", "--global");
+        // --global is for graph models (a chain's reconstruction prunes a share of every layer)
+        String chain = OnnxCommandsTest.FIXTURES.resolve("chain.onnx").toString();
+        var global = shears("prune", "--method", "reconstruct", "--model", chain, "--out", dir.resolve("y.onnx").toString(),
+                "--ratio", "0.5", "--global");
         assertEquals(2, global.exitCode(), global.err());
+        assertTrue(global.err().contains("--global applies to graph models only"), global.err());
         var select = shears("prune", "--method", "reconstruct", "--model", "x", "--out", "y", "--ratio", "0.5", "--select", "random");
         assertEquals(2, select.exitCode(), select.err());
         assertTrue(select.err().contains("lasso, greedy, gamma or l1"), select.err());

@@ -14,7 +14,6 @@ import dev.shears.nn.Module;
 import dev.shears.onnx.OnnxExporter;
 import dev.shears.onnx.OnnxImporter;
 import dev.shears.nn.io.SafeTensors;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
@@ -39,10 +38,11 @@ class PrunedResnetOrtTest {
     static final Path RESNET = Path.of("../onnx/src/test/resources/fixtures/resnet.onnx");
     static final Path FASHION = Path.of("/usr/share/datasets/fashion-mnist");
 
-    @Test
-    void l1AtHalfTheChannelsKeepsAtMostSixtyPercentOfTheWeightsAndOnnxRuntimeAgrees(@TempDir Path dir) throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"resnet", "resnet_bn"})
+    void l1AtHalfTheChannelsKeepsAtMostSixtyPercentOfTheWeightsAndOnnxRuntimeAgrees(String name, @TempDir Path dir) throws Exception {
         assumeTrue(Files.isDirectory(FASHION), FASHION + " is not installed");
-        Module model = OnnxImporter.read(RESNET);
+        Module model = OnnxImporter.read(RESNET.resolveSibling(name + ".onnx"));
         assertInstanceOf(Graph.class, model);
         long before = model.parameterCount();
         PruneResult r = new Pruner(Method.L1, Criterion.globalRatio(0.5)).prune(model, 1, 1, 28, 28);
@@ -61,14 +61,14 @@ class PrunedResnetOrtTest {
         Close.assertClose("pruned resnet, Shears vs ONNX Runtime", shears, ort, 1e-4, 1e-4);
         int[] labels = Arrays.copyOf(test.labels(), n);
         assertEquals(correct(shears, labels), correct(ort, labels), "correctly classified test images");
-        System.out.printf("pruned resnet (L1, global 0.5): %.1f%% of %d weights kept, channels %s -> %s, notes %s; on %d test images "
-                        + "Shears %d correct, ONNX Runtime %d correct%n", 100 * kept, before, r.channelsBefore(), r.channelsAfter(), r.notes(), n,
+        System.out.printf("pruned %s (L1, global 0.5): %.1f%% of %d weights kept, channels %s -> %s, notes %s; on %d test images "
+                        + "Shears %d correct, ONNX Runtime %d correct%n", name, 100 * kept, before, r.channelsBefore(), r.channelsAfter(), r.notes(), n,
                 correct(shears, labels), correct(ort, labels));
     }
 
     /** Each fixture (residual, depthwise-separable, concatenating, chain), pruned and exported, runs in ONNX Runtime. */
     @ParameterizedTest
-    @ValueSource(strings = {"resnet", "mobilenet", "inception", "chain"})
+    @ValueSource(strings = {"resnet", "resnet_bn", "mobilenet", "inception", "chain"})
     void everyFixturePrunedByHalfPerLayerRunsInOnnxRuntimeWithShearsLogits(String name, @TempDir Path dir) throws Exception {
         Path fixtures = RESNET.getParent();
         Module model = OnnxImporter.read(fixtures.resolve(name + ".onnx"));

@@ -1,7 +1,7 @@
 package dev.shears.prune.reconstruct;
 
 import dev.shears.data.Dataset;
-import dev.shears.nn.Sequential;
+import dev.shears.nn.Module;
 import dev.shears.nn.train.Trainer;
 
 import java.util.ArrayList;
@@ -21,7 +21,7 @@ import java.util.Map;
  * @param reconstructCpuMs the same, as CPU time of the process (all threads): on a shared machine the wall
  *                     clock also counts the time other processes held the cores
  */
-public record ReconstructionResult(Sequential model, Selection selection, double ratio, int images, int positionsPerImage,
+public record ReconstructionResult(Module model, Selection selection, double ratio, int images, int positionsPerImage,
                                    double ridge, List<LayerReport> layers, Snapshot original, Snapshot naive,
                                    Snapshot reconstructed, long targetMs, long reconstructMs, long reconstructCpuMs) {
 

@@ -5,7 +5,11 @@
  *
  * <p>The room, in reading order:
  * <ul>
- *   <li>{@link dev.shears.prune.reconstruct.Reconstructor}: the Java front and the layer-by-layer loop;</li>
+ *   <li>{@link dev.shears.prune.reconstruct.Reconstructor}: the Java front and the layer-by-layer loop for a
+ *       chain ({@code Sequential}), with LASSO or greedy selection per layer;</li>
+ *   <li>{@link dev.shears.prune.reconstruct.GraphReconstructor}: any traced model, a {@code Graph} with residual
+ *       adds and concatenations too: the channels of an L1 or slimming plan (global or per layer), then every
+ *       consumer of a pruned group re-fitted in forward order;</li>
  *   <li>{@link dev.shears.prune.reconstruct.Site}: where channels are removed and which layer is re-fitted,
  *       from the dependency analysis of {@code dev.shears.prune};</li>
  *   <li>{@link dev.shears.prune.reconstruct.Samples} and {@code SiteSamples}: which images and positions, and
