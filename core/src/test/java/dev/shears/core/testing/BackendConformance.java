@@ -220,9 +220,14 @@ public abstract class BackendConformance {
         assertClose(b.name() + " copyStrided", expected, b.download(y1), 0, 0);
     }
 
-    @ParameterizedTest(name = "batch_norm2d training={0} n={1} c={2} hw={3}")
+    /**
+     * Batch norm, and with {@code relu} the fused batch norm + ReLU, against the reference's batch norm with the
+     * ReLU applied by hand: y = max(BN(x), 0), dx = BN backward of dy·[y > 0]. Random x puts about half the
+     * normalised values on either side of 0.
+     */
+    @ParameterizedTest(name = "batch_norm2d relu={0} training={1} n={2} c={3} hw={4}")
     @MethodSource("bnCases")
-    void batchNorm(boolean training, int n, int c, int hw) {
+    void batchNorm(boolean relu, boolean training, int n, int c, int hw) {
         Backend b = backend();
         int size = n * c * hw;
         float[] x = random(10, size), gamma = random(11, c), beta = random(12, c), dy = random(13, size);
@@ -231,17 +236,25 @@ public abstract class BackendConformance {
         for (int i = 0; i < c; i++) rv[i] = Math.abs(rv[i]) + 0.5f;
         float[] y0 = new float[size], m0 = new float[c], s0 = new float[c], rm0 = rm.clone(), rv0 = rv.clone();
         REF.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, up(REF, x), up(REF, gamma), up(REF, beta), wrap(rm0), wrap(rv0), wrap(y0), wrap(m0), wrap(s0));
+        float[] dz = dy.clone();
+        if (relu)
+            for (int i = 0; i < size; i++) {
+                y0[i] = Math.max(y0[i], 0f);
+                dz[i] = y0[i] > 0 ? dy[i] : 0f;
+            }
         Storage y1 = b.allocate(size), m1 = b.allocate(c), s1 = b.allocate(c), rm1 = up(b, rm), rv1 = up(b, rv);
         Storage xs = up(b, x), gs = up(b, gamma);
-        b.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
-        String what = b.name() + " batch_norm2d training=" + training + " [" + n + "," + c + "," + hw + "]";
+        if (relu) b.batchNorm2dReluForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
+        else b.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
+        String what = b.name() + (relu ? " batch_norm2d_relu" : " batch_norm2d") + " training=" + training + " [" + n + "," + c + "," + hw + "]";
         assertClose(what + " y", y0, b.download(y1), 1e-4, 1e-4);
         assertClose(what + " running_mean", rm0, b.download(rm1), 1e-5, 1e-5);
         assertClose(what + " running_var", rv0, b.download(rv1), 1e-4, 1e-4);
         float[] dx0 = new float[size], dg0 = new float[c], db0 = new float[c];
-        REF.batchNorm2dBackward(n, c, hw, training, up(REF, x), up(REF, dy), up(REF, gamma), wrap(m0), wrap(s0), wrap(dx0), wrap(dg0), wrap(db0));
+        REF.batchNorm2dBackward(n, c, hw, training, up(REF, x), up(REF, dz), up(REF, gamma), wrap(m0), wrap(s0), wrap(dx0), wrap(dg0), wrap(db0));
         Storage dx1 = b.allocate(size), dg1 = b.allocate(c), db1 = b.allocate(c);
-        b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        if (relu) b.batchNorm2dReluBackward(n, c, hw, training, xs, y1, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        else b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
         double tol = 1e-4 * Math.sqrt(n * hw);
         assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
         assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
@@ -249,8 +262,9 @@ public abstract class BackendConformance {
     }
 
     static Stream<Arguments> bnCases() {
-        return Stream.of(Arguments.of(true, 8, 32, 28 * 28), Arguments.of(false, 8, 32, 28 * 28),
-                Arguments.of(true, 3, 5, 7), Arguments.of(true, 2, 1, 1), Arguments.of(false, 1, 3, 1), Arguments.of(true, 5, 17, 49));
+        return Stream.of(false, true).flatMap(relu -> Stream.of(Arguments.of(relu, true, 8, 32, 28 * 28),
+                Arguments.of(relu, false, 8, 32, 28 * 28), Arguments.of(relu, true, 3, 5, 7), Arguments.of(relu, true, 2, 1, 1),
+                Arguments.of(relu, false, 1, 3, 1), Arguments.of(relu, true, 5, 17, 49)));
     }
 
     @ParameterizedTest(name = "unary {0}")
