@@ -71,12 +71,12 @@ public abstract class BackendConformance {
         float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), bias = random(6, s.k()), dy = random(7, s.outputSize());
         float[] y0 = new float[s.outputSize()];
         REF.conv2dForward(s, up(REF, x), up(REF, w), up(REF, bias), wrap(y0));
-        Storage y1 = b.allocate(s.outputSize());
+        Storage y1 = poisoned(b, s.outputSize());
         b.conv2dForward(s, up(b, x), up(b, w), up(b, bias), y1);
         double tol = tolerance() * Math.sqrt(s.c() * s.r() * s.s());
         assertClose(b.name() + " conv2d forward " + s, y0, b.download(y1), tol, tolerance());
 
-        Storage y2 = b.allocate(s.outputSize());
+        Storage y2 = poisoned(b, s.outputSize());
         float[] y0nb = new float[s.outputSize()];
         REF.conv2dForward(s, up(REF, x), up(REF, w), null, wrap(y0nb));
         b.conv2dForward(s, up(b, x), up(b, w), null, y2);
@@ -84,13 +84,13 @@ public abstract class BackendConformance {
 
         float[] dx0 = new float[s.inputSize()];
         REF.conv2dBackwardData(s, up(REF, dy), up(REF, w), wrap(dx0));
-        Storage dx1 = b.allocate(s.inputSize());
+        Storage dx1 = poisoned(b, s.inputSize());
         b.conv2dBackwardData(s, up(b, dy), up(b, w), dx1);
         assertClose(b.name() + " conv2d backward-data " + s, dx0, b.download(dx1), tolerance() * Math.sqrt(s.k() * s.r() * s.s()), tolerance());
 
         float[] dw0 = new float[s.weightSize()], db0 = new float[s.k()];
         REF.conv2dBackwardWeight(s, up(REF, x), up(REF, dy), wrap(dw0), wrap(db0));
-        Storage dw1 = b.allocate(s.weightSize()), db1 = b.allocate(s.k());
+        Storage dw1 = poisoned(b, s.weightSize()), db1 = poisoned(b, s.k());
         b.conv2dBackwardWeight(s, up(b, x), up(b, dy), dw1, db1);
         double wtol = tolerance() * Math.sqrt(s.n() * s.p() * s.q());
         assertClose(b.name() + " conv2d backward-weight " + s, dw0, b.download(dw1), wtol, tolerance());
@@ -154,15 +154,15 @@ public abstract class BackendConformance {
         float[] x = random(8, p.inputSize()), dy = random(9, p.outputSize());
         float[] y0 = new float[p.outputSize()];
         Storage arg0 = REF.maxPool2dForward(p, up(REF, x), wrap(y0));
-        Storage y1 = b.allocate(p.outputSize());
+        Storage y1 = poisoned(b, p.outputSize());
         Storage arg1 = b.maxPool2dForward(p, up(b, x), y1);
         assertClose(b.name() + " max_pool2d forward " + p, y0, b.download(y1), 0, 0);
-        Storage y2 = b.allocate(p.outputSize());
+        Storage y2 = poisoned(b, p.outputSize());
         b.maxPool2dForwardValues(p, up(b, x), y2);
         assertClose(b.name() + " max_pool2d forward, values only " + p, y0, b.download(y2), 0, 0);
         float[] dx0 = new float[p.inputSize()];
         REF.maxPool2dBackward(p, up(REF, dy), arg0, wrap(dx0));
-        Storage dx1 = b.allocate(p.inputSize());
+        Storage dx1 = poisoned(b, p.inputSize());
         b.maxPool2dBackward(p, up(b, dy), arg1, dx1);
         assertClose(b.name() + " max_pool2d backward " + p, dx0, b.download(dx1), 1e-6, 1e-6);
     }
@@ -466,6 +466,16 @@ public abstract class BackendConformance {
                 assertClose(b.name() + " sgd without momentum n=" + n, p2, b.download(p3), 1e-6, 1e-5);
             }
         }
+    }
+
+    /**
+     * A storage of {@code n} NaNs: the output of an op whose contract says it overwrites its output, so a kernel
+     * that only adds into it, or skips elements, fails the comparison.
+     */
+    private Storage poisoned(Backend b, int n) {
+        float[] nan = new float[n];
+        java.util.Arrays.fill(nan, Float.NaN);
+        return up(b, nan);
     }
 
     private static int product(int[] s) {
