@@ -261,6 +261,27 @@ public abstract class BackendConformance {
         assertClose(what + " dbeta", db0, b.download(db1), tol, 1e-3);
     }
 
+    /**
+     * Batch statistics where |mean| ≫ std (10⁴ against 1): a variance taken as Σx² − (Σx)²/M in floats would
+     * lose every digit. The running variance must match the reference's two-pass double statistics; y only to the
+     * float rounding of a mean of 10⁴ (an ulp of 10⁻³, scaled by γ·invStd).
+     */
+    @Test
+    void batchNormLargeMean() {
+        Backend b = backend();
+        int n = 4, c = 3, hw = 50, size = n * c * hw;
+        float[] x = random(30, size);
+        for (int i = 0; i < size; i++) x[i] += 1e4f;
+        float[] gamma = {1, 2, 3}, beta = {0, 0, 0}, y0 = new float[size], rv0 = {1, 1, 1};
+        REF.batchNorm2dForward(n, c, hw, true, 0.1f, 1e-5f, up(REF, x), up(REF, gamma), up(REF, beta), wrap(new float[c]),
+                wrap(rv0), wrap(y0), wrap(new float[c]), wrap(new float[c]));
+        Storage y1 = poisoned(b, size), rv1 = up(b, new float[]{1, 1, 1});
+        b.batchNorm2dForward(n, c, hw, true, 0.1f, 1e-5f, up(b, x), up(b, gamma), up(b, beta), b.allocate(c), rv1, y1,
+                b.allocate(c), b.allocate(c));
+        assertClose(b.name() + " batch_norm2d with mean 1e4, y", y0, b.download(y1), 1e-2, 1e-3);
+        assertClose(b.name() + " batch_norm2d with mean 1e4, running_var", rv0, b.download(rv1), 1e-4, 1e-4);
+    }
+
     static Stream<Arguments> bnCases() {
         return Stream.of(false, true).flatMap(relu -> Stream.of(Arguments.of(relu, true, 8, 32, 28 * 28),
                 Arguments.of(relu, false, 8, 32, 28 * 28), Arguments.of(relu, true, 3, 5, 7), Arguments.of(relu, true, 2, 1, 1),
