@@ -135,6 +135,34 @@ public interface Backend {
                              Storage x, Storage dy, Storage gamma, Storage mean, Storage invStd,
                              Storage dx, Storage dgamma, Storage dbeta);
 
+    /**
+     * y = max(batchNorm(x), 0): {@link #batchNorm2dForward} with the ReLU applied as each value is written
+     * (NaN propagates, as in {@link Unary#RELU}), so training does not pass over the maps a second time. Same
+     * arguments and side effects as {@link #batchNorm2dForward}; the default runs the two ops.
+     */
+    default void batchNorm2dReluForward(int n, int c, int hw, boolean training, float momentum, float eps,
+                                        Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
+                                        Storage y, Storage mean, Storage invStd) {
+        batchNorm2dForward(n, c, hw, training, momentum, eps, x, gamma, beta, runningMean, runningVar, y, mean, invStd);
+        unary(Unary.RELU, n * c * hw, y, y);
+    }
+
+    /**
+     * Gradients of {@link #batchNorm2dReluForward}, given its output {@code y} and {@code dy} = ∂L/∂y:
+     * {@link #batchNorm2dBackward} of dz = dy·[y &gt; 0] (the ReLU's gradient at 0 is 0, and y &gt; 0 exactly
+     * where the normalised value was). dx, dgamma, dbeta are overwritten; the default runs the three ops.
+     */
+    default void batchNorm2dReluBackward(int n, int c, int hw, boolean training,
+                                         Storage x, Storage y, Storage dy, Storage gamma, Storage mean, Storage invStd,
+                                         Storage dx, Storage dgamma, Storage dbeta) {
+        int[] flat = {n * c * hw};
+        Storage dz = allocateForOutput(flat[0]);
+        unary(Unary.STEP, flat[0], y, dz);
+        binary(Binary.MUL, flat, dz, flat, dy, flat, dz);
+        batchNorm2dBackward(n, c, hw, training, x, dz, gamma, mean, invStd, dx, dgamma, dbeta);
+        recycle(dz);
+    }
+
     // ---- pooling ----------------------------------------------------------------------------------------
 
     /**

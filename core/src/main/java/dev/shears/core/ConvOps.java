@@ -21,15 +21,16 @@ public final class ConvOps {
         Tensor y = new Tensor(b.allocateForOutput(s.outputSize()), s.n(), s.k(), s.p(), s.q());   // every kernel writes all of y
         b.conv2dForward(s, x.storage(), weight.storage(), bias == null ? null : bias.storage(), y.storage());
         return Tensor.record("conv2d", y, g -> {
-            // forward saved nothing but its inputs: dx needs the weight, dw needs the input
+            // forward saved nothing but its inputs: dx needs the weight, dw needs the input. The backward
+            // kernels overwrite dx, dw and db, so none of them is zeroed first
             Tensor dx = null, dw = null, db = null;
             if (x.requiresGrad()) {
-                dx = Tensor.zeros(b, x.shape());
+                dx = Tensor.output(b, x.shape());
                 b.conv2dBackwardData(s, g.storage(), weight.storage(), dx.storage());
             }
             if (weight.requiresGrad() || (bias != null && bias.requiresGrad())) {
-                dw = Tensor.zeros(b, weight.shape());
-                db = bias == null ? null : Tensor.zeros(b, bias.shape());
+                dw = Tensor.output(b, weight.shape());
+                db = bias == null ? null : Tensor.output(b, bias.shape());
                 b.conv2dBackwardWeight(s, x.storage(), g.storage(), dw.storage(), db == null ? null : db.storage());
             }
             return new Tensor[]{dx, dw, db};
@@ -80,10 +81,10 @@ public final class ConvOps {
             b.maxPool2dForwardValues(p, x.storage(), y.storage());
             return y;
         }
-        Tensor y = Tensor.zeros(b, p.n(), p.c(), p.p(), p.q());
+        Tensor y = Tensor.output(b, p.n(), p.c(), p.p(), p.q());   // both kernels write every element
         Storage argmax = b.maxPool2dForward(p, x.storage(), y.storage());
         return Tensor.record("max_pool2d", y, g -> {
-            Tensor dx = Tensor.zeros(b, x.shape());
+            Tensor dx = Tensor.output(b, x.shape());
             b.maxPool2dBackward(p, g.storage(), argmax, dx.storage());
             argmax.close();
             return new Tensor[]{dx};

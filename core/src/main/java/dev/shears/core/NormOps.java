@@ -13,26 +13,50 @@ public final class NormOps {
      */
     public static Tensor batchNorm2d(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                      boolean training, float momentum, float eps) {
-        Shapes.requireRank("batch_norm2d", "input", x, 4);
-        Shapes.requireSameBackend("batch_norm2d", x, gamma, beta, runningMean, runningVar);
+        return batchNorm2d(x, gamma, beta, runningMean, runningVar, training, momentum, eps, false);
+    }
+
+    /**
+     * max(batchNorm2d(x, ...), 0) as one op: the backend applies the ReLU while it writes the normalised values,
+     * and backward takes the ReLU's mask from the output ({@link Backend#batchNorm2dReluForward}). Same values
+     * and gradients as {@code batchNorm2d(...).relu()}, two passes over the maps fewer in training.
+     */
+    public static Tensor batchNorm2dRelu(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                         boolean training, float momentum, float eps) {
+        return batchNorm2d(x, gamma, beta, runningMean, runningVar, training, momentum, eps, true);
+    }
+
+    private static Tensor batchNorm2d(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                      boolean training, float momentum, float eps, boolean relu) {
+        String op = relu ? "batch_norm2d_relu" : "batch_norm2d";
+        Shapes.requireRank(op, "input", x, 4);
+        Shapes.requireSameBackend(op, x, gamma, beta, runningMean, runningVar);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         for (Tensor t : new Tensor[]{gamma, beta, runningMean, runningVar})
             if (t.rank() != 1 || t.dim(0) != c)
-                throw new IllegalArgumentException("batch_norm2d: input " + Arrays.toString(x.shape()) + " has " + c
+                throw new IllegalArgumentException(op + ": input " + Arrays.toString(x.shape()) + " has " + c
                         + " channels but a per-channel tensor has shape " + Arrays.toString(t.shape()));
         if (training && n * hw < 2)
-            throw new IllegalArgumentException("batch_norm2d: expected more than 1 value per channel when training, got input " + Arrays.toString(x.shape()));
+            throw new IllegalArgumentException(op + ": expected more than 1 value per channel when training, got input " + Arrays.toString(x.shape()));
         Backend b = x.backend();
         Tensor y = Tensor.output(b, x.shape());
         // saved for backward: the statistics actually used, so backward never recomputes them
         Tensor mean = Tensor.output(b, c), invStd = Tensor.output(b, c);
-        b.batchNorm2dForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
-                runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
+        if (relu)
+            b.batchNorm2dReluForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
+                    runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
+        else
+            b.batchNorm2dForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
+                    runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
         if (training) { runningMean.markModified(); runningVar.markModified(); }   // updated in place
-        return Tensor.record("batch_norm2d", y, g -> {
+        return Tensor.record(op, y, g -> {
             Tensor dx = Tensor.output(b, x.shape()), dg = Tensor.output(b, c), dbeta = Tensor.output(b, c);
-            b.batchNorm2dBackward(n, c, hw, training, x.storage(), g.storage(), gamma.storage(), mean.storage(),
-                    invStd.storage(), dx.storage(), dg.storage(), dbeta.storage());
+            if (relu)
+                b.batchNorm2dReluBackward(n, c, hw, training, x.storage(), y.storage(), g.storage(), gamma.storage(),
+                        mean.storage(), invStd.storage(), dx.storage(), dg.storage(), dbeta.storage());
+            else
+                b.batchNorm2dBackward(n, c, hw, training, x.storage(), g.storage(), gamma.storage(), mean.storage(),
+                        invStd.storage(), dx.storage(), dg.storage(), dbeta.storage());
             return new Tensor[]{dx, dg, dbeta};
         }, x, gamma, beta);
     }

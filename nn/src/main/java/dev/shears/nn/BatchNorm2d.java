@@ -32,14 +32,23 @@ public final class BatchNorm2d extends Module {
     public float momentum() { return momentum; }
 
     @Override
-    public Tensor forward(Tensor x) {
+    public Tensor forward(Tensor x) { return forward(x, false); }
+
+    /**
+     * max(forward(x), 0) in one op ({@link NormOps#batchNorm2dRelu}): what {@link Sequential} runs for a
+     * BatchNorm2d followed by a {@link ReLU}, with the same values and gradients.
+     */
+    public Tensor forwardRelu(Tensor x) { return forward(x, true); }
+
+    private Tensor forward(Tensor x, boolean relu) {
         if (isTraining()) {
             // in place, on the device: no read-back, and nothing allocated inside the caller's TensorScope
             Tensor count = buffer("num_batches_tracked");
             count.backend().affine(1, 1f, 1f, count.storage(), count.storage());
             count.markModified();
         }
-        return NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
+        return relu ? NormOps.batchNorm2dRelu(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps)
+                : NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.shears.cpu;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -12,6 +13,9 @@ import jdk.incubator.vector.VectorSpecies;
  * Backward: dβ = Σdy, dγ = Σ dy·x̂, and in training dx = γ·invStd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), applied as
  * dx = k1·dy + k2·(x−mean) + k3; in evaluation dx = γ·invStd·dy.
  *
+ * <p>With {@code relu}, forward writes y = max(BN(x), 0) and backward takes dz = dy·[y &gt; 0] in place of dy
+ * (read as it goes, never stored): the ReLU that follows batch norm in a CNN then costs no pass of its own.
+ *
  * <p>Channels are independent, so they are split across threads; every per-channel loop runs over N
  * contiguous planes of HW floats. Sums are taken in float vectors per plane and added up in double.
  */
@@ -21,67 +25,94 @@ final class BatchNorm {
 
     private BatchNorm() {}
 
-    static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float momentum, float eps,
-                        float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd) {
+    static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, boolean relu,
+                        float momentum, float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd) {
         if (!par.splits(0, c, grain(n, hw))) {   // no body object to make (a compiled predictor's call allocates nothing)
-            forwardChannels(simd, n, c, hw, training, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, 0, c);
+            forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, 0, c);
             return;
         }
         par.parallelFor(0, c, grain(n, hw), (lo, hi) ->
-                forwardChannels(simd, n, c, hw, training, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, lo, hi));
+                forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, lo, hi));
     }
 
     /** forward's loop over channels [lo, hi). */
-    private static void forwardChannels(boolean simd, int n, int c, int hw, boolean training, float momentum, float eps, float[] x,
-                                        float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd,
-                                        int lo, int hi) {
+    private static void forwardChannels(boolean simd, int n, int c, int hw, boolean training, boolean relu, float momentum,
+                                        float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y,
+                                        float[] mean, float[] invStd, int lo, int hi) {
         long count = (long) n * hw;
-        {
-            for (int ch = lo; ch < hi; ch++) {
-                double mu, var;
-                if (training) {
-                    double sum = 0;
-                    for (int i = 0; i < n; i++) sum += Reduce.sum(simd, x, (i * c + ch) * hw, hw);
-                    mu = sum / count;
-                    double sq = 0;
-                    for (int i = 0; i < n; i++) sq += sumSquaredDeviation(simd, x, (i * c + ch) * hw, hw, (float) mu);
-                    var = sq / count;
-                    // PyTorch keeps the unbiased variance in its running estimate
-                    double unbiased = count > 1 ? sq / (count - 1) : var;
-                    rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * mu);
-                    rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * unbiased);
-                } else {
-                    mu = rm[ch];
-                    var = rv[ch];
-                }
-                double is = 1.0 / Math.sqrt(var + eps);
-                mean[ch] = (float) mu;
-                invStd[ch] = (float) is;
-                // (x − mean)·a + β rather than x·a + b with b = β − mean·a: no cancellation when |mean| ≫ std
-                float a = (float) (gamma[ch] * is), b = beta[ch], m = (float) mu;
-                for (int i = 0; i < n; i++) {
-                    int off = (i * c + ch) * hw, j = 0;
-                    if (simd)
-                        for (int bound = S.loopBound(hw); j < bound; j += L)
-                            FloatVector.fromArray(S, x, off + j).sub(m).fma(a, b).intoArray(y, off + j);
-                    for (; j < hw; j++) y[off + j] = (x[off + j] - m) * a + b;
-                }
+        for (int ch = lo; ch < hi; ch++) {
+            double mu, var;
+            if (training) {
+                double sum = 0;
+                for (int i = 0; i < n; i++) sum += Reduce.sum(simd, x, (i * c + ch) * hw, hw);
+                mu = sum / count;
+                double sq = 0;
+                for (int i = 0; i < n; i++) sq += sumSquaredDeviation(simd, x, (i * c + ch) * hw, hw, (float) mu);
+                var = sq / count;
+                // PyTorch keeps the unbiased variance in its running estimate
+                double unbiased = count > 1 ? sq / (count - 1) : var;
+                rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * mu);
+                rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * unbiased);
+            } else {
+                mu = rm[ch];
+                var = rv[ch];
+            }
+            double is = 1.0 / Math.sqrt(var + eps);
+            mean[ch] = (float) mu;
+            invStd[ch] = (float) is;
+            // (x − mean)·a + β rather than x·a + b with b = β − mean·a: no cancellation when |mean| ≫ std
+            float a = (float) (gamma[ch] * is), b = beta[ch], m = (float) mu;
+            for (int i = 0; i < n; i++) {
+                int off = (i * c + ch) * hw;
+                if (relu) applyRelu(simd, x, y, off, hw, m, a, b);
+                else apply(simd, x, y, off, hw, m, a, b);
             }
         }
     }
 
-    static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] dy,
-                         float[] gamma, float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+    /** y = (x − m)·a + b over [off .. off+len). */
+    private static void apply(boolean simd, float[] x, float[] y, int off, int len, float m, float a, float b) {
+        int j = 0;
+        if (simd)
+            for (int bound = S.loopBound(len); j < bound; j += L)
+                FloatVector.fromArray(S, x, off + j).sub(m).fma(a, b).intoArray(y, off + j);
+        for (; j < len; j++) y[off + j] = (x[off + j] - m) * a + b;
+    }
+
+    /** y = max((x − m)·a + b, 0) over [off .. off+len), the max as {@link Pointwise}'s RELU takes it. */
+    private static void applyRelu(boolean simd, float[] x, float[] y, int off, int len, float m, float a, float b) {
+        int j = 0;
+        if (simd) {
+            FloatVector zero = FloatVector.zero(S);
+            for (int bound = S.loopBound(len); j < bound; j += L)
+                FloatVector.fromArray(S, x, off + j).sub(m).fma(a, b).max(zero).intoArray(y, off + j);
+        }
+        for (; j < len; j++) y[off + j] = Math.max((x[off + j] - m) * a + b, 0f);
+    }
+
+    /**
+     * Gradients; with {@code y} (the fused forward's output, else null) the incoming dy is first multiplied by
+     * the ReLU's mask [y &gt; 0].
+     */
+    static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] y,
+                         float[] dy, float[] gamma, float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
         long count = (long) n * hw;
         par.parallelFor(0, c, grain(n, hw), (lo, hi) -> {
+            double[] sums = y != null ? new double[2] : null;   // one plane's Σdz, Σdz·(x − mean)
             for (int ch = lo; ch < hi; ch++) {
                 float mu = mean[ch];
                 double is = invStd[ch];
                 double sumDy = 0, sumDyXc = 0;   // Σdy and Σ dy·(x − mean)
                 for (int i = 0; i < n; i++) {
                     int off = (i * c + ch) * hw;
-                    sumDy += Reduce.sum(simd, dy, off, hw);
-                    sumDyXc += dotCentered(simd, dy, x, off, hw, mu);
+                    if (y != null) {
+                        maskedSums(simd, dy, y, x, off, hw, mu, sums);
+                        sumDy += sums[0];
+                        sumDyXc += sums[1];
+                    } else {
+                        sumDy += Reduce.sum(simd, dy, off, hw);
+                        sumDyXc += dotCentered(simd, dy, x, off, hw, mu);
+                    }
                 }
                 double sumDyXhat = sumDyXc * is;
                 dbeta[ch] = (float) sumDy;
@@ -91,16 +122,70 @@ final class BatchNorm {
                 float k2 = training ? (float) (-g / count * sumDyXhat * is) : 0f;
                 float k3 = training ? (float) (-g / count * sumDy) : 0f;
                 for (int i = 0; i < n; i++) {
-                    int off = (i * c + ch) * hw, j = 0;
-                    if (simd)
-                        for (int bound = S.loopBound(hw); j < bound; j += L) {
-                            FloatVector xc = FloatVector.fromArray(S, x, off + j).sub(mu);
-                            FloatVector.fromArray(S, dy, off + j).fma(FloatVector.broadcast(S, k1), xc.fma(k2, k3)).intoArray(dx, off + j);
-                        }
-                    for (; j < hw; j++) dx[off + j] = dy[off + j] * k1 + ((x[off + j] - mu) * k2 + k3);
+                    int off = (i * c + ch) * hw;
+                    if (y != null) dxMasked(simd, x, y, dy, dx, off, hw, mu, k1, k2, k3);
+                    else dx(simd, x, dy, dx, off, hw, mu, k1, k2, k3);
                 }
             }
         });
+    }
+
+    /** dx = dy·k1 + ((x − mu)·k2 + k3) over [off .. off+len). */
+    private static void dx(boolean simd, float[] x, float[] dy, float[] dx, int off, int len, float mu,
+                           float k1, float k2, float k3) {
+        int j = 0;
+        if (simd)
+            for (int bound = S.loopBound(len); j < bound; j += L) {
+                FloatVector xc = FloatVector.fromArray(S, x, off + j).sub(mu);
+                FloatVector.fromArray(S, dy, off + j).fma(FloatVector.broadcast(S, k1), xc.fma(k2, k3)).intoArray(dx, off + j);
+            }
+        for (; j < len; j++) dx[off + j] = dy[off + j] * k1 + ((x[off + j] - mu) * k2 + k3);
+    }
+
+    /** As {@link #dx} with dz = dy·[y &gt; 0] for dy: dx = dz·k1 + ((x − mu)·k2 + k3). */
+    private static void dxMasked(boolean simd, float[] x, float[] y, float[] dy, float[] dx, int off, int len, float mu,
+                                 float k1, float k2, float k3) {
+        int j = 0;
+        if (simd) {
+            FloatVector zero = FloatVector.zero(S);
+            for (int bound = S.loopBound(len); j < bound; j += L) {
+                FloatVector xc = FloatVector.fromArray(S, x, off + j).sub(mu);
+                FloatVector dz = zero.blend(FloatVector.fromArray(S, dy, off + j),
+                        FloatVector.fromArray(S, y, off + j).compare(VectorOperators.GT, 0f));
+                dz.fma(FloatVector.broadcast(S, k1), xc.fma(k2, k3)).intoArray(dx, off + j);
+            }
+        }
+        for (; j < len; j++) dx[off + j] = masked(dy[off + j], y[off + j]) * k1 + ((x[off + j] - mu) * k2 + k3);
+    }
+
+    /** dy·[y &gt; 0], as 0·dy would turn an infinite or NaN dy into NaN where the ReLU passes nothing. */
+    private static float masked(float dy, float y) { return y > 0 ? dy : 0f; }
+
+    /**
+     * sums[0] = Σ dz, sums[1] = Σ dz·(x − mu) over [off .. off+len), dz = dy·[y &gt; 0]: one pass where the
+     * unfused backward takes two.
+     */
+    private static void maskedSums(boolean simd, float[] dy, float[] y, float[] x, int off, int len, float mu, double[] sums) {
+        int j = 0;
+        double s0 = 0, s1 = 0;
+        if (simd && len >= L) {
+            FloatVector zero = FloatVector.zero(S), acc0 = zero, acc1 = zero;
+            for (int bound = S.loopBound(len); j < bound; j += L) {
+                FloatVector dz = zero.blend(FloatVector.fromArray(S, dy, off + j),
+                        FloatVector.fromArray(S, y, off + j).compare(VectorOperators.GT, 0f));
+                acc0 = acc0.add(dz);
+                acc1 = FloatVector.fromArray(S, x, off + j).sub(mu).fma(dz, acc1);
+            }
+            s0 = Lanes.sum(acc0);
+            s1 = Lanes.sum(acc1);
+        }
+        for (; j < len; j++) {
+            float dz = masked(dy[off + j], y[off + j]);
+            s0 += dz;
+            s1 += (double) dz * (x[off + j] - mu);
+        }
+        sums[0] = s0;
+        sums[1] = s1;
     }
 
     /** About 32 K values per chunk: one channel of SimpleCNN at batch 64 is already 50 K. */

@@ -147,14 +147,28 @@ public final class CpuBackend implements Backend {
     @Override public void batchNorm2dForward(int n, int c, int hw, boolean training, float momentum, float eps,
                                              Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
                                              Storage y, Storage mean, Storage invStd) {
-        BatchNorm.forward(par, simd, n, c, hw, training, momentum, eps, floats(x), floats(gamma), floats(beta),
+        BatchNorm.forward(par, simd, n, c, hw, training, false, momentum, eps, floats(x), floats(gamma), floats(beta),
+                floats(runningMean), floats(runningVar), floats(y), floats(mean), floats(invStd));
+    }
+
+    @Override public void batchNorm2dReluForward(int n, int c, int hw, boolean training, float momentum, float eps,
+                                                 Storage x, Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
+                                                 Storage y, Storage mean, Storage invStd) {
+        BatchNorm.forward(par, simd, n, c, hw, training, true, momentum, eps, floats(x), floats(gamma), floats(beta),
                 floats(runningMean), floats(runningVar), floats(y), floats(mean), floats(invStd));
     }
 
     @Override public void batchNorm2dBackward(int n, int c, int hw, boolean training, Storage x, Storage dy, Storage gamma,
                                               Storage mean, Storage invStd, Storage dx, Storage dgamma, Storage dbeta) {
-        BatchNorm.backward(par, simd, n, c, hw, training, floats(x), floats(dy), floats(gamma), floats(mean), floats(invStd),
-                floats(dx), floats(dgamma), floats(dbeta));
+        BatchNorm.backward(par, simd, n, c, hw, training, floats(x), null, floats(dy), floats(gamma), floats(mean),
+                floats(invStd), floats(dx), floats(dgamma), floats(dbeta));
+    }
+
+    @Override public void batchNorm2dReluBackward(int n, int c, int hw, boolean training, Storage x, Storage y, Storage dy,
+                                                  Storage gamma, Storage mean, Storage invStd, Storage dx, Storage dgamma,
+                                                  Storage dbeta) {
+        BatchNorm.backward(par, simd, n, c, hw, training, floats(x), floats(y), floats(dy), floats(gamma), floats(mean),
+                floats(invStd), floats(dx), floats(dgamma), floats(dbeta));
     }
 
     // ---- pooling ----

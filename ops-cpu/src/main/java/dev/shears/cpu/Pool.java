@@ -211,9 +211,10 @@ final class Pool {
     static void backward(Parallel par, dev.shears.core.Pool2dShape p, float[] dy, int[] argmax, float[] dx) {
         int planes = p.n() * p.c(), inPlane = p.h() * p.w(), outPlane = p.p() * p.q();
         par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / inPlane), (lo, hi) -> {
-            java.util.Arrays.fill(dx, lo * inPlane, hi * inPlane, 0f);
             for (int plane = lo; plane < hi; plane++) {
                 int xOff = plane * inPlane;
+                // zeroed plane by plane, so the routed values land while it is still in L1 (one pass over dx)
+                java.util.Arrays.fill(dx, xOff, xOff + inPlane, 0f);
                 for (int o = plane * outPlane, end = o + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
             }
         });

@@ -64,6 +64,7 @@ class DirectConvTest {
                 if (!DirectConv.invertible(s)) continue;
                 float[] dy = random(4, s.outputSize()), w = random(2, s.weightSize());
                 float[] expected = new float[s.inputSize()], actual = new float[s.inputSize()];
+                java.util.Arrays.fill(actual, Float.NaN);   // overwritten: ConvOps hands it an unzeroed array
                 R.conv2dBackwardData(s, R.upload(dy), R.upload(w), HeapStorage.ofFloats(R, expected));
                 DirectConv.backwardData(par, s, dy, w, actual);
                 assertClose("direct backward-data " + s, expected, actual, 1e-4 * Math.sqrt(s.k() * s.r() * s.s()), 1e-4);

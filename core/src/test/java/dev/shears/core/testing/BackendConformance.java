@@ -71,12 +71,12 @@ public abstract class BackendConformance {
         float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), bias = random(6, s.k()), dy = random(7, s.outputSize());
         float[] y0 = new float[s.outputSize()];
         REF.conv2dForward(s, up(REF, x), up(REF, w), up(REF, bias), wrap(y0));
-        Storage y1 = b.allocate(s.outputSize());
+        Storage y1 = poisoned(b, s.outputSize());
         b.conv2dForward(s, up(b, x), up(b, w), up(b, bias), y1);
         double tol = tolerance() * Math.sqrt(s.c() * s.r() * s.s());
         assertClose(b.name() + " conv2d forward " + s, y0, b.download(y1), tol, tolerance());
 
-        Storage y2 = b.allocate(s.outputSize());
+        Storage y2 = poisoned(b, s.outputSize());
         float[] y0nb = new float[s.outputSize()];
         REF.conv2dForward(s, up(REF, x), up(REF, w), null, wrap(y0nb));
         b.conv2dForward(s, up(b, x), up(b, w), null, y2);
@@ -84,13 +84,13 @@ public abstract class BackendConformance {
 
         float[] dx0 = new float[s.inputSize()];
         REF.conv2dBackwardData(s, up(REF, dy), up(REF, w), wrap(dx0));
-        Storage dx1 = b.allocate(s.inputSize());
+        Storage dx1 = poisoned(b, s.inputSize());
         b.conv2dBackwardData(s, up(b, dy), up(b, w), dx1);
         assertClose(b.name() + " conv2d backward-data " + s, dx0, b.download(dx1), tolerance() * Math.sqrt(s.k() * s.r() * s.s()), tolerance());
 
         float[] dw0 = new float[s.weightSize()], db0 = new float[s.k()];
         REF.conv2dBackwardWeight(s, up(REF, x), up(REF, dy), wrap(dw0), wrap(db0));
-        Storage dw1 = b.allocate(s.weightSize()), db1 = b.allocate(s.k());
+        Storage dw1 = poisoned(b, s.weightSize()), db1 = poisoned(b, s.k());
         b.conv2dBackwardWeight(s, up(b, x), up(b, dy), dw1, db1);
         double wtol = tolerance() * Math.sqrt(s.n() * s.p() * s.q());
         assertClose(b.name() + " conv2d backward-weight " + s, dw0, b.download(dw1), wtol, tolerance());
@@ -154,15 +154,15 @@ public abstract class BackendConformance {
         float[] x = random(8, p.inputSize()), dy = random(9, p.outputSize());
         float[] y0 = new float[p.outputSize()];
         Storage arg0 = REF.maxPool2dForward(p, up(REF, x), wrap(y0));
-        Storage y1 = b.allocate(p.outputSize());
+        Storage y1 = poisoned(b, p.outputSize());
         Storage arg1 = b.maxPool2dForward(p, up(b, x), y1);
         assertClose(b.name() + " max_pool2d forward " + p, y0, b.download(y1), 0, 0);
-        Storage y2 = b.allocate(p.outputSize());
+        Storage y2 = poisoned(b, p.outputSize());
         b.maxPool2dForwardValues(p, up(b, x), y2);
         assertClose(b.name() + " max_pool2d forward, values only " + p, y0, b.download(y2), 0, 0);
         float[] dx0 = new float[p.inputSize()];
         REF.maxPool2dBackward(p, up(REF, dy), arg0, wrap(dx0));
-        Storage dx1 = b.allocate(p.inputSize());
+        Storage dx1 = poisoned(b, p.inputSize());
         b.maxPool2dBackward(p, up(b, dy), arg1, dx1);
         assertClose(b.name() + " max_pool2d backward " + p, dx0, b.download(dx1), 1e-6, 1e-6);
     }
@@ -220,9 +220,14 @@ public abstract class BackendConformance {
         assertClose(b.name() + " copyStrided", expected, b.download(y1), 0, 0);
     }
 
-    @ParameterizedTest(name = "batch_norm2d training={0} n={1} c={2} hw={3}")
+    /**
+     * Batch norm, and with {@code relu} the fused batch norm + ReLU, against the reference's batch norm with the
+     * ReLU applied by hand: y = max(BN(x), 0), dx = BN backward of dy·[y > 0]. Random x puts about half the
+     * normalised values on either side of 0.
+     */
+    @ParameterizedTest(name = "batch_norm2d relu={0} training={1} n={2} c={3} hw={4}")
     @MethodSource("bnCases")
-    void batchNorm(boolean training, int n, int c, int hw) {
+    void batchNorm(boolean relu, boolean training, int n, int c, int hw) {
         Backend b = backend();
         int size = n * c * hw;
         float[] x = random(10, size), gamma = random(11, c), beta = random(12, c), dy = random(13, size);
@@ -231,26 +236,56 @@ public abstract class BackendConformance {
         for (int i = 0; i < c; i++) rv[i] = Math.abs(rv[i]) + 0.5f;
         float[] y0 = new float[size], m0 = new float[c], s0 = new float[c], rm0 = rm.clone(), rv0 = rv.clone();
         REF.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, up(REF, x), up(REF, gamma), up(REF, beta), wrap(rm0), wrap(rv0), wrap(y0), wrap(m0), wrap(s0));
+        float[] dz = dy.clone();
+        if (relu)
+            for (int i = 0; i < size; i++) {
+                y0[i] = Math.max(y0[i], 0f);
+                dz[i] = y0[i] > 0 ? dy[i] : 0f;
+            }
         Storage y1 = b.allocate(size), m1 = b.allocate(c), s1 = b.allocate(c), rm1 = up(b, rm), rv1 = up(b, rv);
         Storage xs = up(b, x), gs = up(b, gamma);
-        b.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
-        String what = b.name() + " batch_norm2d training=" + training + " [" + n + "," + c + "," + hw + "]";
+        if (relu) b.batchNorm2dReluForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
+        else b.batchNorm2dForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1);
+        String what = b.name() + (relu ? " batch_norm2d_relu" : " batch_norm2d") + " training=" + training + " [" + n + "," + c + "," + hw + "]";
         assertClose(what + " y", y0, b.download(y1), 1e-4, 1e-4);
         assertClose(what + " running_mean", rm0, b.download(rm1), 1e-5, 1e-5);
         assertClose(what + " running_var", rv0, b.download(rv1), 1e-4, 1e-4);
         float[] dx0 = new float[size], dg0 = new float[c], db0 = new float[c];
-        REF.batchNorm2dBackward(n, c, hw, training, up(REF, x), up(REF, dy), up(REF, gamma), wrap(m0), wrap(s0), wrap(dx0), wrap(dg0), wrap(db0));
+        REF.batchNorm2dBackward(n, c, hw, training, up(REF, x), up(REF, dz), up(REF, gamma), wrap(m0), wrap(s0), wrap(dx0), wrap(dg0), wrap(db0));
         Storage dx1 = b.allocate(size), dg1 = b.allocate(c), db1 = b.allocate(c);
-        b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        if (relu) b.batchNorm2dReluBackward(n, c, hw, training, xs, y1, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        else b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
         double tol = 1e-4 * Math.sqrt(n * hw);
         assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
         assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
         assertClose(what + " dbeta", db0, b.download(db1), tol, 1e-3);
     }
 
+    /**
+     * Batch statistics where |mean| ≫ std (10⁴ against 1): a variance taken as Σx² − (Σx)²/M in floats would
+     * lose every digit. The running variance must match the reference's two-pass double statistics; y only to the
+     * float rounding of a mean of 10⁴ (an ulp of 10⁻³, scaled by γ·invStd).
+     */
+    @Test
+    void batchNormLargeMean() {
+        Backend b = backend();
+        int n = 4, c = 3, hw = 50, size = n * c * hw;
+        float[] x = random(30, size);
+        for (int i = 0; i < size; i++) x[i] += 1e4f;
+        float[] gamma = {1, 2, 3}, beta = {0, 0, 0}, y0 = new float[size], rv0 = {1, 1, 1};
+        REF.batchNorm2dForward(n, c, hw, true, 0.1f, 1e-5f, up(REF, x), up(REF, gamma), up(REF, beta), wrap(new float[c]),
+                wrap(rv0), wrap(y0), wrap(new float[c]), wrap(new float[c]));
+        Storage y1 = poisoned(b, size), rv1 = up(b, new float[]{1, 1, 1});
+        b.batchNorm2dForward(n, c, hw, true, 0.1f, 1e-5f, up(b, x), up(b, gamma), up(b, beta), b.allocate(c), rv1, y1,
+                b.allocate(c), b.allocate(c));
+        assertClose(b.name() + " batch_norm2d with mean 1e4, y", y0, b.download(y1), 1e-2, 1e-3);
+        assertClose(b.name() + " batch_norm2d with mean 1e4, running_var", rv0, b.download(rv1), 1e-4, 1e-4);
+    }
+
     static Stream<Arguments> bnCases() {
-        return Stream.of(Arguments.of(true, 8, 32, 28 * 28), Arguments.of(false, 8, 32, 28 * 28),
-                Arguments.of(true, 3, 5, 7), Arguments.of(true, 2, 1, 1), Arguments.of(false, 1, 3, 1), Arguments.of(true, 5, 17, 49));
+        return Stream.of(false, true).flatMap(relu -> Stream.of(Arguments.of(relu, true, 8, 32, 28 * 28),
+                Arguments.of(relu, false, 8, 32, 28 * 28), Arguments.of(relu, true, 3, 5, 7), Arguments.of(relu, true, 2, 1, 1),
+                Arguments.of(relu, false, 1, 3, 1), Arguments.of(relu, true, 5, 17, 49)));
     }
 
     @ParameterizedTest(name = "unary {0}")
@@ -452,6 +487,16 @@ public abstract class BackendConformance {
                 assertClose(b.name() + " sgd without momentum n=" + n, p2, b.download(p3), 1e-6, 1e-5);
             }
         }
+    }
+
+    /**
+     * A storage of {@code n} NaNs: the output of an op whose contract says it overwrites its output, so a kernel
+     * that only adds into it, or skips elements, fails the comparison.
+     */
+    private Storage poisoned(Backend b, int n) {
+        float[] nan = new float[n];
+        java.util.Arrays.fill(nan, Float.NaN);
+        return up(b, nan);
     }
 
     private static int product(int[] s) {
