@@ -1,0 +1,94 @@
+package dev.shears.prune;
+
+import dev.shears.nn.Module;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * NetAdapt's latency look-up, measured on this machine: the latency of the model with one group cut to a few
+ * widths (the others whole), interpolated linearly in the width, and a model's latency estimated as the unpruned
+ * latency plus each group's change:
+ * <pre>
+ *   L(w_1, ..., w_G) ≈ L_full + Σ_g (T_g(w_g) − L_full)
+ * </pre>
+ * An estimate — the groups' savings are not quite additive — so a search checks its final model by measuring it
+ * ({@link BudgetSearch}).
+ *
+ * @param fullMillis the unpruned model's median milliseconds per batch
+ * @param widths     per group, the widths measured, ascending (the last is the full width)
+ * @param millis     per group, the latency at each of {@code widths}
+ */
+public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widths, Map<String, double[]> millis) {
+
+    /** The shares of a group's channels kept in the table's rows (besides the minimum). */
+    static final double[] KEPT = {0.75, 0.5, 0.25};
+
+    /**
+     * Measures {@code model} and one copy per group and width (the group cut to that width by {@code scores},
+     * lowest first), all in one interleaved {@link Latency#compare}, at {@code batch} samples shaped like
+     * {@code inputShape} without its batch dimension.
+     */
+    public static LatencyTable measure(Module model, DependencyGraph graph, Map<String, float[]> scores, MinKeep minKeep,
+                                       boolean fold, int batch, int repeats, int... inputShape) {
+        List<Module> models = new ArrayList<>();
+        models.add(model);
+        Map<String, int[]> widths = new LinkedHashMap<>();
+        for (var e : scores.entrySet()) {
+            int full = e.getValue().length, floor = minKeep.of(full);
+            int[] w = Arrays.stream(new int[]{floor, (int) Math.round(KEPT[2] * full), (int) Math.round(KEPT[1] * full),
+                    (int) Math.round(KEPT[0] * full), full}).map(x -> Math.max(floor, x)).distinct().sorted().toArray();
+            widths.put(e.getKey(), w);
+            for (int i = 0; i < w.length - 1; i++) {
+                Module m = Copies.of(model);
+                Slicer.slice(m, graph, Map.of(e.getKey(), BudgetSearch.keepTop(e.getValue(), w[i])), fold);
+                models.add(m);
+            }
+        }
+        int[] shape = inputShape.clone();
+        shape[0] = batch;
+        double[] ms = Latency.compare(models, 3, repeats, shape);
+        Map<String, double[]> millis = new LinkedHashMap<>();
+        int k = 1;
+        for (var e : widths.entrySet()) {
+            double[] row = new double[e.getValue().length];
+            for (int i = 0; i < row.length - 1; i++) row[i] = ms[k++];
+            row[row.length - 1] = ms[0];
+            millis.put(e.getKey(), row);
+        }
+        return new LatencyTable(batch, ms[0], widths, millis);
+    }
+
+    /** The estimate for groups at {@code width} (a group not named stays whole). */
+    public double estimate(Map<String, Integer> width) {
+        double l = fullMillis;
+        for (var e : width.entrySet()) {
+            int[] w = widths.get(e.getKey());
+            if (w != null) l += interpolate(w, millis.get(e.getKey()), e.getValue()) - fullMillis;
+        }
+        return l;
+    }
+
+    private static double interpolate(int[] w, double[] ms, int x) {
+        if (x <= w[0]) return ms[0];
+        for (int i = 1; i < w.length; i++)
+            if (x <= w[i]) return ms[i - 1] + (ms[i] - ms[i - 1]) * (x - w[i - 1]) / (w[i] - w[i - 1]);
+        return ms[ms.length - 1];
+    }
+
+    /** One line per group: "conv2: 8 → 1.234 ms, 16 → ...". */
+    public List<String> describe() {
+        List<String> out = new ArrayList<>();
+        widths.forEach((g, w) -> {
+            StringBuilder sb = new StringBuilder(g).append(":");
+            for (int i = 0; i < w.length; i++)
+                sb.append(String.format(Locale.ROOT, "%s %d → %.3f ms", i == 0 ? "" : ",", w[i], millis.get(g)[i]));
+            out.add(sb.toString());
+        });
+        return out;
+    }
+}
