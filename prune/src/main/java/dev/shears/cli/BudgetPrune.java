@@ -43,7 +43,7 @@ final class BudgetPrune {
         try {
             if (flops != null) return Budget.flops(flops);
             if (params != null) return Budget.params(params);
-            if (latencyMs != null) return Budget.latency(latencyMs, latencyBatch == null ? 64 : latencyBatch);
+            if (latencyMs != null) return Budget.latency(latencyMs, latencyBatch == null ? Budget.DEFAULT_BATCH : latencyBatch);
             return null;
         } catch (IllegalArgumentException e) {
             throw c.usageError("--target-" + (flops != null ? "flops" : params != null ? "params" : "latency") + ": " + e.getMessage());

@@ -9,7 +9,7 @@ import java.util.Locale;
  *
  * @param value the fraction to keep, in (0, 1], for {@link Kind#FLOPS} and {@link Kind#PARAMS}; milliseconds for
  *              {@link Kind#LATENCY}
- * @param batch the batch size a latency is measured at (ignored for the other kinds)
+ * @param batch the batch size a latency is measured at (for the other kinds: the batch the report's latencies are measured at)
  */
 public record Budget(Kind kind, double value, int batch) {
     public enum Kind { FLOPS, PARAMS, LATENCY }
@@ -22,8 +22,11 @@ public record Budget(Kind kind, double value, int batch) {
         if (batch < 1) throw new IllegalArgumentException("the latency batch must be at least 1, got " + batch);
     }
 
-    public static Budget flops(double fraction) { return new Budget(Kind.FLOPS, fraction, 1); }
-    public static Budget params(double fraction) { return new Budget(Kind.PARAMS, fraction, 1); }
+    /** The batch size latencies are measured at unless asked otherwise. */
+    public static final int DEFAULT_BATCH = 64;
+
+    public static Budget flops(double fraction) { return new Budget(Kind.FLOPS, fraction, DEFAULT_BATCH); }
+    public static Budget params(double fraction) { return new Budget(Kind.PARAMS, fraction, DEFAULT_BATCH); }
     public static Budget latency(double millis, int batch) { return new Budget(Kind.LATENCY, millis, batch); }
 
     /** "25% of the FLOPs", "40% of the parameters", "2.500 ms at batch 64". */

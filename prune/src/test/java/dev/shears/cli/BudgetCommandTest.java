@@ -17,13 +17,13 @@ class BudgetCommandTest {
     @Test
     void aFlopBudgetIsMetBySearchUniformAndGlobalAndReported() throws Exception {
         Path trained = dir.resolve("t.safetensors"), pruned = dir.resolve("p.safetensors");
-        var train = shears("train", "--epochs", "1", "--limit", "400", "--sparsity-l1", "1e-2", "--out", trained.toString(), "--quiet");
+        var train = shears("train", "--epochs", "1", "--limit", "300", "--sparsity-l1", "1e-2", "--out", trained.toString(), "--quiet");
         assertEquals(0, train.exitCode(), train.err());
         var prune = shears("prune", "--model", trained.toString(), "--out", pruned.toString(), "--target-flops", "0.4",
-                "--limit", "400", "--val-size", "100", "--finetune-epochs", "1", "--latency-repeats", "1", "--json", "--quiet");
+                "--limit", "300", "--val-size", "60", "--finetune-epochs", "1", "--latency-repeats", "1", "--json", "--quiet");
         assertEquals(0, prune.exitCode(), prune.err());
         JsonNode j = prune.json();
-        assertEquals(100, j.get("validation_images").asInt());
+        assertEquals(60, j.get("validation_images").asInt());
         JsonNode models = j.get("models");
         long flops0 = models.get(0).get("flops").asLong();
         for (int i = 1; i < 4; i++) {
@@ -37,6 +37,23 @@ class BudgetCommandTest {
         assertTrue(Files.size(dir.resolve("p.budget.png")) > 1000);
         var info = shears("info", "--model", pruned.toString(), "--json");
         assertEquals(0, info.exitCode(), info.err());
+    }
+
+    @Test
+    void demoWithAFlopBudgetWritesTheBudgetReportAndPlot() throws Exception {
+        Path out = dir.resolve("demo");
+        var d = shears("demo", "--limit", "300", "--epochs", "1", "--finetune-epochs", "0", "--no-baseline", "--no-sensitivity",
+                "--target-flops", "0.5", "--latency-repeats", "1", "--out", out.toString(), "--json", "--quiet");
+        assertEquals(0, d.exitCode(), d.err());
+        assertEquals("budget 50% of the FLOPs", d.json().get("criterion").asText());
+        assertTrue(d.json().get("models").get(1).get("meets_budget").asBoolean(), d.out());
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("# Budget pruning report") && md.contains("![budget.png](budget.png)"), md);
+        assertTrue(Files.exists(out.resolve("budget.png")) && Files.exists(out.resolve("finetuned.safetensors")));
+        var refused = shears("demo", "--target-latency", "5", "--global", "--out", out.toString());
+        assertEquals(2, refused.exitCode(), refused.err());
+        refused = shears("demo", "--ratio", "0.5", "--latency-batch", "8", "--out", out.toString());
+        assertEquals(2, refused.exitCode(), refused.err());
     }
 
     @Test

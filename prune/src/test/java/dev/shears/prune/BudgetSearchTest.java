@@ -60,6 +60,32 @@ class BudgetSearchTest {
         }
     }
 
+    /** With two stages the first stops at cost₀·√B (the geometric split) and is followed by one fine-tune. */
+    @Test
+    void stagesSplitTheBudgetGeometricallyWithAFineTuneBetween() {
+        Sequential m = SimpleCNN.create(3);
+        int[] tunes = {0};
+        BudgetSearch.Result r = new BudgetSearch(Method.L1, Budget.flops(0.36)).validation(val.first(50)).steps(2)
+                .fineTuneBetweenSteps(x -> tunes[0]++).search(m, ONE);
+        assertEquals(1, tunes[0]);
+        int stage = 0;
+        while (!r.path().get(stage).move().startsWith("fine-tuned")) stage++;
+        double first = r.path().get(stage).fraction();
+        assertTrue(first <= 0.6 && first > 0.36, "stage 1 ended at " + first + " of the FLOPs; its target was 0.6");
+        assertTrue(r.path().get(r.path().size() - 1).fraction() <= 0.36);
+    }
+
+    /** The table's estimate: the full latency plus each group's change, linear between the measured widths. */
+    @Test
+    void theLatencyTableAddsEachGroupsInterpolatedChange() {
+        var t = new LatencyTable(64, 5.0, java.util.Map.of("a", new int[]{1, 8, 16, 32}, "b", new int[]{2, 4}),
+                java.util.Map.of("a", new double[]{1, 2, 3, 5}, "b", new double[]{4.5, 5}));
+        assertEquals(5.0, t.estimate(java.util.Map.of("a", 32, "b", 4)), 1e-12);
+        assertEquals(5 + (2.5 - 5), t.estimate(java.util.Map.of("a", 12)), 1e-12);
+        assertEquals(5 + (4 - 5) + (4.5 - 5), t.estimate(java.util.Map.of("a", 24, "b", 2)), 1e-12);
+        assertEquals(5 + (1 - 5), t.estimate(java.util.Map.of("a", 1, "c", 7)), 1e-12);
+    }
+
     /** A residual Add couples stem with b1 and b2 with proj: each pair is one decision and keeps one width. */
     @Test
     void aResidualGroupGetsOneWidthAndTheBudgetIsMet() {
