@@ -9,6 +9,11 @@ import dev.shears.prune.MinKeep;
 import dev.shears.prune.Plots;
 import dev.shears.prune.Training;
 import dev.shears.prune.ValidationSplit;
+import dev.shears.prune.Method;
+import dev.shears.prune.reconstruct.Reconstructor;
+import dev.shears.prune.reconstruct.Samples;
+import dev.shears.prune.reconstruct.Selection;
+import dev.shears.nn.Sequential;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,9 +58,10 @@ final class BudgetPrune {
     static int run(PruneCommand c) throws Exception {
         Budget budget = budget(c, c.how.targetFlops, c.how.targetParams, c.how.targetLatency, c.latencyBatch);
         if (c.global) throw c.usageError("--global goes with --ratio; a budget run compares the search with a global ratio by itself");
-        if (c.method.equals("reconstruct"))
-            throw c.usageError("--method reconstruct does not take a budget yet: use slim or l1 with --target-*, or reconstruct with --ratio");
-        var method = PruneCommand.method(c, c.method);
+        // reconstruct: the search ranks channels by γ (--select gamma) or Σ|W| (the others); each model is then
+        // re-selected by --select at its widths and re-fitted by least squares (Reconstructor)
+        Selection selection = c.method.equals("reconstruct") ? ReconstructPrune.selection(c) : null;
+        var method = selection == null ? PruneCommand.method(c, c.method) : selection == Selection.GAMMA ? Method.SLIM : Method.L1;
         int steps = c.steps == null ? 1 : c.steps, epochs = c.fineTuneEpochs == null ? 1 : c.fineTuneEpochs;
         double stepEpochs = c.stepEpochs == null ? 0.25 : c.stepEpochs;
         int searchImages = c.searchImages == null ? 2000 : c.searchImages;
@@ -66,7 +72,7 @@ final class BudgetPrune {
         if (c.lr != null && !(c.lr > 0)) throw c.usageError("--lr must be > 0, got " + c.lr);
         if (budget.kind() == Budget.Kind.LATENCY && c.latencyRepeats < 1) throw c.usageError("--target-latency needs --latency-repeats >= 1");
         Path out = c.out.require(c);
-        Module model = c.model.require(c);
+        Module model = selection == null ? c.model.require(c) : c.model.requireChain(c);
         Mnist data = c.data.load(c);
         c.model.requireFits(data.test(), c.data);
         if (c.valSize != null && (c.valSize < 1 || c.valSize >= data.train().size()))
@@ -76,7 +82,9 @@ final class BudgetPrune {
         Training.Options train = Training.Options.defaults(epochs).withSeed(c.seed).withLr(c.lr == null ? 0.01f : c.lr);
         MinKeep minKeep = new MinKeep(Math.max(1, c.minKeep), c.minKeepFraction);
         var setup = new BudgetRun.Setup(method, budget, minKeep, !c.noFold, steps, stepEpochs, epochs, train, searchImages, c.latencyRepeats);
-        BudgetReport report = BudgetRun.run(model, one, split, data.test(), setup, line -> c.log("%s", line));
+        BudgetRun.Refit refit = selection == null ? null : (unpruned, widths) -> Reconstructor.prune((Sequential) unpruned, widths,
+                selection, new Samples(split.fit(), c.samples, c.positions, c.seed), c.ridge).model();
+        BudgetReport report = BudgetRun.run(model, one, split, data.test(), setup, refit, line -> c.log("%s", line));
         c.out.save(model, c.model.sampleShape, Map.of("shears.command", "prune", "shears.method", c.method, "shears.criterion", "budget " + budget.describe()));
 
         Path md = PruneCommand.reportPath(out);

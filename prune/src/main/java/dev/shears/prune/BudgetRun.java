@@ -39,8 +39,20 @@ public final class BudgetRun {
         }
     }
 
+    /**
+     * A last step for each of the three models once its widths are chosen, before fine-tuning: feature-map
+     * reconstruction re-selects the channels of the unpruned model at those widths and re-fits the next layers by
+     * least squares. Returns the model at {@code widths} (group → channels kept).
+     */
+    public interface Refit { Module apply(Module unpruned, Map<String, Integer> widths); }
+
     /** Prunes {@code model} in place to the budget (the searched model); returns the report of all three. */
     public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Consumer<String> log) {
+        return run(model, inputShape, split, test, s, null, log);
+    }
+
+    /** As {@link #run(Module, int[], ValidationSplit, Dataset, Setup, Consumer)}, each model passed through {@code refit} (may be null) at its widths. */
+    public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Refit refit, Consumer<String> log) {
         Module unpruned = Copies.of(model);
         Dataset searchImages = split.validation().first(s.searchImages());
         log.accept(String.format(Locale.ROOT, "validation split: %,d of the training images (seeded), held out of fine-tuning; "
@@ -61,18 +73,25 @@ public final class BudgetRun {
         log.accept(String.format(Locale.ROOT, "uniform ratio %.4f: %s; global ratio %.4f: %s", uniform.ratio(), uniform.value().channelsAfter(),
                 global.ratio(), global.value().channelsAfter()));
 
+        Module uniformModel = uniform.value().model(), globalModel = global.value().model();
+        if (refit != null) {
+            log.accept("re-fitting the three models at their widths");
+            model.loadStateDict(refit.apply(Copies.of(unpruned), r.widthsAfter()).stateDict(), false);
+            uniformModel = refit.apply(Copies.of(unpruned), uniform.value().channelsAfter());
+            globalModel = refit.apply(Copies.of(unpruned), global.value().channelsAfter());
+        }
         double[] ms = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
         if (s.latencyRepeats() > 0) {
             log.accept("latency at batch " + s.budget().batch() + ": unpruned, searched, uniform, global, interleaved");
-            ms = Latency.compare(List.of(unpruned, model, uniform.value().model(), global.value().model()), 3, s.latencyRepeats(),
+            ms = Latency.compare(List.of(unpruned, model, uniformModel, globalModel), 3, s.latencyRepeats(),
                     BudgetSearch.batchShape(inputShape, s.budget().batch()));
         }
         List<BudgetReport.Row> rows = new ArrayList<>();
         rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));
         rows.add(row("searched", model, r.widthsAfter(), ms[1], s.fineTuneEpochs(), split, test, s, inputShape, log));
-        rows.add(row(String.format(Locale.ROOT, "uniform, ratio %.4f", uniform.ratio()), uniform.value().model(), uniform.value().channelsAfter(),
+        rows.add(row(String.format(Locale.ROOT, "uniform, ratio %.4f", uniform.ratio()), uniformModel, uniform.value().channelsAfter(),
                 ms[2], s.fineTuneEpochs(), split, test, s, inputShape, log));
-        rows.add(row(String.format(Locale.ROOT, "global, ratio %.4f", global.ratio()), global.value().model(), global.value().channelsAfter(),
+        rows.add(row(String.format(Locale.ROOT, "global, ratio %.4f", global.ratio()), globalModel, global.value().channelsAfter(),
                 ms[3], s.fineTuneEpochs(), split, test, s, inputShape, log));
         return new BudgetReport(s, rows, r.path(), r.seconds(), split.validation().size(), searchImages.size(),
                 r.table() == null ? List.of() : r.table().describe(), r.measuredMillis());

@@ -37,6 +37,15 @@ class BudgetCommandTest {
         assertTrue(Files.size(dir.resolve("p.budget.png")) > 1000);
         var info = shears("info", "--model", pruned.toString(), "--json");
         assertEquals(0, info.exitCode(), info.err());
+
+        // reconstruct: the search's widths, then channels re-selected and the next layers re-fitted by least squares
+        Path rec = dir.resolve("r.safetensors");
+        var r = shears("prune", "--model", trained.toString(), "--out", rec.toString(), "--target-params", "0.5", "--method", "reconstruct",
+                "--select", "l1", "--samples", "100", "--limit", "300", "--val-size", "60", "--finetune-epochs", "0", "--latency-repeats", "1", "--json", "--quiet");
+        assertEquals(0, r.exitCode(), r.err());
+        JsonNode rm = r.json().get("models");
+        assertEquals(0, shears("info", "--model", rec.toString(), "--json").exitCode());
+        for (int i = 1; i < 4; i++) assertTrue(rm.get(i).get("parameters").asLong() <= 0.5 * rm.get(0).get("parameters").asLong(), rm.get(i).toString());
     }
 
     @Test
@@ -61,7 +70,7 @@ class BudgetCommandTest {
         String[][] refused = {
                 {"--ratio", "0.5", "--steps", "2"}, {"--ratio", "0.5", "--finetune-epochs", "1"}, {"--threshold", "0.1", "--val-size", "10"},
                 {"--ratio", "0.5", "--latency-batch", "8"}, {"--ratio", "0.5", "--search-images", "8"}, {"--ratio", "0.5", "--lr", "0.1"},
-                {"--target-flops", "0.5", "--global"}, {"--target-flops", "0.5", "--method", "reconstruct"},
+                {"--target-flops", "0.5", "--global"}, {"--target-flops", "0.5", "--method", "reconstruct", "--samples", "0"},
                 {"--target-flops", "1.5"}, {"--target-params", "0"}, {"--target-latency", "-1"},
                 {"--target-flops", "0.5", "--latency-batch", "8"}, {"--target-flops", "0.5", "--step-epochs", "0.5"},
                 {"--target-flops", "0.5", "--steps", "0"}, {"--target-flops", "0.5", "--ratio", "0.5"},
