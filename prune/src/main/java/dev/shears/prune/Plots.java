@@ -74,9 +74,10 @@ public final class Plots {
             case PARAMS -> "parameters";
             case LATENCY -> "latency (search: the table's estimate; points: measured)";
         };
-        XYChart chart = new XYChartBuilder().width(900).height(500).title(title)
+        XYChart chart = new XYChartBuilder().width(900).height(650).title(title)
                 .xAxisTitle(unit + ", share of the unpruned model (%)").yAxisTitle("validation accuracy (%)").build();
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideSW);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setMarkerSize(10);
         List<Double> x = new ArrayList<>(), y = new ArrayList<>();
         for (BudgetSearch.Point p : r.path()) { x.add(100 * p.fraction()); y.add(100 * p.accuracy()); }
         chart.addSeries("search path (no fine-tuning)", x, y);
