@@ -112,8 +112,9 @@ public final class BudgetRun {
         double aim = r.target();
         for (int round = 0; round < 4; round++) {
             double measured = Latency.medianMillis(b.value().model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
-            if (measured <= s.budget().value()) break;
-            aim = Math.min(aim, cost.applyAsDouble(b.value())) * s.budget().value() / measured * 0.99;
+            double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
+            if (measured <= limit) break;
+            aim = Math.min(aim, cost.applyAsDouble(b.value())) * limit / measured;
             b = BudgetSearch.bisect(prune, cost, aim, what);
         }
         return b;

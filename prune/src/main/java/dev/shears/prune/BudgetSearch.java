@@ -23,8 +23,8 @@ import java.util.function.ToDoubleFunction;
  *   score(g) = (acc(model) − acc(model with g cut)) / (cost(model) − cost(model with g cut)),  take the lowest
  * </pre>
  * Costs are exact for FLOPs and parameters ({@link ModelCost} of the cut model); for latency they come from a
- * {@link LatencyTable} measured first, and the final model is measured again: while it is over the budget the
- * search goes on towards a target tightened by the ratio of measured to asked.
+ * {@link LatencyTable} measured first, and the final model is measured again: while it is over the budget (less
+ * {@link #LATENCY_MARGIN}) the search goes on towards a target tightened by the ratio of measured to asked.
  *
  * <p>With {@link #steps} K &gt; 1 the budget is reached in K stages — stage k stops at cost₀·(B/cost₀)^(k/K), a
  * geometric split — each but the last followed by {@link #fineTuneBetweenSteps}'s short fine-tune.
@@ -38,6 +38,12 @@ import java.util.function.ToDoubleFunction;
 public final class BudgetSearch {
     /** A group's cut per move: this share of its unpruned channels (at least one). */
     public static final double CUT = 1.0 / 8;
+
+    /**
+     * A latency budget counts as met when a measurement is this share below it: the report measures the models again,
+     * interleaved, and on a busy machine two medians of the same model differ by a few percent.
+     */
+    public static final double LATENCY_MARGIN = 0.03;
 
     private final Method method;
     private final Budget budget;
@@ -99,7 +105,7 @@ public final class BudgetSearch {
         double cost0 = meter.of(ModelCost.of(model, g0), full);
         s.cost = cost0;
         s.accuracy = Training.accuracy(model, validation);
-        double target = budget.kind() == Budget.Kind.LATENCY ? budget.value() : budget.value() * cost0;
+        double target = budget.kind() == Budget.Kind.LATENCY ? (1 - LATENCY_MARGIN) * budget.value() : budget.value() * cost0;
         List<Point> path = new ArrayList<>();
         path.add(new Point(cost0, 1, s.accuracy, "unpruned"));
         for (int k = 1; k <= steps; k++) {
@@ -118,8 +124,8 @@ public final class BudgetSearch {
             for (int round = 0; round < 5; round++) {
                 measured = Latency.medianMillis(model, 3, latencyRepeats, batchShape(inputShape, budget.batch()));
                 log.accept(String.format(Locale.ROOT, "measured %.3f ms (estimated %.3f, budget %.3f)", measured, s.cost, budget.value()));
-                if (measured <= budget.value()) break;
-                aim = Math.min(aim, s.cost) * budget.value() / measured * 0.99;
+                if (measured <= (1 - LATENCY_MARGIN) * budget.value()) break;
+                aim = Math.min(aim, s.cost) * (1 - LATENCY_MARGIN) * budget.value() / measured;
                 greedy(s, meter, aim, cost0, path);
             }
         }
