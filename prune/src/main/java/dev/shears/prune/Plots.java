@@ -75,15 +75,15 @@ public final class Plots {
             case LATENCY -> "latency (search: the table's estimate; points: measured)";
         };
         XYChart chart = new XYChartBuilder().width(900).height(650).title(title)
-                .xAxisTitle(unit + ", share of the unpruned model (%)").yAxisTitle("validation accuracy (%)").build();
+                .xAxisTitle(unit + ", share of the unpruned model (%)").yAxisTitle("validation accuracy (%), held-out training images").build();
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setMarkerSize(10);
         List<Double> x = new ArrayList<>(), y = new ArrayList<>();
         for (BudgetSearch.Point p : r.path()) { x.add(100 * p.fraction()); y.add(100 * p.accuracy()); }
-        chart.addSeries("search path (no fine-tuning)", x, y);
+        chart.addSeries(String.format(java.util.Locale.ROOT, "search path (no fine-tuning; on the %,d images it scores moves on)", r.searchImages()), x, y);
         double budget = r.setup().budget().kind() == Budget.Kind.LATENCY ? 100 * r.setup().budget().value() / r.unpruned().latencyMillis()
                 : 100 * r.setup().budget().value();
-        if (Double.isFinite(budget)) chart.addSeries("budget", new double[]{budget, budget}, new double[]{yMin(r, y), 100})
+        if (Double.isFinite(budget)) chart.addSeries("budget", new double[]{budget, budget}, new double[]{yMin(r, y), yMax(r, y)})
                 .setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
         for (int i = 1; i < r.rows().size(); i++) {
             BudgetReport.Row row = r.rows().get(i);
@@ -96,6 +96,13 @@ public final class Plots {
         for (var s : chart.getSeriesMap().values())
             if (!s.getName().startsWith("search") && !s.getName().equals("budget")) s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static double yMax(BudgetReport r, List<Double> y) {
+        double max = 0;
+        for (double v : y) max = Math.max(max, v);
+        for (BudgetReport.Row row : r.rows()) max = Math.max(max, 100 * Math.max(row.validationPruned(), Double.isNaN(row.validationTuned()) ? 0 : row.validationTuned()));
+        return Math.min(100, Math.ceil(max + 1));
     }
 
     private static double yMin(BudgetReport r, List<Double> y) {
