@@ -114,8 +114,12 @@ public final class BudgetRun {
             double measured = Latency.medianMillis(b.value().model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
             double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
             if (measured <= limit) break;
-            aim = Math.min(aim, cost.applyAsDouble(b.value())) * limit / measured;
-            b = BudgetSearch.bisect(prune, cost, aim, what);
+            aim = Math.min(aim, cost.applyAsDouble(b.value())) * Math.max(0.7, limit / measured);
+            try {
+                b = BudgetSearch.bisect(prune, cost, aim, what);
+            } catch (IllegalArgumentException cannot) {
+                break;   // the report shows it over the budget
+            }
         }
         return b;
     }

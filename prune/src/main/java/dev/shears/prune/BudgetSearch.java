@@ -125,8 +125,14 @@ public final class BudgetSearch {
                 measured = Latency.medianMillis(model, 3, latencyRepeats, batchShape(inputShape, budget.batch()));
                 log.accept(String.format(Locale.ROOT, "measured %.3f ms (estimated %.3f, budget %.3f)", measured, s.cost, budget.value()));
                 if (measured <= (1 - LATENCY_MARGIN) * budget.value()) break;
-                aim = Math.min(aim, s.cost) * (1 - LATENCY_MARGIN) * budget.value() / measured;
-                greedy(s, meter, aim, cost0, path);
+                // one outlier on a busy machine must not send the target to nothing: at most 30% tighter per round
+                aim = Math.min(aim, s.cost) * Math.max(0.7, (1 - LATENCY_MARGIN) * budget.value() / measured);
+                try {
+                    greedy(s, meter, aim, cost0, path);
+                } catch (IllegalArgumentException cannot) {
+                    log.accept("cannot cut further: " + cannot.getMessage());
+                    break;
+                }
             }
         }
         return new Result(model, path, full, s.widths, cost0, s.cost, target, measured, table, (System.nanoTime() - start) / 1e9);
