@@ -26,8 +26,9 @@ public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widt
 
     /**
      * A group's table has a width every 1/ROWS of its channels (and its minimum): latency is far from linear in the
-     * width — on the CPU backend SimpleCNN's conv1 at batch 64 took 5.3 ms kept at 16 channels and 13.8 ms at 17
-     * (16-lane tiles) — so a coarse table misleads the search.
+     * width — in one run on a busy two-core machine, SimpleCNN at batch 64 took 5.3 ms with conv1 cut to 16 channels
+     * and 13.8 ms with it cut to 17 (the cause, tiles of 16 lanes or noise, is not established) — so a coarse table
+     * misleads the search.
      */
     static final int ROWS = 16;
 
