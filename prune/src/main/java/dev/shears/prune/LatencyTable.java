@@ -20,7 +20,7 @@ import java.util.Map;
  *
  * @param fullMillis the unpruned model's median milliseconds per batch
  * @param widths     per group, the widths measured, ascending (the last is the full width)
- * @param millis     per group, the latency at each of {@code widths}
+ * @param millis     per group, the latency at each of {@code widths}, made non-decreasing ({@link #nonDecreasing})
  */
 public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widths, Map<String, double[]> millis) {
 
@@ -66,9 +66,34 @@ public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widt
             double[] row = new double[e.getValue().length];
             for (int i = 0; i < row.length - 1; i++) row[i] = ms[k++];
             row[row.length - 1] = ms[0];
-            millis.put(e.getKey(), row);
+            millis.put(e.getKey(), nonDecreasing(row));
         }
         return new LatencyTable(batch, ms[0], widths, millis);
+    }
+
+    /**
+     * The closest non-decreasing row in least squares (pool adjacent violators): a narrower group is taken to be no
+     * slower. Measured medians on a busy machine wobble by more than a few channels' worth, and a row that rises as
+     * channels go would make a cut look like it costs time, so the search would never take it; where a narrower
+     * model really is slower, re-measuring the final model catches it.
+     */
+    static double[] nonDecreasing(double[] v) {
+        double[] sum = new double[v.length];
+        int[] count = new int[v.length];
+        int blocks = 0;
+        for (double x : v) {
+            sum[blocks] = x;
+            count[blocks] = 1;
+            blocks++;
+            while (blocks > 1 && sum[blocks - 2] / count[blocks - 2] > sum[blocks - 1] / count[blocks - 1]) {
+                sum[blocks - 2] += sum[blocks - 1];
+                count[blocks - 2] += count[blocks - 1];
+                blocks--;
+            }
+        }
+        double[] out = new double[v.length];
+        for (int b = 0, i = 0; b < blocks; b++) for (int k = 0; k < count[b]; k++) out[i++] = sum[b] / count[b];
+        return out;
     }
 
     /** The estimate for groups at {@code width} (a group not named stays whole). */
