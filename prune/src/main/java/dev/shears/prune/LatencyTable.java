@@ -13,7 +13,7 @@ import java.util.Map;
  * in every {@link #ROWS}th of its channels (the others whole), interpolated linearly in the width, and a model's latency estimated as the unpruned
  * latency plus each group's change:
  * <pre>
- *   L(w_1, ..., w_G) ≈ L_full + Σ_g (T_g(w_g) − L_full)
+ *   L(w_1, ..., w_G) ≈ L_full + Σ_g (T_g(w_g) − T_g(W_g))      W_g: the group's full width
  * </pre>
  * An estimate — the groups' savings are not quite additive — so a search checks its final model by measuring it
  * ({@link BudgetSearch}).
@@ -101,7 +101,10 @@ public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widt
         double l = fullMillis;
         for (var e : width.entrySet()) {
             int[] w = widths.get(e.getKey());
-            if (w != null) l += interpolate(w, millis.get(e.getKey()), e.getValue()) - fullMillis;
+            if (w != null) {   // the change along the group's own row, whose full-width end may sit off fullMillis once made non-decreasing
+                double[] row = millis.get(e.getKey());
+                l += interpolate(w, row, e.getValue()) - row[row.length - 1];
+            }
         }
         return l;
     }

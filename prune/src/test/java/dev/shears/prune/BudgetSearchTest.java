@@ -84,6 +84,9 @@ class BudgetSearchTest {
         assertEquals(5 + (2.5 - 5), t.estimate(java.util.Map.of("a", 12)), 1e-12);
         assertEquals(5 + (4 - 5) + (4.5 - 5), t.estimate(java.util.Map.of("a", 24, "b", 2)), 1e-12);
         assertEquals(5 + (1 - 5), t.estimate(java.util.Map.of("a", 1, "c", 7)), 1e-12);
+        // a row whose full-width end is not the full latency (pooled): changes are taken along the row
+        var pooled = new LatencyTable(64, 5.0, java.util.Map.of("a", new int[]{1, 2}), java.util.Map.of("a", new double[]{6, 6}));
+        assertEquals(5.0, pooled.estimate(java.util.Map.of("a", 1)), 1e-12);
         // a row made non-decreasing: violators pooled to their mean (hand-computed)
         assertArrayEquals(new double[]{1, 2, 2, 2, 5}, LatencyTable.nonDecreasing(new double[]{1, 3, 1, 2, 5}), 1e-12);
         assertArrayEquals(new double[]{6.5, 6.5, 6.5, 7}, LatencyTable.nonDecreasing(new double[]{6.97, 6.54, 5.99, 7}), 1e-9);
