@@ -2,6 +2,8 @@ package dev.shears.cli;
 
 import dev.shears.data.Mnist;
 import dev.shears.nn.train.TrainingDivergedException;
+import dev.shears.prune.Budget;
+import dev.shears.prune.BudgetReport;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.MinKeep;
 import dev.shears.prune.Pipeline;
@@ -60,6 +62,14 @@ final class DemoCommand extends BackendCommand {
         Double threshold;
         @Option(names = "--ratio", paramLabel = "R", required = true, description = "Remove this share of channels (per layer, or with --global over all).")
         Double ratio;
+        @Option(names = "--target-flops", paramLabel = "F", required = true,
+                description = "Instead: a budget search for at most this fraction of the FLOPs, compared with uniform and global ratios at the same budget.")
+        Double targetFlops;
+        @Option(names = "--target-params", paramLabel = "F", required = true, description = "Instead: a budget search for at most this fraction of the parameters.")
+        Double targetParams;
+        @Option(names = "--target-latency", paramLabel = "MS", required = true,
+                description = "Instead: a budget search for at most MS milliseconds per batch of --latency-batch images, measured on this machine.")
+        Double targetLatency;
     }
 
     @ArgGroup(exclusive = true) How how;
@@ -80,10 +90,16 @@ final class DemoCommand extends BackendCommand {
     @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "200", description = "Timed forward passes per latency (median). Default: ${DEFAULT-VALUE}.")
     int latencyRepeats;
 
+    @Option(names = "--latency-batch", paramLabel = "B", description = "With --target-latency: the batch size the latency is measured at (default: 64).")
+    Integer latencyBatch;
+
     @Override
     protected int run() throws Exception {
+        Budget budget = how == null ? null : BudgetPrune.budget(this, how.targetFlops, how.targetParams, how.targetLatency, latencyBatch);
+        if (how == null && latencyBatch != null) throw usageError("--latency-batch goes with --target-latency");
+        if (budget != null && global) throw usageError("--global goes with --ratio; a budget run compares the search with a global ratio by itself");
         // default: the slimming paper's way, one global ranking of all γ, here removing 70% of the conv channels
-        Criterion criterion = how == null ? Criterion.globalRatio(0.7)
+        Criterion criterion = how == null || budget != null ? Criterion.globalRatio(0.7)
                 : PruneCommand.criterion(this, how.threshold, how.ratio, global);
         if (epochs < 1 || fineTuneEpochs < 0) throw usageError("--epochs must be >= 1 and --finetune-epochs >= 0");
         String schedule = ScheduleOptions.problem("--finetune-lr-step", fineTuneLrStep, "--finetune-lr-gamma", fineTuneLrGamma);
@@ -93,19 +109,26 @@ final class DemoCommand extends BackendCommand {
         var config = new Pipeline.Config(out, PruneCommand.method(this, method), criterion, minKeepFraction > 0 ? MinKeep.fraction(minKeepFraction) : MinKeep.ONE, lambda, epochs, fineTuneEpochs,
                 lr, seed.value, !noBaseline, !noSensitivity, Math.max(1, latencyRepeats), List.of(command),
                 fineTuneLrStep, fineTuneLrGamma, batch.size);
-        PruneReport report;
         try {
-            report = Pipeline.run(config, data, this.data.name, line -> log("%s", line));
+            if (budget != null) {   // the budget search on the freshly trained sparse model, see Pipeline.runBudget
+                BudgetReport report = Pipeline.runBudget(config, budget, data, this.data.name, line -> log("%s", line));
+                return finish(report.toTerminal(), "budget " + budget.describe(), report.toMap());
+            }
+            PruneReport report = Pipeline.run(config, data, this.data.name, line -> log("%s", line));
+            return finish(report.toTerminal(), criterion.describe(), report.toMap());
         } catch (TrainingDivergedException d) {
             throw new IllegalStateException(d.getMessage() + "; the models written before stay in " + out + "; try a lower --lr", d);
         }
-        if (!output.json) say("%s", report.toTerminal());
+    }
+
+    private int finish(String terminal, String criterion, Map<String, Object> numbers) throws Exception {
+        if (!output.json) say("%s", terminal);
         say("report: %s", out.resolve("report.md"));
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("command", "demo");
         json.put("lambda", lambda);
-        json.put("criterion", criterion.describe());
-        json.putAll(report.toMap());
+        json.put("criterion", criterion);
+        json.putAll(numbers);
         json.put("out", out.toString());
         emitJson(json);
         return 0;

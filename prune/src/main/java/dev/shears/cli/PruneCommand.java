@@ -53,7 +53,7 @@ final class PruneCommand extends BackendCommand {
     int positions;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0",
-            description = "With --method reconstruct: seed of the sampled images and positions (default: ${DEFAULT-VALUE}).")
+            description = "With --method reconstruct: seed of the sampled images and positions; with a --target-*: of the validation split and the fine-tuning's shuffling (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--ridge", paramLabel = "λ", defaultValue = "0",
@@ -65,6 +65,16 @@ final class PruneCommand extends BackendCommand {
         Double threshold;
         @Option(names = "--ratio", paramLabel = "R", required = true, description = "Remove this share of channels: in every layer, or over all layers together with --global.")
         Double ratio;
+        @Option(names = "--target-flops", paramLabel = "F", required = true,
+                description = "Budget: keep at most this fraction of the FLOPs (0 < F <= 1); per-layer widths chosen by a greedy search on a validation split (NetAdapt-style).")
+        Double targetFlops;
+        @Option(names = "--target-params", paramLabel = "F", required = true, description = "Budget: keep at most this fraction of the parameters (0 < F <= 1).")
+        Double targetParams;
+        @Option(names = "--target-latency", paramLabel = "MS", required = true,
+                description = "Budget: at most MS milliseconds per batch of --latency-batch images, measured on this machine (the final model is measured again).")
+        Double targetLatency;
+
+        boolean budget() { return targetFlops != null || targetParams != null || targetLatency != null; }
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1") How how;
@@ -83,6 +93,27 @@ final class PruneCommand extends BackendCommand {
 
     @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "200", description = "Timed forward passes per latency (median; 0 skips it). Default: ${DEFAULT-VALUE}.")
     int latencyRepeats;
+
+    @Option(names = "--latency-batch", paramLabel = "B", description = "With --target-latency: the batch size the latency is measured at (default: 64).")
+    Integer latencyBatch;
+
+    @Option(names = "--steps", paramLabel = "K", description = "With a --target-*: reach the budget in K prune → short fine-tune stages, the budget split geometrically (default: 1).")
+    Integer steps;
+
+    @Option(names = "--step-epochs", paramLabel = "E", description = "With --steps K > 1: epochs of fine-tuning after each stage but the last; a fraction trains on that share of the images (default: 0.25).")
+    Double stepEpochs;
+
+    @Option(names = "--finetune-epochs", paramLabel = "N", description = "With a --target-*: epochs of fine-tuning of the searched model and of the uniform and global comparisons alike (default: 1).")
+    Integer fineTuneEpochs;
+
+    @Option(names = "--lr", paramLabel = "RATE", description = "With a --target-*: SGD learning rate of the fine-tuning, momentum 0.9 (default: 0.01).")
+    Float lr;
+
+    @Option(names = "--val-size", paramLabel = "N", description = "With a --target-*: training images held out as the validation split for every decision (default: 10%% of them).")
+    Integer valSize;
+
+    @Option(names = "--search-images", paramLabel = "N", description = "With a --target-*: validation images each move of the search is scored on (default: 2000).")
+    Integer searchImages;
 
     static Method method(ShearsCommand c, String name) {
         return switch (name) {
@@ -110,6 +141,9 @@ final class PruneCommand extends BackendCommand {
 
     @Override
     protected int run() throws Exception {
+        if (how.budget()) return BudgetPrune.run(this);
+        String budgetOnly = BudgetPrune.budgetOnlyOptionGiven(this);
+        if (budgetOnly != null) throw usageError(budgetOnly + " goes with --target-flops, --target-params or --target-latency");
         if (method.equals("reconstruct")) return ReconstructPrune.run(this);
         Method m = method(this, method);
         Criterion criterion = criterion(this, how.threshold, how.ratio, global);

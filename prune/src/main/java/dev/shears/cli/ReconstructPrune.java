@@ -33,18 +33,22 @@ import java.util.Map;
 final class ReconstructPrune {
     private ReconstructPrune() {}
 
+    /** --select, after checking --samples, --positions and --ridge; bad values are usage errors. */
+    static Selection selection(PruneCommand c) {
+        if (c.samples < 1 || c.positions < 1) throw c.usageError("--samples and --positions must be >= 1");
+        if (c.ridge < 0) throw c.usageError("--ridge must be >= 0, got " + c.ridge);
+        try {
+            return Selection.parse(c.select);
+        } catch (IllegalArgumentException e) {
+            throw c.usageError("--select: " + e.getMessage());
+        }
+    }
+
     static int run(PruneCommand c) throws Exception {
         if (c.how.threshold != null) throw c.usageError("--method reconstruct takes --ratio R (a share per layer), not --threshold");
         double ratio = c.how.ratio;
         if (!(ratio >= 0 && ratio < 1)) throw c.usageError("--ratio must be in [0, 1), got " + ratio);
-        if (c.samples < 1 || c.positions < 1) throw c.usageError("--samples and --positions must be >= 1");
-        if (c.ridge < 0) throw c.usageError("--ridge must be >= 0, got " + c.ridge);
-        Selection selection;
-        try {
-            selection = Selection.parse(c.select);
-        } catch (IllegalArgumentException e) {
-            throw c.usageError("--select: " + e.getMessage());
-        }
+        Selection selection = selection(c);
         Path out = c.out.require(c);
         Module model = c.model.require(c);
         boolean chain = model instanceof Sequential;

@@ -54,12 +54,11 @@ public final class Pipeline {
         }
     }
 
-    /** On the embedded digits, logging to {@code log}. */
-    public static PruneReport run(Config c, PrintStream log) throws IOException {
-        return run(c, Datasets.embeddedDigits(), "embedded digits (8,000 train / 2,000 test)", log::println);
-    }
+    /** The sparse model, its training options, the plots drawn so far, the λ = 0 twin's test accuracy (NaN without one). */
+    private record Trained(Sequential model, Training.Options train, List<String> plots, double accNormal) {}
 
-    public static PruneReport run(Config c, Mnist data, String dataName, Consumer<String> log) throws IOException {
+    /** Sparse training on {@code trainSet}, then the γ histogram and the sensitivity plot (on the test set: a picture, never a decision) if asked. */
+    private static Trained trainSparse(Config c, dev.shears.data.Dataset trainSet, Mnist data, String dataName, Consumer<String> log) throws IOException {
         Files.createDirectories(c.out());
         int[] one = {1, 1, data.train().rows(), data.train().cols()};
         Training.Options train = Training.Options.defaults(c.trainEpochs()).withLr(c.lr()).withSeed(c.seed()).withBatchSize(c.batchSize());
@@ -69,14 +68,14 @@ public final class Pipeline {
         log.accept(String.format(Locale.ROOT, "training SimpleCNN on %s: %d epochs, lr %s, sparsity λ = %s on %s", dataName, c.trainEpochs(),
                 c.lr(), c.lambda(), c.method() == Method.SLIM ? "BN γ" : "conv weights"));
         Sequential model = SimpleCNN.create(c.seed());
-        Training.train(model, data.train(), train, sparsity, r -> epochLine(log, r));
+        Training.train(model, trainSet, train, sparsity, r -> epochLine(log, r));
         Checkpoints.save(model, c.out().resolve("sparse.safetensors"));
 
         double accNormal = Double.NaN;
         if (c.baseline() && c.method() == Method.SLIM) {
             log.accept("training the λ = 0 twin for the γ histogram");
             Sequential normal = SimpleCNN.create(c.seed());
-            Training.train(normal, data.train(), train, null, r -> epochLine(log, r));
+            Training.train(normal, trainSet, train, null, r -> epochLine(log, r));
             accNormal = Training.accuracy(normal, data.test());
             Plots.gammaHistogram(Plots.of("normal training", Plots.allGammas(normal), "sparse, λ = " + c.lambda(), Plots.allGammas(model)),
                     25, c.out().resolve("gamma-histogram.png"));
@@ -91,6 +90,55 @@ public final class Pipeline {
                     c.out().resolve("sensitivity.png"));
             plots.add("sensitivity.png");
         }
+        return new Trained(model, train, plots, accNormal);
+    }
+
+    /**
+     * The demo with a budget instead of a criterion: sparse training on the training images less a seeded validation
+     * split, then {@link BudgetRun} (the search, and the uniform and global ratios at the same budget, each fine-tuned
+     * {@code c.fineTuneEpochs()} epochs). Writes sparse.safetensors, finetuned.safetensors (the searched model),
+     * report.md, report.json and the plots, budget.png among them.
+     */
+    public static BudgetReport runBudget(Config c, Budget budget, Mnist data, String dataName, Consumer<String> log) throws IOException {
+        int[] one = {1, 1, data.train().rows(), data.train().cols()};
+        ValidationSplit split = ValidationSplit.of(data.train(), c.seed());
+        log.accept(String.format(Locale.ROOT, "validation split: %,d training images held out of all training, for the search's decisions",
+                split.validation().size()));
+        Trained t = trainSparse(c, split.fit(), data, dataName, log);
+        Training.Options tune = t.train().withEpochs(c.fineTuneEpochs());
+        if (c.fineTuneLrStep() > 0) tune = tune.withStepLR(c.fineTuneLrStep(), c.fineTuneLrGamma());
+        var setup = new BudgetRun.Setup(c.method(), budget, c.minKeep(), true, 1, 0, c.fineTuneEpochs(), tune, 2000, c.latencyRepeats());
+        BudgetReport report = BudgetRun.run(t.model(), one, split, data.test(), setup, log);
+        Checkpoints.save(t.model(), c.out().resolve("finetuned.safetensors"));
+        List<String> plots = new ArrayList<>(t.plots());
+        Plots.budgetPath(report, "Budget search on SimpleCNN (" + c.method().name().toLowerCase(Locale.ROOT) + ", " + budget.describe() + ")",
+                c.out().resolve("budget.png"));
+        plots.add("budget.png");
+        StringBuilder md = new StringBuilder(report.toMarkdown());
+        md.append(String.format(Locale.ROOT, "%nSparse training: SimpleCNN on %s less the validation split, λ = %s, %d epochs, lr %s, batch %d.%n",
+                dataName, c.lambda(), c.trainEpochs(), c.lr(), c.batchSize()));
+        md.append("\n## Plots\n\n");
+        for (String p : plots) md.append("![").append(p).append("](").append(p).append(")\n\n");
+        md.append("## Reproduce\n\n```\n");
+        for (String cmd : c.commands()) md.append(cmd).append('\n');
+        md.append("```\n");
+        Files.writeString(c.out().resolve("report.md"), md);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(c.out().resolve("report.json").toFile(), report.toMap());
+        return report;
+    }
+
+    /** On the embedded digits, logging to {@code log}. */
+    public static PruneReport run(Config c, PrintStream log) throws IOException {
+        return run(c, Datasets.embeddedDigits(), "embedded digits (8,000 train / 2,000 test)", log::println);
+    }
+
+    public static PruneReport run(Config c, Mnist data, String dataName, Consumer<String> log) throws IOException {
+        int[] one = {1, 1, data.train().rows(), data.train().cols()};
+        Trained t = trainSparse(c, data.train(), data, dataName, log);
+        Sequential model = t.model();
+        Training.Options train = t.train();
+        List<String> plots = t.plots();
+        double accNormal = t.accNormal();
 
         double accBefore = Training.accuracy(model, data.test());
         Sequential unpruned = copy(model);   // kept for the latency comparison at the end

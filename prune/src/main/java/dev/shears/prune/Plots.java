@@ -5,6 +5,7 @@ import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.Styler;
 
 import java.io.IOException;
@@ -60,6 +61,55 @@ public final class Plots {
             chart.addSeries(c.name(), c.ratios(), pct);
         }
         BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    /**
+     * The accuracy–cost trade-off of a budget run: the search's path (validation accuracy without fine-tuning against
+     * the cost as a share of the unpruned model's, one point per move), the uniform and global models at the same
+     * budget on the same axes, and the three after fine-tuning.
+     */
+    public static void budgetPath(BudgetReport r, String title, Path png) throws IOException {
+        String unit = switch (r.setup().budget().kind()) {
+            case FLOPS -> "FLOPs";
+            case PARAMS -> "parameters";
+            case LATENCY -> "latency (search: the table's estimate; points: measured)";
+        };
+        XYChart chart = new XYChartBuilder().width(900).height(650).title(title)
+                .xAxisTitle(unit + ", share of the unpruned model (%)").yAxisTitle("validation accuracy (%), held-out training images").build();
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setMarkerSize(10);
+        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+        for (BudgetSearch.Point p : r.path()) { x.add(100 * p.fraction()); y.add(100 * p.accuracy()); }
+        chart.addSeries(String.format(java.util.Locale.ROOT, "search path (no fine-tuning; on the %,d images it scores moves on)", r.searchImages()), x, y);
+        double budget = r.setup().budget().kind() == Budget.Kind.LATENCY ? 100 * r.setup().budget().value() / r.unpruned().latencyMillis()
+                : 100 * r.setup().budget().value();
+        if (Double.isFinite(budget)) chart.addSeries("budget", new double[]{budget, budget}, new double[]{yMin(r, y), yMax(r, y)})
+                .setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
+        for (int i = 1; i < r.rows().size(); i++) {
+            BudgetReport.Row row = r.rows().get(i);
+            double cx = 100 * r.cost(row) / r.cost(r.unpruned());
+            if (!Double.isFinite(cx)) continue;
+            chart.addSeries(row.name(), new double[]{cx}, new double[]{100 * row.validationPruned()});
+            if (!Double.isNaN(row.validationTuned()))
+                chart.addSeries(row.name() + ", fine-tuned", new double[]{cx}, new double[]{100 * row.validationTuned()});
+        }
+        for (var s : chart.getSeriesMap().values())
+            if (!s.getName().startsWith("search") && !s.getName().equals("budget")) s.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
+
+    private static double yMax(BudgetReport r, List<Double> y) {
+        double max = 0;
+        for (double v : y) max = Math.max(max, v);
+        for (BudgetReport.Row row : r.rows()) max = Math.max(max, 100 * Math.max(row.validationPruned(), Double.isNaN(row.validationTuned()) ? 0 : row.validationTuned()));
+        return Math.min(100, Math.ceil(max + 1));
+    }
+
+    private static double yMin(BudgetReport r, List<Double> y) {
+        double min = 100;
+        for (double v : y) min = Math.min(min, v);
+        for (BudgetReport.Row row : r.rows()) min = Math.min(min, 100 * row.validationPruned());
+        return Math.max(0, Math.floor(min / 10) * 10);
     }
 
     /** All γ of a model's BatchNorms, concatenated in forward order. */

@@ -53,6 +53,30 @@ public final class Reconstructor {
      */
     public static ReconstructionResult prune(Sequential model, double ratio, Selection selection, Samples samples, double ridge) {
         if (!(ratio >= 0 && ratio < 1)) throw new IllegalArgumentException("ratio must be in [0, 1), got " + ratio);
+        return prune(model, site -> ratio, ratio, selection, samples, ridge);
+    }
+
+    /**
+     * As {@link #prune(Sequential, double, Selection, Samples, double)}, but each site's producer keeps
+     * {@code widths.get(producer)} channels (a budget search's widths; a producer not named keeps all, and is
+     * re-fitted all the same). The result's ratio is the share of the sites' channels removed.
+     */
+    public static ReconstructionResult prune(Sequential model, Map<String, Integer> widths, Selection selection, Samples samples, double ridge) {
+        List<Site> sites = Site.find(model, DependencyGraph.analyze(model, 1, 1, samples.data().rows(), samples.data().cols()));
+        int all = 0, kept = 0;
+        for (Site s : sites) {
+            int w = widths.getOrDefault(s.producer(), s.channels());
+            if (w < 1 || w > s.channels())
+                throw new IllegalArgumentException(s.producer() + " has " + s.channels() + " channels; cannot keep " + w);
+            all += s.channels();
+            kept += w;
+        }
+        return prune(model, site -> 1 - (double) widths.getOrDefault(site.producer(), site.channels()) / site.channels(),
+                all == 0 ? 0 : 1 - (double) kept / all, selection, samples, ridge);
+    }
+
+    private static ReconstructionResult prune(Sequential model, java.util.function.ToDoubleFunction<Site> ratioOf, double ratio,
+                                              Selection selection, Samples samples, double ridge) {
         long start = System.nanoTime(), cpuStart = cpuNanos();
         int[] inShape = {1, 1, samples.data().rows(), samples.data().cols()};
         DependencyGraph graph = DependencyGraph.analyze(model, inShape);
@@ -96,7 +120,7 @@ public final class Reconstructor {
         long[] baselineCpuMs = {0};   // CPU time of the baseline's steps, kept out of reconstruction's
         for (int i = 0; i < sites.size(); i++)
             reports.add(reconstructSite(model, inShape, sites.get(i), data.get(i), targets[i][0], i == 0, original, recon, naive,
-                    selection, importance.get(sites.get(i).producer()), ratio, ridge, samples, images, baselineCpuMs));
+                    selection, importance.get(sites.get(i).producer()), ratioOf.applyAsDouble(sites.get(i)), ridge, samples, images, baselineCpuMs));
         recon.restore(model);
         long baseline = reports.stream().mapToLong(LayerReport::baselineMs).sum();
         long cpuMs = (cpuNanos() - cpuStart) / 1_000_000 - baselineCpuMs[0];

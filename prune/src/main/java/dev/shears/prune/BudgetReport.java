@@ -1,0 +1,148 @@
+package dev.shears.prune;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a {@link BudgetRun} reached, as a terminal table, Markdown, or a map for JSON: the budget asked and reached,
+ * the width per group, and one row per model — unpruned, searched, uniform ratio, global ratio — with FLOPs,
+ * parameters, measured latency, and validation and test accuracy before and after the same fine-tuning.
+ * Accuracies in [0, 1] (NaN where not measured), latencies in milliseconds per batch.
+ *
+ * @param rows            unpruned, searched, uniform, global, in that order
+ * @param measuredMillis  the search's own final latency measurement (latency budgets only, else NaN)
+ */
+public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSearch.Point> path, double searchSeconds,
+                           int validationSize, int searchImages, List<String> latencyTable, double measuredMillis) {
+
+    public record Row(String name, Map<String, Integer> widths, long flops, long parameters, double latencyMillis,
+                      double validationPruned, double testPruned, double validationTuned, double testTuned) {}
+
+    public Row unpruned() { return rows.get(0); }
+    public Row searched() { return rows.get(1); }
+
+    /** The row's cost in the budget's unit. */
+    public double cost(Row r) {
+        return switch (setup.budget().kind()) {
+            case FLOPS -> r.flops();
+            case PARAMS -> r.parameters();
+            case LATENCY -> r.latencyMillis();
+        };
+    }
+
+    /** Whether the row costs no more than the budget (latency: as measured here). */
+    public boolean meets(Row r) {
+        return setup.budget().kind() == Budget.Kind.LATENCY ? r.latencyMillis() <= setup.budget().value()
+                : cost(r) <= setup.budget().value() * cost(unpruned());
+    }
+
+    private static String pct(double a) { return Double.isNaN(a) ? "—" : String.format(Locale.ROOT, "%.2f%%", 100 * a); }
+
+    private String share(long v, long of) { return String.format(Locale.ROOT, "%,d (%.1f%%)", v, 100.0 * v / of); }
+
+    private String widths(Row r) {
+        StringBuilder sb = new StringBuilder();
+        r.widths().forEach((g, w) -> sb.append(sb.isEmpty() ? "" : " ").append(g).append('=').append(w));
+        return sb.toString();
+    }
+
+    private static final String[] HEAD = {"model", "widths", "FLOPs", "parameters", "latency", "meets", "val. pruned", "test pruned",
+            "val. fine-tuned", "test fine-tuned"};
+
+    private List<String[]> table() {
+        List<String[]> out = new ArrayList<>();
+        Row u = unpruned();
+        for (Row r : rows)
+            out.add(new String[]{r.name(), widths(r), share(r.flops(), u.flops()), share(r.parameters(), u.parameters()),
+                    Double.isNaN(r.latencyMillis()) ? "—" : String.format(Locale.ROOT, "%.3f ms", r.latencyMillis()),
+                    r == u ? "" : meets(r) ? "yes" : "NO", pct(r.validationPruned()), pct(r.testPruned()), pct(r.validationTuned()), pct(r.testTuned())});
+        return out;
+    }
+
+    /** "asked 25% of the FLOPs; reached 24.1% (searched)". */
+    public String summary() {
+        Row s = searched(), u = unpruned();
+        String reached = switch (setup.budget().kind()) {
+            case FLOPS -> String.format(Locale.ROOT, "%.2f%% of the FLOPs", 100.0 * s.flops() / u.flops());
+            case PARAMS -> String.format(Locale.ROOT, "%.2f%% of the parameters", 100.0 * s.parameters() / u.parameters());
+            case LATENCY -> String.format(Locale.ROOT, "%.3f ms measured (%.1f%% of the budget; unpruned %.3f ms)", s.latencyMillis(),
+                    100 * s.latencyMillis() / setup.budget().value(), u.latencyMillis());
+        };
+        return String.format(Locale.ROOT, "budget: %s, %s pruning; reached %s. Search: %d moves in %.1f s, scored on %,d of %,d validation images "
+                        + "(carved from the training data, held out of fine-tuning); %d stage%s; fine-tuning %d epoch%s for each model.",
+                setup.budget().describe(), setup.method().name().toLowerCase(Locale.ROOT), reached, path.size() - 1, searchSeconds,
+                searchImages, validationSize, setup.steps(), setup.steps() == 1 ? "" : "s", setup.fineTuneEpochs(), setup.fineTuneEpochs() == 1 ? "" : "s");
+    }
+
+    public String toTerminal() {
+        List<String[]> all = new ArrayList<>();
+        all.add(HEAD);
+        all.addAll(table());
+        int[] w = new int[HEAD.length];
+        for (String[] row : all) for (int i = 0; i < w.length; i++) w[i] = Math.max(w[i], row[i].length());
+        StringBuilder sb = new StringBuilder("Budget pruning report\n").append(summary()).append('\n');
+        for (String[] row : all) {
+            for (int i = 0; i < w.length; i++) sb.append(i == 0 ? "" : " | ").append(String.format(Locale.ROOT, i < 2 ? "%-" + w[i] + "s" : "%" + w[i] + "s", row[i]));
+            sb.append('\n');
+            if (row == HEAD) sb.append("-".repeat(sb.length() - sb.lastIndexOf("\n", sb.length() - 2) - 2)).append('\n');
+        }
+        return sb.toString();
+    }
+
+    public String toMarkdown() {
+        StringBuilder sb = new StringBuilder("# Budget pruning report\n\n").append(summary()).append("\n\n");
+        sb.append("| ").append(String.join(" | ", HEAD)).append(" |\n|---|---|---:|---:|---:|---|---:|---:|---:|---:|\n");
+        for (String[] row : table()) sb.append("| ").append(String.join(" | ", row)).append(" |\n");
+        sb.append("\nUniform: one ratio for every group; global: one ranking over all groups' channels. Each ratio is the smallest "
+                + "that meets the budget (bisection). FLOPs are 2 × multiply-accumulates of the conv and linear layers, per image; latency "
+                + "the median of repeated passes at batch ").append(setup.budget().batch()).append(", the four models interleaved.\n");
+        if (!latencyTable.isEmpty()) {
+            sb.append("\n## Latency table (ms at batch ").append(setup.budget().batch()).append(", one group cut, the others whole)\n\n");
+            for (String l : latencyTable) sb.append("- ").append(l).append('\n');
+        }
+        sb.append("\n## Search path\n\n| move | cost (share of unpruned) | validation accuracy (search images) |\n|---|---:|---:|\n");
+        for (BudgetSearch.Point p : path)
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% |%n", p.move(), 100 * p.fraction(), 100 * p.accuracy()));
+        return sb.toString();
+    }
+
+    /** The numbers as nested maps and lists, for a JSON writer. */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("kind", setup.budget().kind().name().toLowerCase(Locale.ROOT));
+        b.put("value", setup.budget().value());
+        b.put("batch", setup.budget().batch());
+        m.put("budget", b);
+        m.put("search_seconds", searchSeconds);
+        m.put("validation_images", validationSize);
+        m.put("search_images", searchImages);
+        m.put("steps", setup.steps());
+        m.put("finetune_epochs", setup.fineTuneEpochs());
+        List<Object> models = new ArrayList<>();
+        for (Row r : rows) {
+            Map<String, Object> o = new LinkedHashMap<>();
+            o.put("name", r.name());
+            o.put("widths", r.widths());
+            o.put("flops", r.flops());
+            o.put("parameters", r.parameters());
+            o.put("latency_ms", nan(r.latencyMillis()));
+            if (r != unpruned()) o.put("meets_budget", meets(r));
+            o.put("validation_accuracy_pruned", nan(r.validationPruned()));
+            o.put("test_accuracy_pruned", nan(r.testPruned()));
+            o.put("validation_accuracy_fine_tuned", nan(r.validationTuned()));
+            o.put("test_accuracy_fine_tuned", nan(r.testTuned()));
+            models.add(o);
+        }
+        m.put("models", models);
+        List<Object> p = new ArrayList<>();
+        for (BudgetSearch.Point x : path) p.add(Map.of("move", x.move(), "cost", x.cost(), "fraction", x.fraction(), "validation_accuracy", x.accuracy()));
+        m.put("path", p);
+        return m;
+    }
+
+    private static Object nan(double d) { return Double.isNaN(d) ? null : d; }
+}

@@ -1,0 +1,149 @@
+package dev.shears.prune;
+
+import dev.shears.data.Dataset;
+import dev.shears.nn.Module;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.DoubleFunction;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * A budget-driven pruning run with its evidence: the {@link BudgetSearch}, and the same budget met by one uniform
+ * per-layer ratio and by one global ratio (each found by bisection); all three fine-tuned alike on the fitting
+ * split, judged on the validation split and reported on the test set, their latencies measured interleaved.
+ */
+public final class BudgetRun {
+    private BudgetRun() {}
+
+    /**
+     * @param stepEpochs     fine-tuning between the search's stages, in epochs (a fraction trains on that share of
+     *                       the fitting images, drawn at random)
+     * @param fineTuneEpochs the final fine-tune of each of the three models (0: none)
+     * @param searchImages   validation images each move of the search is scored on (at most the split's)
+     * @param latencyRepeats timed passes per latency (0: no latency measured; a latency budget needs some)
+     */
+    public record Setup(Method method, Budget budget, MinKeep minKeep, boolean fold, int steps, double stepEpochs,
+                        int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats) {
+        public Setup {
+            if (steps < 1 || stepEpochs < 0 || fineTuneEpochs < 0 || searchImages < 1 || latencyRepeats < 0)
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "steps >= 1, step epochs >= 0, fine-tune epochs >= 0, "
+                        + "search images >= 1 and latency repeats >= 0, got %d, %s, %d, %d, %d", steps, stepEpochs, fineTuneEpochs,
+                        searchImages, latencyRepeats));
+            if (budget.kind() == Budget.Kind.LATENCY && latencyRepeats < 1)
+                throw new IllegalArgumentException("a latency budget needs latency measurements: latency repeats must be >= 1");
+        }
+    }
+
+    /**
+     * A last step for each of the three models once its widths are chosen, before fine-tuning: feature-map
+     * reconstruction re-selects the channels of the unpruned model at those widths and re-fits the next layers by
+     * least squares. Returns the model at {@code widths} (group → channels kept).
+     */
+    public interface Refit { Module apply(Module unpruned, Map<String, Integer> widths); }
+
+    /** Prunes {@code model} in place to the budget (the searched model); returns the report of all three. */
+    public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Consumer<String> log) {
+        return run(model, inputShape, split, test, s, null, log);
+    }
+
+    /** As {@link #run(Module, int[], ValidationSplit, Dataset, Setup, Consumer)}, each model passed through {@code refit} (may be null) at its widths. */
+    public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Refit refit, Consumer<String> log) {
+        Module unpruned = Copies.of(model);
+        Dataset searchImages = split.validation().first(s.searchImages());
+        log.accept(String.format(Locale.ROOT, "validation split: %,d of the training images (seeded), held out of fine-tuning; "
+                + "the search scores moves on %,d of them", split.validation().size(), searchImages.size()));
+        BudgetSearch.Result r = new BudgetSearch(s.method(), s.budget()).minKeep(s.minKeep()).fold(s.fold())
+                .validation(searchImages).steps(s.steps()).latencyRepeats(Math.max(1, s.latencyRepeats())).log(log)
+                .fineTuneBetweenSteps(s.stepEpochs() > 0 ? m -> tune(m, split.fit(), s.train(), s.stepEpochs()) : null)
+                .search(model, inputShape);
+        log.accept(String.format(Locale.ROOT, "search: %d moves in %.1f s; widths %s", r.path().size() - 1, r.seconds(), r.widthsAfter()));
+
+        ToDoubleFunction<PruneResult> cost = p -> switch (s.budget().kind()) {
+            case FLOPS -> p.after().flops();
+            case PARAMS -> p.after().parameters();
+            case LATENCY -> r.table().estimate(p.channelsAfter());
+        };
+        var uniform = meet(ratio -> ratioPrune(unpruned, s, Criterion.perLayerRatio(ratio), inputShape), cost, r, s, inputShape, "a uniform per-layer ratio");
+        var global = meet(ratio -> ratioPrune(unpruned, s, Criterion.globalRatio(ratio), inputShape), cost, r, s, inputShape, "a global ratio");
+        log.accept(String.format(Locale.ROOT, "uniform ratio %.4f: %s; global ratio %.4f: %s", uniform.ratio(), uniform.value().channelsAfter(),
+                global.ratio(), global.value().channelsAfter()));
+
+        Module uniformModel = uniform.value().model(), globalModel = global.value().model();
+        if (refit != null) {
+            log.accept("re-fitting the three models at their widths");
+            model.loadStateDict(refit.apply(Copies.of(unpruned), r.widthsAfter()).stateDict(), false);
+            uniformModel = refit.apply(Copies.of(unpruned), uniform.value().channelsAfter());
+            globalModel = refit.apply(Copies.of(unpruned), global.value().channelsAfter());
+        }
+        double[] ms = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
+        if (s.latencyRepeats() > 0) {
+            log.accept("latency at batch " + s.budget().batch() + ": unpruned, searched, uniform, global, interleaved");
+            ms = Latency.compare(List.of(unpruned, model, uniformModel, globalModel), 3, s.latencyRepeats(),
+                    BudgetSearch.batchShape(inputShape, s.budget().batch()));
+        }
+        List<BudgetReport.Row> rows = new ArrayList<>();
+        rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));
+        rows.add(row("searched", model, r.widthsAfter(), ms[1], s.fineTuneEpochs(), split, test, s, inputShape, log));
+        rows.add(row(String.format(Locale.ROOT, "uniform, ratio %.4f", uniform.ratio()), uniformModel, uniform.value().channelsAfter(),
+                ms[2], s.fineTuneEpochs(), split, test, s, inputShape, log));
+        rows.add(row(String.format(Locale.ROOT, "global, ratio %.4f", global.ratio()), globalModel, global.value().channelsAfter(),
+                ms[3], s.fineTuneEpochs(), split, test, s, inputShape, log));
+        return new BudgetReport(s, rows, r.path(), r.seconds(), split.validation().size(), searchImages.size(),
+                r.table() == null ? List.of() : r.table().describe(), r.measuredMillis());
+    }
+
+    private static PruneResult ratioPrune(Module unpruned, Setup s, Criterion c, int[] inputShape) {
+        return new Pruner(s.method(), c).minKeep(s.minKeep()).fold(s.fold()).prune(Copies.of(unpruned), inputShape);
+    }
+
+    /**
+     * The ratio that meets the budget by {@code cost}; for latency, measured: while the model is over the budget,
+     * bisect again for a target tightened by measured / asked.
+     */
+    private static BudgetSearch.Bisection<PruneResult> meet(DoubleFunction<PruneResult> prune, ToDoubleFunction<PruneResult> cost,
+                                                           BudgetSearch.Result r, Setup s, int[] inputShape, String what) {
+        var b = BudgetSearch.bisect(prune, cost, r.target(), what);
+        if (s.budget().kind() != Budget.Kind.LATENCY) return b;
+        double aim = r.target();
+        for (int round = 0; round < 4; round++) {
+            double measured = Latency.medianMillis(b.value().model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
+            if (measured <= limit) break;
+            aim = Math.min(aim, cost.applyAsDouble(b.value())) * Math.max(0.7, limit / measured);
+            try {
+                b = BudgetSearch.bisect(prune, cost, aim, what);
+            } catch (IllegalArgumentException cannot) {
+                break;   // the report shows it over the budget
+            }
+        }
+        return b;
+    }
+
+    private static BudgetReport.Row row(String name, Module m, Map<String, Integer> widths, double ms, int epochs, ValidationSplit split,
+                                        Dataset test, Setup s, int[] inputShape, Consumer<String> log) {
+        ModelCost c = ModelCost.of(m, inputShape);
+        double valPruned = Training.accuracy(m, split.validation()), testPruned = Training.accuracy(m, test);
+        double valTuned = Double.NaN, testTuned = Double.NaN;
+        if (epochs > 0) {
+            log.accept("fine-tuning the " + name + " model: " + epochs + " epoch" + (epochs == 1 ? "" : "s"));
+            tune(m, split.fit(), s.train(), epochs);
+            valTuned = Training.accuracy(m, split.validation());
+            testTuned = Training.accuracy(m, test);
+        }
+        return new BudgetReport.Row(name, new LinkedHashMap<>(widths), c.flops(), c.parameters(), ms, valPruned, testPruned, valTuned, testTuned);
+    }
+
+    /** Fine-tunes for {@code epochs}: whole epochs over {@code fit}, then the fraction as one epoch over that share of it (a seeded draw). */
+    static void tune(Module m, Dataset fit, Training.Options o, double epochs) {
+        int whole = (int) Math.floor(epochs);
+        if (whole > 0) Training.fineTune(m, fit, o.withEpochs(whole), null);
+        int n = (int) Math.round((epochs - whole) * fit.size());
+        if (n >= 1 && n < fit.size()) Training.fineTune(m, ValidationSplit.of(fit, n, o.seed() + whole).validation(), o.withEpochs(1), null);
+        else if (n >= fit.size()) Training.fineTune(m, fit, o.withEpochs(1), null);
+    }
+}

@@ -1,0 +1,272 @@
+package dev.shears.prune;
+
+import dev.shears.data.Dataset;
+import dev.shears.nn.Module;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Consumer;
+import java.util.function.DoubleFunction;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * Budget-driven pruning, NetAdapt-style (Yang et al. 2018): the model shrinks in greedy moves until it costs no more
+ * than the budget. At each move, every group is offered one cut — its {@link #CUT} share of channels, the lowest by
+ * the method's importance, or the smallest cut that meets the budget where one does — and the cut that loses the
+ * least validation accuracy (no fine-tuning) per unit of cost saved is taken:
+ * <pre>
+ *   score(g) = (acc(model) − acc(model with g cut)) / (cost(model) − cost(model with g cut)),  take the lowest
+ * </pre>
+ * Costs are exact for FLOPs and parameters ({@link ModelCost} of the cut model); for latency they come from a
+ * {@link LatencyTable} measured first, and the final model is measured again: while it is over the budget (less
+ * {@link #LATENCY_MARGIN}) the search goes on towards a target tightened by the ratio of measured to asked.
+ *
+ * <p>With {@link #steps} K &gt; 1 the budget is reached in K stages — stage k stops at cost₀·(B/cost₀)^(k/K), a
+ * geometric split — each but the last followed by {@link #fineTuneBetweenSteps}'s short fine-tune.
+ *
+ * <pre>{@code
+ * BudgetSearch.Result r = new BudgetSearch(Method.SLIM, Budget.flops(0.25))
+ *         .validation(split.validation())
+ *         .search(model, 1, 1, 28, 28);            // model shrinks in place
+ * }</pre>
+ */
+public final class BudgetSearch {
+    /** A group's cut per move: this share of its unpruned channels (at least one). */
+    public static final double CUT = 1.0 / 8;
+
+    /**
+     * A latency budget counts as met when a measurement is this share below it: the report measures the models again,
+     * interleaved, and on a busy machine two medians of the same model differ by a few percent.
+     */
+    public static final double LATENCY_MARGIN = 0.03;
+
+    private final Method method;
+    private final Budget budget;
+    private MinKeep minKeep = MinKeep.ONE;
+    private boolean fold = true;
+    private Dataset validation;
+    private int steps = 1;
+    private Consumer<Module> fineTune;
+    private int latencyRepeats = 30;
+    private Consumer<String> log = s -> {};
+
+    public BudgetSearch(Method method, Budget budget) {
+        this.method = method;
+        this.budget = budget;
+    }
+
+    public BudgetSearch minKeep(MinKeep m) { this.minKeep = m; return this; }
+    public BudgetSearch fold(boolean on) { this.fold = on; return this; }
+    /** The images every move is scored on (a subset of the validation split, for speed). Required. */
+    public BudgetSearch validation(Dataset d) { this.validation = d; return this; }
+    public BudgetSearch steps(int k) {
+        if (k < 1) throw new IllegalArgumentException("steps must be at least 1, got " + k);
+        this.steps = k;
+        return this;
+    }
+    /** The short fine-tune after every stage but the last (none by default). */
+    public BudgetSearch fineTuneBetweenSteps(Consumer<Module> f) { this.fineTune = f; return this; }
+    /** Timed passes per latency measurement (the table's and the final model's). */
+    public BudgetSearch latencyRepeats(int n) { this.latencyRepeats = n; return this; }
+    public BudgetSearch log(Consumer<String> log) { this.log = log; return this; }
+
+    /** One model on the search's path: its cost (the budget's unit), that as a share of the unpruned cost, its validation accuracy. */
+    public record Point(double cost, double fraction, double accuracy, String move) {}
+
+    /**
+     * @param measuredMillis the final model's measured latency at the budget's batch (latency budgets only, else NaN)
+     * @param table          the latency table (latency budgets only, else null)
+     */
+    public record Result(Module model, List<Point> path, Map<String, Integer> widthsBefore, Map<String, Integer> widthsAfter,
+                         double costBefore, double costAfter, double target, double measuredMillis, LatencyTable table,
+                         double seconds) {}
+
+    /** Prunes {@code model} in place until it meets the budget, for inputs shaped {@code inputShape} (batch first). */
+    public Result search(Module model, int... inputShape) {
+        if (validation == null) throw new IllegalStateException("BudgetSearch needs validation images (validation(...))");
+        long start = System.nanoTime();
+        DependencyGraph g0 = DependencyGraph.analyze(model, inputShape);
+        Map<String, float[]> scores0 = pruner().scores(model, g0);
+        Map<String, Integer> full = new LinkedHashMap<>();
+        scores0.forEach((g, s) -> full.put(g, s.length));
+        LatencyTable table = null;
+        if (budget.kind() == Budget.Kind.LATENCY) {
+            log.accept("measuring the latency table (" + full.size() + " groups, batch " + budget.batch() + ")");
+            table = LatencyTable.measure(model, g0, scores0, minKeep, fold, budget.batch(), latencyRepeats, inputShape);
+            table.describe().forEach(l -> log.accept("  " + l));
+        }
+        Meter meter = new Meter(budget.kind(), table, inputShape);
+        State s = new State(model, g0, full, inputShape);
+        double cost0 = meter.of(ModelCost.of(model, g0), full);
+        s.cost = cost0;
+        s.accuracy = Training.accuracy(model, validation);
+        double target = budget.kind() == Budget.Kind.LATENCY ? (1 - LATENCY_MARGIN) * budget.value() : budget.value() * cost0;
+        List<Point> path = new ArrayList<>();
+        path.add(new Point(cost0, 1, s.accuracy, "unpruned"));
+        for (int k = 1; k <= steps; k++) {
+            double stage = k == steps ? target : cost0 * Math.pow(target / cost0, (double) k / steps);
+            greedy(s, meter, stage, cost0, path);
+            if (k < steps && fineTune != null) {
+                fineTune.accept(model);
+                s.accuracy = Training.accuracy(model, validation);
+                path.add(new Point(s.cost, s.cost / cost0, s.accuracy, "fine-tuned (stage " + k + " of " + steps + ")"));
+                log.accept(String.format(Locale.ROOT, "stage %d of %d: fine-tuned, validation accuracy %.2f%%", k, steps, 100 * s.accuracy));
+            }
+        }
+        double measured = Double.NaN;
+        if (table != null) {
+            double aim = target;
+            for (int round = 0; round < 5; round++) {
+                measured = Latency.medianMillis(model, 3, latencyRepeats, batchShape(inputShape, budget.batch()));
+                log.accept(String.format(Locale.ROOT, "measured %.3f ms (estimated %.3f, budget %.3f)", measured, s.cost, budget.value()));
+                if (measured <= (1 - LATENCY_MARGIN) * budget.value()) break;
+                // one outlier on a busy machine must not send the target to nothing: at most 30% tighter per round
+                aim = Math.min(aim, s.cost) * Math.max(0.7, (1 - LATENCY_MARGIN) * budget.value() / measured);
+                try {
+                    greedy(s, meter, aim, cost0, path);
+                } catch (IllegalArgumentException cannot) {
+                    log.accept("cannot cut further: " + cannot.getMessage());
+                    break;
+                }
+            }
+        }
+        return new Result(model, path, full, s.widths, cost0, s.cost, target, measured, table, (System.nanoTime() - start) / 1e9);
+    }
+
+    /** The model being pruned, its groups' widths now, its cost and validation accuracy. */
+    private static final class State {
+        final Module model;
+        final Map<String, Integer> full, widths;
+        final int[] inputShape;
+        DependencyGraph graph;
+        double cost, accuracy;
+
+        State(Module model, DependencyGraph graph, Map<String, Integer> full, int[] inputShape) {
+            this.model = model;
+            this.graph = graph;
+            this.full = full;
+            this.widths = new LinkedHashMap<>(full);
+            this.inputShape = inputShape;
+        }
+    }
+
+    private record Cut(String group, int[] keep, PruneResult result, double cost, double accuracy) {}
+
+    /** Greedy moves until {@code s} costs at most {@code target}. */
+    private void greedy(State s, Meter meter, double target, double cost0, List<Point> path) {
+        while (s.cost > target) {
+            Map<String, float[]> scores = pruner().scores(s.model, s.graph);
+            Cut best = null;
+            double bestScore = Double.POSITIVE_INFINITY;
+            for (String g : s.full.keySet()) {
+                int w = s.widths.get(g), floor = minKeep.of(s.full.get(g));
+                if (w <= floor || !scores.containsKey(g)) continue;
+                int step = Math.min(w - floor, Math.max(1, (int) Math.round(CUT * s.full.get(g))));
+                Cut c = cut(s, meter, scores, g, step);
+                if (c.cost <= target) {   // the smallest cut that meets the budget
+                    int lo = 1, hi = step;
+                    while (lo < hi) {
+                        int mid = (lo + hi) >>> 1;
+                        Cut m = cut(s, meter, scores, g, mid);
+                        if (m.cost <= target) { hi = mid; c = m; } else lo = mid + 1;
+                    }
+                }
+                double saved = s.cost - c.cost;
+                if (saved <= 0) continue;
+                double acc = Training.accuracy(c.result.model(), validation);
+                c = new Cut(c.group, c.keep, c.result, c.cost, acc);
+                double score = (s.accuracy - acc) / (saved / cost0);
+                if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && c.cost < best.cost)) {
+                    best = c;
+                    bestScore = score;
+                }
+            }
+            if (best == null)
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "cannot meet the budget (%s): every group is at its "
+                        + "minimum (%s) or cutting it saves nothing, at cost %.6g against a target of %.6g; widths %s",
+                        budget.describe(), minKeep, s.cost, target, s.widths));
+            Slicer.slice(s.model, s.graph, Map.of(best.group, best.keep), fold);
+            s.graph = DependencyGraph.analyze(s.model, s.inputShape);
+            int before = s.widths.put(best.group, best.keep.length);
+            s.cost = best.cost;
+            s.accuracy = best.accuracy;
+            String move = String.format(Locale.ROOT, "%s %d → %d", best.group, before, best.keep.length);
+            path.add(new Point(s.cost, s.cost / cost0, s.accuracy, move));
+            log.accept(String.format(Locale.ROOT, "  %s: cost %.1f%%, validation accuracy %.2f%% (score %.4g)", move, 100 * s.cost / cost0,
+                    100 * s.accuracy, bestScore));
+        }
+    }
+
+    /** {@code s}'s model with {@code n} more channels of group {@code g} removed, lowest score first (a copy). */
+    private Cut cut(State s, Meter meter, Map<String, float[]> scores, String g, int n) {
+        int[] keep = keepTop(scores.get(g), scores.get(g).length - n);
+        Module copy = Copies.of(s.model);
+        PruneResult r = pruner().apply(copy, s.graph, new PruningPlan(Map.of(g, keep), Map.of(g, scores.get(g).length), List.of()));
+        Map<String, Integer> widths = new LinkedHashMap<>(s.widths);
+        widths.put(g, keep.length);
+        return new Cut(g, keep, r, meter.of(r.after(), widths), Double.NaN);
+    }
+
+    private Pruner pruner() {
+        return new Pruner(method, Criterion.perLayerRatio(0)).minKeep(minKeep).fold(fold);
+    }
+
+    /** The {@code n} highest-scoring channels' indices, ascending (ties: the earlier channel stays). */
+    public static int[] keepTop(float[] scores, int n) {
+        Integer[] order = new Integer[scores.length];
+        for (int i = 0; i < order.length; i++) order[i] = i;
+        Arrays.sort(order, Comparator.comparingDouble(i -> scores[i]));   // stable: lowest first, ties in channel order
+        int[] keep = new int[n];
+        for (int i = 0; i < n; i++) keep[i] = order[scores.length - n + i];
+        Arrays.sort(keep);
+        return keep;
+    }
+
+    /** A model's cost in the budget's unit: FLOPs, parameters, or the latency table's estimate in ms. */
+    record Meter(Budget.Kind kind, LatencyTable table, int[] inputShape) {
+        double of(ModelCost c, Map<String, Integer> widths) {
+            return switch (kind) {
+                case FLOPS -> c.flops();
+                case PARAMS -> c.parameters();
+                case LATENCY -> table.estimate(widths);
+            };
+        }
+    }
+
+    static int[] batchShape(int[] inputShape, int batch) {
+        int[] s = inputShape.clone();
+        s[0] = batch;
+        return s;
+    }
+
+    /** A ratio found by {@link #bisect} and what it gave. */
+    public record Bisection<T>(double ratio, T value) {}
+
+    /**
+     * The smallest ratio r (to 1e-4) at which {@code prune.apply(r)} — a copy pruned by a per-layer or global ratio r —
+     * costs at most {@code target} by {@code cost}: bisection, the cost falling as r grows. The comparison rows of a
+     * budget report: the same budget met by one ratio.
+     *
+     * @throws IllegalArgumentException when even r = 0.9999 costs more
+     */
+    public static <T> Bisection<T> bisect(DoubleFunction<T> prune, ToDoubleFunction<T> cost, double target, String what) {
+        double lo = 0, hi = 0.9999;
+        T best = prune.apply(hi);
+        if (cost.applyAsDouble(best) > target)
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%s cannot meet the budget: at ratio %.4f it still costs %.6g against %.6g",
+                    what, hi, cost.applyAsDouble(best), target));
+        T zero = prune.apply(0);
+        if (cost.applyAsDouble(zero) <= target) return new Bisection<>(0, zero);
+        while (hi - lo > 1e-4) {
+            double mid = (lo + hi) / 2;
+            T m = prune.apply(mid);
+            if (cost.applyAsDouble(m) <= target) { hi = mid; best = m; } else lo = mid;
+        }
+        return new Bisection<>(hi, best);
+    }
+}

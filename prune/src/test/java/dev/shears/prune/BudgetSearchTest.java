@@ -1,0 +1,181 @@
+package dev.shears.prune;
+
+import dev.shears.data.Dataset;
+import dev.shears.data.Datasets;
+import dev.shears.data.Mnist;
+import dev.shears.nn.BatchNorm2d;
+import dev.shears.nn.Conv2d;
+import dev.shears.nn.Graph;
+import dev.shears.nn.Module;
+import dev.shears.nn.Sequential;
+import dev.shears.nn.SimpleCNN;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Budget-driven pruning: the budget met from below, coupled groups cut as one, the cheap cut found, the splits apart. */
+class BudgetSearchTest {
+    static final int[] ONE = {1, 1, 28, 28};
+    static Mnist digits;
+    static Dataset val;
+
+    @BeforeAll
+    static void data() throws Exception {
+        digits = Datasets.embeddedDigits();
+        val = ValidationSplit.of(digits.train().first(3000), 300, 7).validation();
+    }
+
+    /** FLOPs and parameters of SimpleCNN(c1, c2, hidden) counted by hand (2 × MACs; weights, biases, γ and β). */
+    @Test
+    void simpleCnnCostsMatchHandCounts() {
+        for (int[] w : new int[][]{{32, 64, 128}, {16, 24, 128}, {3, 5, 7}}) {
+            int c1 = w[0], c2 = w[1], h = w[2];
+            long flops = 2L * c1 * 28 * 28 * 9 + 2L * c2 * 14 * 14 * c1 * 9 + 2L * c2 * 49 * h + 2L * h * 10;
+            long params = (c1 * 9 + c1) + 2 * c1 + (c2 * c1 * 9 + c2) + 2 * c2 + (c2 * 49 * h + h) + (h * 10 + 10);
+            ModelCost c = ModelCost.of(SimpleCNN.create(c1, c2, h, 0), ONE);
+            assertEquals(flops, c.flops(), Arrays.toString(w));
+            assertEquals(params, c.parameters(), Arrays.toString(w));
+        }
+    }
+
+    @Test
+    void flopAndParameterBudgetsAreMetFromBelowOnSimpleCnn() {
+        for (Budget b : new Budget[]{Budget.flops(0.3), Budget.params(0.4)}) {
+            Sequential m = SimpleCNN.create(1);
+            ModelCost before = ModelCost.of(m, ONE);
+            BudgetSearch.Result r = new BudgetSearch(Method.L1, b).validation(val.first(100)).search(m, ONE);
+            ModelCost after = ModelCost.of(m, ONE);
+            double asked = b.value() * (b.kind() == Budget.Kind.FLOPS ? before.flops() : before.parameters());
+            double got = b.kind() == Budget.Kind.FLOPS ? after.flops() : after.parameters();
+            assertTrue(got <= asked, b.describe() + ": " + got + " > " + asked);
+            assertTrue(got >= 0.9 * asked, b.describe() + ": " + got + " far below " + asked + " (the last move overshot)");
+            assertEquals(got, r.costAfter(), b.describe());
+            assertEquals(r.widthsAfter().get("conv2"), ((Conv2d) m.child("conv2")).outChannels());
+        }
+    }
+
+    /** With two stages the first stops at cost₀·√B (the geometric split) and is followed by one fine-tune. */
+    @Test
+    void stagesSplitTheBudgetGeometricallyWithAFineTuneBetween() {
+        Sequential m = SimpleCNN.create(3);
+        int[] tunes = {0};
+        BudgetSearch.Result r = new BudgetSearch(Method.L1, Budget.flops(0.36)).validation(val.first(50)).steps(2)
+                .fineTuneBetweenSteps(x -> tunes[0]++).search(m, ONE);
+        assertEquals(1, tunes[0]);
+        int stage = 0;
+        while (!r.path().get(stage).move().startsWith("fine-tuned")) stage++;
+        double first = r.path().get(stage).fraction();
+        assertTrue(first <= 0.6 && first > 0.36, "stage 1 ended at " + first + " of the FLOPs; its target was 0.6");
+        assertTrue(r.path().get(r.path().size() - 1).fraction() <= 0.36);
+    }
+
+    /** The table's estimate: the full latency plus each group's change, linear between the measured widths. */
+    @Test
+    void theLatencyTableAddsEachGroupsInterpolatedChange() {
+        var t = new LatencyTable(64, 5.0, java.util.Map.of("a", new int[]{1, 8, 16, 32}, "b", new int[]{2, 4}),
+                java.util.Map.of("a", new double[]{1, 2, 3, 5}, "b", new double[]{4.5, 5}));
+        assertEquals(5.0, t.estimate(java.util.Map.of("a", 32, "b", 4)), 1e-12);
+        assertEquals(5 + (2.5 - 5), t.estimate(java.util.Map.of("a", 12)), 1e-12);
+        assertEquals(5 + (4 - 5) + (4.5 - 5), t.estimate(java.util.Map.of("a", 24, "b", 2)), 1e-12);
+        assertEquals(5 + (1 - 5), t.estimate(java.util.Map.of("a", 1, "c", 7)), 1e-12);
+        // a row whose full-width end is not the full latency (pooled): changes are taken along the row
+        var pooled = new LatencyTable(64, 5.0, java.util.Map.of("a", new int[]{1, 2}), java.util.Map.of("a", new double[]{6, 6}));
+        assertEquals(5.0, pooled.estimate(java.util.Map.of("a", 1)), 1e-12);
+        // a row made non-decreasing: violators pooled to their mean (hand-computed)
+        assertArrayEquals(new double[]{1, 2, 2, 2, 5}, LatencyTable.nonDecreasing(new double[]{1, 3, 1, 2, 5}), 1e-12);
+        assertArrayEquals(new double[]{6.5, 6.5, 6.5, 7}, LatencyTable.nonDecreasing(new double[]{6.97, 6.54, 5.99, 7}), 1e-9);
+    }
+
+    /** A residual Add couples stem with b1 and b2 with proj: each pair is one decision and keeps one width. */
+    @Test
+    void aResidualGroupGetsOneWidthAndTheBudgetIsMet() {
+        Graph m = GraphPruneTest.resnet(2, 1);
+        int[] shape = {1, 1, 8, 8};
+        Random r = new Random(3);
+        float[] images = new float[200 * 64];
+        int[] labels = new int[200];
+        for (int i = 0; i < images.length; i++) images[i] = (float) r.nextGaussian();
+        for (int i = 0; i < labels.length; i++) labels[i] = r.nextInt(4);
+        Dataset tiny = new Dataset("random 8×8", images, labels, 8, 8);
+        long before = ModelCost.of(m, shape).flops();
+        new BudgetSearch(Method.L1, Budget.flops(0.5)).validation(tiny).search(m, shape);
+        assertTrue(ModelCost.of(m, shape).flops() <= 0.5 * before, ModelCost.of(m, shape).flops() + " > half of " + before);
+        int stem = ((Conv2d) m.node("stem")).outChannels(), b2 = ((Conv2d) m.node("b2")).outChannels();
+        assertEquals(stem, ((Conv2d) m.node("b1")).outChannels());
+        assertEquals(stem, ((BatchNorm2d) m.node("stem_bn")).channels());
+        assertEquals(b2, ((Conv2d) m.node("proj")).outChannels());
+        m.forward(dev.shears.core.Tensor.zeros(m.parameters().get(0).backend(), 2, 1, 8, 8));   // still runs
+    }
+
+    /**
+     * Half of conv2's filters zeroed (and their γ, β): those channels carry nothing, so cutting them loses no
+     * accuracy while any conv1 cut does. At a budget that those channels alone meet, the search cuts conv2 only.
+     */
+    @Test
+    void theSearchCutsTheGroupThatCostsNoAccuracy() {
+        Sequential m = SimpleCNN.create(5);
+        Training.train(m, digits.train().first(3000), Training.Options.defaults(1), null, null);
+        float[] w = m.child("conv2").parameter("weight").toArray(), gamma = m.child("bn2").parameter("weight").toArray(),
+                beta = m.child("bn2").parameter("bias").toArray(), bias = m.child("conv2").parameter("bias").toArray();
+        for (int c = 32; c < 64; c++) {
+            Arrays.fill(w, c * 32 * 9, (c + 1) * 32 * 9, 0f);
+            gamma[c] = beta[c] = bias[c] = 0;
+        }
+        for (var e : java.util.Map.of("conv2.weight", w, "bn2.weight", gamma, "bn2.bias", beta, "conv2.bias", bias).entrySet()) {
+            String[] p = e.getKey().split("\\.");
+            var t = m.child(p[0]).parameter(p[1]);
+            m.child(p[0]).setParameter(p[1], dev.shears.core.Tensor.of(t.backend(), e.getValue(), t.shape()));
+        }
+        double acc = Training.accuracy(m, val);
+        // SimpleCNN(32, 32, 128) costs 52.7% of the FLOPs
+        new BudgetSearch(Method.L1, Budget.flops(0.53)).validation(val).search(m, ONE);
+        assertEquals(32, ((Conv2d) m.child("conv1")).outChannels(), "conv1 was cut");
+        assertEquals(32, ((Conv2d) m.child("conv2")).outChannels());
+        assertEquals(acc, Training.accuracy(m, val), 1e-9);
+    }
+
+    @Test
+    void uniformAndGlobalRatiosFoundByBisectionMeetTheBudgetAtTheSmallestRatio() {
+        Sequential unpruned = SimpleCNN.create(2);
+        long flops0 = ModelCost.of(unpruned, ONE).flops();
+        for (boolean global : new boolean[]{false, true}) {
+            java.util.function.DoubleFunction<PruneResult> prune = ratio -> new Pruner(Method.SLIM,
+                    global ? Criterion.globalRatio(ratio) : Criterion.perLayerRatio(ratio)).prune(Copies.of(unpruned), ONE);
+            double target = 0.35 * flops0;
+            var b = BudgetSearch.bisect(prune, p -> p.after().flops(), target, "ratio");
+            assertTrue(b.value().after().flops() <= target);
+            assertTrue(prune.apply(b.ratio() - 2e-4).after().flops() > target, "a smaller ratio meets it too: " + b.ratio());
+        }
+    }
+
+    @Test
+    void theValidationSplitIsCarvedFromTrainingDataApartFromWhatFineTuningSeesAndFromTheTestSet() {
+        Dataset train = digits.train();
+        ValidationSplit s = ValidationSplit.of(train, 11);
+        assertEquals(800, s.validation().size());
+        assertEquals(train.size(), s.fit().size() + s.validation().size());
+        Set<String> fit = new HashSet<>(), test = new HashSet<>();
+        for (int i = 0; i < s.fit().size(); i++) fit.add(key(s.fit(), i));
+        for (int i = 0; i < digits.test().size(); i++) test.add(key(digits.test(), i));
+        int inFit = 0, inTest = 0;
+        for (int i = 0; i < s.validation().size(); i++) {
+            String k = key(s.validation(), i);
+            assertEquals(k, key(train, s.validationIndices()[i]));   // a training image
+            if (fit.contains(k)) inFit++;
+            if (test.contains(k)) inTest++;
+        }
+        assertEquals(0, inFit, "validation images that fine-tuning trains on");
+        assertEquals(0, inTest, "validation images in the test set");
+        assertArrayEquals(s.validationIndices(), ValidationSplit.of(train, 11).validationIndices(), "the same seed, the same split");
+    }
+
+    private static String key(Dataset d, int i) {
+        return d.labels()[i] + ":" + Arrays.hashCode(Arrays.copyOfRange(d.images(), i * d.imageSize(), (i + 1) * d.imageSize()));
+    }
+}
