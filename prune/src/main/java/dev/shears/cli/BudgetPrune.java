@@ -72,7 +72,10 @@ final class BudgetPrune {
         if (c.lr != null && !(c.lr > 0)) throw c.usageError("--lr must be > 0, got " + c.lr);
         if (budget.kind() == Budget.Kind.LATENCY && c.latencyRepeats < 1) throw c.usageError("--target-latency needs --latency-repeats >= 1");
         Path out = c.out.require(c);
-        Module model = selection == null ? c.model.require(c) : c.model.requireChain(c);
+        Module model = c.model.require(c);
+        if (selection != null && !(model instanceof Sequential))
+            throw c.usageError("--method reconstruct with a --target-* takes chain models only, for now; "
+                    + "on a graph model use --method l1 or slim with the target, or --method reconstruct with --ratio");
         Mnist data = c.data.load(c);
         c.model.requireFits(data.test(), c.data);
         if (c.valSize != null && (c.valSize < 1 || c.valSize >= data.train().size()))
