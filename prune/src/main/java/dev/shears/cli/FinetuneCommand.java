@@ -32,7 +32,7 @@ final class FinetuneCommand extends BackendCommand {
 
     /** The options that decide a fine-tuning run's course, saved with its checkpoints and checked on --resume. */
     static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
-            "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma");
+            "--lr", "--momentum", "--weight-decay", "--lr-schedule", "--lr-step", "--lr-gamma");
 
     @Override
     protected int run() throws Exception {
@@ -48,7 +48,7 @@ final class FinetuneCommand extends BackendCommand {
         this.model.requireFits(data.train(), this.data);
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
-                batch.size, seed.value, schedule.stepSize(), schedule.gamma);
+                batch.size, seed.value, schedule.stepSize(), schedule.gamma, schedule.cosine());
         var checkpointing = new Training.Checkpointing(checkpoints.dir(), resumed, CheckpointOptions.recipe(spec, "finetune", RECIPE));
         if (resumed != null && resumed.note() != null) log("note: %s", resumed.note());
         List<Map<String, Object>> epochs = new ArrayList<>();
