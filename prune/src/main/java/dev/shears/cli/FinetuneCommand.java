@@ -17,7 +17,10 @@ import java.util.Map;
 
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Fine-tune a (pruned) model at its own widths with a fresh SGD over its parameters, and save it.",
-                "Prints test accuracy before and after. Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr)."})
+                "Prints test accuracy before and after. Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr).",
+                "Default recipe: SGD lr 0.02 annealed to 0 by a cosine over all the run's batches (--lr-schedule cosine); "
+                        + "on the L1 global 0.5 pruned ResNet one epoch reaches 88.8-89.1% (3 seeds), against 87.9% with a constant 0.01 "
+                        + "(--lr-schedule constant --lr 0.01)."})
 final class FinetuneCommand extends BackendCommand {
 
     @Mixin Options.Data data;
@@ -26,8 +29,11 @@ final class FinetuneCommand extends BackendCommand {
     @Mixin Options.Batch batch;
     @Mixin Options.Seed seed;
 
-    @Mixin TrainingOptions training;
-    @Mixin ScheduleOptions schedule;
+    /** Fine-tuning's own recipe (issue #18): a cosine from 0.02 reached within 1 pt of the unpruned ResNet in one epoch. */
+    static final float DEFAULT_LR = 0.02f;
+
+    @Mixin TrainingOptions training = new TrainingOptions(DEFAULT_LR);
+    @Mixin ScheduleOptions schedule = new ScheduleOptions(ScheduleOptions.Kind.cosine, 0);
     @Mixin CheckpointOptions checkpoints;
 
     /** The options that decide a fine-tuning run's course, saved with its checkpoints and checked on --resume. */
@@ -81,6 +87,8 @@ final class FinetuneCommand extends BackendCommand {
         json.put("parameters", model.parameterCount());
         json.put("accuracy_before", before);
         json.put("accuracy_after", after);
+        json.put("lr", training.lr);
+        json.put("lr_schedule", schedule.kind.name());
         json.put("epochs", epochs);
         emitJson(json);
         return 0;

@@ -11,7 +11,7 @@ import picocli.CommandLine.Spec;
  * The learning-rate schedule of train and finetune (a picocli mixin): a constant rate, PyTorch's StepLR
  * (--lr-step, --lr-gamma), or PyTorch's CosineAnnealingLR stepped after every batch over the whole run
  * (lr_t = lr·(1 + cos(π·t/T))/2, T the run's batches). Each command chooses its defaults: {@code train}
- * step with --lr-step 2 (lr × 0.1 from the third epoch, its 3-epoch recipe), {@code finetune} constant.
+ * step with --lr-step 2 (lr × 0.1 from the third epoch, its 3-epoch recipe), {@code finetune} cosine.
  */
 public final class ScheduleOptions {
 
@@ -45,10 +45,11 @@ public final class ScheduleOptions {
 
     /** What is wrong with the values, for a usage error, or null. */
     String problem() {
-        if (kind != Kind.step)
-            for (String option : new String[]{"--lr-step", "--lr-gamma"})
-                if (given(option)) return option + " applies to --lr-schedule step, not " + kind;
-        return problem("--lr-step", step, "--lr-gamma", gamma);
+        String values = problem("--lr-step", step, "--lr-gamma", gamma);
+        if (values != null || kind == Kind.step) return values;
+        for (String option : new String[]{"--lr-step", "--lr-gamma"})
+            if (given(option)) return option + " applies to --lr-schedule step, not " + kind;
+        return null;
     }
 
     /** The same check for a schedule under other option names (demo's --finetune-lr-step). */
