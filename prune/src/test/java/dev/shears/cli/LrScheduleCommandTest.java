@@ -55,6 +55,7 @@ class LrScheduleCommandTest {
         assertTrue(finetune.replaceAll("\\s+", " ").contains("PyTorch's CosineAnnealingLR stepped per batch) (default: cosine)"), finetune);
         assertTrue(finetune.replaceAll("\\s+", " ").contains("SGD learning rate (default: 0.02)"), finetune);
         assertTrue(train.replaceAll("\\s+", " ").contains("stepped per batch) (default: step)"), train);
+        assertTrue(finetune.replaceAll("\\s+", " ").contains("(unpruned: 89.7%)"), "the recipe's measurement, % escaped for picocli: " + finetune);
         assertTrue(train.replaceAll("\\s+", " ").contains("SGD learning rate (default: 0.01)"), train);
 
         Path model = dir.resolve("m.safetensors");
