@@ -122,6 +122,9 @@ public final class CheckpointOptions {
         return option;
     }
 
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Object enumConstant(Class<? extends Enum> type, String value) { return Enum.valueOf(type, value); }
+
     private static Object convert(String value, Class<?> type) {
         if (type == float.class || type == Float.class) return Float.parseFloat(value);
         if (type == int.class || type == Integer.class) return Integer.parseInt(value);
@@ -129,6 +132,7 @@ public final class CheckpointOptions {
         if (type == double.class || type == Double.class) return Double.parseDouble(value);
         if (type == Path.class) return Path.of(value);
         if (type == String.class) return value;
+        if (type.isEnum()) return enumConstant(type.asSubclass(Enum.class), value);
         throw new IllegalStateException("a recipe option of type " + type + " cannot be restored");
     }
 }

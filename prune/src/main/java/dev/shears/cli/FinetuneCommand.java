@@ -17,7 +17,10 @@ import java.util.Map;
 
 @Command(name = "finetune", mixinStandardHelpOptions = true,
         description = {"Fine-tune a (pruned) model at its own widths with a fresh SGD over its parameters, and save it.",
-                "Prints test accuracy before and after. Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr)."})
+                "Prints test accuracy before and after. Stops with exit code 1 if the loss becomes NaN or infinite (lower --lr).",
+                "Default recipe: SGD lr 0.02 annealed to 0 by a cosine over all the run's batches (--lr-schedule cosine); "
+                        + "on the L1 global 0.5 pruned ResNet one epoch gave 88.6-89.1%% in 4 runs (unpruned: 89.7%%), "
+                        + "a constant 0.01 (--lr-schedule constant --lr 0.01) 85.2-87.9%% in 3."})
 final class FinetuneCommand extends BackendCommand {
 
     @Mixin Options.Data data;
@@ -26,13 +29,16 @@ final class FinetuneCommand extends BackendCommand {
     @Mixin Options.Batch batch;
     @Mixin Options.Seed seed;
 
-    @Mixin TrainingOptions training;
-    @Mixin ScheduleOptions schedule;
+    /** Fine-tuning's own recipe (issue #18): a cosine from 0.02 reached within 1 pt of the unpruned ResNet in one epoch. */
+    static final float DEFAULT_LR = 0.02f;
+
+    @Mixin TrainingOptions training = new TrainingOptions(DEFAULT_LR);
+    @Mixin ScheduleOptions schedule = new ScheduleOptions(ScheduleOptions.Kind.cosine, 0);
     @Mixin CheckpointOptions checkpoints;
 
     /** The options that decide a fine-tuning run's course, saved with its checkpoints and checked on --resume. */
     static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
-            "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma");
+            "--lr", "--momentum", "--weight-decay", "--lr-schedule", "--lr-step", "--lr-gamma");
 
     @Override
     protected int run() throws Exception {
@@ -48,7 +54,7 @@ final class FinetuneCommand extends BackendCommand {
         this.model.requireFits(data.train(), this.data);
         double before = Training.accuracy(model, data.test());
         var options = new Training.Options(training.epochs, training.lr, training.momentum, training.weightDecay,
-                batch.size, seed.value, schedule.stepSize(), schedule.gamma);
+                batch.size, seed.value, schedule.stepSize(), schedule.gamma, schedule.cosine());
         var checkpointing = new Training.Checkpointing(checkpoints.dir(), resumed, CheckpointOptions.recipe(spec, "finetune", RECIPE));
         if (resumed != null && resumed.note() != null) log("note: %s", resumed.note());
         List<Map<String, Object>> epochs = new ArrayList<>();
@@ -81,6 +87,8 @@ final class FinetuneCommand extends BackendCommand {
         json.put("parameters", model.parameterCount());
         json.put("accuracy_before", before);
         json.put("accuracy_after", after);
+        json.put("lr", training.lr);
+        json.put("lr_schedule", schedule.kind.name());
         json.put("epochs", epochs);
         emitJson(json);
         return 0;

@@ -4,6 +4,8 @@ import dev.shears.data.DataLoader;
 import dev.shears.data.Mnist;
 import dev.shears.nn.Module;
 import dev.shears.nn.optim.SGD;
+import dev.shears.nn.optim.CosineLR;
+import dev.shears.nn.optim.LrSchedule;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
 import dev.shears.nn.train.TrainingCheckpoint;
@@ -43,7 +45,7 @@ final class TrainCommand extends BackendCommand {
     @Mixin Options.Batch batch;
     @Mixin Options.Seed seed;
     @Mixin TrainingOptions training;
-    @Mixin ScheduleOptions schedule = new ScheduleOptions(DEFAULT_LR_STEP);
+    @Mixin ScheduleOptions schedule = new ScheduleOptions(ScheduleOptions.Kind.step, DEFAULT_LR_STEP);
     @Mixin CheckpointOptions checkpoints;
 
     @Option(names = "--sparsity-l1", paramLabel = "λ", defaultValue = "0",
@@ -52,7 +54,7 @@ final class TrainCommand extends BackendCommand {
 
     /** The options that decide a run's course, saved with its checkpoints and checked on --resume. */
     static final List<String> RECIPE = List.of("--data", "--limit", "--batch-size", "--seed", "--model",
-            "--lr", "--momentum", "--weight-decay", "--lr-step", "--lr-gamma", "--sparsity-l1");
+            "--lr", "--momentum", "--weight-decay", "--lr-schedule", "--lr-step", "--lr-gamma", "--sparsity-l1");
 
     @Option(names = "--measure-heap",
             description = "After every epoch, run a full garbage collection and report the Java heap still in use "
@@ -76,18 +78,21 @@ final class TrainCommand extends BackendCommand {
                 training.momentum, training.weightDecay);
         if (schedule.problem() != null) throw usageError(schedule.problem());
         SGD sgd = new SGD(model.parameters(), training.lr, training.momentum, training.weightDecay);
+        DataLoader loader = new DataLoader(data.train(), batch.size, true, seed.value);
         StepLR stepLr = schedule.over(sgd);
+        CosineLR cosine = schedule.cosineOver(sgd, training.epochs * loader.batchesPerEpoch());
+        LrSchedule lrSchedule = cosine != null ? cosine : stepLr;
         Trainer trainer = new Trainer(model, sgd);
+        if (cosine != null) trainer.afterStep(cosine::step);
         if (!(sparsityL1 >= 0) || Float.isInfinite(sparsityL1))
             throw usageError("--sparsity-l1 must be finite and >= 0, got " + sparsityL1);
         if (sparsityL1 > 0) trainer.regularizer(Sparsity.bnScales(sparsityL1)::penalty);
         if (resumed != null) {
-            resumed.restore(model, sgd, stepLr);
+            resumed.restore(model, sgd, lrSchedule);
             if (resumed.note() != null) log("note: %s", resumed.note());
             log("resumed from %s after epoch %d (learning rate %s)", checkpoints.resume, first, sgd.lr());
         }
         Map<String, String> recipe = CheckpointOptions.recipe(spec, "train", RECIPE);
-        DataLoader loader = new DataLoader(data.train(), batch.size, true, seed.value);
         int[] imageShape = {1, data.train().rows(), data.train().cols()};
 
         List<Map<String, Object>> epochs = new ArrayList<>();
@@ -136,7 +141,7 @@ final class TrainCommand extends BackendCommand {
             epochs.add(epoch);
             if (stepLr != null) stepLr.step();
             if (checkpoints.dir() != null) {
-                TrainingCheckpoint.save(checkpoints.dir(), model, sgd, stepLr, e + 1, recipe);
+                TrainingCheckpoint.save(checkpoints.dir(), model, sgd, lrSchedule, e + 1, recipe);
                 saved = e + 1;
                 log("checkpoint: %s after epoch %d", checkpoints.dir(), e + 1);
             }
@@ -162,6 +167,7 @@ final class TrainCommand extends BackendCommand {
         json.put("lr", training.lr);
         json.put("momentum", training.momentum);
         json.put("weight_decay", training.weightDecay);
+        json.put("lr_schedule", schedule.kind.name());
         json.put("lr_step", schedule.step);
         json.put("lr_gamma", schedule.gamma);
         json.put("sparsity_l1", sparsityL1);

@@ -2,6 +2,9 @@ package dev.shears.prune;
 
 import dev.shears.data.Dataset;
 import dev.shears.nn.Module;
+import dev.shears.data.DataLoader;
+import dev.shears.nn.optim.CosineLR;
+import dev.shears.nn.optim.LrSchedule;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.StepLR;
 import dev.shears.nn.train.Trainer;
@@ -24,15 +27,20 @@ import java.util.function.Consumer;
 public final class Training {
     private Training() {}
 
-    /** SGD settings; the defaults are those of the PyTorch measurements in the pruning issue. */
+    /**
+     * SGD settings; the defaults are those of the PyTorch measurements in the pruning issue. The rate follows
+     * StepLR (× gamma every stepSize epochs; {@link Integer#MAX_VALUE}: constant) or, when {@code cosine},
+     * {@link CosineLR} over all the run's batches (stepSize and gamma unused).
+     */
     public record Options(int epochs, float lr, float momentum, float weightDecay, int batchSize, long seed,
-                          int stepSize, float gamma) {
-        public static Options defaults(int epochs) { return new Options(epochs, 0.01f, 0.9f, 0f, 64, 0, Integer.MAX_VALUE, 1f); }
-        public Options withLr(float lr) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma); }
-        public Options withEpochs(int e) { return new Options(e, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma); }
-        public Options withSeed(long s) { return new Options(epochs, lr, momentum, weightDecay, batchSize, s, stepSize, gamma); }
-        public Options withStepLR(int step, float g) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, step, g); }
-        public Options withBatchSize(int b) { return new Options(epochs, lr, momentum, weightDecay, b, seed, stepSize, gamma); }
+                          int stepSize, float gamma, boolean cosine) {
+        public static Options defaults(int epochs) { return new Options(epochs, 0.01f, 0.9f, 0f, 64, 0, Integer.MAX_VALUE, 1f, false); }
+        public Options withLr(float lr) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma, cosine); }
+        public Options withEpochs(int e) { return new Options(e, lr, momentum, weightDecay, batchSize, seed, stepSize, gamma, cosine); }
+        public Options withSeed(long s) { return new Options(epochs, lr, momentum, weightDecay, batchSize, s, stepSize, gamma, cosine); }
+        public Options withStepLR(int step, float g) { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, step, g, false); }
+        public Options withCosine() { return new Options(epochs, lr, momentum, weightDecay, batchSize, seed, Integer.MAX_VALUE, 1f, true); }
+        public Options withBatchSize(int b) { return new Options(epochs, lr, momentum, weightDecay, b, seed, stepSize, gamma, cosine); }
     }
 
     /**
@@ -66,16 +74,20 @@ public final class Training {
     public static List<Trainer.EpochResult> train(Module model, Dataset data, Options o, Sparsity sparsity, Checkpointing c,
                                                   Consumer<Trainer.EpochResult> onEpoch) throws IOException {
         SGD sgd = new SGD(model.parameters(), o.lr(), o.momentum(), o.weightDecay());
-        StepLR schedule = new StepLR(sgd, Math.min(o.stepSize(), 1_000_000), o.gamma());
+        DataLoader loader = new DataLoader(data, o.batchSize(), true, o.seed());
+        StepLR stepLr = o.cosine() ? null : new StepLR(sgd, Math.min(o.stepSize(), 1_000_000), o.gamma());
+        CosineLR cosine = o.cosine() ? new CosineLR(sgd, Math.max(1, o.epochs() * loader.batchesPerEpoch())) : null;
+        LrSchedule schedule = o.cosine() ? cosine : stepLr;
         Trainer trainer = new Trainer(model, sgd);
+        if (cosine != null) trainer.afterStep(cosine::step);
         if (sparsity != null && sparsity.lambda() > 0) trainer.regularizer(sparsity::penalty);
         if (c.resume() != null) c.resume().restore(model, sgd, schedule);
         List<Trainer.EpochResult> out = new ArrayList<>();
         for (int e = c.resume() == null ? 0 : c.resume().epochs(); e < o.epochs(); e++) {
-            Trainer.EpochResult r = trainer.trainEpoch(data, o.batchSize(), o.seed(), e);
+            Trainer.EpochResult r = trainer.trainEpoch(loader, e, 1, data.rows(), data.cols());
             out.add(r);
             if (onEpoch != null) onEpoch.accept(r);
-            schedule.step();
+            if (stepLr != null) stepLr.step();
             if (c.dir() != null) TrainingCheckpoint.save(c.dir(), model, sgd, schedule, e + 1, c.recipe());
         }
         return out;

@@ -34,6 +34,23 @@ class OptionsTest {
         }
     }
 
+    /** --lr-step and --lr-gamma mean something only to the step schedule: with constant or cosine (finetune's default) they are refused. */
+    @Test
+    void stepOptionsAreRefusedWithAnotherSchedule() {
+        var train = shears("train", "--lr-schedule", "cosine", "--lr-step", "1", "--limit", "32", "--epochs", "1", "--quiet");
+        assertEquals(2, train.exitCode());
+        assertTrue(train.err().contains("--lr-step applies to --lr-schedule step, not cosine"), train.err());
+        var tune = shears("finetune", "--model", "x.safetensors", "--out", "y.safetensors", "--lr-schedule", "constant", "--lr-gamma", "0.5");
+        assertEquals(2, tune.exitCode());
+        assertTrue(tune.err().contains("--lr-gamma applies to --lr-schedule step, not constant"), tune.err());
+        var byDefault = shears("finetune", "--model", "x.safetensors", "--out", "y.safetensors", "--lr-step", "1");
+        assertEquals(2, byDefault.exitCode());
+        assertTrue(byDefault.err().contains("--lr-step applies to --lr-schedule step, not cosine"), byDefault.err());
+        var unknown = shears("train", "--lr-schedule", "linear");
+        assertEquals(2, unknown.exitCode());
+        assertTrue(unknown.err().contains("constant, step, cosine"), unknown.err());
+    }
+
     @Test
     void outIntoAMissingDirectoryNamesTheDirectoryBeforeAnyWork() {
         Path missing = dir.resolve("no-such-dir");

@@ -53,6 +53,7 @@ public final class Trainer {
     private final SGD optimizer;
     private Function<Module, Tensor> regularizer;
     private Progress progress = (e, b, n, s, l, a, r) -> {};
+    private Runnable afterStep = () -> {};
 
     public Trainer(Module model, SGD optimizer) {
         this.model = Objects.requireNonNull(model, "model");
@@ -70,6 +71,15 @@ public final class Trainer {
 
     public Trainer progress(Progress progress) {
         this.progress = Objects.requireNonNull(progress, "progress");
+        return this;
+    }
+
+    /**
+     * Run after every step of {@link #trainEpoch} (after the optimiser's update, before the progress report),
+     * e.g. a per-batch learning-rate schedule's {@code step()}.
+     */
+    public Trainer afterStep(Runnable afterStep) {
+        this.afterStep = Objects.requireNonNull(afterStep, "afterStep");
         return this;
     }
 
@@ -117,6 +127,7 @@ public final class Trainer {
         float last = Float.NaN;
         for (Batch b : loader.epoch(epoch)) {
             StepResult r = step(b.x(), b.y(), imageShape, epoch, batch, batches);
+            afterStep.run();
             last = r.loss();
             batch++;
             samples += r.samples();

@@ -8,7 +8,7 @@ import dev.shears.nn.io.Checkpoints;
 import dev.shears.nn.io.NamedArray;
 import dev.shears.nn.io.SafeTensors;
 import dev.shears.nn.optim.SGD;
-import dev.shears.nn.optim.StepLR;
+import dev.shears.nn.optim.LrSchedule;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -21,6 +21,7 @@ import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.Objects;
 import java.util.TreeSet;
 
@@ -74,7 +75,7 @@ public final class TrainingCheckpoint {
          *
          * @throws IllegalArgumentException saying what differs: tensor names or shapes, or SGD/schedule settings
          */
-        public void restore(Module model, SGD sgd, StepLR schedule) {
+        public void restore(Module model, SGD sgd, LrSchedule schedule) {
             Checkpoints.requireFit(model, this.model, Path.of(STATE_FILE), false);
             List<String> problems = differences(this.sgd, settings(sgd, schedule));
             if (!problems.isEmpty())
@@ -114,7 +115,7 @@ public final class TrainingCheckpoint {
      *
      * @throws IllegalStateException before writing anything, if a weight or momentum value is not finite
      */
-    public static void save(Path dir, Module model, SGD sgd, StepLR schedule, int epochs, Map<String, String> recipe) throws IOException {
+    public static void save(Path dir, Module model, SGD sgd, LrSchedule schedule, int epochs, Map<String, String> recipe) throws IOException {
         Files.createDirectories(dir);
         Path modelFile = dir.resolve(MODEL_FILE), stateFile = dir.resolve(STATE_FILE);
         Map<String, NamedArray> weights = Checkpoints.stateDict(model);
@@ -136,7 +137,7 @@ public final class TrainingCheckpoint {
         meta.put("version", VERSION);
         meta.put("epochs", String.valueOf(epochs));
         meta.put("lr", Float.toString(sgd.lr()));
-        meta.put("schedule.epoch", String.valueOf(schedule == null ? epochs : schedule.epoch()));
+        meta.put("schedule.epoch", String.valueOf(schedule == null ? epochs : schedule.position()));
         meta.put("model.sha256", sha256(modelFile));
         settings(sgd, schedule).forEach((k, v) -> meta.put("sgd." + k, v));
         recipe.forEach((k, v) -> meta.put(RECIPE + k, v));
@@ -195,17 +196,14 @@ public final class TrainingCheckpoint {
     }
 
     /** The settings a resumed optimiser and schedule must share with the saved ones. */
-    private static Map<String, String> settings(SGD sgd, StepLR schedule) {
+    private static Map<String, String> settings(SGD sgd, LrSchedule schedule) {
         Map<String, String> s = new LinkedHashMap<>();
         s.put("lr", Float.toString(schedule == null ? sgd.lr() : schedule.baseLr()));
         s.put("momentum", Float.toString(sgd.momentum()));
         s.put("dampening", Float.toString(sgd.dampening()));
         s.put("weight_decay", Float.toString(sgd.weightDecay()));
         s.put("nesterov", String.valueOf(sgd.nesterov()));
-        if (schedule != null) {
-            s.put("schedule.step_size", String.valueOf(schedule.stepSize()));
-            s.put("schedule.gamma", Float.toString(schedule.gamma()));
-        }
+        if (schedule != null) new TreeMap<>(schedule.settings()).forEach(s::put);
         return s;
     }
 
