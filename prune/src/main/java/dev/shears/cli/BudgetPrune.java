@@ -82,7 +82,8 @@ final class BudgetPrune {
             throw c.usageError("--val-size must be between 1 and " + (data.train().size() - 1) + " (the training images less one), got " + c.valSize);
         ValidationSplit split = c.valSize == null ? ValidationSplit.of(data.train(), c.seed) : ValidationSplit.of(data.train(), c.valSize, c.seed);
         int[] one = {1, 1, data.test().rows(), data.test().cols()};
-        Training.Options train = Training.Options.defaults(epochs).withSeed(c.seed).withLr(c.lr == null ? 0.01f : c.lr);
+        // the fine-tuning of `finetune` (a cosine from 0.02 over the run), for the searched model and the comparisons alike
+        Training.Options train = Training.Options.defaults(epochs).withSeed(c.seed).withLr(c.lr == null ? 0.02f : c.lr).withCosine();
         MinKeep minKeep = new MinKeep(Math.max(1, c.minKeep), c.minKeepFraction);
         var setup = new BudgetRun.Setup(method, budget, minKeep, !c.noFold, steps, stepEpochs, epochs, train, searchImages, c.latencyRepeats);
         BudgetRun.Refit refit = selection == null ? null : (unpruned, widths) -> Reconstructor.prune((Sequential) unpruned, widths,

@@ -106,7 +106,7 @@ final class PruneCommand extends BackendCommand {
     @Option(names = "--finetune-epochs", paramLabel = "N", description = "With a --target-*: epochs of fine-tuning of the searched model and of the uniform and global comparisons alike (default: 1).")
     Integer fineTuneEpochs;
 
-    @Option(names = "--lr", paramLabel = "RATE", description = "With a --target-*: SGD learning rate of the fine-tuning, momentum 0.9 (default: 0.01).")
+    @Option(names = "--lr", paramLabel = "RATE", description = "With a --target-*: SGD learning rate of the fine-tuning, momentum 0.9, annealed per batch by a cosine as finetune does (default: 0.02).")
     Float lr;
 
     @Option(names = "--val-size", paramLabel = "N", description = "With a --target-*: training images held out as the validation split for every decision (default: 10%% of them).")
