@@ -25,24 +25,8 @@ class InferenceTest {
         return x;
     }
 
-    static void randomiseBatchNorms(Sequential model, long seed) {
-        Random r = new Random(seed);
-        for (Module m : model.layers())
-            if (m instanceof BatchNorm2d bn) {
-                int c = bn.channels();
-                float[] g = new float[c], b = new float[c], mu = new float[c], var = new float[c];
-                for (int i = 0; i < c; i++) {
-                    g[i] = (float) r.nextGaussian();
-                    b[i] = (float) r.nextGaussian();
-                    mu[i] = (float) r.nextGaussian() * 0.3f;
-                    var[i] = 0.05f + r.nextFloat() * 2f;
-                }
-                bn.weight().backend().copy(c, Tensor.of(g, c).storage(), bn.weight().storage());
-                bn.bias().backend().copy(c, Tensor.of(b, c).storage(), bn.bias().storage());
-                bn.runningMean().backend().copy(c, Tensor.of(mu, c).storage(), bn.runningMean().storage());
-                bn.runningVar().backend().copy(c, Tensor.of(var, c).storage(), bn.runningVar().storage());
-            }
-    }
+    /** See {@link PredictorTest#randomiseBatchNorms}: every BatchNorm's γ, β, μ, σ² random, so that folding them is not a no-op. */
+    static void randomiseBatchNorms(Sequential model, long seed) { PredictorTest.randomiseBatchNorms(model, seed); }
 
     @Test
     void simpleCnnGivesTheLayerByLayerOutputs() {
