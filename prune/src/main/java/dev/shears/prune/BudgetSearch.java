@@ -1,5 +1,7 @@
 package dev.shears.prune;
 
+import dev.shears.core.GradMode;
+import dev.shears.core.Tensor;
 import dev.shears.data.Dataset;
 import dev.shears.nn.Module;
 
@@ -178,6 +180,7 @@ public final class BudgetSearch {
                 }
                 double saved = s.cost - c.cost;
                 if (saved <= 0) continue;
+                recalibrate(c.result.model(), validation, s.inputShape);
                 double acc = Training.accuracy(c.result.model(), validation);
                 c = new Cut(c.group, c.keep, c.result, c.cost, acc);
                 double score = (s.accuracy - acc) / (saved / cost0);
@@ -211,6 +214,30 @@ public final class BudgetSearch {
         widths.put(g, keep.length);
         return new Cut(g, keep, r, meter.of(r.after(), widths), Double.NaN);
     }
+
+    /**
+     * Adaptive batch norm (EagleEye, Li et al. 2020): the candidate's BatchNorm statistics re-estimated from
+     * {@value #RECALIBRATION_BATCHES} batches of {@code data} in training mode, without gradients, before it is scored.
+     * Slicing leaves each BN normalising with the statistics of the unpruned network's inputs; after a deep cut these are
+     * so far off that every candidate scores near chance and the scores stop telling cuts apart, while recalibrated
+     * accuracy ranks them as fine-tuning later does. Only the candidate copy changes, and only its running statistics.
+     */
+    static void recalibrate(Module candidate, Dataset data, int... inputShape) {
+        int batch = 64, per = data.imageSize(), n = Math.min(data.size() / batch, RECALIBRATION_BATCHES);
+        if (n == 0) return;
+        int[] shape = inputShape.clone();
+        shape[0] = batch;
+        candidate.train();
+        try (GradMode ignored = GradMode.off()) {
+            for (int i = 0; i < n; i++)
+                candidate.forward(Tensor.of(Arrays.copyOfRange(data.images(), i * batch * per, (i + 1) * batch * per), shape));
+        } finally {
+            candidate.eval();
+        }
+    }
+
+    /** Batches of {@link #recalibrate}: with BN's momentum 0.1, 0.9^30 ≈ 4% of the old statistics remain. */
+    static final int RECALIBRATION_BATCHES = 30;
 
     private Pruner pruner() {
         return new Pruner(method, Criterion.perLayerRatio(0)).minKeep(minKeep).fold(fold);

@@ -175,6 +175,41 @@ class BudgetSearchTest {
         assertArrayEquals(s.validationIndices(), ValidationSplit.of(train, 11).validationIndices(), "the same seed, the same split");
     }
 
+    /**
+     * Adaptive batch norm: after {@link BudgetSearch#recalibrate}, bn1's running mean is the mean of conv1's output over
+     * the recalibration images (computed here directly, in double), to within the 0.9^30 left of the old, planted
+     * statistics; the weights do not move and the model is back in eval mode.
+     */
+    @Test
+    void recalibrationReestimatesBatchNormStatisticsOnly() {
+        Sequential m = SimpleCNN.create(3);
+        BatchNorm2d bn = (BatchNorm2d) m.child("bn1");
+        Conv2d conv = (Conv2d) m.child("conv1");
+        float[] planted = new float[bn.channels()];
+        Arrays.fill(planted, 50f);
+        bn.runningMean().backend().copy(c0(bn), dev.shears.core.Tensor.of(planted, c0(bn)).storage(), bn.runningMean().storage());
+        float[] w = conv.weight().toArray();
+        Dataset data = digits.train().first(BudgetSearch.RECALIBRATION_BATCHES * 64);
+        BudgetSearch.recalibrate(m, data, ONE);
+
+        float[] y;
+        try (var ignored = dev.shears.core.GradMode.off()) {
+            y = conv.forward(dev.shears.core.Tensor.of(data.images(), data.size(), 1, 28, 28)).toArray();
+        }
+        int c = bn.channels(), hw = y.length / (data.size() * c);
+        float[] mean = bn.runningMean().toArray();
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0;
+            for (int i = 0; i < data.size(); i++) for (int j = 0; j < hw; j++) sum += y[(i * c + ch) * hw + j];
+            double expected = sum / ((double) data.size() * hw), leftover = 50 * Math.pow(0.9, BudgetSearch.RECALIBRATION_BATCHES);
+            assertEquals(expected, mean[ch], 0.05 + leftover + 0.05 * Math.abs(expected), "bn1 running mean, channel " + ch);
+        }
+        assertArrayEquals(w, conv.weight().toArray(), "conv1's weights must not move");
+        assertFalse(m.isTraining(), "back in eval mode");
+    }
+
+    private static int c0(BatchNorm2d bn) { return bn.channels(); }
+
     private static String key(Dataset d, int i) {
         return d.labels()[i] + ":" + Arrays.hashCode(Arrays.copyOfRange(d.images(), i * d.imageSize(), (i + 1) * d.imageSize()));
     }
