@@ -32,7 +32,7 @@ final class BudgetPrune {
 
     /** The first option given that only a budget run honours, or null. */
     static String budgetOnlyOptionGiven(PruneCommand c) {
-        if (c.latencyBatch != null) return "--latency-batch";
+        if (c.latencyBatch.value != null) return "--latency-batch";
         if (c.steps != null) return "--steps";
         if (c.stepEpochs != null) return "--step-epochs";
         if (c.fineTuneEpochs != null) return "--finetune-epochs";
@@ -42,21 +42,24 @@ final class BudgetPrune {
         return null;
     }
 
-    /** The budget of {@code --target-flops F | --target-params F | --target-latency MS}, or null when none is given; bad values are usage errors of {@code c}. */
-    static Budget budget(ShearsCommand c, Double flops, Double params, Double latencyMs, Integer latencyBatch) {
-        if (latencyBatch != null && latencyMs == null) throw c.usageError("--latency-batch goes with --target-latency");
+    /**
+     * The budget of {@code --target-flops F | --target-params F | --target-latency MS} ({@code t}, null when none is
+     * given) at {@code --latency-batch} ({@code latencyBatch}, null when not given), or null; bad values are usage errors of {@code c}.
+     */
+    static Budget budget(ShearsCommand c, Options.Target t, Integer latencyBatch) {
+        if (latencyBatch != null && (t == null || t.latencyMs == null)) throw c.usageError("--latency-batch goes with --target-latency");
+        if (t == null) return null;
         try {
-            if (flops != null) return Budget.flops(flops);
-            if (params != null) return Budget.params(params);
-            if (latencyMs != null) return Budget.latency(latencyMs, latencyBatch == null ? Budget.DEFAULT_BATCH : latencyBatch);
-            return null;
+            if (t.flops != null) return Budget.flops(t.flops);
+            if (t.params != null) return Budget.params(t.params);
+            return Budget.latency(t.latencyMs, latencyBatch == null ? Budget.DEFAULT_BATCH : latencyBatch);
         } catch (IllegalArgumentException e) {
-            throw c.usageError("--target-" + (flops != null ? "flops" : params != null ? "params" : "latency") + ": " + e.getMessage());
+            throw c.usageError("--target-" + (t.flops != null ? "flops" : t.params != null ? "params" : "latency") + ": " + e.getMessage());
         }
     }
 
     static int run(PruneCommand c) throws Exception {
-        Budget budget = budget(c, c.how.targetFlops, c.how.targetParams, c.how.targetLatency, c.latencyBatch);
+        Budget budget = budget(c, c.how.target, c.latencyBatch.value);
         if (c.global) throw c.usageError("--global goes with --ratio; a budget run compares the search with a global ratio by itself");
         // reconstruct: the search ranks channels by γ (--select gamma) or Σ|W| (the others); each model is then
         // re-selected by --select at its widths and re-fitted by least squares (Reconstructor)

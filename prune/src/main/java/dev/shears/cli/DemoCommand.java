@@ -62,14 +62,7 @@ final class DemoCommand extends BackendCommand {
         Double threshold;
         @Option(names = "--ratio", paramLabel = "R", required = true, description = "Remove this share of channels (per layer, or with --global over all).")
         Double ratio;
-        @Option(names = "--target-flops", paramLabel = "F", required = true,
-                description = "Instead: a budget search for at most this fraction of the FLOPs, compared with uniform and global ratios at the same budget.")
-        Double targetFlops;
-        @Option(names = "--target-params", paramLabel = "F", required = true, description = "Instead: a budget search for at most this fraction of the parameters.")
-        Double targetParams;
-        @Option(names = "--target-latency", paramLabel = "MS", required = true,
-                description = "Instead: a budget search for at most MS milliseconds per batch of --latency-batch images, measured on this machine.")
-        Double targetLatency;
+        @ArgGroup(exclusive = true, multiplicity = "1") Options.Target target;
     }
 
     @ArgGroup(exclusive = true) How how;
@@ -90,13 +83,11 @@ final class DemoCommand extends BackendCommand {
     @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "200", description = "Timed forward passes per latency (median). Default: ${DEFAULT-VALUE}.")
     int latencyRepeats;
 
-    @Option(names = "--latency-batch", paramLabel = "B", description = "With --target-latency: the batch size the latency is measured at (default: 64).")
-    Integer latencyBatch;
+    @Mixin Options.LatencyBatch latencyBatch;
 
     @Override
     protected int run() throws Exception {
-        Budget budget = how == null ? null : BudgetPrune.budget(this, how.targetFlops, how.targetParams, how.targetLatency, latencyBatch);
-        if (how == null && latencyBatch != null) throw usageError("--latency-batch goes with --target-latency");
+        Budget budget = BudgetPrune.budget(this, how == null ? null : how.target, latencyBatch.value);
         if (budget != null && global) throw usageError("--global goes with --ratio; a budget run compares the search with a global ratio by itself");
         // default: the slimming paper's way, one global ranking of all γ, here removing 70% of the conv channels
         Criterion criterion = how == null || budget != null ? Criterion.globalRatio(0.7)

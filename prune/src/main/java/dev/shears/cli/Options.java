@@ -226,6 +226,28 @@ final class Options {
         }
     }
 
+    /**
+     * {@code --target-flops F | --target-params F | --target-latency MS} (prune, demo): a budget for the search of
+     * {@link BudgetPrune}. Not a mixin but an exclusive group, nested in each command's exclusive choice of cut
+     * ({@code --threshold | --ratio | a target}); {@link LatencyBatch} goes with it.
+     */
+    static final class Target {
+        @Option(names = "--target-flops", paramLabel = "F", required = true,
+                description = "Budget: keep at most this fraction of the FLOPs (0 < F <= 1); per-layer widths chosen by a greedy search on a validation split (NetAdapt-style), compared with uniform and global ratios at the same budget.")
+        Double flops;
+        @Option(names = "--target-params", paramLabel = "F", required = true, description = "Budget: keep at most this fraction of the parameters (0 < F <= 1).")
+        Double params;
+        @Option(names = "--target-latency", paramLabel = "MS", required = true,
+                description = "Budget: at most MS milliseconds per batch of --latency-batch images, measured on this machine (the final model is measured again).")
+        Double latencyMs;
+    }
+
+    /** {@code --latency-batch}: the batch a {@code --target-latency} is measured at. */
+    static final class LatencyBatch {
+        @Option(names = "--latency-batch", paramLabel = "B", description = "With --target-latency: the batch size the latency is measured at (default: 64).")
+        Integer value;
+    }
+
     /** {@code --seed}: initial weights and shuffling. */
     static final class Seed {
         @Option(names = "--seed", paramLabel = "N", defaultValue = "0",

@@ -65,16 +65,7 @@ final class PruneCommand extends BackendCommand {
         Double threshold;
         @Option(names = "--ratio", paramLabel = "R", required = true, description = "Remove this share of channels: in every layer, or over all layers together with --global.")
         Double ratio;
-        @Option(names = "--target-flops", paramLabel = "F", required = true,
-                description = "Budget: keep at most this fraction of the FLOPs (0 < F <= 1); per-layer widths chosen by a greedy search on a validation split (NetAdapt-style).")
-        Double targetFlops;
-        @Option(names = "--target-params", paramLabel = "F", required = true, description = "Budget: keep at most this fraction of the parameters (0 < F <= 1).")
-        Double targetParams;
-        @Option(names = "--target-latency", paramLabel = "MS", required = true,
-                description = "Budget: at most MS milliseconds per batch of --latency-batch images, measured on this machine (the final model is measured again).")
-        Double targetLatency;
-
-        boolean budget() { return targetFlops != null || targetParams != null || targetLatency != null; }
+        @ArgGroup(exclusive = true, multiplicity = "1") Options.Target target;
     }
 
     @ArgGroup(exclusive = true, multiplicity = "1") How how;
@@ -94,10 +85,9 @@ final class PruneCommand extends BackendCommand {
     @Option(names = "--latency-repeats", paramLabel = "N", defaultValue = "200", description = "Timed forward passes per latency (median; 0 skips it). Default: ${DEFAULT-VALUE}.")
     int latencyRepeats;
 
-    @Option(names = "--latency-batch", paramLabel = "B", description = "With --target-latency: the batch size the latency is measured at (default: 64).")
-    Integer latencyBatch;
+    @Mixin Options.LatencyBatch latencyBatch;
 
-    @Option(names = "--steps", paramLabel = "K", description = "With a --target-*: reach the budget in K prune → short fine-tune stages, the budget split geometrically (default: 1).")
+    @Option(names = "--steps", paramLabel = "K", description = "With a --target-*: reach the budget in K prune → short fine-tune stages, the budget split geometrically; the uniform and global comparisons go through the same stages and fine-tunes (default: 1).")
     Integer steps;
 
     @Option(names = "--step-epochs", paramLabel = "E", description = "With --steps K > 1: epochs of fine-tuning after each stage but the last; a fraction trains on that share of the images (default: 0.25).")
@@ -141,7 +131,7 @@ final class PruneCommand extends BackendCommand {
 
     @Override
     protected int run() throws Exception {
-        if (how.budget()) return BudgetPrune.run(this);
+        if (how.target != null) return BudgetPrune.run(this);
         String budgetOnly = BudgetPrune.budgetOnlyOptionGiven(this);
         if (budgetOnly != null) throw usageError(budgetOnly + " goes with --target-flops, --target-params or --target-latency");
         if (method.equals("reconstruct")) return ReconstructPrune.run(this);

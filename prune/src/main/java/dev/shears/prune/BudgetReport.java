@@ -72,9 +72,18 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
                     100 * s.latencyMillis() / setup.budget().value(), u.latencyMillis());
         };
         return String.format(Locale.ROOT, "budget: %s, %s pruning; reached %s. Search: %d moves in %.1f s, scored on %,d of %,d validation images "
-                        + "(carved from the training data, held out of fine-tuning); %d stage%s; fine-tuning %d epoch%s for each model.",
+                        + "(carved from the training data, held out of fine-tuning); %s; fine-tuning %d epoch%s for each model.",
                 setup.budget().describe(), setup.method().name().toLowerCase(Locale.ROOT), reached, path.size() - 1, searchSeconds,
-                searchImages, validationSize, setup.steps(), setup.steps() == 1 ? "" : "s", setup.fineTuneEpochs(), setup.fineTuneEpochs() == 1 ? "" : "s");
+                searchImages, validationSize, stages(), setup.fineTuneEpochs(), setup.fineTuneEpochs() == 1 ? "" : "s");
+    }
+
+    /** "1 stage", or what every model went through on the way: "3 stages for each model, 0.25 epoch of fine-tuning after each of the first 2". */
+    private String stages() {
+        int k = setup.steps();
+        if (k == 1) return "1 stage";
+        if (setup.stepEpochs() == 0) return k + " stages for each model, no fine-tuning between them";
+        return String.format(Locale.ROOT, "%d stages for each model (searched, uniform, global), %s epoch of fine-tuning after each of the first %d",
+                k, setup.stepEpochs(), k - 1);
     }
 
     public String toTerminal() {
@@ -103,9 +112,9 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
             sb.append("\n## Latency table (ms at batch ").append(setup.budget().batch()).append(", one group cut, the others whole)\n\n");
             for (String l : latencyTable) sb.append("- ").append(l).append('\n');
         }
-        sb.append("\n## Search path\n\n| move | cost (share of unpruned) | validation accuracy (search images) |\n|---|---:|---:|\n");
+        sb.append("\n## Search path\n\n| move | cost (share of unpruned) | validation accuracy (search images) | validation loss |\n|---|---:|---:|---:|\n");
         for (BudgetSearch.Point p : path)
-            sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% |%n", p.move(), 100 * p.fraction(), 100 * p.accuracy()));
+            sb.append(String.format(Locale.ROOT, "| %s | %.2f%% | %.2f%% | %.4f |%n", p.move(), 100 * p.fraction(), 100 * p.accuracy(), p.loss()));
         return sb.toString();
     }
 
@@ -139,7 +148,8 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
         }
         m.put("models", models);
         List<Object> p = new ArrayList<>();
-        for (BudgetSearch.Point x : path) p.add(Map.of("move", x.move(), "cost", x.cost(), "fraction", x.fraction(), "validation_accuracy", x.accuracy()));
+        for (BudgetSearch.Point x : path) p.add(Map.of("move", x.move(), "cost", x.cost(), "fraction", x.fraction(), "validation_accuracy", x.accuracy(),
+                "validation_loss", x.loss()));
         m.put("path", p);
         return m;
     }

@@ -10,12 +10,18 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.DoubleFunction;
+import java.util.function.ObjIntConsumer;
 import java.util.function.ToDoubleFunction;
 
 /**
  * A budget-driven pruning run with its evidence: the {@link BudgetSearch}, and the same budget met by one uniform
  * per-layer ratio and by one global ratio (each found by bisection); all three fine-tuned alike on the fitting
  * split, judged on the validation split and reported on the test set, their latencies measured interleaved.
+ *
+ * <p>With {@code steps} K &gt; 1 the uniform and global models follow the search's schedule: K stages ending at the
+ * same stage targets ({@link BudgetSearch#stageTarget}), each stage one ratio of the model as the previous stage left
+ * it, and after each but the last the same short fine-tune as the searched model (same images, same seeds). So every
+ * row has had the same fine-tuning, whatever K.
  */
 public final class BudgetRun {
     private BudgetRun() {}
@@ -55,11 +61,13 @@ public final class BudgetRun {
     public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Refit refit, Consumer<String> log) {
         Module unpruned = Copies.of(model);
         Dataset searchImages = split.validation().first(s.searchImages());
+        // the short fine-tune after stage k, the same for the searched model and the uniform and global ones
+        ObjIntConsumer<Module> between = s.stepEpochs() > 0 ? (m, k) -> tune(m, split.fit(), s.train().withSeed(s.train().seed() + k), s.stepEpochs()) : null;
         log.accept(String.format(Locale.ROOT, "validation split: %,d of the training images (seeded), held out of fine-tuning; "
                 + "the search scores moves on %,d of them", split.validation().size(), searchImages.size()));
         BudgetSearch.Result r = new BudgetSearch(s.method(), s.budget()).minKeep(s.minKeep()).fold(s.fold())
                 .validation(searchImages).steps(s.steps()).latencyRepeats(Math.max(1, s.latencyRepeats())).log(log)
-                .fineTuneBetweenSteps(s.stepEpochs() > 0 ? m -> tune(m, split.fit(), s.train(), s.stepEpochs()) : null)
+                .fineTuneBetweenSteps(between)
                 .search(model, inputShape);
         log.accept(String.format(Locale.ROOT, "search: %d moves in %.1f s; widths %s", r.path().size() - 1, r.seconds(), r.widthsAfter()));
 
@@ -68,17 +76,19 @@ public final class BudgetRun {
             case PARAMS -> p.after().parameters();
             case LATENCY -> r.table().estimate(p.channelsAfter());
         };
-        var uniform = meet(ratio -> ratioPrune(unpruned, s, Criterion.perLayerRatio(ratio), inputShape), cost, r, s, inputShape, "a uniform per-layer ratio");
-        var global = meet(ratio -> ratioPrune(unpruned, s, Criterion.globalRatio(ratio), inputShape), cost, r, s, inputShape, "a global ratio");
-        log.accept(String.format(Locale.ROOT, "uniform ratio %.4f: %s; global ratio %.4f: %s", uniform.ratio(), uniform.value().channelsAfter(),
-                global.ratio(), global.value().channelsAfter()));
+        // with a re-fit every model restarts from the unpruned weights (the searched one too), so stage fine-tunes would be lost
+        int stages = refit == null ? s.steps() : 1;
+        Staged uniform = staged(unpruned, Criterion::perLayerRatio, cost, r.costBefore(), r.target(), stages, between, s, inputShape, "a uniform per-layer ratio", log);
+        Staged global = staged(unpruned, Criterion::globalRatio, cost, r.costBefore(), r.target(), stages, between, s, inputShape, "a global ratio", log);
+        log.accept(String.format(Locale.ROOT, "uniform %s: %s; global %s: %s", uniform.ratios(), uniform.last().channelsAfter(),
+                global.ratios(), global.last().channelsAfter()));
 
-        Module uniformModel = uniform.value().model(), globalModel = global.value().model();
+        Module uniformModel = uniform.last().model(), globalModel = global.last().model();
         if (refit != null) {
             log.accept("re-fitting the three models at their widths");
             model.loadStateDict(refit.apply(Copies.of(unpruned), r.widthsAfter()).stateDict(), false);
-            uniformModel = refit.apply(Copies.of(unpruned), uniform.value().channelsAfter());
-            globalModel = refit.apply(Copies.of(unpruned), global.value().channelsAfter());
+            uniformModel = refit.apply(Copies.of(unpruned), uniform.last().channelsAfter());
+            globalModel = refit.apply(Copies.of(unpruned), global.last().channelsAfter());
         }
         double[] ms = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
         if (s.latencyRepeats() > 0) {
@@ -89,27 +99,62 @@ public final class BudgetRun {
         List<BudgetReport.Row> rows = new ArrayList<>();
         rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));
         rows.add(row("searched", model, r.widthsAfter(), ms[1], s.fineTuneEpochs(), split, test, s, inputShape, log));
-        rows.add(row(String.format(Locale.ROOT, "uniform, ratio %.4f", uniform.ratio()), uniformModel, uniform.value().channelsAfter(),
-                ms[2], s.fineTuneEpochs(), split, test, s, inputShape, log));
-        rows.add(row(String.format(Locale.ROOT, "global, ratio %.4f", global.ratio()), globalModel, global.value().channelsAfter(),
-                ms[3], s.fineTuneEpochs(), split, test, s, inputShape, log));
+        rows.add(row("uniform, " + uniform.ratios(), uniformModel, uniform.last().channelsAfter(), ms[2], s.fineTuneEpochs(), split, test, s, inputShape, log));
+        rows.add(row("global, " + global.ratios(), globalModel, global.last().channelsAfter(), ms[3], s.fineTuneEpochs(), split, test, s, inputShape, log));
         return new BudgetReport(s, rows, r.path(), r.seconds(), split.validation().size(), searchImages.size(),
                 r.table() == null ? List.of() : r.table().describe(), r.measuredMillis());
     }
 
-    private static PruneResult ratioPrune(Module unpruned, Setup s, Criterion c, int[] inputShape) {
-        return new Pruner(s.method(), c).minKeep(s.minKeep()).fold(s.fold()).prune(Copies.of(unpruned), inputShape);
+    private static PruneResult ratioPrune(Module from, Setup s, Criterion c, int[] inputShape) {
+        return new Pruner(s.method(), c).minKeep(s.minKeep()).fold(s.fold()).prune(Copies.of(from), inputShape);
+    }
+
+    /** A comparison model reached in stages: each stage's ratio, and the last stage's result (its model fine-tuned between stages). */
+    record Staged(List<Double> stageRatios, PruneResult last) {
+        /** "ratio 0.5156", or "ratios 0.2100, 0.2500, 0.2800 in 3 stages". */
+        String ratios() {
+            List<String> r = stageRatios.stream().map(x -> String.format(Locale.ROOT, "%.4f", x)).toList();
+            return r.size() == 1 ? "ratio " + r.get(0) : "ratios " + String.join(", ", r) + " in " + r.size() + " stages";
+        }
     }
 
     /**
-     * The ratio that meets the budget by {@code cost}; for latency, measured: while the model is over the budget,
+     * {@code target} (cost₀ = {@code cost0} unpruned, both in {@code cost}'s unit) met by one ratio per stage ({@code criterion}
+     * of the ratio) on the search's schedule: stage k of {@code stages} prunes a copy of the model the previous stage
+     * left to {@link BudgetSearch#stageTarget} by the smallest ratio that meets it, then, but after the last, hands it
+     * to {@code between} (may be null) with k, as the search does.
+     */
+    static Staged staged(Module unpruned, DoubleFunction<Criterion> criterion, ToDoubleFunction<PruneResult> cost, double cost0, double target,
+                         int stages, ObjIntConsumer<Module> between, Setup s, int[] inputShape, String what, Consumer<String> log) {
+        List<Double> ratios = new ArrayList<>();
+        Module from = unpruned;
+        PruneResult last = null;
+        for (int k = 1; k <= stages; k++) {
+            Module base = from;
+            DoubleFunction<PruneResult> prune = ratio -> ratioPrune(base, s, criterion.apply(ratio), inputShape);
+            var b = k == stages ? meet(prune, cost, target, s, inputShape, what)
+                    : BudgetSearch.bisect(prune, cost, BudgetSearch.stageTarget(cost0, target, k, stages), what);
+            ratios.add(b.ratio());
+            last = b.value();
+            from = last.model();
+            if (k < stages && between != null) {
+                log.accept(String.format(Locale.ROOT, "%s, stage %d of %d: ratio %.4f, %s; fine-tuning %s epoch", what, k, stages, b.ratio(),
+                        last.channelsAfter(), s.stepEpochs()));
+                between.accept(from, k);
+            }
+        }
+        return new Staged(ratios, last);
+    }
+
+    /**
+     * The ratio that meets {@code target} by {@code cost}; for latency, measured: while the model is over the budget,
      * bisect again for a target tightened by measured / asked.
      */
     private static BudgetSearch.Bisection<PruneResult> meet(DoubleFunction<PruneResult> prune, ToDoubleFunction<PruneResult> cost,
-                                                           BudgetSearch.Result r, Setup s, int[] inputShape, String what) {
-        var b = BudgetSearch.bisect(prune, cost, r.target(), what);
+                                                           double target, Setup s, int[] inputShape, String what) {
+        var b = BudgetSearch.bisect(prune, cost, target, what);
         if (s.budget().kind() != Budget.Kind.LATENCY) return b;
-        double aim = r.target();
+        double aim = target;
         for (int round = 0; round < 4; round++) {
             double measured = Latency.medianMillis(b.value().model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
             double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
@@ -134,6 +179,7 @@ public final class BudgetRun {
             tune(m, split.fit(), s.train(), epochs);
             valTuned = Training.accuracy(m, split.validation());
             testTuned = Training.accuracy(m, test);
+            log.accept(String.format(Locale.ROOT, "the %s model, fine-tuned: validation %.2f%%, test %.2f%%", name, 100 * valTuned, 100 * testTuned));
         }
         return new BudgetReport.Row(name, new LinkedHashMap<>(widths), c.flops(), c.parameters(), ms, valPruned, testPruned, valTuned, testTuned);
     }

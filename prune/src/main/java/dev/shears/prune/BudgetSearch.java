@@ -2,8 +2,10 @@ package dev.shears.prune;
 
 import dev.shears.core.GradMode;
 import dev.shears.core.Tensor;
+import dev.shears.core.TensorScope;
 import dev.shears.data.Dataset;
 import dev.shears.nn.Module;
+import dev.shears.nn.train.Trainer;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,16 +16,21 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.DoubleFunction;
+import java.util.function.ObjIntConsumer;
 import java.util.function.ToDoubleFunction;
 
 /**
  * Budget-driven pruning, NetAdapt-style (Yang et al. 2018): the model shrinks in greedy moves until it costs no more
  * than the budget. At each move, every group is offered one cut — its {@link #CUT} share of channels, the lowest by
- * the method's importance, or the smallest cut that meets the budget where one does — and the cut that loses the
- * least validation accuracy (no fine-tuning) per unit of cost saved is taken:
+ * the method's importance, or the smallest cut that meets the budget where one does — and the cut that raises the
+ * validation loss (mean cross-entropy, no fine-tuning) least per unit of cost saved is taken:
  * <pre>
- *   score(g) = (acc(model) − acc(model with g cut)) / (cost(model) − cost(model with g cut)),  take the lowest
+ *   score(g) = (loss(model with g cut) − loss(model)) / (cost(model) − cost(model with g cut)),  take the lowest
  * </pre>
+ * Each candidate is scored after {@linkplain #recalibrate adaptive batch norm} (its BN statistics re-estimated on the
+ * validation images), and by the loss, not the accuracy: without either, at a deep budget every cut of a small network
+ * drops the un-fine-tuned accuracy to near chance (BatchNorm normalising with the unpruned network's statistics),
+ * where accuracy no longer tells the cuts apart and its noise decides.
  * Costs are exact for FLOPs and parameters ({@link ModelCost} of the cut model); for latency they come from a
  * {@link LatencyTable} measured first, and the final model is measured again: while it is over the budget (less
  * {@link #LATENCY_MARGIN}) the search goes on towards a target tightened by the ratio of measured to asked.
@@ -53,8 +60,9 @@ public final class BudgetSearch {
     private boolean fold = true;
     private Dataset validation;
     private int steps = 1;
-    private Consumer<Module> fineTune;
+    private ObjIntConsumer<Module> fineTune;
     private int latencyRepeats = 30;
+    private boolean recalibrate = true;
     private Consumer<String> log = s -> {};
 
     public BudgetSearch(Method method, Budget budget) {
@@ -64,6 +72,8 @@ public final class BudgetSearch {
 
     public BudgetSearch minKeep(MinKeep m) { this.minKeep = m; return this; }
     public BudgetSearch fold(boolean on) { this.fold = on; return this; }
+    /** Whether candidates are scored after {@link #recalibrate} (on by default). */
+    public BudgetSearch adaptiveBatchNorm(boolean on) { this.recalibrate = on; return this; }
     /** The images every move is scored on (a subset of the validation split, for speed). Required. */
     public BudgetSearch validation(Dataset d) { this.validation = d; return this; }
     public BudgetSearch steps(int k) {
@@ -71,14 +81,14 @@ public final class BudgetSearch {
         this.steps = k;
         return this;
     }
-    /** The short fine-tune after every stage but the last (none by default). */
-    public BudgetSearch fineTuneBetweenSteps(Consumer<Module> f) { this.fineTune = f; return this; }
+    /** The short fine-tune after every stage but the last, told the stage (1 to K − 1; none by default). */
+    public BudgetSearch fineTuneBetweenSteps(ObjIntConsumer<Module> f) { this.fineTune = f; return this; }
     /** Timed passes per latency measurement (the table's and the final model's). */
     public BudgetSearch latencyRepeats(int n) { this.latencyRepeats = n; return this; }
     public BudgetSearch log(Consumer<String> log) { this.log = log; return this; }
 
-    /** One model on the search's path: its cost (the budget's unit), that as a share of the unpruned cost, its validation accuracy. */
-    public record Point(double cost, double fraction, double accuracy, String move) {}
+    /** One model on the search's path: its cost (the budget's unit), that as a share of the unpruned cost, its validation accuracy and loss. */
+    public record Point(double cost, double fraction, double accuracy, double loss, String move) {}
 
     /**
      * @param measuredMillis the final model's measured latency at the budget's batch (latency budgets only, else NaN)
@@ -106,17 +116,16 @@ public final class BudgetSearch {
         State s = new State(model, g0, full, inputShape);
         double cost0 = meter.of(ModelCost.of(model, g0), full);
         s.cost = cost0;
-        s.accuracy = Training.accuracy(model, validation);
+        s.score(Trainer.evaluate(model, validation, 256));
         double target = budget.kind() == Budget.Kind.LATENCY ? (1 - LATENCY_MARGIN) * budget.value() : budget.value() * cost0;
         List<Point> path = new ArrayList<>();
-        path.add(new Point(cost0, 1, s.accuracy, "unpruned"));
+        path.add(new Point(cost0, 1, s.accuracy, s.loss, "unpruned"));
         for (int k = 1; k <= steps; k++) {
-            double stage = k == steps ? target : cost0 * Math.pow(target / cost0, (double) k / steps);
-            greedy(s, meter, stage, cost0, path);
+            greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
             if (k < steps && fineTune != null) {
-                fineTune.accept(model);
-                s.accuracy = Training.accuracy(model, validation);
-                path.add(new Point(s.cost, s.cost / cost0, s.accuracy, "fine-tuned (stage " + k + " of " + steps + ")"));
+                fineTune.accept(model, k);
+                s.score(Trainer.evaluate(model, validation, 256));
+                path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, "fine-tuned (stage " + k + " of " + steps + ")"));
                 log.accept(String.format(Locale.ROOT, "stage %d of %d: fine-tuned, validation accuracy %.2f%%", k, steps, 100 * s.accuracy));
             }
         }
@@ -146,7 +155,7 @@ public final class BudgetSearch {
         final Map<String, Integer> full, widths;
         final int[] inputShape;
         DependencyGraph graph;
-        double cost, accuracy;
+        double cost, accuracy, loss;
 
         State(Module model, DependencyGraph graph, Map<String, Integer> full, int[] inputShape) {
             this.model = model;
@@ -155,9 +164,14 @@ public final class BudgetSearch {
             this.widths = new LinkedHashMap<>(full);
             this.inputShape = inputShape;
         }
+
+        void score(Trainer.Evaluation e) {
+            accuracy = e.accuracy();
+            loss = e.loss();
+        }
     }
 
-    private record Cut(String group, int[] keep, PruneResult result, double cost, double accuracy) {}
+    private record Cut(String group, int[] keep, PruneResult result, double cost, Trainer.Evaluation eval) {}
 
     /** Greedy moves until {@code s} costs at most {@code target}. */
     private void greedy(State s, Meter meter, double target, double cost0, List<Point> path) {
@@ -180,10 +194,9 @@ public final class BudgetSearch {
                 }
                 double saved = s.cost - c.cost;
                 if (saved <= 0) continue;
-                recalibrate(c.result.model(), validation, s.inputShape);
-                double acc = Training.accuracy(c.result.model(), validation);
-                c = new Cut(c.group, c.keep, c.result, c.cost, acc);
-                double score = (s.accuracy - acc) / (saved / cost0);
+                if (recalibrate) recalibrate(c.result.model(), validation, s.inputShape);
+                c = new Cut(c.group, c.keep, c.result, c.cost, Trainer.evaluate(c.result.model(), validation, 256));
+                double score = (c.eval.loss() - s.loss) / (saved / cost0);
                 if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && c.cost < best.cost)) {
                     best = c;
                     bestScore = score;
@@ -194,14 +207,15 @@ public final class BudgetSearch {
                         + "minimum (%s) or cutting it saves nothing, at cost %.6g against a target of %.6g; widths %s",
                         budget.describe(), minKeep, s.cost, target, s.widths));
             Slicer.slice(s.model, s.graph, Map.of(best.group, best.keep), fold);
+            if (recalibrate) s.model.loadStateDict(best.result.model().stateDict(), true);   // its re-estimated BN statistics
             s.graph = DependencyGraph.analyze(s.model, s.inputShape);
             int before = s.widths.put(best.group, best.keep.length);
             s.cost = best.cost;
-            s.accuracy = best.accuracy;
+            s.score(best.eval);
             String move = String.format(Locale.ROOT, "%s %d → %d", best.group, before, best.keep.length);
-            path.add(new Point(s.cost, s.cost / cost0, s.accuracy, move));
-            log.accept(String.format(Locale.ROOT, "  %s: cost %.1f%%, validation accuracy %.2f%% (score %.4g)", move, 100 * s.cost / cost0,
-                    100 * s.accuracy, bestScore));
+            path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move));
+            log.accept(String.format(Locale.ROOT, "  %s: cost %.1f%%, validation accuracy %.2f%%, loss %.4f (score %.4g)", move, 100 * s.cost / cost0,
+                    100 * s.accuracy, s.loss, bestScore));
         }
     }
 
@@ -212,15 +226,15 @@ public final class BudgetSearch {
         PruneResult r = pruner().apply(copy, s.graph, new PruningPlan(Map.of(g, keep), Map.of(g, scores.get(g).length), List.of()));
         Map<String, Integer> widths = new LinkedHashMap<>(s.widths);
         widths.put(g, keep.length);
-        return new Cut(g, keep, r, meter.of(r.after(), widths), Double.NaN);
+        return new Cut(g, keep, r, meter.of(r.after(), widths), null);
     }
 
     /**
      * Adaptive batch norm (EagleEye, Li et al. 2020): the candidate's BatchNorm statistics re-estimated from
      * {@value #RECALIBRATION_BATCHES} batches of {@code data} in training mode, without gradients, before it is scored.
      * Slicing leaves each BN normalising with the statistics of the unpruned network's inputs; after a deep cut these are
-     * so far off that every candidate scores near chance and the scores stop telling cuts apart, while recalibrated
-     * accuracy ranks them as fine-tuning later does. Only the candidate copy changes, and only its running statistics.
+     * so far off that every candidate scores near chance and the scores stop telling cuts apart. Only the candidate copy
+     * changes, and only its running statistics; the move taken keeps them.
      */
     static void recalibrate(Module candidate, Dataset data, int... inputShape) {
         int batch = 64, per = data.imageSize(), n = Math.min(data.size() / batch, RECALIBRATION_BATCHES);
@@ -230,7 +244,9 @@ public final class BudgetSearch {
         candidate.train();
         try (GradMode ignored = GradMode.off()) {
             for (int i = 0; i < n; i++)
-                candidate.forward(Tensor.of(Arrays.copyOfRange(data.images(), i * batch * per, (i + 1) * batch * per), shape));
+                try (TensorScope scope = TensorScope.open()) {
+                    candidate.forward(Tensor.of(candidate.backend(), Arrays.copyOfRange(data.images(), i * batch * per, (i + 1) * batch * per), shape));
+                }
         } finally {
             candidate.eval();
         }
@@ -263,6 +279,11 @@ public final class BudgetSearch {
                 case LATENCY -> table.estimate(widths);
             };
         }
+    }
+
+    /** Where stage k of K stops: cost₀·(target/cost₀)^(k/K), and exactly {@code target} at k = K. */
+    public static double stageTarget(double cost0, double target, int k, int steps) {
+        return k == steps ? target : cost0 * Math.pow(target / cost0, (double) k / steps);
     }
 
     static int[] batchShape(int[] inputShape, int batch) {
