@@ -30,6 +30,9 @@ import java.util.Map;
 final class BudgetPrune {
     private BudgetPrune() {}
 
+    /** {@code --probe-images} unless given: 20 batches of 64. */
+    static final int PROBE_IMAGES = 1280;
+
     /** The first option given that only a budget run honours, or null. */
     static String budgetOnlyOptionGiven(PruneCommand c) {
         if (c.latencyBatch.value != null) return "--latency-batch";
@@ -39,6 +42,7 @@ final class BudgetPrune {
         if (c.lr != null) return "--lr";
         if (c.valSize != null) return "--val-size";
         if (c.searchImages != null) return "--search-images";
+        if (c.probeImages != null) return "--probe-images";
         return null;
     }
 
@@ -72,6 +76,8 @@ final class BudgetPrune {
         if (c.stepEpochs != null && steps == 1) throw c.usageError("--step-epochs goes with --steps K > 1 (fine-tuning between stages)");
         if (!(stepEpochs >= 0) || epochs < 0) throw c.usageError("--step-epochs and --finetune-epochs must be >= 0");
         if (searchImages < 1) throw c.usageError("--search-images must be at least 1, got " + searchImages);
+        int probeImages = c.probeImages == null ? PROBE_IMAGES : c.probeImages;
+        if (probeImages < 0) throw c.usageError("--probe-images must be >= 0, got " + probeImages);
         if (c.lr != null && !(c.lr > 0)) throw c.usageError("--lr must be > 0, got " + c.lr);
         if (budget.kind() == Budget.Kind.LATENCY && c.latencyRepeats < 1) throw c.usageError("--target-latency needs --latency-repeats >= 1");
         Path out = c.out.require(c);
@@ -88,7 +94,8 @@ final class BudgetPrune {
         // the fine-tuning of `finetune` (a cosine from 0.02 over the run), for the searched model and the comparisons alike
         Training.Options train = Training.Options.defaults(epochs).withSeed(c.seed).withLr(c.lr == null ? 0.02f : c.lr).withCosine();
         MinKeep minKeep = new MinKeep(Math.max(1, c.minKeep), c.minKeepFraction);
-        var setup = new BudgetRun.Setup(method, budget, minKeep, !c.noFold, steps, stepEpochs, epochs, train, searchImages, c.latencyRepeats);
+        var setup = new BudgetRun.Setup(method, budget, minKeep, !c.noFold, steps, stepEpochs, epochs, train, searchImages, c.latencyRepeats,
+                probeImages);
         BudgetRun.Refit refit = selection == null ? null : (unpruned, widths) -> Reconstructor.prune((Sequential) unpruned, widths,
                 selection, new Samples(split.fit(), c.samples, c.positions, c.seed), c.ridge).model();
         BudgetReport report = BudgetRun.run(model, one, split, data.test(), setup, refit, line -> c.log("%s", line));

@@ -105,6 +105,10 @@ final class PruneCommand extends BackendCommand {
     @Option(names = "--search-images", paramLabel = "N", description = "With a --target-*: validation images each move of the search is scored on (default: 2000).")
     Integer searchImages;
 
+    @Option(names = "--probe-images", paramLabel = "N", description = "With a --target-*: score each candidate cut after a short fine-tune of a copy on N training images "
+            + "(NetAdapt's short-term fine-tune; the copy is then dropped); 0: score it untuned (default: " + BudgetPrune.PROBE_IMAGES + ").")
+    Integer probeImages;
+
     static Method method(ShearsCommand c, String name) {
         return switch (name) {
             case "slim" -> Method.SLIM;

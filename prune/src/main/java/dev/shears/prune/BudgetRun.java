@@ -32,14 +32,21 @@ public final class BudgetRun {
      * @param fineTuneEpochs the final fine-tune of each of the three models (0: none)
      * @param searchImages   validation images each move of the search is scored on (at most the split's)
      * @param latencyRepeats timed passes per latency (0: no latency measured; a latency budget needs some)
+     * @param probeImages    fitting images each candidate of the search is briefly fine-tuned on before it is scored
+     *                       ({@link BudgetSearch#probe}; 0: none)
      */
     public record Setup(Method method, Budget budget, MinKeep minKeep, boolean fold, int steps, double stepEpochs,
-                        int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats) {
+                        int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats, int probeImages) {
+        public Setup(Method method, Budget budget, MinKeep minKeep, boolean fold, int steps, double stepEpochs,
+                     int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats) {
+            this(method, budget, minKeep, fold, steps, stepEpochs, fineTuneEpochs, train, searchImages, latencyRepeats, 0);
+        }
+
         public Setup {
-            if (steps < 1 || stepEpochs < 0 || fineTuneEpochs < 0 || searchImages < 1 || latencyRepeats < 0)
+            if (steps < 1 || stepEpochs < 0 || fineTuneEpochs < 0 || searchImages < 1 || latencyRepeats < 0 || probeImages < 0)
                 throw new IllegalArgumentException(String.format(Locale.ROOT, "steps >= 1, step epochs >= 0, fine-tune epochs >= 0, "
-                        + "search images >= 1 and latency repeats >= 0, got %d, %s, %d, %d, %d", steps, stepEpochs, fineTuneEpochs,
-                        searchImages, latencyRepeats));
+                        + "search images >= 1, latency repeats >= 0 and probe images >= 0, got %d, %s, %d, %d, %d, %d", steps, stepEpochs,
+                        fineTuneEpochs, searchImages, latencyRepeats, probeImages));
             if (budget.kind() == Budget.Kind.LATENCY && latencyRepeats < 1)
                 throw new IllegalArgumentException("a latency budget needs latency measurements: latency repeats must be >= 1");
         }
@@ -68,6 +75,7 @@ public final class BudgetRun {
         BudgetSearch.Result r = new BudgetSearch(s.method(), s.budget()).minKeep(s.minKeep()).fold(s.fold())
                 .validation(searchImages).steps(s.steps()).latencyRepeats(Math.max(1, s.latencyRepeats())).log(log)
                 .fineTuneBetweenSteps(between)
+                .probe(s.probeImages() > 0 ? split.fit().first(s.probeImages()) : null, s.train())
                 .search(model, inputShape);
         log.accept(String.format(Locale.ROOT, "search: %d moves in %.1f s; widths %s", r.path().size() - 1, r.seconds(), r.widthsAfter()));
 

@@ -63,6 +63,8 @@ public final class BudgetSearch {
     private ObjIntConsumer<Module> fineTune;
     private int latencyRepeats = 30;
     private boolean recalibrate = true;
+    private Dataset probeImages;
+    private Training.Options probeOptions;
     private Consumer<String> log = s -> {};
 
     public BudgetSearch(Method method, Budget budget) {
@@ -72,6 +74,17 @@ public final class BudgetSearch {
 
     public BudgetSearch minKeep(MinKeep m) { this.minKeep = m; return this; }
     public BudgetSearch fold(boolean on) { this.fold = on; return this; }
+    /**
+     * Scores every candidate after a short fine-tune of a copy of it, one pass over {@code images} with {@code o}'s
+     * SGD (NetAdapt's short-term fine-tune): how well a cut recovers, not only how much it breaks. The tuned copy is
+     * only scored, then dropped; the search goes on from the untuned cut, so the searched model is fine-tuned no more
+     * than any other. Off by default (null images).
+     */
+    public BudgetSearch probe(Dataset images, Training.Options o) {
+        this.probeImages = images;
+        this.probeOptions = o.withEpochs(1);
+        return this;
+    }
     /** Whether candidates are scored after {@link #recalibrate} (on by default). */
     public BudgetSearch adaptiveBatchNorm(boolean on) { this.recalibrate = on; return this; }
     /** The images every move is scored on (a subset of the validation split, for speed). Required. */
@@ -116,7 +129,7 @@ public final class BudgetSearch {
         State s = new State(model, g0, full, inputShape);
         double cost0 = meter.of(ModelCost.of(model, g0), full);
         s.cost = cost0;
-        s.score(Trainer.evaluate(model, validation, 256));
+        s.score(evaluate(model));
         double target = budget.kind() == Budget.Kind.LATENCY ? (1 - LATENCY_MARGIN) * budget.value() : budget.value() * cost0;
         List<Point> path = new ArrayList<>();
         path.add(new Point(cost0, 1, s.accuracy, s.loss, "unpruned"));
@@ -124,7 +137,7 @@ public final class BudgetSearch {
             greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
             if (k < steps && fineTune != null) {
                 fineTune.accept(model, k);
-                s.score(Trainer.evaluate(model, validation, 256));
+                s.score(evaluate(model));
                 path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, "fine-tuned (stage " + k + " of " + steps + ")"));
                 log.accept(String.format(Locale.ROOT, "stage %d of %d: fine-tuned, validation accuracy %.2f%%", k, steps, 100 * s.accuracy));
             }
@@ -195,7 +208,7 @@ public final class BudgetSearch {
                 double saved = s.cost - c.cost;
                 if (saved <= 0) continue;
                 if (recalibrate) recalibrate(c.result.model(), validation, s.inputShape);
-                c = new Cut(c.group, c.keep, c.result, c.cost, Trainer.evaluate(c.result.model(), validation, 256));
+                c = new Cut(c.group, c.keep, c.result, c.cost, evaluate(c.result.model()));
                 double score = (c.eval.loss() - s.loss) / (saved / cost0);
                 if (score < bestScore - 1e-12 || (Math.abs(score - bestScore) <= 1e-12 && c.cost < best.cost)) {
                     best = c;
@@ -217,6 +230,14 @@ public final class BudgetSearch {
             log.accept(String.format(Locale.ROOT, "  %s: cost %.1f%%, validation accuracy %.2f%%, loss %.4f (score %.4g)", move, 100 * s.cost / cost0,
                     100 * s.accuracy, s.loss, bestScore));
         }
+    }
+
+    /** A model's validation accuracy and loss, after a short fine-tune of a copy when {@link #probe} is on. */
+    private Trainer.Evaluation evaluate(Module m) {
+        if (probeImages == null) return Trainer.evaluate(m, validation, 256);
+        Module copy = Copies.of(m);
+        Training.fineTune(copy, probeImages, probeOptions, null);
+        return Trainer.evaluate(copy, validation, 256);
     }
 
     /** {@code s}'s model with {@code n} more channels of group {@code g} removed, lowest score first (a copy). */

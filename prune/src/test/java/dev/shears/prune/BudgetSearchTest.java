@@ -194,6 +194,26 @@ class BudgetSearchTest {
         return a;
     }
 
+    /**
+     * The probe fine-tunes copies only: with it on (and no BN re-estimation), every conv1 filter of the searched model
+     * is one of the unpruned model's, bit for bit and in order; the search trained nothing.
+     */
+    @Test
+    void probingFineTunesCopiesOnly() {
+        Sequential m = SimpleCNN.create(6);
+        float[] w0 = m.child("conv1").parameter("weight").toArray();
+        new BudgetSearch(Method.L1, Budget.flops(0.5)).validation(val.first(100)).adaptiveBatchNorm(false)
+                .probe(digits.train().first(128), Training.Options.defaults(1).withLr(0.05f)).search(m, ONE);
+        float[] w = m.child("conv1").parameter("weight").toArray();
+        int per = 9, j = 0;   // one input channel, 3×3
+        for (int c = 0; c < w.length / per; c++) {
+            float[] filter = Arrays.copyOfRange(w, c * per, (c + 1) * per);
+            while (j < w0.length / per && !Arrays.equals(filter, Arrays.copyOfRange(w0, j * per, (j + 1) * per))) j++;
+            assertTrue(j < w0.length / per, "conv1 filter " + c + " is none of the unpruned filters: the search trained the model");
+            j++;
+        }
+    }
+
     @Test
     void theValidationSplitIsCarvedFromTrainingDataApartFromWhatFineTuningSeesAndFromTheTestSet() {
         Dataset train = digits.train();
