@@ -30,9 +30,6 @@ import java.util.Map;
 final class BudgetPrune {
     private BudgetPrune() {}
 
-    /** {@code --probe-images} unless given: 20 batches of 64. */
-    static final int PROBE_IMAGES = 1280;
-
     /** The first option given that only a budget run honours, or null. */
     static String budgetOnlyOptionGiven(PruneCommand c) {
         if (c.latencyBatch.value != null) return "--latency-batch";
@@ -76,8 +73,7 @@ final class BudgetPrune {
         if (c.stepEpochs != null && steps == 1) throw c.usageError("--step-epochs goes with --steps K > 1 (fine-tuning between stages)");
         if (!(stepEpochs >= 0) || epochs < 0) throw c.usageError("--step-epochs and --finetune-epochs must be >= 0");
         if (searchImages < 1) throw c.usageError("--search-images must be at least 1, got " + searchImages);
-        int probeImages = c.probeImages == null ? PROBE_IMAGES : c.probeImages;
-        if (probeImages < 0) throw c.usageError("--probe-images must be >= 0, got " + probeImages);
+        if (c.probeImages != null && c.probeImages < 0) throw c.usageError("--probe-images must be >= 0, got " + c.probeImages);
         if (c.lr != null && !(c.lr > 0)) throw c.usageError("--lr must be > 0, got " + c.lr);
         if (budget.kind() == Budget.Kind.LATENCY && c.latencyRepeats < 1) throw c.usageError("--target-latency needs --latency-repeats >= 1");
         Path out = c.out.require(c);
@@ -85,6 +81,7 @@ final class BudgetPrune {
         if (selection != null && !(model instanceof Sequential))
             throw c.usageError("--method reconstruct with a --target-* takes chain models only, for now; "
                     + "on a graph model use --method l1 or slim with the target, or --method reconstruct with --ratio");
+        int probeImages = c.probeImages != null ? c.probeImages : BudgetRun.probeImages(model);
         Mnist data = c.data.load(c);
         c.model.requireFits(data.test(), c.data);
         if (c.valSize != null && (c.valSize < 1 || c.valSize >= data.train().size()))

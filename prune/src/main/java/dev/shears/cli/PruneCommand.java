@@ -6,6 +6,7 @@ import dev.shears.onnx.OnnxExporter;
 import dev.shears.onnx.OnnxFormatException;
 import dev.shears.onnx.OnnxImporter;
 import dev.shears.onnx.OnnxModel;
+import dev.shears.prune.BudgetRun;
 import dev.shears.prune.Criterion;
 import dev.shears.prune.Latency;
 import dev.shears.prune.Method;
@@ -106,7 +107,7 @@ final class PruneCommand extends BackendCommand {
     Integer searchImages;
 
     @Option(names = "--probe-images", paramLabel = "N", description = "With a --target-*: score each candidate cut after a short fine-tune of a copy on N training images "
-            + "(NetAdapt's short-term fine-tune; the copy is then dropped); 0: score it untuned (default: " + BudgetPrune.PROBE_IMAGES + ").")
+            + "(NetAdapt's short-term fine-tune; the copy is then dropped); 0: score it untuned (default: " + BudgetRun.PROBE_IMAGES + " on a graph model, 0 on a chain).")
     Integer probeImages;
 
     static Method method(ShearsCommand c, String name) {

@@ -71,10 +71,12 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
             case LATENCY -> String.format(Locale.ROOT, "%.3f ms measured (%.1f%% of the budget; unpruned %.3f ms)", s.latencyMillis(),
                     100 * s.latencyMillis() / setup.budget().value(), u.latencyMillis());
         };
+        String probe = setup.probeImages() == 0 ? "" : String.format(Locale.ROOT, ", each candidate after a short fine-tune of a copy on %,d training images",
+                setup.probeImages());
         return String.format(Locale.ROOT, "budget: %s, %s pruning; reached %s. Search: %d moves in %.1f s, scored on %,d of %,d validation images "
-                        + "(carved from the training data, held out of fine-tuning); %s; fine-tuning %d epoch%s for each model.",
+                        + "(carved from the training data, held out of fine-tuning)%s; %s; fine-tuning %d epoch%s for each model.",
                 setup.budget().describe(), setup.method().name().toLowerCase(Locale.ROOT), reached, path.size() - 1, searchSeconds,
-                searchImages, validationSize, stages(), setup.fineTuneEpochs(), setup.fineTuneEpochs() == 1 ? "" : "s");
+                searchImages, validationSize, probe, stages(), setup.fineTuneEpochs(), setup.fineTuneEpochs() == 1 ? "" : "s");
     }
 
     /** "1 stage", or what every model went through on the way: "3 stages for each model, 0.25 epoch of fine-tuning after each of the first 2". */
@@ -130,6 +132,7 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
         m.put("validation_images", validationSize);
         m.put("search_images", searchImages);
         m.put("steps", setup.steps());
+        m.put("probe_images", setup.probeImages());
         m.put("finetune_epochs", setup.fineTuneEpochs());
         List<Object> models = new ArrayList<>();
         for (Row r : rows) {

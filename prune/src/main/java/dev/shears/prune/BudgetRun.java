@@ -26,6 +26,20 @@ import java.util.function.ToDoubleFunction;
 public final class BudgetRun {
     private BudgetRun() {}
 
+    /** Fitting images each candidate of the search is briefly fine-tuned on, on a graph model ({@link BudgetSearch#probe}): 20 batches of 64. */
+    public static final int PROBE_IMAGES = 1280;
+
+    /**
+     * The probe a model gets unless asked otherwise: {@link #PROBE_IMAGES} for a graph (residual adds, concatenations),
+     * none for a chain. A cut inside a residual branch hides behind the skip connection: untuned, it costs little loss
+     * even at one or two channels left, and the search without a probe narrowed such branches to bottlenecks that one
+     * epoch of fine-tuning did not recover (prune/README, "Pruning to a budget"); in a chain the untuned loss already
+     * tells, and the probe would only cost time.
+     */
+    public static int probeImages(Module model) {
+        return model instanceof dev.shears.nn.Sequential ? 0 : PROBE_IMAGES;
+    }
+
     /**
      * @param stepEpochs     fine-tuning between the search's stages, in epochs (a fraction trains on that share of
      *                       the fitting images, drawn at random)

@@ -74,6 +74,7 @@ class BudgetCommandTest {
                 {"--target-flops", "1.5"}, {"--target-params", "0"}, {"--target-latency", "-1"},
                 {"--target-flops", "0.5", "--latency-batch", "8"}, {"--target-flops", "0.5", "--step-epochs", "0.5"},
                 {"--target-flops", "0.5", "--steps", "0"}, {"--target-flops", "0.5", "--ratio", "0.5"},
+                {"--ratio", "0.5", "--probe-images", "8"}, {"--target-flops", "0.5", "--probe-images", "-1"},
         };
         for (String[] args : refused) {
             String[] full = new String[args.length + 6];
