@@ -30,7 +30,8 @@ import java.util.function.ToDoubleFunction;
  * Each candidate is scored after {@linkplain #recalibrate adaptive batch norm} (its BN statistics re-estimated on the
  * validation images), and by the loss, not the accuracy: without either, at a deep budget every cut of a small network
  * drops the un-fine-tuned accuracy to near chance (BatchNorm normalising with the unpruned network's statistics),
- * where accuracy no longer tells the cuts apart and its noise decides.
+ * where accuracy no longer tells the cuts apart and its noise decides. With {@link #probe} each candidate is scored
+ * after a short fine-tune of a copy as well (how well the cut recovers).
  * Costs are exact for FLOPs and parameters ({@link ModelCost} of the cut model); for latency they come from a
  * {@link LatencyTable} measured first, and the final model is measured again: while it is over the budget (less
  * {@link #LATENCY_MARGIN}) the search goes on towards a target tightened by the ratio of measured to asked.
