@@ -84,8 +84,8 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
         int k = setup.steps();
         if (k == 1) return "1 stage";
         if (setup.stepEpochs() == 0) return k + " stages for each model, no fine-tuning between them";
-        return String.format(Locale.ROOT, "%d stages for each model (searched, uniform, global), %s epoch of fine-tuning after each of the first %d",
-                k, setup.stepEpochs(), k - 1);
+        return String.format(Locale.ROOT, "%d stages for each model (searched, uniform, global), %s epoch of fine-tuning after %s",
+                k, setup.stepEpochs(), k == 2 ? "the first" : "each of the first " + (k - 1));
     }
 
     public String toTerminal() {

@@ -46,6 +46,19 @@ class BudgetCommandTest {
         JsonNode rm = r.json().get("models");
         assertEquals(0, shears("info", "--model", rec.toString(), "--json").exitCode());
         for (int i = 1; i < 4; i++) assertTrue(rm.get(i).get("parameters").asLong() <= 0.5 * rm.get(0).get("parameters").asLong(), rm.get(i).toString());
+
+        // --steps 2: the uniform and global models go through the same two stages; --probe-images: every candidate probed
+        Path staged = dir.resolve("s.safetensors");
+        var st = shears("prune", "--model", trained.toString(), "--out", staged.toString(), "--target-flops", "0.4", "--steps", "2",
+                "--step-epochs", "0.1", "--probe-images", "64", "--limit", "300", "--val-size", "60", "--finetune-epochs", "0",
+                "--latency-repeats", "1", "--json", "--quiet");
+        assertEquals(0, st.exitCode(), st.err());
+        assertEquals(64, st.json().get("probe_images").asInt());
+        JsonNode sm = st.json().get("models");
+        for (int i = 2; i < 4; i++) assertTrue(sm.get(i).get("name").asText().endsWith("in 2 stages"), sm.get(i).toString());
+        String smd = Files.readString(dir.resolve("s.report.md"));
+        assertTrue(smd.contains("2 stages for each model (searched, uniform, global), 0.1 epoch of fine-tuning after the first")
+                && smd.contains("a short fine-tune of a copy on 64 training images"), smd);
     }
 
     @Test
