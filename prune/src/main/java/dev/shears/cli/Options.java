@@ -44,6 +44,7 @@ import java.util.function.Supplier;
  * info         ✓      ✓           ✓
  * devices      ✓
  * </pre>
+ * prune and demo also share the budget options: {@link Target} (a group nested in their choice of cut) and {@link LatencyBatch}.
  */
 final class Options {
     private Options() {}
