@@ -27,7 +27,7 @@ import java.util.function.Consumer;
  *       ~/.cache/shears/gemm-<hash>.properties}, where the hash is of {@link #machineKey()} (CPU model, vector
  *       lanes, the JVM's -XX flags), so a file never carries over to another CPU or to {@code -XX:UseAVX=2}.
  *       {@code shears.gemm.wisdom=DIR} moves the folder, {@code shears.gemm.wisdom=off} ignores it;</li>
- *   <li>the cache sizes the OS reports ({@link #fromCaches}): the B micro-panel (KC×NR floats) fills L1,
+ *   <li>the cache sizes the OS reports ({@link #fromCaches}): the A micro-panel (MR×KC floats) fills L1d,
  *       the packed A block (MC×KC) half of L2, the packed B block (KC×NC) a quarter of L3.</li>
  * </ol>
  * A wisdom file that cannot be read, is for another machine key, or holds a value outside {@link Blocking}'s
@@ -106,16 +106,16 @@ public final class GemmTuning {
     }
 
     /**
-     * The blocking these cache sizes suggest: KC·NR·4 bytes (the B micro-panel the kernel rereads for every
-     * MR rows) = L2 / 8 and MC·KC·4 (the packed A block) = L2 / 2, so both stay in L2 together; KC·NC·4 (the
-     * packed B block) = L3 / 4. Each is rounded down to its step and clamped to 64 ≤ KC ≤ 1024, MR ≤ MC ≤
-     * 4096, NR ≤ NC ≤ 16384. A deep KC (1024 on Zen 4, where the B micro-panel no longer fits the 32 KiB L1 and
-     * streams from L2) measured better than the L1-sized 256 the BLIS rule gives: C is read and written K/KC
-     * times, and each pass over a C tile waits for L3 (the JVM cannot prefetch it), while the L2 streams keep
-     * up with the kernel. L1d is read but not used by this rule.
+     * The blocking these cache sizes suggest: MR·KC·4 bytes (the A micro-panel, which the inner loop of
+     * {@link Gemm} reuses for a whole row of C tiles while the B micro-panels stream past it) = L1d, MC·KC·4
+     * (the packed A block) = L2 / 2, KC·NC·4 (the packed B block, reread for every A micro-panel) = L3 / 4. Each
+     * is rounded down to its step and clamped to 64 ≤ KC ≤ 1024, MR ≤ MC ≤ 4096, NR ≤ NC ≤ 16384. KC as deep as
+     * L1 allows: C is read and written K/KC times, and each pass over a C tile waits for L3 (the JVM cannot
+     * prefetch it). On Zen 4 (32 KiB L1d) that is KC = 1024 for both tiles (8×32 fills L1d, 6×16 three
+     * quarters of it), which measured better than 256 (the B-micro-panel-in-L1 rule of BLIS) and than 512.
      */
     public static Blocking fromCaches(Caches c) {
-        int kc = clamp(roundDown(c.l2() / 8 / (Gemm.NR * 4L), 16), 64, 1024);
+        int kc = clamp(roundDown(c.l1d() / (Gemm.MR * 4L), 16), 64, 1024);
         return withKc(c, kc, c.l2() / 2);
     }
 
