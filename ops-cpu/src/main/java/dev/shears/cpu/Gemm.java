@@ -15,21 +15,22 @@ import jdk.incubator.vector.VectorSpecies;
  *   for i &lt; M, j &lt; N:  C[i][j] = alpha · Σ_p op(A)[i][p] · op(B)[p][j] + beta · C[i][j]
  * </pre>
  *
- * <p>The fast path, outside in, on each thread:
+ * <p>The fast path, outside in, on each thread (GotoBLAS's loops with the roles of A and B swapped):
  * <pre>
- *   for jc in N step NC:                      B block of NC columns
- *     for pc in K step KC:                    pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
- *       for ic in M step MC:                  pack alpha·op(A)[ic:ic+MC, pc:pc+KC] into MR-tall panels (L2)
+ *   for ic in M step MC:                      A block of MC rows (L3)
+ *     for pc in K step KC:                    pack alpha·op(A)[ic:ic+MC, pc:pc+KC] into MR-tall panels
+ *       for jc in N step NC:                  pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L2)
  *         for ir in MC step MR:               one A micro-panel, MR×KC (L1) ...
- *           for jr in NC step NR:             ... reread while the B micro-panels stream past it
+ *           for jr in NC step NR:             ... reread while the B micro-panels stream past it from L2
  *             micro-kernel: C[MR×NR] += Apanel · Bpanel, MR·NR/L accumulators in registers
  * </pre>
- * The two inner loops run ir outside jr (BLIS runs jr outside, keeping the B micro-panel in L1): a C tile
- * is MR rows of a row-major C, each row on its own 4 KiB page once ldc ≥ 1024, and walking down C's columns
+ * BLIS runs jr outside ir, keeping the B micro-panel in L1 while the A micro-panels stream from L2. But a C
+ * tile is MR rows of a row-major C, each row on its own 4 KiB page once ldc ≥ 1024: walking down C's columns
  * touched MR new pages per tile, walking along its rows touches the same MR pages for a whole row of tiles.
  * Measured at 1024³ on Zen 4, thread-CPU time, alternating: with 8 lanes 95–97 → 101–102 GFLOPS (the old
- * order regained the same with transparent huge pages), with 16 lanes 99–101 → 101–103; 512³ unchanged
- * within the noise. With KC = 1024 the B micro-panel (KC×NR) is past L1 either way.
+ * order regained the same with transparent huge pages), with 16 lanes 99–101 → 101–103. The B block, reread
+ * for every A micro-panel, then belongs in L2: at 512³ a B block the size of L2/2 ran at 106–108 GFLOPS
+ * against 102–106 for one of L3/4, both widths.
  * With two or more threads, C is cut once into one slab per thread (rows, or columns when N &gt; M or A needs
  * no packing) and each thread runs these loops on its slab with its own packing buffers: one hand-over per call.
  * A is not packed when its stored rows already are the packed panels (see {@link #storedAsPacked}).
@@ -155,24 +156,19 @@ public final class Gemm {
         int kcMax = Math.min(bk.kc(), k), mcMax = Math.min(bk.mc(), roundUp(m, MR));
         boolean asStored = storedAsPacked(bk, transA, alpha, k, lda);
         float[] ap = buf.a((asStored ? MR : mcMax) * kcMax), bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * kcMax);
-        for (int jc = 0; jc < n; jc += bk.nc()) {
-            int nc = Math.min(bk.nc(), n - jc), nPanels = (nc + NR - 1) / NR;
+        for (int ic = 0; ic < m; ic += bk.mc()) {
+            int mcur = Math.min(bk.mc(), m - ic);
             for (int pc = 0; pc < k; pc += bk.kc()) {
                 int kc = Math.min(bk.kc(), k - pc);
-                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, nPanels);
-                for (int ic = 0; ic < m; ic += bk.mc()) {
-                    int mcur = Math.min(bk.mc(), m - ic);
-                    if (asStored) {
-                        // full panels straight from A; only a last panel of fewer than MR rows is copied and padded
-                        int full = mcur / MR * MR;
-                        if (full > 0) macro(full, nc, kc, a, aOff + ic * lda, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
-                        if (full == mcur) continue;
-                        packA(false, 1f, a, aOff, lda, ic + full, mcur - full, pc, kc, ap, 0);
-                        macro(mcur - full, nc, kc, ap, 0, bp, c, cOff + (ic + full) * ldc + jc, ldc, buf.tile);
-                    } else {
-                        packA(transA, alpha, a, aOff, lda, ic, mcur, pc, kc, ap, 0);
-                        macro(mcur, nc, kc, ap, 0, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
-                    }
+                // the A block: its full panels as stored when they already have the packed layout, else packed
+                // (and always a last panel of fewer than MR rows, padded with zeros)
+                int asIs = asStored ? mcur / MR * MR : 0;
+                if (asIs < mcur) packA(transA, alpha, a, aOff, lda, ic + asIs, mcur - asIs, pc, kc, ap, 0);
+                for (int jc = 0; jc < n; jc += bk.nc()) {
+                    int nc = Math.min(bk.nc(), n - jc), ci = cOff + ic * ldc + jc;
+                    packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, (nc + NR - 1) / NR);
+                    if (asIs > 0) macro(asIs, nc, kc, a, aOff + ic * lda, bp, c, ci, ldc, buf.tile);
+                    if (asIs < mcur) macro(mcur - asIs, nc, kc, ap, 0, bp, c, ci + asIs * ldc, ldc, buf.tile);
                 }
             }
         }
@@ -271,13 +267,12 @@ public final class Gemm {
         GemmTuning.Blocking bk = BLOCKING;
         Buffers buf = BUFFERS.get();
         float[] bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * Math.min(bk.kc(), k));
-        for (int jc = 0; jc < n; jc += bk.nc()) {
-            int nc = Math.min(bk.nc(), n - jc), nPanels = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += bk.kc()) {
-                int kc = Math.min(bk.kc(), k - pc);
-                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, nPanels);
-                for (int ic = 0; ic < m; ic += bk.mc())
-                    macro(Math.min(bk.mc(), m - ic), nc, kc, ap, pc * mPad + ic * kc, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
+        for (int pc = 0; pc < k; pc += bk.kc()) {
+            int kc = Math.min(bk.kc(), k - pc);
+            for (int jc = 0; jc < n; jc += bk.nc()) {
+                int nc = Math.min(bk.nc(), n - jc);
+                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, (nc + NR - 1) / NR);
+                macro(m, nc, kc, ap, pc * mPad, bp, c, cOff + jc, ldc, buf.tile);
             }
         }
     }

@@ -28,7 +28,7 @@ import java.util.function.Consumer;
  *       lanes, the JVM's -XX flags), so a file never carries over to another CPU or to {@code -XX:UseAVX=2}.
  *       {@code shears.gemm.wisdom=DIR} moves the folder, {@code shears.gemm.wisdom=off} ignores it;</li>
  *   <li>the cache sizes the OS reports ({@link #fromCaches}): the A micro-panel (MR×KC floats) fills L1d,
- *       the packed A block (MC×KC) half of L2, the packed B block (KC×NC) a quarter of L3.</li>
+ *       the packed B block (KC×NC) half of L2, the A block (MC×KC) a quarter of L3.</li>
  * </ol>
  * A wisdom file that cannot be read, is for another machine key, or holds a value outside {@link Blocking}'s
  * bounds is ignored with a warning on stderr: the file is a cache, never trusted.
@@ -106,23 +106,24 @@ public final class GemmTuning {
     }
 
     /**
-     * The blocking these cache sizes suggest: MR·KC·4 bytes (the A micro-panel, which the inner loop of
-     * {@link Gemm} reuses for a whole row of C tiles while the B micro-panels stream past it) = L1d, MC·KC·4
-     * (the packed A block) = L2 / 2, KC·NC·4 (the packed B block, reread for every A micro-panel) = L3 / 4. Each
-     * is rounded down to its step and clamped to 64 ≤ KC ≤ 1024, MR ≤ MC ≤ 4096, NR ≤ NC ≤ 16384. KC as deep as
+     * The blocking these cache sizes suggest, for {@link Gemm}'s loops (A micro-panel outside the B micro-panels):
+     * MR·KC·4 bytes (the A micro-panel, reused for a whole row of C tiles) = L1d; KC·NC·4 (the packed B block,
+     * reread for every A micro-panel) = L2 / 2; MC·KC·4 (the A block, whose rows take turns) = L3 / 4. Each is
+     * rounded down to its step and clamped to 64 ≤ KC ≤ 1024, MR ≤ MC ≤ 4096, NR ≤ NC ≤ 16384. KC as deep as
      * L1 allows: C is read and written K/KC times, and each pass over a C tile waits for L3 (the JVM cannot
-     * prefetch it). On Zen 4 (32 KiB L1d) that is KC = 1024 for both tiles (8×32 fills L1d, 6×16 three
-     * quarters of it), which measured better than 256 (the B-micro-panel-in-L1 rule of BLIS) and than 512.
+     * prefetch it). On Zen 4 (32 KiB L1d, 1 MiB L2, 32 MiB L3) that is KC = 1024 for both tiles (8×32 fills L1d,
+     * 6×16 three quarters of it), MC = 2048, NC = 128; KC = 1024 measured better than 256 (the B-micro-panel-
+     * in-L1 rule of BLIS) and than 512.
      */
     public static Blocking fromCaches(Caches c) {
         int kc = clamp(roundDown(c.l1d() / (Gemm.MR * 4L), 16), 64, 1024);
         return withKc(c, kc, c.l2() / 2);
     }
 
-    /** KC as given, MC for an A block of {@code aBytes}, NC for a B block of a quarter of L3. */
-    private static Blocking withKc(Caches c, int kc, long aBytes) {
-        int mc = clamp(roundDown(aBytes / (kc * 4L), Gemm.MR), Gemm.MR, roundDown(4096, Gemm.MR));
-        int nc = clamp(roundDown(c.l3() / 4 / (kc * 4L), Gemm.NR), Gemm.NR, roundDown(16384, Gemm.NR));
+    /** KC as given, NC for a B block of {@code bBytes}, MC for an A block of a quarter of L3. */
+    private static Blocking withKc(Caches c, int kc, long bBytes) {
+        int mc = clamp(roundDown(c.l3() / 4 / (kc * 4L), Gemm.MR), Gemm.MR, roundDown(4096, Gemm.MR));
+        int nc = clamp(roundDown(bBytes / (kc * 4L), Gemm.NR), Gemm.NR, roundDown(16384, Gemm.NR));
         return new Blocking(kc, mc, nc);
     }
 
@@ -246,7 +247,7 @@ public final class GemmTuning {
     public record Result(List<Trial> trials, Blocking best, Blocking fromCaches, Path file) {}
 
     /**
-     * Times candidate blockings around {@link #fromCaches} (KC from 256 to 1024, MC for half and a quarter of L2)
+     * Times candidate blockings around {@link #fromCaches} (KC from 256 to 1024, NC for half and a quarter of L2)
      * on one thread at 512³ and 1024³, by the shortest thread-CPU time of a few calls (robust to other processes
      * taking the core), and writes the best to {@code file} unless it is null. Takes about a second.
      */
@@ -255,8 +256,8 @@ public final class GemmTuning {
         Blocking base = fromCaches(caches);
         List<Blocking> candidates = new ArrayList<>();
         for (int kc : new int[]{256, 384, 512, 768, 1024})
-            for (long aBytes : new long[]{caches.l2() / 2, caches.l2() / 4}) {
-                Blocking b = withKc(caches, kc, aBytes);
+            for (long bBytes : new long[]{caches.l2() / 2, caches.l2() / 4}) {
+                Blocking b = withKc(caches, kc, bBytes);
                 if (!candidates.contains(b)) candidates.add(b);
             }
         if (!candidates.contains(base)) candidates.add(base);
