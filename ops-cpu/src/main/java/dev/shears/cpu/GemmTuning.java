@@ -25,7 +25,8 @@ import java.util.function.Consumer;
  *   <li>the system property {@code shears.gemm.blocking=KC,MC,NC};</li>
  *   <li>the wisdom file that {@code shears tune} ({@link #tune}) wrote for this machine: {@code
  *       ~/.cache/shears/gemm-<hash>.properties}, where the hash is of {@link #machineKey()} (CPU model, vector
- *       lanes, the JVM's -XX flags), so a file never carries over to another CPU or to {@code -XX:UseAVX=2}.
+ *       lanes, the GEMM's loop nest, the JVM's -XX flags), so a file never carries over to another CPU, to
+ *       {@code -XX:UseAVX=2} or to a Gemm whose blocks mean something else.
  *       {@code shears.gemm.wisdom=DIR} moves the folder, {@code shears.gemm.wisdom=off} ignores it;</li>
  *   <li>the cache sizes the OS reports ({@link #fromCaches}): the A micro-panel (MR×KC floats) fills L1d,
  *       the packed B block (KC×NC) half of L2, the A block (MC×KC) a quarter of L3.</li>
@@ -131,7 +132,16 @@ public final class GemmTuning {
 
     private static int clamp(int x, int lo, int hi) { return Math.max(lo, Math.min(hi, x)); }
 
-    /** What the wisdom is keyed by: the CPU, the vector width the kernels compile to, and the JVM's -XX flags. */
+    /**
+     * Which loop nest of {@link Gemm} the blocking is for: a wisdom file written for another (where MC and NC
+     * sized other blocks) is not read. Change it whenever the meaning of KC, MC or NC changes.
+     */
+    static final String LOOPS = "loops A-outer";
+
+    /**
+     * What the wisdom is keyed by: the CPU, the vector width the kernels compile to, the GEMM's loop nest
+     * ({@link #LOOPS}) and the JVM's -XX flags.
+     */
     public static String machineKey() {
         String cpu = "unknown cpu";
         try {
@@ -152,7 +162,7 @@ public final class GemmTuning {
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
             if (arg.startsWith("-XX:") && !arg.startsWith("-XX:StartFlightRecording")) xx.add(arg);
         xx.sort(null);
-        return cpu + "; " + Gemm.L + " lanes; " + String.join(" ", xx);
+        return cpu + "; " + Gemm.L + " lanes; " + LOOPS + "; " + String.join(" ", xx);
     }
 
     /** The wisdom file for this machine key, or null when {@code shears.gemm.wisdom=off}. */

@@ -109,5 +109,6 @@ class GemmTuningTest {
     @Test
     void theMachineKeyNamesTheLanes() {
         assertTrue(GemmTuning.machineKey().contains(Gemm.L + " lanes"), GemmTuning.machineKey());
+        assertTrue(GemmTuning.machineKey().contains(GemmTuning.LOOPS), GemmTuning.machineKey());
     }
 }
