@@ -126,11 +126,10 @@ public final class Gemm {
         }
         int threads = par == null ? 1 : par.threads();
         if (threads > 1) {
-            // One hand-over per call: each thread takes its own slab of C along the longer side and runs the
-            // whole product alone, packing the operand it shares once more (cheap next to the O(n³) work; the
-            // alternative, one packed B shared by both, needs two barriers per K block).
-            // Each thread packs the operand it shares in full: B along M, A along N. So split along N when it
-            // is longer, or when A needs no packing at all (and each thread gets at least one NR-wide panel).
+            // One hand-over per call: each thread takes its own slab of C and runs the whole product alone,
+            // packing the operand it shares in full (B for slabs of rows, A for slabs of columns; cheap next to
+            // the O(n³) work, where one packed B shared by both needed two barriers per K block). So the split
+            // is along N when N is longer, or when A needs no packing at all and each thread gets a B panel.
             boolean alongN = n > m || (storedAsPacked(bk, transA, alpha, k, lda) && n >= threads * NR);
             int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
             int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
