@@ -15,17 +15,25 @@ import jdk.incubator.vector.VectorSpecies;
  *   for i &lt; M, j &lt; N:  C[i][j] = alpha · Σ_p op(A)[i][p] · op(B)[p][j] + beta · C[i][j]
  * </pre>
  *
- * <p>The fast path, outside in, on each thread:
+ * <p>The fast path, outside in, on each thread (GotoBLAS's loops with the roles of A and B swapped):
  * <pre>
- *   for jc in N step NC:                      B block of NC columns
- *     for pc in K step KC:                    pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L3)
- *       for ic in M step MC:                  pack alpha·op(A)[ic:ic+MC, pc:pc+KC] into MR-tall panels (L2)
- *         for jr in NC step NR:               one B micro-panel, KC×NR ...
- *           for ir in MC step MR:             ... reread while the A micro-panels stream past it
+ *   for ic in M step MC:                      A block of MC rows (L3)
+ *     for pc in K step KC:                    pack alpha·op(A)[ic:ic+MC, pc:pc+KC] into MR-tall panels
+ *       for jc in N step NC:                  pack op(B)[pc:pc+KC, jc:jc+NC] into NR-wide panels (L2)
+ *         for ir in MC step MR:               one A micro-panel, MR×KC (L1) ...
+ *           for jr in NC step NR:             ... reread while the B micro-panels stream past it from L2
  *             micro-kernel: C[MR×NR] += Apanel · Bpanel, MR·NR/L accumulators in registers
  * </pre>
- * With two or more threads, C is cut once into one slab per thread (rows, or columns when N &gt; M) and each
- * thread runs these loops on its slab with its own packing buffers: one hand-over per call.
+ * BLIS runs jr outside ir, keeping the B micro-panel in L1 while the A micro-panels stream from L2. But a C
+ * tile is MR rows of a row-major C, each row on its own 4 KiB page once ldc ≥ 1024: walking down C's columns
+ * touched MR new pages per tile, walking along its rows touches the same MR pages for a whole row of tiles.
+ * Measured at 1024³ on Zen 4, thread-CPU time, alternating: with 8 lanes 95–97 → 101–102 GFLOPS (the old
+ * order regained the same with transparent huge pages), with 16 lanes 99–101 → 101–103. The B block, reread
+ * for every A micro-panel, then belongs in L2: at 512³ a B block the size of L2/2 ran at 106–108 GFLOPS
+ * against 102–106 for one of L3/4, both widths.
+ * With two or more threads, C is cut once into one slab per thread (rows, or columns when N &gt; M or A needs
+ * no packing) and each thread runs these loops on its slab with its own packing buffers: one hand-over per call.
+ * A is not packed when its stored rows already are the packed panels (see {@link #storedAsPacked}).
  * Transposes cost nothing past packing: the packed panels have one layout whatever the stored one.
  * alpha is folded into the packed A; beta is applied once to C up front (C is cleared when it is 0), and the
  * kernel always adds. The Vector API trap, measured at 1024 on one thread: a kernel choosing between
@@ -118,10 +126,11 @@ public final class Gemm {
         }
         int threads = par == null ? 1 : par.threads();
         if (threads > 1) {
-            // One hand-over per call: each thread takes its own slab of C along the longer side and runs the
-            // whole product alone, packing the operand it shares once more (cheap next to the O(n³) work; the
-            // alternative, one packed B shared by both, needs two barriers per K block).
-            boolean alongN = n > m;
+            // One hand-over per call: each thread takes its own slab of C and runs the whole product alone,
+            // packing the operand it shares in full (B for slabs of rows, A for slabs of columns; cheap next to
+            // the O(n³) work, where one packed B shared by both needed two barriers per K block). So the split
+            // is along N when N is longer, or when A needs no packing at all and each thread gets a B panel.
+            boolean alongN = n > m || (storedAsPacked(bk, transA, alpha, k, lda) && n >= threads * NR);
             int unit = alongN ? NR : MR, parts = Math.min(threads, (Math.max(m, n) + unit - 1) / unit);
             int len = alongN ? n : m, step = roundUp((len + parts - 1) / parts, unit);
             if (parts > 1 && par.splits(0, parts, 1)) {
@@ -144,19 +153,33 @@ public final class Gemm {
         scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
         Buffers buf = BUFFERS.get();
         int kcMax = Math.min(bk.kc(), k), mcMax = Math.min(bk.mc(), roundUp(m, MR));
-        float[] ap = buf.a(mcMax * kcMax), bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * kcMax);
-        for (int jc = 0; jc < n; jc += bk.nc()) {
-            int nc = Math.min(bk.nc(), n - jc), nPanels = (nc + NR - 1) / NR;
+        boolean asStored = storedAsPacked(bk, transA, alpha, k, lda);
+        float[] ap = buf.a((asStored ? MR : mcMax) * kcMax), bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * kcMax);
+        for (int ic = 0; ic < m; ic += bk.mc()) {
+            int mcur = Math.min(bk.mc(), m - ic);
             for (int pc = 0; pc < k; pc += bk.kc()) {
                 int kc = Math.min(bk.kc(), k - pc);
-                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, nPanels);
-                for (int ic = 0; ic < m; ic += bk.mc()) {
-                    int mcur = Math.min(bk.mc(), m - ic);
-                    packA(transA, alpha, a, aOff, lda, ic, mcur, pc, kc, ap, 0);
-                    macro(mcur, nc, kc, ap, 0, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
+                // the A block: its full panels as stored when they already have the packed layout, else packed
+                // (and always a last panel of fewer than MR rows, padded with zeros)
+                int asIs = asStored ? mcur / MR * MR : 0;
+                if (asIs < mcur) packA(transA, alpha, a, aOff, lda, ic + asIs, mcur - asIs, pc, kc, ap, 0);
+                for (int jc = 0; jc < n; jc += bk.nc()) {
+                    int nc = Math.min(bk.nc(), n - jc), ci = cOff + ic * ldc + jc;
+                    packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, (nc + NR - 1) / NR);
+                    if (asIs > 0) macro(asIs, nc, kc, a, aOff + ic * lda, bp, c, ci, ldc, buf.tile);
+                    if (asIs < mcur) macro(mcur - asIs, nc, kc, ap, 0, bp, c, ci + asIs * ldc, ldc, buf.tile);
                 }
             }
         }
+    }
+
+    /**
+     * Whether A as stored already has the packed layout, so that packing it would be a plain copy: A not
+     * transposed, alpha = 1, and each row one whole K block (K ≤ KC, lda = K), so that MR consecutive rows are
+     * exactly one packed MR×K panel. At 1024³ that copy was 0.5 ms of a 21 ms call on Zen 4.
+     */
+    private static boolean storedAsPacked(GemmTuning.Blocking bk, boolean transA, float alpha, int k, int lda) {
+        return !transA && alpha == 1f && k <= bk.kc() && lda == k;
     }
 
     /**
@@ -243,13 +266,12 @@ public final class Gemm {
         GemmTuning.Blocking bk = BLOCKING;
         Buffers buf = BUFFERS.get();
         float[] bp = buf.b(roundUp(Math.min(bk.nc(), n), NR) * Math.min(bk.kc(), k));
-        for (int jc = 0; jc < n; jc += bk.nc()) {
-            int nc = Math.min(bk.nc(), n - jc), nPanels = (nc + NR - 1) / NR;
-            for (int pc = 0; pc < k; pc += bk.kc()) {
-                int kc = Math.min(bk.kc(), k - pc);
-                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, nPanels);
-                for (int ic = 0; ic < m; ic += bk.mc())
-                    macro(Math.min(bk.mc(), m - ic), nc, kc, ap, pc * mPad + ic * kc, bp, c, cOff + ic * ldc + jc, ldc, buf.tile);
+        for (int pc = 0; pc < k; pc += bk.kc()) {
+            int kc = Math.min(bk.kc(), k - pc);
+            for (int jc = 0; jc < n; jc += bk.nc()) {
+                int nc = Math.min(bk.nc(), n - jc);
+                packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, (nc + NR - 1) / NR);
+                macro(m, nc, kc, ap, pc * mPad, bp, c, cOff + jc, ldc, buf.tile);
             }
         }
     }
@@ -314,8 +336,8 @@ public final class Gemm {
     /** C[mcur×nc] (+)= packed A block · packed B block. */
     private static void macro(int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
                               float[] tile) {
-        for (int jr = 0; jr < nc; jr += NR)
-            for (int ir = 0; ir < mcur; ir += MR) tileAt(ir, jr, mcur, nc, kc, ap, apOff, bp, c, cOff, ldc, tile);
+        for (int ir = 0; ir < mcur; ir += MR)
+            for (int jr = 0; jr < nc; jr += NR) tileAt(ir, jr, mcur, nc, kc, ap, apOff, bp, c, cOff, ldc, tile);
     }
 
     private static void tileAt(int ir, int jr, int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,

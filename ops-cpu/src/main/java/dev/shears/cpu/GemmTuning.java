@@ -25,10 +25,11 @@ import java.util.function.Consumer;
  *   <li>the system property {@code shears.gemm.blocking=KC,MC,NC};</li>
  *   <li>the wisdom file that {@code shears tune} ({@link #tune}) wrote for this machine: {@code
  *       ~/.cache/shears/gemm-<hash>.properties}, where the hash is of {@link #machineKey()} (CPU model, vector
- *       lanes, the JVM's -XX flags), so a file never carries over to another CPU or to {@code -XX:UseAVX=2}.
+ *       lanes, the GEMM's loop nest, the JVM's -XX flags), so a file never carries over to another CPU, to
+ *       {@code -XX:UseAVX=2} or to a Gemm whose blocks mean something else.
  *       {@code shears.gemm.wisdom=DIR} moves the folder, {@code shears.gemm.wisdom=off} ignores it;</li>
- *   <li>the cache sizes the OS reports ({@link #fromCaches}): the B micro-panel (KC×NR floats) fills L1,
- *       the packed A block (MC×KC) half of L2, the packed B block (KC×NC) a quarter of L3.</li>
+ *   <li>the cache sizes the OS reports ({@link #fromCaches}): the A micro-panel (MR×KC floats) fills L1d,
+ *       the packed B block (KC×NC) half of L2, the A block (MC×KC) a quarter of L3.</li>
  * </ol>
  * A wisdom file that cannot be read, is for another machine key, or holds a value outside {@link Blocking}'s
  * bounds is ignored with a warning on stderr: the file is a cache, never trusted.
@@ -106,23 +107,24 @@ public final class GemmTuning {
     }
 
     /**
-     * The blocking these cache sizes suggest: KC·NR·4 bytes (the B micro-panel the kernel rereads for every
-     * MR rows) = L2 / 8 and MC·KC·4 (the packed A block) = L2 / 2, so both stay in L2 together; KC·NC·4 (the
-     * packed B block) = L3 / 4. Each is rounded down to its step and clamped to 64 ≤ KC ≤ 1024, MR ≤ MC ≤
-     * 4096, NR ≤ NC ≤ 16384. A deep KC (1024 on Zen 4, where the B micro-panel no longer fits the 32 KiB L1 and
-     * streams from L2) measured better than the L1-sized 256 the BLIS rule gives: C is read and written K/KC
-     * times, and each pass over a C tile waits for L3 (the JVM cannot prefetch it), while the L2 streams keep
-     * up with the kernel. L1d is read but not used by this rule.
+     * The blocking these cache sizes suggest, for {@link Gemm}'s loops (A micro-panel outside the B micro-panels):
+     * MR·KC·4 bytes (the A micro-panel, reused for a whole row of C tiles) = L1d; KC·NC·4 (the packed B block,
+     * reread for every A micro-panel) = L2 / 2; MC·KC·4 (the A block, whose rows take turns) = L3 / 4. Each is
+     * rounded down to its step and clamped to 64 ≤ KC ≤ 1024, MR ≤ MC ≤ 4096, NR ≤ NC ≤ 16384. KC as deep as
+     * L1 allows: C is read and written K/KC times, and each pass over a C tile waits for L3 (the JVM cannot
+     * prefetch it). On Zen 4 (32 KiB L1d, 1 MiB L2, 32 MiB L3) that is KC = 1024 for both tiles (8×32 fills L1d,
+     * 6×16 three quarters of it), MC = 2048, NC = 128; KC = 1024 measured better than 256 (the B-micro-panel-
+     * in-L1 rule of BLIS) and than 512.
      */
     public static Blocking fromCaches(Caches c) {
-        int kc = clamp(roundDown(c.l2() / 8 / (Gemm.NR * 4L), 16), 64, 1024);
+        int kc = clamp(roundDown(c.l1d() / (Gemm.MR * 4L), 16), 64, 1024);
         return withKc(c, kc, c.l2() / 2);
     }
 
-    /** KC as given, MC for an A block of {@code aBytes}, NC for a B block of a quarter of L3. */
-    private static Blocking withKc(Caches c, int kc, long aBytes) {
-        int mc = clamp(roundDown(aBytes / (kc * 4L), Gemm.MR), Gemm.MR, roundDown(4096, Gemm.MR));
-        int nc = clamp(roundDown(c.l3() / 4 / (kc * 4L), Gemm.NR), Gemm.NR, roundDown(16384, Gemm.NR));
+    /** KC as given, NC for a B block of {@code bBytes}, MC for an A block of a quarter of L3. */
+    private static Blocking withKc(Caches c, int kc, long bBytes) {
+        int mc = clamp(roundDown(c.l3() / 4 / (kc * 4L), Gemm.MR), Gemm.MR, roundDown(4096, Gemm.MR));
+        int nc = clamp(roundDown(bBytes / (kc * 4L), Gemm.NR), Gemm.NR, roundDown(16384, Gemm.NR));
         return new Blocking(kc, mc, nc);
     }
 
@@ -130,7 +132,16 @@ public final class GemmTuning {
 
     private static int clamp(int x, int lo, int hi) { return Math.max(lo, Math.min(hi, x)); }
 
-    /** What the wisdom is keyed by: the CPU, the vector width the kernels compile to, and the JVM's -XX flags. */
+    /**
+     * Which loop nest of {@link Gemm} the blocking is for: a wisdom file written for another (where MC and NC
+     * sized other blocks) is not read. Change it whenever the meaning of KC, MC or NC changes.
+     */
+    static final String LOOPS = "loops A-outer";
+
+    /**
+     * What the wisdom is keyed by: the CPU, the vector width the kernels compile to, the GEMM's loop nest
+     * ({@link #LOOPS}) and the JVM's -XX flags.
+     */
     public static String machineKey() {
         String cpu = "unknown cpu";
         try {
@@ -151,7 +162,7 @@ public final class GemmTuning {
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments())
             if (arg.startsWith("-XX:") && !arg.startsWith("-XX:StartFlightRecording")) xx.add(arg);
         xx.sort(null);
-        return cpu + "; " + Gemm.L + " lanes; " + String.join(" ", xx);
+        return cpu + "; " + Gemm.L + " lanes; " + LOOPS + "; " + String.join(" ", xx);
     }
 
     /** The wisdom file for this machine key, or null when {@code shears.gemm.wisdom=off}. */
@@ -246,7 +257,7 @@ public final class GemmTuning {
     public record Result(List<Trial> trials, Blocking best, Blocking fromCaches, Path file) {}
 
     /**
-     * Times candidate blockings around {@link #fromCaches} (KC from 256 to 1024, MC for half and a quarter of L2)
+     * Times candidate blockings around {@link #fromCaches} (KC from 256 to 1024, NC for half and a quarter of L2)
      * on one thread at 512³ and 1024³, by the shortest thread-CPU time of a few calls (robust to other processes
      * taking the core), and writes the best to {@code file} unless it is null. Takes about a second.
      */
@@ -255,8 +266,8 @@ public final class GemmTuning {
         Blocking base = fromCaches(caches);
         List<Blocking> candidates = new ArrayList<>();
         for (int kc : new int[]{256, 384, 512, 768, 1024})
-            for (long aBytes : new long[]{caches.l2() / 2, caches.l2() / 4}) {
-                Blocking b = withKc(caches, kc, aBytes);
+            for (long bBytes : new long[]{caches.l2() / 2, caches.l2() / 4}) {
+                Blocking b = withKc(caches, kc, bBytes);
                 if (!candidates.contains(b)) candidates.add(b);
             }
         if (!candidates.contains(base)) candidates.add(base);

@@ -64,4 +64,28 @@ class GemmBlockingTest {
             for (int t = 0; t < 4; t++)
                 check(Gemm.BLOCKING, (t & 1) == 0 ? null : TWO, (t & 1) != 0, (t & 2) != 0, s[0], s[1], s[2], 1f, 0f);
     }
+
+    /**
+     * A dense, untransposed A with alpha = 1 and K ≤ KC is read as stored, not packed: the result must be the
+     * packed path's bit for bit (the same A stored with a wider row, which is packed), the rows past M must never
+     * be read (NaN there), and C must match the reference.
+     */
+    @Test
+    void denseAIsReadAsStoredAndGivesThePackedBits() {
+        GemmTuning.Blocking bk = new GemmTuning.Blocking(64, 2 * Gemm.MR, 2 * Gemm.NR);
+        int[][] shapes = {{1, 5, 3}, {Gemm.MR, Gemm.NR, 64}, {Gemm.MR * 5 + 3, Gemm.NR * 5 + 7, 37}, {41, 3 * Gemm.NR, 64}};
+        for (int[] s : shapes)
+            for (Parallel par : new Parallel[]{null, TWO, THREE}) {
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = random(m * 31L + k, (m + Gemm.MR) * k), wide = new float[m * (k + 1)];
+                java.util.Arrays.fill(a, m * k, a.length, Float.NaN);
+                for (int i = 0; i < m; i++) System.arraycopy(a, i * k, wide, i * (k + 1), k);
+                float[] b = random(n * 17L + k, k * n), asStored = new float[m * n], packed = new float[m * n];
+                Gemm.sgemm(bk, par, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, asStored, 0, n);
+                Gemm.sgemm(bk, par, false, false, m, n, k, 1f, wide, 0, k + 1, b, 0, n, 0f, packed, 0, n);
+                String what = (par == null ? 1 : par.threads()) + " threads, " + m + "x" + n + "x" + k;
+                org.junit.jupiter.api.Assertions.assertArrayEquals(packed, asStored, what);
+                check(bk, par, false, false, m, n, k, 1f, 0f);
+            }
+    }
 }

@@ -32,13 +32,16 @@ class GemmSweepTest {
     void oddSizesAroundTileAndBlockEdges() {
         int nr = Gemm.NR, mr = Gemm.MR, mc = Gemm.BLOCKING.mc(), kc = Gemm.BLOCKING.kc();
         // (GemmBlockingTest crosses every block edge many times over with small blockings)
-        int[] ms = {1, mr - 1, mr + 1, mc + 1};
+        int[] ms = {1, mr - 1, mr + 1, 3 * mr + 5};
         int[] ns = {1, nr - 1, nr, 3 * nr + 5};
         int[] ks = {1, 2, kc - 1, kc + 1};
         for (int m : ms)
             for (int n : ns)
                 for (int k : ks)
                     for (int t = 0; t < 4; t++) check((m + n + k + t) % 2 == 0 ? ONE : TWO, (t & 1) != 0, (t & 2) != 0, m, n, k, 1f, 0f);
+        // past the MC edge (MC is an L3-sized block of rows: a few thousand) with a short K and N
+        for (int t = 0; t < 4; t++)
+            for (int k : new int[]{3, kc + 1}) check(t % 2 == 0 ? ONE : TWO, (t & 1) != 0, (t & 2) != 0, mc + 1, nr + 3, k, 1f, 0f);
     }
 
     @Test

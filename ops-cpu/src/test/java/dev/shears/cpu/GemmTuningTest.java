@@ -92,11 +92,13 @@ class GemmTuningTest {
         GemmTuning.Caches c = GemmTuning.Caches.read(dir);
         assertEquals(new GemmTuning.Caches(32 << 10, 1 << 20, 32 << 20), c);
         GemmTuning.Blocking b = GemmTuning.fromCaches(c);
-        // KC·NR·4 = L2/8 (clamped to 1024), MC·KC·4 = L2/2, KC·NC·4 = L3/4 (clamped to 16384), on their steps
-        int kc = Math.min(1024, (1 << 20) / 8 / (Gemm.NR * 4) / 16 * 16);
+        // MR·KC·4 = L1d (clamped to 1024), KC·NC·4 = L2/2, MC·KC·4 = L3/4 (clamped to 4096), on their steps
+        int kc = Math.min(1024, (32 << 10) / (Gemm.MR * 4) / 16 * 16);
         assertEquals(kc, b.kc());
-        assertEquals((1 << 19) / (kc * 4) / Gemm.MR * Gemm.MR, b.mc());
-        assertEquals(Math.min(16384 / Gemm.NR * Gemm.NR, (8 << 20) / (kc * 4) / Gemm.NR * Gemm.NR), b.nc());
+        assertEquals((1 << 19) / (kc * 4) / Gemm.NR * Gemm.NR, b.nc());
+        assertEquals(Math.min(4096 / Gemm.MR * Gemm.MR, (8 << 20) / (kc * 4) / Gemm.MR * Gemm.MR), b.mc());
+        // KC follows L1d: half of it, half as deep (8 rows: 512; 6 rows: 672)
+        assertEquals((16 << 10) / (Gemm.MR * 4) / 16 * 16, GemmTuning.fromCaches(new GemmTuning.Caches(16 << 10, 1 << 20, 32 << 20)).kc());
         // no /sys at all: Zen 4's sizes
         assertEquals(GemmTuning.Caches.FALLBACK, GemmTuning.Caches.read(dir.resolve("missing")));
         // a tiny or absurd cache still gives a blocking inside the bounds
@@ -107,5 +109,6 @@ class GemmTuningTest {
     @Test
     void theMachineKeyNamesTheLanes() {
         assertTrue(GemmTuning.machineKey().contains(Gemm.L + " lanes"), GemmTuning.machineKey());
+        assertTrue(GemmTuning.machineKey().contains(GemmTuning.LOOPS), GemmTuning.machineKey());
     }
 }
