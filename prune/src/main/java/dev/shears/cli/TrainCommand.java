@@ -1,10 +1,8 @@
 package dev.shears.cli;
 
 import dev.shears.data.DataLoader;
-import dev.shears.data.Dataset;
 import dev.shears.data.Mnist;
 import dev.shears.nn.Module;
-import dev.shears.nn.Predictor;
 import dev.shears.nn.optim.SGD;
 import dev.shears.nn.optim.CosineLR;
 import dev.shears.nn.optim.LrSchedule;
@@ -113,7 +111,7 @@ final class TrainCommand extends BackendCommand {
             }
             trainSeconds += r.seconds();
             trainSamples += r.samples();
-            test = evaluate(model, data.test());
+            test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
             evalSeconds += test.seconds();
             log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %,.0f samples/s (%.1f s); test loss %.4f, test accuracy %.2f%%",
                     e + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.samplesPerSecond(), r.seconds(), test.loss(), 100 * test.accuracy());
@@ -149,7 +147,7 @@ final class TrainCommand extends BackendCommand {
             }
         }
         if (test == null) {
-            test = evaluate(model, data.test());
+            test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
             evalSeconds += test.seconds();
         }
         if (out.file != null) {
@@ -191,17 +189,6 @@ final class TrainCommand extends BackendCommand {
         json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
         emitJson(json);
         return 0;
-    }
-
-    /**
-     * The test pass: through a {@link Predictor} built for it when the model compiles (half the time of the
-     * eager forward passes), else {@link Trainer#evaluate(Module, Dataset, int)}.
-     */
-    static Trainer.Evaluation evaluate(Module model, Dataset test) {
-        if (!Predictor.supports(model)) return Trainer.evaluate(model, test, EVAL_BATCH);
-        try (Predictor predictor = Predictor.of(model, EVAL_BATCH, 1, test.rows(), test.cols())) {
-            return Trainer.evaluate(predictor, test);
-        }
     }
 
     /** {@code -Dshears.warmup=false} turns {@link #loadWhileWarmingUp} off, to measure what it saves. */

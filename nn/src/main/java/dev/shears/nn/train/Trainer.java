@@ -8,7 +8,6 @@ import dev.shears.data.Batch;
 import dev.shears.data.DataLoader;
 import dev.shears.data.Dataset;
 import dev.shears.nn.Module;
-import dev.shears.nn.Predictor;
 import dev.shears.nn.optim.SGD;
 
 import java.util.Objects;
@@ -167,32 +166,6 @@ public final class Trainer {
             }
         } finally {
             model.train(wasTraining);
-        }
-        return new Evaluation((double) correct / data.size(), lossSum / data.size(), data.size(), seconds(start));
-    }
-
-    /**
-     * As {@link #evaluate(Module, Dataset, int)}, through {@code predictor} (the model compiled for inference,
-     * BatchNorm folded into its convolution), in batches of its maxBatch: the same accuracy, and the same mean
-     * loss up to float rounding (here in double on the host: log Σ exp(z) − z[label] per example, shifted by
-     * the row's maximum). About twice as fast on the CPU: the test pass at the end of {@code bin/shears train}.
-     */
-    public static Evaluation evaluate(Predictor predictor, Dataset data) {
-        long start = System.nanoTime();
-        int classes = predictor.outputSize(), correct = 0;
-        float[] logits = new float[predictor.maxBatch() * classes];
-        double lossSum = 0;
-        for (Batch b : new DataLoader(data, predictor.maxBatch(), false, 0).epoch(0)) {
-            predictor.predict(b.x(), b.n(), logits);
-            for (int i = 0; i < b.n(); i++) {
-                int row = i * classes, best = 0;
-                for (int c = 1; c < classes; c++)   // Tensor.argmax's rule: the first maximum, a NaN the largest
-                    if (logits[row + c] > logits[row + best] || Float.isNaN(logits[row + c]) && !Float.isNaN(logits[row + best])) best = c;
-                double sum = 0;
-                for (int c = 0; c < classes; c++) sum += Math.exp(logits[row + c] - logits[row + best]);
-                lossSum += Math.log(sum) - (logits[row + b.y()[i]] - logits[row + best]);
-                if (best == b.y()[i]) correct++;
-            }
         }
         return new Evaluation((double) correct / data.size(), lossSum / data.size(), data.size(), seconds(start));
     }
