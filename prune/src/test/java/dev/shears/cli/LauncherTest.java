@@ -103,7 +103,7 @@ class LauncherTest {
     void theAotCacheIsMadeOncePerKeyAndThenUsed(@TempDir Path dir) throws Exception {
         Path script = launcherTree(dir, "jar v1", "/deps/a.jar"), log = dir.resolve("java.log"), cache = dir.resolve("cache");
         Path jdk = recordingJdk(dir.resolve("jdk"), log, 0);
-        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", cache.toString());
+        Map<String, String> env = Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", cache.toString(), "SHEARS_AOT", "1");
 
         String[] first = launch(script, env, "info");
         assertEquals("0", first[0], first[2]);
@@ -125,7 +125,8 @@ class LauncherTest {
 
         // options that change the code, and a new build, have caches of their own
         Files.delete(log);
-        launch(script, Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", cache.toString(), "SHEARS_JAVA_OPTS", "-XX:UseAVX=2"), "info");
+        launch(script, Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", cache.toString(), "SHEARS_AOT", "1",
+                "SHEARS_JAVA_OPTS", "-XX:UseAVX=2"), "info");
         List<String> avx2 = Files.readAllLines(log);
         assertEquals(3, avx2.size(), avx2.toString());
         assertTrue(avx2.get(0).contains("-XX:UseAVX=2"), "the record run has the options too: " + avx2.get(0));
@@ -137,15 +138,15 @@ class LauncherTest {
         assertTrue(!aotCacheOf(Files.readAllLines(log).get(2)).equals(used));
 
         Files.delete(log);
-        launch(script, Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", cache.toString(), "SHEARS_AOT", "0"), "info");
-        assertEquals(List.of(false), Files.readAllLines(log).stream().map(l -> l.contains("AOT")).toList(), "SHEARS_AOT=0: no cache");
+        launch(script, Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", cache.toString()), "info");
+        assertEquals(List.of(false), Files.readAllLines(log).stream().map(l -> l.contains("AOT")).toList(), "off by default");
     }
 
     @Test
     void aFailedRecordRunLeavesTheCommandRunningWithoutACacheAndIsNotRetried(@TempDir Path dir) throws Exception {
         Path script = launcherTree(dir, "jar", "/deps/a.jar"), log = dir.resolve("java.log");
         Map<String, String> env = Map.of("JAVA_HOME", recordingJdk(dir.resolve("jdk"), log, 1).toString(),
-                "XDG_CACHE_HOME", dir.resolve("cache").toString());
+                "XDG_CACHE_HOME", dir.resolve("cache").toString(), "SHEARS_AOT", "1");
         String[] first = launch(script, env, "info");
         assertEquals(List.of("0", "ran"), List.of(first[0], first[1].strip()), first[2]);
         assertTrue(first[2].contains("could not make the start-up cache"), first[2]);
@@ -171,7 +172,7 @@ class LauncherTest {
                 + "for a; do case \"$a\" in -XX:AOTCache=*) case \"$*\" in *AOTMode=create*)"
                 + " head -c 100000 /dev/urandom > \"${a#-XX:AOTCache=}\"; exit 0 ;; esac ;; esac; done\n"
                 + "exec '" + realJava + "' \"$@\"\n");
-        String[] r = launch(script, Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", dir.resolve("cache").toString()), "--version");
+        String[] r = launch(script, Map.of("JAVA_HOME", jdk.toString(), "XDG_CACHE_HOME", dir.resolve("cache").toString(), "SHEARS_AOT", "1"), "--version");
         assertEquals("0", r[0], r[2]);
         assertTrue(r[1].startsWith("shears ") && r[1].strip().lines().count() == 1, "stdout: " + r[1]);
         List<String> runs = Files.readAllLines(log);
