@@ -117,13 +117,40 @@ def gemm_openblas(threads, coretype=None):
             for m in re.finditer(r"^openblas-\d+\s+(\S+)\s+wall median\s+\S+ ms\s+([\d.]+) GFLOPS", out, re.M)}
 
 
+EPOCH_ROW = "one Fashion-MNIST epoch, 2 threads: `bin/shears train` start to exit"
+
+
+def epoch_rows(args, rows, bench_train):
+    """What a user sees: 60,000 / the wall time of `bin/shears train --epochs 1` (JVM start, data loading, the
+    epoch, the test pass, exit), against `bin/shears bench`'s training rate `bench_train` measured just before,
+    same threads; a second row has the epoch's steps alone (the command's own samples_per_s)."""
+    if not os.path.isdir(args.fashion_mnist):
+        print(f"compare: no {args.fashion_mnist}, so no epoch rows", file=sys.stderr, flush=True)
+        return
+    cmd = [os.path.join(ROOT, "bin", "shears"), "train", "--json", "-q", "--threads", "2", "--epochs", "1",
+           "--data", args.fashion_mnist]
+    start = time.perf_counter()
+    t = last_json(run(cmd))
+    wall = time.perf_counter() - start
+    anchor = "`bin/shears bench` training"
+    rows.add(EPOCH_ROW, "shears", t["epochs"][0]["samples"] / wall, "samples/s", anchor)
+    rows.add(EPOCH_ROW, "anchor", bench_train, "samples/s")
+    rows.add("one Fashion-MNIST epoch, 2 threads: its steps alone", "shears", t["samples_per_s"], "samples/s", anchor)
+    rows.add("one Fashion-MNIST epoch, 2 threads: its steps alone", "anchor", bench_train, "samples/s")
+
+
 def one_round(args, rows, onnx):
+    if args.epoch_only:
+        epoch_rows(args, rows, shears_bench(args, 2, 256, args.steps)["train"]["samples_per_s"])
+        return
     onnx_rows(args, rows, onnx)
     if args.onnx_only:
         return
     torch_name = "PyTorch 2.13 (oneDNN)"
     for threads in (2, 1):
         s = shears_bench(args, threads, 256, args.steps)
+        if threads == 2:
+            epoch_rows(args, rows, s["train"]["samples_per_s"])
         t = torch_bench(args, threads)
         rows.add(f"training, batch 64, {threads} thread{'s' if threads > 1 else ''}", "shears", s["train"]["samples_per_s"], "samples/s")
         rows.add(f"training, batch 64, {threads} thread{'s' if threads > 1 else ''}", "anchor", t["train"]["samples_per_s"], "samples/s", torch_name)
@@ -174,6 +201,9 @@ def main():
     p.add_argument("--steps-batch1", type=int, default=500)
     p.add_argument("--quick", action="store_true", help="training and inference rows only")
     p.add_argument("--onnx-only", action="store_true", help="only the rows of one ONNX file in both engines (simplecnn.onnx, resnet.onnx)")
+    p.add_argument("--epoch-only", action="store_true",
+                   help="only the epoch rows: one Fashion-MNIST epoch of `bin/shears train` against `bin/shears bench`")
+    p.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist", help="the epoch rows' data (IDX files)")
     p.add_argument("--raw", help="also write the table's data as JSON to this file")
     args = p.parse_args()
 
@@ -181,7 +211,8 @@ def main():
     machine.update(last_json(run([JAVA, *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.MachineInfo"])))
     machine["vector_bits_avx2"] = last_json(run([JAVA, "-XX:UseAVX=2", *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.MachineInfo"]))["vector_bits"]
     onnx = os.path.join(tempfile.mkdtemp(prefix="shears-compare-"), "simplecnn.onnx")
-    run(["/usr/bin/python3", os.path.join(ROOT, "benchmarks", "pytorch_simplecnn.py"), "export", "--out", onnx])
+    if not args.epoch_only:
+        run(["/usr/bin/python3", os.path.join(ROOT, "benchmarks", "pytorch_simplecnn.py"), "export", "--out", onnx])
     rows = Rows()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     for r in range(args.rounds):
@@ -196,7 +227,8 @@ def main():
     print()
     print("| figure | Shears | anchor | anchor | ratio |")
     print("|---|--:|---|--:|--:|")
-    order = lambda name: ("training" not in name, "AVX2" in name, "sgemm" in name, "batch 1," in name)
+    order = lambda name: ("training" not in name and "epoch" not in name, "epoch" in name, "AVX2" in name, "sgemm" in name,
+                          "batch 1," in name)
     for name, r in sorted(rows.rows.items(), key=lambda item: order(item[0])):
         ratios = [s / a for s, a in zip(r["shears"], r["anchor"])]
         print(f"| {name} ({r['unit']}) | {fmt(r['shears'])} | {r['anchor_name']} | {fmt(r['anchor'])} | "

@@ -5,9 +5,11 @@
 #   inference (batch 256, 1) vs ONNX Runtime 1.22 (Java API) on the same SimpleCNN exported to ONNX;
 #   the same ONNX file in both engines (ShearsInference: imported, compiled by Predictor), SimpleCNN and the
 #   ResNet-style fixture, batch 256 and 1, 2 threads, vs ONNX Runtime (OrtInference);
-#   sgemm 512 and 1024       vs OpenBLAS through numpy, on 1 and 2 threads.
+#   sgemm 512 and 1024       vs OpenBLAS through numpy, on 1 and 2 threads;
+#   one Fashion-MNIST epoch  as a user times it (60,000 / the wall time of `bin/shears train --epochs 1`, JVM start,
+#                            test pass and exit included; and its steps alone) vs `bin/shears bench`'s training rate.
 #
-#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only] [--markdown]
+#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only] [--markdown]
 #
 # Needs JDK 25, /usr/bin/python3 with Debian's python3-torch (the ONNX export) and numpy, and this machine
 # kind's PyTorch 2.13 wheel (benchmarks/torch-venv.sh makes its venv once). Each round runs every row once,
