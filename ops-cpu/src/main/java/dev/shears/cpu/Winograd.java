@@ -50,17 +50,32 @@ final class Winograd {
 
     /**
      * Whether {@link Conv} should take Winograd for s (forward when {@code backwardData} is false): only with
-     * SIMD and for shapes that {@link #fits}; in {@code auto} mode only when both channel counts the GEMMs run
-     * over (C and K forward, K and C backward-data) are at least {@link #MIN_CHANNELS}.
+     * SIMD and for shapes that {@link #fits}. In {@code auto} mode by the products per transformed value,
+     * h = C·K / (C + K): a tile's GEMM work grows as C·K, its transforms as C + K. From ConvCpuTime at batch 64
+     * on one thread (the caller's CPU time, Zen 4, 2026-12-06, `never` → `always`):
+     * <ul>
+     *   <li>h ≥ {@link #MIN_PRODUCTS} wins both passes, at 16 and 8 lanes (SimpleCNN's conv2, h = 21: forward
+     *       4.96 → 3.65 ms, backward-data 6.68 → 4.05; under {@code -XX:UseAVX=2} 6.58 → 4.72 and 6.57 → 4.79;
+     *       the ResNet fixture's 32- and 64-channel convs, h = 16 and 32, 1.2–1.9× faster);</li>
+     *   <li>below it forward loses (the ResNet 16-channel conv at 28², h = 8: 2.82 → 3.93 ms; a pruned conv2,
+     *       14 → 15 channels, h = 7.2: 0.57 → 0.81), and so does backward-data at 8 lanes, where DirectConv
+     *       takes it (r16 3.69 → 4.10); where today's backward-data is im2col + GEMM, Winograd still wins it
+     *       down to h = {@link #MIN_PRODUCTS_IM2COL} (pruned conv2 1.22 → 0.85 ms, r16 4.44 → 4.06).</li>
+     * </ul>
      */
-    static boolean wins(boolean simd, Conv2dShape s, boolean backwardData) {
+    static boolean wins(Parallel par, boolean simd, Conv2dShape s, boolean backwardData) {
         if (!simd || "never".equals(MODE) || !fits(s)) return false;
         if ("always".equals(MODE)) return true;
-        return Math.min(s.c(), s.k()) >= MIN_CHANNELS;
+        double h = (double) s.c() * s.k() / (s.c() + s.k());
+        if (h >= MIN_PRODUCTS) return true;
+        return backwardData && h >= MIN_PRODUCTS_IM2COL && !DirectConv.wins(par, true, s, DirectConv.Pass.BACKWARD_DATA);
     }
 
-    /** Below this many channels on either side the transforms outweigh the products they save. */
-    static final int MIN_CHANNELS = 16;
+    /** The least C·K / (C + K) at which Winograd takes a convolution in auto mode (see {@link #wins}). */
+    static final double MIN_PRODUCTS = 12;
+
+    /** The same for a backward-data that would otherwise run as im2col + GEMM. */
+    static final double MIN_PRODUCTS_IM2COL = 6;
 
     private static final Blocked.Reorder FORWARD_U = (w, K, C, u) -> transformWeights(w, K, C, false, u);
     private static final Blocked.Reorder BACKWARD_U = (w, K, C, u) -> transformWeights(w, K, C, true, u);

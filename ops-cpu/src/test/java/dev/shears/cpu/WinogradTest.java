@@ -110,6 +110,6 @@ class WinogradTest {
         assertFalse(Winograd.fits(new Conv2dShape(1, 32, 14, 14, 64, 5, 5, 1, 1, 1, 1)));
         assertFalse(Winograd.fits(new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 3, 3)));
         assertFalse(Winograd.fits(new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 2)));
-        assertFalse(Winograd.wins(false, new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1), false));
+        assertFalse(Winograd.wins(new Parallel(1), false, new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1), false));
     }
 }
