@@ -67,7 +67,7 @@ final class Conv {
      * micro-kernel does (6 rows × 32 columns per B load).
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
-        if (Winograd.wins(par, simd, s, false)) { Winograd.forward(par, s, x, w, bias, y); return; }
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) { Winograd.forward(par, s, x, w, bias, y); return; }
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) { DirectConv.forward(par, s, x, w, bias, y); return; }
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
@@ -272,7 +272,7 @@ final class Conv {
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
-        boolean winograd = Winograd.wins(par, simd, s, false);
+        boolean winograd = Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD);
         if (winograd || DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
             float[] maps = convMaps(s.outputSize());
             if (winograd) Winograd.forward(par, s, x, w, bias, maps);
@@ -502,7 +502,7 @@ final class Conv {
     }
 
     static void backwardData(Parallel par, boolean simd, Conv2dShape s, float[] dy, float[] w, float[] dx) {
-        if (Winograd.wins(par, simd, s, true)) { Winograd.backwardData(par, s, dy, w, dx); return; }
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.BACKWARD_DATA)) { Winograd.backwardData(par, s, dy, w, dx); return; }
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.BACKWARD_DATA)) { DirectConv.backwardData(par, s, dy, w, dx); return; }
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
@@ -520,6 +520,7 @@ final class Conv {
     }
 
     static void backwardWeight(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] dy, float[] dw, float[] dbias) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.BACKWARD_WEIGHT)) { Winograd.backwardWeight(par, s, x, dy, dw, dbias); return; }
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.BACKWARD_WEIGHT)) { DirectConv.backwardWeight(par, s, x, dy, dw, dbias); return; }
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         java.util.Arrays.fill(dw, 0, K * crs, 0f);

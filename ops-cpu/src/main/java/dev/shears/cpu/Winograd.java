@@ -49,7 +49,7 @@ final class Winograd {
     }
 
     /**
-     * Whether {@link Conv} should take Winograd for s (forward when {@code backwardData} is false): only with
+     * Whether {@link Conv} should take Winograd for pass {@code pass} of s: only with
      * SIMD and for shapes that {@link #fits}. In {@code auto} mode by the products per transformed value,
      * h = C·K / (C + K): a tile's GEMM work grows as C·K, its transforms as C + K. From ConvCpuTime at batch 64
      * on one thread (the caller's CPU time, Zen 4, 2026-12-06, `never` → `always`):
@@ -60,19 +60,27 @@ final class Winograd {
      *   <li>below it forward loses (the ResNet 16-channel conv at 28², h = 8: 2.82 → 3.93 ms; a pruned conv2,
      *       14 → 15 channels, h = 7.2: 0.57 → 0.81), and so does backward-data at 8 lanes, where DirectConv
      *       takes it (r16 3.69 → 4.10); where today's backward-data is im2col + GEMM, Winograd still wins it
-     *       down to h = {@link #MIN_PRODUCTS_IM2COL} (pruned conv2 1.22 → 0.85 ms, r16 4.44 → 4.06).</li>
+     *       down to h = {@link #MIN_PRODUCTS_IM2COL} (pruned conv2 1.22 → 0.85 ms, r16 4.44 → 4.06);</li>
+     *   <li>backward-weight at h ≥ {@link #MIN_PRODUCTS} from {@link #MIN_BATCH_WEIGHT} images on (conv2 5.04–5.14
+     *       → 4.08–4.12 ms, under {@code -XX:UseAVX=2} 6.68 → 5.08; r32 3.03 → 2.25, r64 2.74 → 2.43), since a call
+     *       has a fixed cost (the partial dU per chunk, its reduction and Gᵀ·dU·G) that loses at small batches
+     *       (conv2 at batch 16 1.25 → 1.32–1.74 ms, at batch 1 0.09 → 0.15).</li>
      * </ul>
      */
-    static boolean wins(Parallel par, boolean simd, Conv2dShape s, boolean backwardData) {
+    static boolean wins(Parallel par, boolean simd, Conv2dShape s, DirectConv.Pass pass) {
         if (!simd || "never".equals(MODE) || !fits(s)) return false;
         if ("always".equals(MODE)) return true;
         double h = (double) s.c() * s.k() / (s.c() + s.k());
+        if (pass == DirectConv.Pass.BACKWARD_WEIGHT) return h >= MIN_PRODUCTS && s.n() >= MIN_BATCH_WEIGHT;
         if (h >= MIN_PRODUCTS) return true;
-        return backwardData && h >= MIN_PRODUCTS_IM2COL && !DirectConv.wins(par, true, s, DirectConv.Pass.BACKWARD_DATA);
+        return pass == DirectConv.Pass.BACKWARD_DATA && h >= MIN_PRODUCTS_IM2COL && !DirectConv.wins(par, true, s, pass);
     }
 
     /** The least C·K / (C + K) at which Winograd takes a convolution in auto mode (see {@link #wins}). */
     static final double MIN_PRODUCTS = 12;
+
+    /** The least batch at which backward-weight takes Winograd in auto mode (measured at 1, 4, 16 and 64). */
+    static final int MIN_BATCH_WEIGHT = 64;
 
     /** The same for a backward-data that would otherwise run as im2col + GEMM. */
     static final double MIN_PRODUCTS_IM2COL = 6;
@@ -183,9 +191,91 @@ final class Winograd {
                 unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
             }
         }
+        /**
+         * Adds the dU (layout [ξ][kb][c][l], c padded to a multiple of PX) of items [lo, hi) to part, and each
+         * filter's Σ dy to partBias (if not null); y holds dy here.
+         */
+        void gradient(int lo, int hi, float[] part, double[] partBias) {
+            Conv2dShape s = this.s;
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L, PQ = s.p() * s.q();
+            int cSlots = Nchwc.roundUp(C, PX), inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2;
+            Conv2dShape dyShape = new Conv2dShape(s.n(), K, s.p(), s.q(), 1, 1, 1, 1, 1, 0, 0);
+            Scratch sc = SCRATCH.get();
+            float[] xb = sc.get(0, Cb * inRows * inCols * L), v = sc.get(1, 16 * slots * Cp);
+            float[] dm = sc.get(2, 16 * Kb * slots * L), dyb = sc.get(3, Kb * 2 * bandRows * 2 * tilesW * L);
+            int[] walk = new int[slots], fixed = new int[cSlots];
+            for (int t = 0; t < slots; t++) walk[t] = t * Cp;
+            for (int c = 0; c < cSlots; c++) fixed[c] = Math.min(c, C - 1);
+            for (int item = lo; item < hi; item++) {
+                int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
+                int tiles = rows * tilesW;
+                blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
+                inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
+                blockBand(dyShape, y, n, 2 * row0, 2 * bandRows, 2 * tilesW, dyb);
+                gradientTransform(Kb, rows, tilesW, 2 * bandRows, dyb, dm, slots);
+                ConvTile.Operands o = new ConvTile.Operands(v, walk, tiles, fixed, dm, slots * L, part, cSlots * L);
+                for (int xi = 0; xi < 16; xi++)
+                    for (int kb = 0, blocks; kb < Kb; kb += blocks) {
+                        blocks = tileBlocks(Kb - kb);
+                        for (int c = 0; c < cSlots; c += PX)
+                            ConvTile.run(blocks, o, xi * slots * Cp, c, (xi * Kb + kb) * slots * L, ((xi * Kb + kb) * cSlots + c) * L);
+                    }
+                if (partBias != null && row0 == 0)
+                    for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(true, y, (n * K + k) * PQ, PQ);
+            }
+        }
     }
 
     private static final ThreadLocal<Body> BODY = ThreadLocal.withInitial(Body::new);
+
+    /**
+     * dw = the gradient of conv(x, w) with respect to w, and dbias = Σ dy per filter (dbias may be null), for a
+     * shape that {@link #fits}. The gradient of the products M = V·U with respect to U, per ξ:
+     * <pre>
+     *   dM[ξ][t][k]  = (A · dy[t, k] · Aᵀ)[ξ]           (the 2×2 dy of tile t spread back over 4×4)
+     *   dU[ξ][k][c]  = Σ_t dM[ξ][t][k] · V[ξ][t][c]     ({@link ConvTile}: the walk runs over tiles, the PX positions are channels)
+     *   dw[k, c]     = Gᵀ · dU[·][k][c] · G
+     * </pre>
+     * One partial dU per chunk of (image, band) items, added up in chunk order: the same bits run to run for a
+     * given thread count.
+     */
+    static void backwardWeight(Parallel par, Conv2dShape s, float[] x, float[] dy, float[] dw, float[] dbias) {
+        int K = s.k(), C = s.c(), Kb = Nchwc.blocks(K), cSlots = Nchwc.roundUp(C, PX), partSize = 16 * Kb * cSlots * L;
+        Body body = new Body();
+        body.set(s, x, null, null, dy, par.threads());
+        int items = s.n() * body.bands;
+        float[][] parts = new float[items][];
+        double[][] partsBias = new double[items][];
+        par.parallelFor(0, items, (lo, hi) -> {
+            float[] part = new float[partSize];
+            double[] partBias = dbias == null ? null : new double[K];
+            body.gradient(lo, hi, part, partBias);
+            parts[lo] = part;
+            partsBias[lo] = partBias;
+        });
+        float[] du = parts[0];   // the first chunk's, plus the others in order
+        for (int lo = 1; lo < items; lo++)
+            if (parts[lo] != null) for (int i = 0; i < partSize; i++) du[i] += parts[lo][i];
+        double[] m = new double[16];
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < C; c++) {
+                for (int xi = 0; xi < 16; xi++) m[xi] = du[((xi * Kb + k / L) * cSlots + c) * L + k % L];
+                for (int j = 0; j < 4; j++) {                 // Gᵀ · dU (3×4), column j
+                    double a = m[j], b = m[4 + j], d = m[8 + j], e = m[12 + j];
+                    m[j] = a + 0.5 * (b + d); m[4 + j] = 0.5 * (b - d); m[8 + j] = 0.5 * (b + d) + e;
+                }
+                for (int i = 0; i < 3; i++) {                 // (Gᵀ · dU) · G (3×3)
+                    double a = m[4 * i], b = m[4 * i + 1], d = m[4 * i + 2], e = m[4 * i + 3];
+                    int o = (k * C + c) * 9 + 3 * i;
+                    dw[o] = (float) (a + 0.5 * (b + d)); dw[o + 1] = (float) (0.5 * (b - d)); dw[o + 2] = (float) (0.5 * (b + d) + e);
+                }
+            }
+        if (dbias != null) {
+            java.util.Arrays.fill(dbias, 0, K, 0f);
+            for (int lo = 0; lo < items; lo++)
+                if (partsBias[lo] != null) for (int k = 0; k < K; k++) dbias[k] += (float) partsBias[lo][k];
+        }
+    }
 
     /**
      * A thread's buffers (the input band, V, M, the blocked output band), grown as needed and kept, and its
@@ -263,6 +353,34 @@ final class Winograd {
                         t1.sub(t3).intoArray(v, r0 + 3 * xiStride);
                     }
                 }
+    }
+
+    /**
+     * dm[ξ][kb][t][l] = (A·dy·Aᵀ)[ξ] for the 2×2 dy of every tile t = (i, j) of the band, A = [1 0; 1 1; 1 −1; 0 −1]:
+     * the transpose of the output transform. dyb is the band's dy, channel-blocked ([kb][row][col][l], rows rows
+     * of 2·tilesW), zero past the output's edge.
+     */
+    static void gradientTransform(int Kb, int tileRows, int tilesW, int rows, float[] dyb, float[] dm, int slots) {
+        int xiStride = Kb * slots * L, rs = 2 * tilesW * L;
+        for (int kb = 0; kb < Kb; kb++)
+            for (int i = 0; i < tileRows; i++)
+                for (int j = 0; j < tilesW; j++) {
+                    int src = (kb * rows + 2 * i) * rs + 2 * j * L, dst = (kb * slots + i * tilesW + j) * L;
+                    FloatVector a = FloatVector.fromArray(S, dyb, src), b = FloatVector.fromArray(S, dyb, src + L);
+                    FloatVector c = FloatVector.fromArray(S, dyb, src + rs), d = FloatVector.fromArray(S, dyb, src + rs + L);
+                    // A·dy: rows (a b), (a+c b+d), (a−c b−d), (−c −d); then each row times Aᵀ: (p, p+q, p−q, −q)
+                    spread(a, b, dm, dst, xiStride);
+                    spread(a.add(c), b.add(d), dm, dst + 4 * xiStride, xiStride);
+                    spread(a.sub(c), b.sub(d), dm, dst + 8 * xiStride, xiStride);
+                    spread(c.neg(), d.neg(), dm, dst + 12 * xiStride, xiStride);
+                }
+    }
+
+    private static void spread(FloatVector p, FloatVector q, float[] dm, int dst, int xiStride) {
+        p.intoArray(dm, dst);
+        p.add(q).intoArray(dm, dst + xiStride);
+        p.sub(q).intoArray(dm, dst + 2 * xiStride);
+        q.neg().intoArray(dm, dst + 3 * xiStride);
     }
 
     /** yb[kb][2i + a][2j + b][l] = (Aᵀ·M·A)[a][b] + bias for every tile (i, j) of the band and filter block kb. */

@@ -74,6 +74,12 @@ class WinogradTest {
         System.out.printf("Winograd F(2x2,3x3) backward-data: largest difference from ReferenceBackend %.3g%n", worst);
     }
 
+    @Test
+    void backwardWeightMatchesReference() {
+        double worst = DirectConvTest.backwardWeightMatches("winograd", shapes(), new int[]{1, 3}, Winograd::backwardWeight);
+        System.out.printf("Winograd F(2x2,3x3) backward-weight: largest difference from ReferenceBackend %.3g%n", worst);
+    }
+
     /** The same bits run to run, and for any thread count: a tile's sums do not depend on who computes it. */
     @Test
     void sameBitsRunToRunAndAcrossThreads() {
@@ -110,6 +116,6 @@ class WinogradTest {
         assertFalse(Winograd.fits(new Conv2dShape(1, 32, 14, 14, 64, 5, 5, 1, 1, 1, 1)));
         assertFalse(Winograd.fits(new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 3, 3)));
         assertFalse(Winograd.fits(new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1, 2)));
-        assertFalse(Winograd.wins(new Parallel(1), false, new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1), false));
+        assertFalse(Winograd.wins(new Parallel(1), false, new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1), DirectConv.Pass.FORWARD));
     }
 }
