@@ -16,7 +16,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * Winograd F(2×2, 3×3) called directly, whatever the dispatch picks, against the scalar ReferenceBackend on odd
  * shapes: channels not a multiple of the block (1, 3, 17, 33), odd and even H and W, padding 0/1/2 (each side
- * on its own), batch 1 and several, one and three threads; forward with and without bias, and backward-data.
+ * on its own), batch 1 and several, one and three threads; forward with and without bias, backward-data and
+ * backward-weight.
  * Tolerances are those of DirectConvTest (1e-4·√taps absolute, 1e-4 relative): the largest error found is
  * printed. Run it under {@code -XX:UseAVX=2} too for the 8-lane path.
  */
@@ -80,7 +81,7 @@ class WinogradTest {
         System.out.printf("Winograd F(2x2,3x3) backward-weight: largest difference from ReferenceBackend %.3g%n", worst);
     }
 
-    /** The same bits run to run, and for any thread count: a tile's sums do not depend on who computes it. */
+    /** Forward: the same bits run to run, and for any thread count (a tile's sums do not depend on who computes it). */
     @Test
     void sameBitsRunToRunAndAcrossThreads() {
         Conv2dShape s = new Conv2dShape(5, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1);
@@ -93,6 +94,15 @@ class WinogradTest {
                 Winograd.forward(new Parallel(threads), s, x, w, b, again);
                 assertArrayEquals(first, again, "threads " + threads + ", run " + run);
             }
+        }
+        // backward-weight adds one partial per chunk, in chunk order: the same bits run to run for a thread count
+        float[] dy = random(4, s.outputSize());
+        for (int threads : new int[]{1, 2}) {
+            float[] dw = new float[s.weightSize()], db = new float[s.k()], dwAgain = new float[s.weightSize()], dbAgain = new float[s.k()];
+            Winograd.backwardWeight(new Parallel(threads), s, x, dy, dw, db);
+            Winograd.backwardWeight(new Parallel(threads), s, x, dy, dwAgain, dbAgain);
+            assertArrayEquals(dw, dwAgain, "backward-weight, threads " + threads);
+            assertArrayEquals(db, dbAgain, "backward-weight bias, threads " + threads);
         }
     }
 
