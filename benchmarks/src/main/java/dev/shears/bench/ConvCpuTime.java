@@ -17,11 +17,22 @@ import java.util.Arrays;
  * <pre>java --add-modules jdk.incubator.vector -Dshears.conv.direct=always -cp benchmarks/target/benchmarks.jar \
  *     dev.shears.bench.ConvCpuTime cpu-1 conv2 [seconds per measurement]</pre>
  * Shapes: conv1, conv2 (SimpleCNN at batch 64), conv2p (a pruned conv2: 14 → 15 channels), conv1p (a pruned conv1: 14 filters),
- * conv2b1 (batch 1), mid32, mid40, c8k24 (partly pruned shapes, for the dispatch's limits).
+ * conv2b1 (batch 1), mid32, mid40, c8k24 (partly pruned shapes, for the dispatch's limits), r16, r32, r64 (the ResNet
+ * fixture's 3×3 stride-1 convolutions at widths 16, 32, 64); {@code name@N} runs a shape at batch N. Winograd:
+ * {@code -Dshears.conv.winograd=never|always}.
  */
 public final class ConvCpuTime {
     static Conv2dShape shape(String name) {
+        int at = name.indexOf('@');
+        if (at >= 0) {   // name@N: the shape at batch N
+            Conv2dShape s = shape(name.substring(0, at));
+            return new Conv2dShape(Integer.parseInt(name.substring(at + 1)), s.c(), s.h(), s.w(), s.k(), s.r(), s.s(),
+                    s.strideH(), s.strideW(), s.padH(), s.padW(), s.groups());
+        }
         return switch (name) {
+            case "r16" -> new Conv2dShape(64, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1);   // the ResNet fixture's (16, 32, 64) 3x3 stride-1 convs
+            case "r32" -> new Conv2dShape(64, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1);
+            case "r64" -> new Conv2dShape(64, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1);
             case "conv2p" -> new Conv2dShape(64, 14, 14, 14, 15, 3, 3, 1, 1, 1, 1);
             case "conv1p" -> new Conv2dShape(64, 1, 28, 28, 14, 3, 3, 1, 1, 1, 1);
             case "conv2b1" -> new Conv2dShape(1, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1);

@@ -67,6 +67,7 @@ final class Conv {
      * micro-kernel does (6 rows × 32 columns per B load).
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) { Winograd.forward(par, s, x, w, bias, y); return; }
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) { DirectConv.forward(par, s, x, w, bias, y); return; }
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
@@ -264,16 +265,18 @@ final class Conv {
      * (y untouched) otherwise, and the caller runs the ops one after the other (which is also the scalar
      * definition). Each thread applies the ReLU to the outputs it has just pooled, still in its L1, instead
      * of one thread afterwards reading them all (half of them from the other core's cache at batch 1).
-     * Where {@link DirectConv} takes the convolution, the ops run one after the other instead (SimpleCNN's
+     * Where {@link Winograd} or {@link DirectConv} takes the convolution, the ops run one after the other instead (SimpleCNN's
      * batch-256 inference on one thread, caller's CPU time, 29.3–30.6 → 26.0–26.8 ms, TrainStepCpuTime),
      * the same kernels as the caller's ops, through this thread's {@link #convMaps} (a Storage for them was
      * 32 bytes of a compiled predictor's call).
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
-        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
+        boolean winograd = Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD);
+        if (winograd || DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
             float[] maps = convMaps(s.outputSize());
-            DirectConv.forward(par, s, x, w, bias, maps);
+            if (winograd) Winograd.forward(par, s, x, w, bias, maps);
+            else DirectConv.forward(par, s, x, w, bias, maps);
             Pool.forwardValues(par, simd, p, maps, y);
             if (relu) Pointwise.unary(par, simd, dev.shears.core.Backend.Unary.RELU, p.outputSize(), y, y);
             return true;
@@ -499,6 +502,7 @@ final class Conv {
     }
 
     static void backwardData(Parallel par, boolean simd, Conv2dShape s, float[] dy, float[] w, float[] dx) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.BACKWARD_DATA)) { Winograd.backwardData(par, s, dy, w, dx); return; }
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.BACKWARD_DATA)) { DirectConv.backwardData(par, s, dy, w, dx); return; }
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
@@ -516,6 +520,7 @@ final class Conv {
     }
 
     static void backwardWeight(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] dy, float[] dw, float[] dbias) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.BACKWARD_WEIGHT)) { Winograd.backwardWeight(par, s, x, dy, dw, dbias); return; }
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.BACKWARD_WEIGHT)) { DirectConv.backwardWeight(par, s, x, dy, dw, dbias); return; }
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         java.util.Arrays.fill(dw, 0, K * crs, 0f);

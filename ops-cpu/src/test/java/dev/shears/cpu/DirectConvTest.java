@@ -74,19 +74,34 @@ class DirectConvTest {
 
     @Test
     void backwardWeightMatchesReference() {
-        for (int threads : new int[]{1, 2}) {
+        backwardWeightMatches("direct", shapes(), new int[]{1, 2}, DirectConv::backwardWeight);
+    }
+
+    /** A backward-weight kernel called directly: dw and dbias (may be null) overwritten. */
+    interface BackwardWeight {
+        void run(Parallel par, Conv2dShape s, float[] x, float[] dy, float[] dw, float[] dbias);
+    }
+
+    /**
+     * kernel against ReferenceBackend on every shape and thread count (tolerance 1e-4·√(N·P·Q) absolute, 1e-4
+     * relative); returns the largest difference in dw.
+     */
+    static double backwardWeightMatches(String name, List<Conv2dShape> shapes, int[] threadCounts, BackwardWeight kernel) {
+        double worst = 0;
+        for (int threads : threadCounts) {
             Parallel par = new Parallel(threads);
-            for (Conv2dShape s : shapes()) {
+            for (Conv2dShape s : shapes) {
                 float[] x = random(1, s.inputSize()), dy = random(4, s.outputSize());
                 float[] expected = new float[s.weightSize()], actual = random(9, s.weightSize());   // overwritten
                 float[] expectedBias = new float[s.k()], actualBias = random(8, s.k());
                 R.conv2dBackwardWeight(s, R.upload(x), R.upload(dy), HeapStorage.ofFloats(R, expected), HeapStorage.ofFloats(R, expectedBias));
-                DirectConv.backwardWeight(par, s, x, dy, actual, actualBias);
+                kernel.run(par, s, x, dy, actual, actualBias);
                 double tol = 1e-4 * Math.sqrt(s.n() * s.p() * s.q());
-                assertClose("direct backward-weight " + s, expected, actual, tol, 1e-4);
-                assertClose("direct backward-weight, bias " + s, expectedBias, actualBias, tol, 1e-4);
+                worst = Math.max(worst, assertClose(name + " backward-weight " + s, expected, actual, tol, 1e-4));
+                assertClose(name + " backward-weight, bias " + s, expectedBias, actualBias, tol, 1e-4);
             }
         }
+        return worst;
     }
 
     /**
