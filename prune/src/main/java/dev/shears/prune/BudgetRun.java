@@ -96,7 +96,9 @@ public final class BudgetRun {
         ToDoubleFunction<PruneResult> cost = p -> switch (s.budget().kind()) {
             case FLOPS -> p.after().flops();
             case PARAMS -> p.after().parameters();
-            case LATENCY -> r.table().estimate(p.channelsAfter());
+            // measured, not the table's estimate: a uniform or global cut changes every group at once, where the table's
+            // sum of one-group changes is furthest off (kernels change with the widths: Winograd, direct, im2col)
+            case LATENCY -> Latency.medianMillis(p.model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
         };
         // with a re-fit every model restarts from the unpruned weights (the searched one too), so stage fine-tunes would be lost
         int stages = refit == null ? s.steps() : 1;

@@ -196,8 +196,16 @@ public final class BudgetSearch {
             for (String g : s.full.keySet()) {
                 int w = s.widths.get(g), floor = minKeep.of(s.full.get(g));
                 if (w <= floor || !scores.containsKey(g)) continue;
-                int step = Math.min(w - floor, Math.max(1, (int) Math.round(CUT * s.full.get(g))));
-                Cut c = cut(s, meter, scores, g, step);
+                int base = Math.max(1, (int) Math.round(CUT * s.full.get(g)));
+                Cut c = cut(s, meter, scores, g, Math.min(w - floor, base));
+                // a cut inside one vector block of channels can save no latency (the kernels pad channels to whole
+                // blocks): grow it by the base step until it saves something, as NetAdapt sizes each proposal by the
+                // latency it must save
+                for (int step = base; c.cost >= s.cost && step < w - floor; ) {
+                    step = Math.min(w - floor, step + base);
+                    c = cut(s, meter, scores, g, step);
+                }
+                int step = w - c.keep.length;
                 if (c.cost <= target) {   // the smallest cut that meets the budget
                     int lo = 1, hi = step;
                     while (lo < hi) {
