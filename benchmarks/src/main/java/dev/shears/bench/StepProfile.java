@@ -46,8 +46,7 @@ public final class StepProfile {
         Trainer trainer = new Trainer(model, new SGD(model.parameters(), 0.01f, 0.9f, 0f));
         int batch = 64;
         float[] x = TrainStepBenchmark.images(batch, 1);
-        int[] y = new int[batch];
-        for (int i = 0; i < batch; i++) y[i] = i % 10;
+        int[] y = TrainStepBenchmark.labels(batch);
         for (int i = 0; i < 3 * steps; i++) trainer.step(x, y, 1, 28, 28);   // warm-up
         recording = true;
         long wall0 = System.nanoTime(), cpu0 = THREADS.getCurrentThreadCpuTime();

@@ -58,8 +58,7 @@ public class TrainStepBenchmark {
             Sequential model = SimpleCNN.create(0);
             trainer = new Trainer(model, new SGD(model.parameters(), 0.01f, 0.9f, 0f));
             x = images(batch, 1);
-            y = new int[batch];
-            for (int i = 0; i < batch; i++) y[i] = i % 10;
+            y = labels(batch);
         }
     }
 
@@ -93,6 +92,13 @@ public class TrainStepBenchmark {
         try (GradMode g = GradMode.off(); TensorScope scope = TensorScope.open()) {
             return s.model.forward(Tensor.of(s.b, s.x, Inference.BATCH, 1, 28, 28)).toArray();
         }
+    }
+
+    /** Labels 0, 1, ..., 9, 0, 1, ... for a batch of n: the step's cost does not depend on them. */
+    static int[] labels(int n) {
+        int[] y = new int[n];
+        for (int i = 0; i < n; i++) y[i] = i % 10;
+        return y;
     }
 
     /** Values in [-1, 1] like normalised MNIST pixels; the kernels' speed does not depend on them. */

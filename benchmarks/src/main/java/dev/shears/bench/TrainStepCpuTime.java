@@ -31,8 +31,7 @@ public final class TrainStepCpuTime {
         Trainer trainer = new Trainer(model, new SGD(model.parameters(), 0.01f, 0.9f, 0f));
         int batch = 64;
         float[] x = TrainStepBenchmark.images(batch, 1);
-        int[] y = new int[batch];
-        for (int i = 0; i < batch; i++) y[i] = i % 10;
+        int[] y = TrainStepBenchmark.labels(batch);
         double[] step = new double[calls];
         for (int i = 0; i < 2 * calls; i++) {        // the first half warms up
             long c = threads.getCurrentThreadCpuTime();
