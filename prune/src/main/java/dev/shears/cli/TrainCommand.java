@@ -98,11 +98,13 @@ final class TrainCommand extends BackendCommand {
         List<Map<String, Object>> epochs = new ArrayList<>();
         Trainer.Evaluation test = null;
         double startupSeconds = uptimeSeconds(), trainSeconds = 0, evalSeconds = 0;
+        double startupCpu = cpuSeconds(), trainCpu = 0, evalCpu = 0;
         long trainSamples = 0;
         int saved = first;
         for (int e = first; e < training.epochs; e++) {
             Trainer.EpochResult r;
             SecondHalf secondHalf;
+            double cpu = cpuSeconds();
             try (ConsoleProgress bar = progress(String.format("epoch %d/%d", e + 1, training.epochs), loader.batchesPerEpoch())) {
                 secondHalf = new SecondHalf(bar);
                 r = trainer.progress(secondHalf).trainEpoch(loader, e, imageShape);
@@ -111,8 +113,11 @@ final class TrainCommand extends BackendCommand {
             }
             trainSeconds += r.seconds();
             trainSamples += r.samples();
-            test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+            trainCpu += cpuSeconds() - cpu;
+            cpu = cpuSeconds();
+            test = testPass(model, data);
             evalSeconds += test.seconds();
+            evalCpu += cpuSeconds() - cpu;
             log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %,.0f samples/s (%.1f s); test loss %.4f, test accuracy %.2f%%",
                     e + 1, training.epochs, r.loss(), 100 * r.accuracy(), r.samplesPerSecond(), r.seconds(), test.loss(), 100 * test.accuracy());
             Map<String, Object> epoch = new LinkedHashMap<>();
@@ -147,8 +152,10 @@ final class TrainCommand extends BackendCommand {
             }
         }
         if (test == null) {
-            test = Trainer.evaluate(model, data.test(), EVAL_BATCH);
+            double cpu = cpuSeconds();
+            test = testPass(model, data);
             evalSeconds += test.seconds();
+            evalCpu += cpuSeconds() - cpu;
         }
         if (out.file != null) {
             out.save(model, this.model.sampleShape, Map.of("shears.command", "train", "shears.data", this.data.name));
@@ -182,6 +189,12 @@ final class TrainCommand extends BackendCommand {
         json.put("samples_per_s", trainSeconds > 0 ? trainSamples / trainSeconds : null);
         json.put("eval_seconds", evalSeconds);
         json.put("total_seconds", uptimeSeconds());
+        // the same split in CPU time of the whole process (all threads, the JIT's included): on a machine shared
+        // with other work the wall-clock figures above swing with the load, these much less
+        json.put("startup_cpu_seconds", startupCpu);
+        json.put("train_cpu_seconds", trainCpu);
+        json.put("eval_cpu_seconds", evalCpu);
+        json.put("total_cpu_seconds", cpuSeconds());
         json.put("test_accuracy", test.accuracy());
         json.put("test_loss", test.loss());
         json.put("test_samples", test.samples());
@@ -268,6 +281,24 @@ final class TrainCommand extends BackendCommand {
     private static double uptimeSeconds() {
         return ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
     }
+
+    /** CPU time of the whole process so far, all its threads (the JIT compilers' and the GC's too), in seconds. */
+    private static double cpuSeconds() {
+        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
+                ? os.getProcessCpuTime() / 1e9 : Double.NaN;
+    }
+
+    /**
+     * The test pass after an epoch, through the training step's forward kernels ({@link
+     * Trainer#evaluateWithStepKernels}): the steps have compiled them, the inference kernels would still be
+     * cold. {@code -Dshears.eval=inference} runs the inference kernels instead, to measure the difference.
+     */
+    private static Trainer.Evaluation testPass(Module model, Mnist data) {
+        return STEP_KERNELS_FOR_TESTS ? Trainer.evaluateWithStepKernels(model, data.test(), EVAL_BATCH)
+                : Trainer.evaluate(model, data.test(), EVAL_BATCH);
+    }
+
+    static final boolean STEP_KERNELS_FOR_TESTS = !"inference".equals(System.getProperty("shears.eval"));
 
     /** The heap in use once a full collection has run: what is still reachable, without the garbage of the epoch. */
     private static long heapAfterGc() {

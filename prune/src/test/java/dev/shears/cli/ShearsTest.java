@@ -105,6 +105,11 @@ class ShearsTest {
                 testing = t.get("eval_seconds").asDouble(), total = t.get("total_seconds").asDouble();
         assertTrue(startup > 0 && training > 0 && testing > 0, t.toString());
         assertTrue(startup + training + testing <= total, t.toString());
+        // the same split in the process's CPU time (within 1 ms: each figure is rounded on its own)
+        double startupCpu = t.get("startup_cpu_seconds").asDouble(), trainingCpu = t.get("train_cpu_seconds").asDouble(),
+                testingCpu = t.get("eval_cpu_seconds").asDouble(), totalCpu = t.get("total_cpu_seconds").asDouble();
+        assertTrue(startupCpu > 0 && trainingCpu > 0 && testingCpu > 0, t.toString());
+        assertTrue(startupCpu + trainingCpu + testingCpu <= totalCpu + 1e-3, t.toString());
         assertEquals(96 / training, t.get("samples_per_s").asDouble(), 1e-9 * 96 / training);
         assertEquals(testing, t.get("epochs").get(0).get("test_seconds").asDouble(), 1e-12, "one epoch, one test pass");
         // three batches of 32: the second half is the last two, 64 samples, in less time than the whole epoch

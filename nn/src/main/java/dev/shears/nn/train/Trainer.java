@@ -148,15 +148,36 @@ public final class Trainer {
 
     /**
      * Accuracy and mean cross-entropy over all of {@code data} in eval mode (BatchNorm uses its running
-     * statistics) with no graph recorded; the model's mode is restored afterwards.
+     * statistics) with no graph recorded; the model's mode is restored afterwards. Runs the inference kernels
+     * ({@code Sequential}'s rewrites: BatchNorm folded into the convolution, the pooling inside it), the fastest
+     * once compiled.
      */
     public static Evaluation evaluate(Module model, Dataset data, int batchSize) {
+        return evaluate(model, data, batchSize, false);
+    }
+
+    /**
+     * As {@link #evaluate(Module, Dataset, int)}, with the same values up to rounding, but through the forward
+     * kernels of a training step: the graph is recorded as in {@link #step} and dropped with each batch, so
+     * {@code Sequential} runs its layers one by one (convolution, BatchNorm + ReLU, max-pool with its arg-max)
+     * instead of its inference rewrites. For a process that has just trained and never run inference, such as
+     * the {@code train} command: the JIT has compiled these kernels and has nothing new to compile, where
+     * the inference kernels would run as the Vector API's slow Java code until C2 compiles them (and compiling
+     * them made C2 recompile shared methods the steps use). Fashion-MNIST's 10,000 test images at batch 256
+     * after one epoch, 2 threads, process CPU time: 1.5 s this way against 2.4–3.0 s through the cold
+     * inference kernels (0.9 s once they are compiled); see docs/performance.md.
+     */
+    public static Evaluation evaluateWithStepKernels(Module model, Dataset data, int batchSize) {
+        return evaluate(model, data, batchSize, true);
+    }
+
+    private static Evaluation evaluate(Module model, Dataset data, int batchSize, boolean stepKernels) {
         boolean wasTraining = model.isTraining();
         long start = System.nanoTime();
         int correct = 0;
         double lossSum = 0;
         model.eval();
-        try (GradMode ignored = GradMode.off()) {
+        try (GradMode ignored = stepKernels ? GradMode.on() : GradMode.off()) {
             for (Batch b : new DataLoader(data, batchSize, false, 0).epoch(0)) {
                 try (TensorScope scope = TensorScope.open()) {
                     Tensor logits = model.forward(input(model, b.x(), b.n(), 1, data.rows(), data.cols()));

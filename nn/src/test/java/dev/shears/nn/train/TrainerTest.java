@@ -69,6 +69,32 @@ class TrainerTest {
         assertTrue(model.isTraining(), "the mode is restored");
     }
 
+    /**
+     * The two test-pass paths are different code (BatchNorm folded into the convolution and fused with the
+     * pooling, against convolution, BatchNorm + ReLU and max-pool one by one with a graph recorded): each is
+     * the other's oracle. The step-kernel path must be in eval mode (running statistics, left untouched) and
+     * leave no gradient behind.
+     */
+    @Test
+    void evaluatingThroughTheStepKernelsGivesTheInferenceKernelsValuesAndChangesNothing() {
+        Dataset data = quarters(2);
+        Sequential model = tinyNet(5);
+        Trainer trainer = new Trainer(model, new SGD(model.parameters(), 0.05f, 0.9f, 0f));
+        for (int epoch = 0; epoch < 3; epoch++) trainer.trainEpoch(data, 12, 7, epoch);   // running statistics away from 0, 1
+        BatchNorm2d bn1 = (BatchNorm2d) model.child("bn1");
+        float[] mean = bn1.runningMean().toArray(), var = bn1.runningVar().toArray();
+
+        Trainer.Evaluation inference = Trainer.evaluate(model, data, 16);
+        Trainer.Evaluation steps = Trainer.evaluateWithStepKernels(model, data, 16);
+        assertEquals(40, steps.samples());
+        assertEquals(inference.accuracy(), steps.accuracy(), "accuracy through the two paths");
+        assertEquals(inference.loss(), steps.loss(), 1e-5 * Math.max(1, inference.loss()), "loss through the two paths");
+        assertArrayEquals(mean, bn1.runningMean().toArray(), "eval must not touch BN's running mean");
+        assertArrayEquals(var, bn1.runningVar().toArray(), "eval must not touch BN's running variance");
+        assertTrue(model.isTraining(), "the mode is restored");
+        for (Tensor p : model.parameters()) assertNull(p.grad(), "no gradient left behind");
+    }
+
     @Test
     void theRegularizerIsAddedToTheObjectiveButNotToTheReportedLoss() {
         Dataset data = quarters(2);
