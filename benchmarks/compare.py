@@ -140,6 +140,9 @@ def epoch_rows(args, rows, bench_train):
 
 
 def one_round(args, rows, onnx):
+    if args.gemm_only:
+        gemm_rows(rows)
+        return
     if args.epoch_only:
         epoch_rows(args, rows, shears_bench(args, 2, 256, args.steps)["train"]["samples_per_s"])
         return
@@ -168,20 +171,20 @@ def one_round(args, rows, onnx):
         rows.add("training, batch 64, 2 threads, AVX2 only", "shears", s["train"]["samples_per_s"], "samples/s")
         rows.add("training, batch 64, 2 threads, AVX2 only", "anchor", t["train"]["samples_per_s"], "samples/s",
                  "PyTorch 2.13, AVX2")
-        g = gemm_shears()
-        o = {**gemm_openblas(1), **gemm_openblas(2)}
+        gemm_rows(rows)
+
+
+def gemm_rows(rows):
+    """sgemm 512 and 1024 on 1 and 2 threads against OpenBLAS, then the same with AVX2 only on both sides."""
+    for suffix, flags, coretype, anchor in (("", [], None, "OpenBLAS (numpy)"),
+                                            (", AVX2 only", ["-XX:UseAVX=2"], "Haswell", "OpenBLAS (numpy), Haswell kernels")):
+        g = gemm_shears(flags)
+        o = {**gemm_openblas(1, coretype), **gemm_openblas(2, coretype)}
         for threads in ("1", "2"):
             for size in ("512", "1024"):
-                name = f"sgemm {size}, {threads} thread{'s' if threads == '2' else ''}"
+                name = f"sgemm {size}, {threads} thread{'s' if threads == '2' else ''}{suffix}"
                 rows.add(name, "shears", g[(threads, size)], "GFLOPS")
-                rows.add(name, "anchor", o[(threads, size)], "GFLOPS", "OpenBLAS (numpy)")
-        g = gemm_shears(["-XX:UseAVX=2"])
-        o = {**gemm_openblas(1, "Haswell"), **gemm_openblas(2, "Haswell")}
-        for threads in ("1", "2"):
-            for size in ("512", "1024"):
-                name = f"sgemm {size}, {threads} thread{'s' if threads == '2' else ''}, AVX2 only"
-                rows.add(name, "shears", g[(threads, size)], "GFLOPS")
-                rows.add(name, "anchor", o[(threads, size)], "GFLOPS", "OpenBLAS (numpy), Haswell kernels")
+                rows.add(name, "anchor", o[(threads, size)], "GFLOPS", anchor)
 
 
 def fmt(values):
@@ -203,6 +206,8 @@ def main():
     p.add_argument("--onnx-only", action="store_true", help="only the rows of one ONNX file in both engines (simplecnn.onnx, resnet.onnx)")
     p.add_argument("--epoch-only", action="store_true",
                    help="only the epoch rows: one Fashion-MNIST epoch of `bin/shears train` against `bin/shears bench`")
+    p.add_argument("--gemm-only", action="store_true",
+                   help="only the sgemm rows: 512 and 1024 on 1 and 2 threads against OpenBLAS, AVX-512 and AVX2 only")
     p.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist", help="the epoch rows' data (IDX files)")
     p.add_argument("--raw", help="also write the table's data as JSON to this file")
     args = p.parse_args()
@@ -211,7 +216,7 @@ def main():
     machine.update(last_json(run([JAVA, *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.MachineInfo"])))
     machine["vector_bits_avx2"] = last_json(run([JAVA, "-XX:UseAVX=2", *JAVA_FLAGS, "-cp", JAR, "dev.shears.bench.MachineInfo"]))["vector_bits"]
     onnx = os.path.join(tempfile.mkdtemp(prefix="shears-compare-"), "simplecnn.onnx")
-    if not args.epoch_only:
+    if not args.epoch_only and not args.gemm_only:
         run(["/usr/bin/python3", os.path.join(ROOT, "benchmarks", "pytorch_simplecnn.py"), "export", "--out", onnx])
     rows = Rows()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())

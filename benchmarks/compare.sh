@@ -9,7 +9,7 @@
 #   one Fashion-MNIST epoch  as a user times it (60,000 / the wall time of `bin/shears train --epochs 1`, JVM start,
 #                            test pass and exit included; and its steps alone) vs `bin/shears bench`'s training rate.
 #
-#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only]
+#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only | --gemm-only]
 #
 # Needs JDK 25, /usr/bin/python3 with Debian's python3-torch (the ONNX export) and numpy, and this machine
 # kind's PyTorch 2.13 wheel (benchmarks/torch-venv.sh makes its venv once). Each round runs every row once,

@@ -35,11 +35,13 @@ import jdk.incubator.vector.VectorSpecies;
  * no packing) and each thread runs these loops on its slab with its own packing buffers: one hand-over per call.
  * A is not packed when its stored rows already are the packed panels (see {@link #storedAsPacked}).
  * Transposes cost nothing past packing: the packed panels have one layout whatever the stored one.
- * alpha is folded into the packed A; beta is applied once to C up front (C is cleared when it is 0), and the
- * kernel always adds. The Vector API trap, measured at 1024 on one thread: a kernel choosing between
- * storing and adding ran at 34 GFLOPS, one storing through a small helper method at 65, and this one, with
- * its loads and stores written out, at ~230: wherever C2 does not inline a method that takes vectors, or
- * merges two vector values after an if, it allocates them as objects.
+ * alpha is folded into the packed A; beta ≠ 0 scales C once up front and the kernels add; with beta = 0 the
+ * first K block's kernels store their tiles (C's old contents are never read, and no pass clears C first: it
+ * was a write of all of C, 4 MB at 1024², before the product) and the later K blocks add. The Vector API trap,
+ * measured at 1024 on one thread: a kernel choosing between storing and adding through one merged vector
+ * value ran at 34 GFLOPS, one storing through a small helper method at 65, and
+ * this one, with its loads and stores written out in two branches, at ~230: wherever C2 does not inline a
+ * method that takes vectors, or merges two vector values after an if, it allocates them as objects.
  *
  * <p>Tile sizes and their constraints: L = lanes of the preferred species (16 floats with AVX-512, 8 under
  * {@code -XX:UseAVX=2}); NR = 2·L; MR = 8 with 16 lanes (16 accumulators + 2 B vectors + 1 broadcast A of the
@@ -150,7 +152,7 @@ public final class Gemm {
     /** The packed product on the calling thread: the loops of the class comment. */
     private static void serial(GemmTuning.Blocking bk, boolean transA, boolean transB, int m, int n, int k, float alpha,
                                float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
-        scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: clear it (beta = 0) or scale it first
+        if (beta != 0f) scaleC(m, n, beta, c, cOff, ldc);   // the kernels add into C: scale it first (beta = 0: see below)
         Buffers buf = BUFFERS.get();
         int kcMax = Math.min(bk.kc(), k), mcMax = Math.min(bk.mc(), roundUp(m, MR));
         boolean asStored = storedAsPacked(bk, transA, alpha, k, lda);
@@ -159,6 +161,7 @@ public final class Gemm {
             int mcur = Math.min(bk.mc(), m - ic);
             for (int pc = 0; pc < k; pc += bk.kc()) {
                 int kc = Math.min(bk.kc(), k - pc);
+                boolean add = beta != 0f || pc > 0;   // with beta = 0 the first K block stores C: no pass to clear it
                 // the A block: its full panels as stored when they already have the packed layout, else packed
                 // (and always a last panel of fewer than MR rows, padded with zeros)
                 int asIs = asStored ? mcur / MR * MR : 0;
@@ -166,8 +169,8 @@ public final class Gemm {
                 for (int jc = 0; jc < n; jc += bk.nc()) {
                     int nc = Math.min(bk.nc(), n - jc), ci = cOff + ic * ldc + jc;
                     packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, (nc + NR - 1) / NR);
-                    if (asIs > 0) macro(asIs, nc, kc, a, aOff + ic * lda, bp, c, ci, ldc, buf.tile);
-                    if (asIs < mcur) macro(mcur - asIs, nc, kc, ap, 0, bp, c, ci + asIs * ldc, ldc, buf.tile);
+                    if (asIs > 0) macro(add, asIs, nc, kc, a, aOff + ic * lda, bp, c, ci, ldc, buf.tile);
+                    if (asIs < mcur) macro(add, mcur - asIs, nc, kc, ap, 0, bp, c, ci + asIs * ldc, ldc, buf.tile);
                 }
             }
         }
@@ -260,7 +263,7 @@ public final class Gemm {
     static void sgemmPacked(float[] ap, boolean transB, int m, int n, int k, float[] b, int bOff, int ldb,
                             float beta, float[] c, int cOff, int ldc) {
         if (m == 0 || n == 0) return;
-        scaleC(m, n, beta, c, cOff, ldc);
+        if (k == 0 || beta != 0f) scaleC(m, n, beta, c, cOff, ldc);
         if (k == 0) return;
         int mPad = roundUp(m, MR);
         GemmTuning.Blocking bk = BLOCKING;
@@ -271,7 +274,7 @@ public final class Gemm {
             for (int jc = 0; jc < n; jc += bk.nc()) {
                 int nc = Math.min(bk.nc(), n - jc);
                 packPanels(transB, b, bOff, ldb, n, jc, pc, kc, bp, 0, (nc + NR - 1) / NR);
-                macro(m, nc, kc, ap, pc * mPad, bp, c, cOff + jc, ldc, buf.tile);
+                macro(beta != 0f || pc > 0, m, nc, kc, ap, pc * mPad, bp, c, cOff + jc, ldc, buf.tile);
             }
         }
     }
@@ -333,35 +336,37 @@ public final class Gemm {
         }
     }
 
-    /** C[mcur×nc] (+)= packed A block · packed B block. */
-    private static void macro(int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
+    /** C[mcur×nc] += packed A block · packed B block, or = when not {@code add} (C's old contents unread). */
+    private static void macro(boolean add, int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
                               float[] tile) {
         for (int ir = 0; ir < mcur; ir += MR)
-            for (int jr = 0; jr < nc; jr += NR) tileAt(ir, jr, mcur, nc, kc, ap, apOff, bp, c, cOff, ldc, tile);
+            for (int jr = 0; jr < nc; jr += NR) tileAt(add, ir, jr, mcur, nc, kc, ap, apOff, bp, c, cOff, ldc, tile);
     }
 
-    private static void tileAt(int ir, int jr, int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
+    private static void tileAt(boolean add, int ir, int jr, int mcur, int nc, int kc, float[] ap, int apOff, float[] bp, float[] c, int cOff, int ldc,
                                float[] tile) {
         int cols = Math.min(NR, nc - jr);
         int rows = Math.min(MR, mcur - ir);
         int ci = cOff + ir * ldc + jr;
         if (rows == MR && cols == NR) {
-            kernel(kc, ap, apOff + ir * kc, bp, jr * kc, c, ci, ldc);
+            kernel(add, kc, ap, apOff + ir * kc, bp, jr * kc, c, ci, ldc);
         } else {
-            java.util.Arrays.fill(tile, 0f);
-            kernel(kc, ap, apOff + ir * kc, bp, jr * kc, tile, 0, NR);
+            kernel(false, kc, ap, apOff + ir * kc, bp, jr * kc, tile, 0, NR);
             for (int i = 0; i < rows; i++)
-                for (int j = 0; j < cols; j++) c[ci + i * ldc + j] += tile[i * NR + j];
+                for (int j = 0; j < cols; j++) {
+                    int at = ci + i * ldc + j;
+                    c[at] = add ? c[at] + tile[i * NR + j] : tile[i * NR + j];
+                }
         }
     }
 
-    private static void kernel(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
-        if (MR == 8) kernel8(kc, ap, ai, bp, bi, c, ci, ldc);
-        else kernel6(kc, ap, ai, bp, bi, c, ci, ldc);
+    private static void kernel(boolean add, int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
+        if (MR == 8) kernel8(add, kc, ap, ai, bp, bi, c, ci, ldc);
+        else kernel6(add, kc, ap, ai, bp, bi, c, ci, ldc);
     }
 
     /** The 8×NR micro-kernel: 16 vector accumulators; per step of k two loads of B and 8 broadcasts of A. */
-    private static void kernel8(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
+    private static void kernel8(boolean add, int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -391,35 +396,63 @@ public final class Gemm {
             a = FloatVector.broadcast(S, ap[a7 + p]);
             c70 = a.fma(b0, c70); c71 = a.fma(b1, c71);
         }
-        // written out, not through a helper: a helper that C2 declines to inline would box the vectors
-        int r0 = ci;
-        c00.add(FloatVector.fromArray(S, c, r0)).intoArray(c, r0);
-        c01.add(FloatVector.fromArray(S, c, r0 + L)).intoArray(c, r0 + L);
-        int r1 = ci + ldc;
-        c10.add(FloatVector.fromArray(S, c, r1)).intoArray(c, r1);
-        c11.add(FloatVector.fromArray(S, c, r1 + L)).intoArray(c, r1 + L);
-        int r2 = ci + 2 * ldc;
-        c20.add(FloatVector.fromArray(S, c, r2)).intoArray(c, r2);
-        c21.add(FloatVector.fromArray(S, c, r2 + L)).intoArray(c, r2 + L);
-        int r3 = ci + 3 * ldc;
-        c30.add(FloatVector.fromArray(S, c, r3)).intoArray(c, r3);
-        c31.add(FloatVector.fromArray(S, c, r3 + L)).intoArray(c, r3 + L);
-        int r4 = ci + 4 * ldc;
-        c40.add(FloatVector.fromArray(S, c, r4)).intoArray(c, r4);
-        c41.add(FloatVector.fromArray(S, c, r4 + L)).intoArray(c, r4 + L);
-        int r5 = ci + 5 * ldc;
-        c50.add(FloatVector.fromArray(S, c, r5)).intoArray(c, r5);
-        c51.add(FloatVector.fromArray(S, c, r5 + L)).intoArray(c, r5 + L);
-        int r6 = ci + 6 * ldc;
-        c60.add(FloatVector.fromArray(S, c, r6)).intoArray(c, r6);
-        c61.add(FloatVector.fromArray(S, c, r6 + L)).intoArray(c, r6 + L);
-        int r7 = ci + 7 * ldc;
-        c70.add(FloatVector.fromArray(S, c, r7)).intoArray(c, r7);
-        c71.add(FloatVector.fromArray(S, c, r7 + L)).intoArray(c, r7 + L);
+        // written out, not through a helper: a helper that C2 declines to inline would box the vectors. Two
+        // branches, each storing, never one vector chosen by the if: merging two vector values boxes them too.
+        if (add) {
+            int r0 = ci;
+            c00.add(FloatVector.fromArray(S, c, r0)).intoArray(c, r0);
+            c01.add(FloatVector.fromArray(S, c, r0 + L)).intoArray(c, r0 + L);
+            int r1 = ci + ldc;
+            c10.add(FloatVector.fromArray(S, c, r1)).intoArray(c, r1);
+            c11.add(FloatVector.fromArray(S, c, r1 + L)).intoArray(c, r1 + L);
+            int r2 = ci + 2 * ldc;
+            c20.add(FloatVector.fromArray(S, c, r2)).intoArray(c, r2);
+            c21.add(FloatVector.fromArray(S, c, r2 + L)).intoArray(c, r2 + L);
+            int r3 = ci + 3 * ldc;
+            c30.add(FloatVector.fromArray(S, c, r3)).intoArray(c, r3);
+            c31.add(FloatVector.fromArray(S, c, r3 + L)).intoArray(c, r3 + L);
+            int r4 = ci + 4 * ldc;
+            c40.add(FloatVector.fromArray(S, c, r4)).intoArray(c, r4);
+            c41.add(FloatVector.fromArray(S, c, r4 + L)).intoArray(c, r4 + L);
+            int r5 = ci + 5 * ldc;
+            c50.add(FloatVector.fromArray(S, c, r5)).intoArray(c, r5);
+            c51.add(FloatVector.fromArray(S, c, r5 + L)).intoArray(c, r5 + L);
+            int r6 = ci + 6 * ldc;
+            c60.add(FloatVector.fromArray(S, c, r6)).intoArray(c, r6);
+            c61.add(FloatVector.fromArray(S, c, r6 + L)).intoArray(c, r6 + L);
+            int r7 = ci + 7 * ldc;
+            c70.add(FloatVector.fromArray(S, c, r7)).intoArray(c, r7);
+            c71.add(FloatVector.fromArray(S, c, r7 + L)).intoArray(c, r7 + L);
+        } else {
+            int r0 = ci;
+            c00.intoArray(c, r0);
+            c01.intoArray(c, r0 + L);
+            int r1 = ci + ldc;
+            c10.intoArray(c, r1);
+            c11.intoArray(c, r1 + L);
+            int r2 = ci + 2 * ldc;
+            c20.intoArray(c, r2);
+            c21.intoArray(c, r2 + L);
+            int r3 = ci + 3 * ldc;
+            c30.intoArray(c, r3);
+            c31.intoArray(c, r3 + L);
+            int r4 = ci + 4 * ldc;
+            c40.intoArray(c, r4);
+            c41.intoArray(c, r4 + L);
+            int r5 = ci + 5 * ldc;
+            c50.intoArray(c, r5);
+            c51.intoArray(c, r5 + L);
+            int r6 = ci + 6 * ldc;
+            c60.intoArray(c, r6);
+            c61.intoArray(c, r6 + L);
+            int r7 = ci + 7 * ldc;
+            c70.intoArray(c, r7);
+            c71.intoArray(c, r7 + L);
+        }
     }
 
     /** The 6×NR micro-kernel: 12 vector accumulators; per step of k two loads of B and 6 broadcasts of A. */
-    private static void kernel6(int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
+    private static void kernel6(boolean add, int kc, float[] ap, int ai, float[] bp, int bi, float[] c, int ci, int ldc) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -443,25 +476,47 @@ public final class Gemm {
             a = FloatVector.broadcast(S, ap[a5 + p]);
             c50 = a.fma(b0, c50); c51 = a.fma(b1, c51);
         }
-        // written out, not through a helper: a helper that C2 declines to inline would box the vectors
-        int r0 = ci;
-        c00.add(FloatVector.fromArray(S, c, r0)).intoArray(c, r0);
-        c01.add(FloatVector.fromArray(S, c, r0 + L)).intoArray(c, r0 + L);
-        int r1 = ci + ldc;
-        c10.add(FloatVector.fromArray(S, c, r1)).intoArray(c, r1);
-        c11.add(FloatVector.fromArray(S, c, r1 + L)).intoArray(c, r1 + L);
-        int r2 = ci + 2 * ldc;
-        c20.add(FloatVector.fromArray(S, c, r2)).intoArray(c, r2);
-        c21.add(FloatVector.fromArray(S, c, r2 + L)).intoArray(c, r2 + L);
-        int r3 = ci + 3 * ldc;
-        c30.add(FloatVector.fromArray(S, c, r3)).intoArray(c, r3);
-        c31.add(FloatVector.fromArray(S, c, r3 + L)).intoArray(c, r3 + L);
-        int r4 = ci + 4 * ldc;
-        c40.add(FloatVector.fromArray(S, c, r4)).intoArray(c, r4);
-        c41.add(FloatVector.fromArray(S, c, r4 + L)).intoArray(c, r4 + L);
-        int r5 = ci + 5 * ldc;
-        c50.add(FloatVector.fromArray(S, c, r5)).intoArray(c, r5);
-        c51.add(FloatVector.fromArray(S, c, r5 + L)).intoArray(c, r5 + L);
+        // written out, not through a helper: a helper that C2 declines to inline would box the vectors. Two
+        // branches, each storing, never one vector chosen by the if: merging two vector values boxes them too.
+        if (add) {
+            int r0 = ci;
+            c00.add(FloatVector.fromArray(S, c, r0)).intoArray(c, r0);
+            c01.add(FloatVector.fromArray(S, c, r0 + L)).intoArray(c, r0 + L);
+            int r1 = ci + ldc;
+            c10.add(FloatVector.fromArray(S, c, r1)).intoArray(c, r1);
+            c11.add(FloatVector.fromArray(S, c, r1 + L)).intoArray(c, r1 + L);
+            int r2 = ci + 2 * ldc;
+            c20.add(FloatVector.fromArray(S, c, r2)).intoArray(c, r2);
+            c21.add(FloatVector.fromArray(S, c, r2 + L)).intoArray(c, r2 + L);
+            int r3 = ci + 3 * ldc;
+            c30.add(FloatVector.fromArray(S, c, r3)).intoArray(c, r3);
+            c31.add(FloatVector.fromArray(S, c, r3 + L)).intoArray(c, r3 + L);
+            int r4 = ci + 4 * ldc;
+            c40.add(FloatVector.fromArray(S, c, r4)).intoArray(c, r4);
+            c41.add(FloatVector.fromArray(S, c, r4 + L)).intoArray(c, r4 + L);
+            int r5 = ci + 5 * ldc;
+            c50.add(FloatVector.fromArray(S, c, r5)).intoArray(c, r5);
+            c51.add(FloatVector.fromArray(S, c, r5 + L)).intoArray(c, r5 + L);
+        } else {
+            int r0 = ci;
+            c00.intoArray(c, r0);
+            c01.intoArray(c, r0 + L);
+            int r1 = ci + ldc;
+            c10.intoArray(c, r1);
+            c11.intoArray(c, r1 + L);
+            int r2 = ci + 2 * ldc;
+            c20.intoArray(c, r2);
+            c21.intoArray(c, r2 + L);
+            int r3 = ci + 3 * ldc;
+            c30.intoArray(c, r3);
+            c31.intoArray(c, r3 + L);
+            int r4 = ci + 4 * ldc;
+            c40.intoArray(c, r4);
+            c41.intoArray(c, r4 + L);
+            int r5 = ci + 5 * ldc;
+            c50.intoArray(c, r5);
+            c51.intoArray(c, r5 + L);
+        }
     }
 
     /** The scalar oracle: the specification's loops, ordered i-p-j so that B and C are read along rows. */

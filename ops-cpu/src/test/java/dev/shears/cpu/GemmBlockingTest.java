@@ -88,4 +88,32 @@ class GemmBlockingTest {
                 check(bk, par, false, false, m, n, k, 1f, 0f);
             }
     }
+
+    /**
+     * With beta = 0 the first K block stores C and the later ones add (no pass clearing C first): C full of NaN
+     * must give the reference's result, with several K blocks, edge tiles, both split directions, and through
+     * the path of a pre-packed A (the convolutions'), whose K blocks are the default blocking's.
+     */
+    @Test
+    void betaZeroStoresTheFirstKBlockAndAddsTheRest() {
+        GemmTuning.Blocking bk = new GemmTuning.Blocking(16, 2 * Gemm.MR, 2 * Gemm.NR);
+        int[][] shapes = {{Gemm.MR * 3 + 1, Gemm.NR * 2 + 5, 53}, {5, 3 * Gemm.NR, 16}, {41, 7, 33}};
+        for (int[] s : shapes)
+            for (Parallel par : new Parallel[]{null, TWO}) {
+                int m = s[0], n = s[1], k = s[2];
+                float[] a = random(m * 31L + k, m * k), b = random(n * 17L + k, k * n), c = new float[m * n];
+                float[] expected = new float[m * n];
+                REF.gemm(false, false, m, n, k, 1f, REF.upload(a), REF.upload(b), 0f, HeapStorage.ofFloats(REF, expected));
+                java.util.Arrays.fill(c, Float.NaN);
+                Gemm.sgemm(bk, par, false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+                String what = (par == null ? 1 : par.threads()) + " threads, " + m + "x" + n + "x" + k;
+                assertClose("beta = 0, NaN in C, " + what, expected, c, 1e-5 * Math.sqrt(k) * 4, 1e-4);
+            }
+        int m = Gemm.MR + 3, n = Gemm.NR + 5, k = Gemm.BLOCKING.kc() + 7;   // two K blocks of the default blocking
+        float[] a = random(3, m * k), b = random(4, k * n), c = new float[m * n], expected = new float[m * n];
+        REF.gemm(false, false, m, n, k, 1f, REF.upload(a), REF.upload(b), 0f, HeapStorage.ofFloats(REF, expected));
+        java.util.Arrays.fill(c, Float.NaN);
+        Gemm.sgemmPacked(Gemm.packAll(false, 1f, m, k, a, 0, k), false, m, n, k, b, 0, n, 0f, c, 0, n);
+        assertClose("sgemmPacked, beta = 0, NaN in C", expected, c, 1e-5 * Math.sqrt(k) * 4, 1e-4);
+    }
 }
