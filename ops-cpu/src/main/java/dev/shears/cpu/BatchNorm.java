@@ -49,9 +49,11 @@ final class BatchNorm {
                                         float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y,
                                         float[] mean, float[] invStd, int lo, int hi) {
         long count = (long) n * hw;
-        double[] mu = new double[hi - lo], is = new double[hi - lo];   // kept in double, as the running stats take them
+        // training: the batch's 1/√(var + eps), kept in double for the scale γ·invStd; in evaluation it comes from
+        // the running variance, recomputed per plane (no array: a compiled predictor's call allocates nothing)
+        double[] is = training ? new double[hi - lo] : null;
         if (training) {
-            double[] sq = new double[hi - lo];
+            double[] mu = new double[hi - lo], sq = new double[hi - lo];   // kept in double, as the running stats take them
             for (int i = 0; i < n; i++)
                 for (int ch = lo; ch < hi; ch++) mu[ch - lo] += Reduce.sum(simd, x, (i * c + ch) * hw, hw);
             for (int ch = lo; ch < hi; ch++) mu[ch - lo] /= count;
@@ -64,20 +66,19 @@ final class BatchNorm {
                 rm[ch] = (float) ((1 - momentum) * rm[ch] + momentum * m);
                 rv[ch] = (float) ((1 - momentum) * rv[ch] + momentum * unbiased);
                 is[ch - lo] = 1.0 / Math.sqrt(var + eps);
+                mean[ch] = (float) m;
+                invStd[ch] = (float) is[ch - lo];
             }
         } else
             for (int ch = lo; ch < hi; ch++) {
-                mu[ch - lo] = rm[ch];
-                is[ch - lo] = 1.0 / Math.sqrt((double) rv[ch] + eps);
+                mean[ch] = rm[ch];
+                invStd[ch] = (float) (1.0 / Math.sqrt((double) rv[ch] + eps));
             }
-        for (int ch = lo; ch < hi; ch++) {
-            mean[ch] = (float) mu[ch - lo];
-            invStd[ch] = (float) is[ch - lo];
-        }
         for (int i = 0; i < n; i++)
             for (int ch = lo; ch < hi; ch++) {
+                double isCh = training ? is[ch - lo] : 1.0 / Math.sqrt((double) rv[ch] + eps);
                 // (x − mean)·a + β rather than x·a + b with b = β − mean·a: no cancellation when |mean| ≫ std
-                float a = (float) (gamma[ch] * is[ch - lo]), b = beta[ch], m = mean[ch];
+                float a = (float) (gamma[ch] * isCh), b = beta[ch], m = mean[ch];
                 int off = (i * c + ch) * hw;
                 if (relu) applyRelu(simd, x, y, off, hw, m, a, b);
                 else apply(simd, x, y, off, hw, m, a, b);
