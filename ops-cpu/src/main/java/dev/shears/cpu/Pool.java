@@ -275,7 +275,8 @@ final class Pool {
         });
     }
 
-    /** Longs of a whole vector: {@link #routeBack2x2} widens the first half of a vector of ints to them. */
+    /** Half a vector of floats, the outputs one step of {@link #routeBack2x2} reads. */
+    private static final VectorSpecies<Float> HALF_FLOATS = HALF == null ? null : VectorSpecies.of(float.class, HALF.vectorShape());
     private static final VectorSpecies<Long> SL = VectorSpecies.of(long.class, S.vectorShape());
 
     /**
@@ -283,23 +284,22 @@ final class Pool {
      * [from, to) counted across planes: every input position lies in exactly one window, so dx is written
      * once, dx = dy[o] where the position is output o's arg-max and 0 elsewhere, with no zeroing pass and no
      * scatter. A step covers L input columns: L/2 outputs' dy and arg-max, each widened to a long whose two
-     * halves are the same int (each output on its two columns; the whole-vector loads keep to the preferred species:
-     * a half-width float load here made C2 leave other kernels' vector code, ConvTile's, to the Java fallback), compared with the columns' flat indices.
+     * halves are the same int (each output on its two columns), compared with the columns' flat indices.
      * As in {@link #max2x2}, the step past a row's end writes garbage into the next row, which overwrites it;
      * the last rows of the call, whose steps would pass the call's end, run scalar.
      */
     static void routeBack2x2(float[] dy, int[] argmax, float[] dx, int from, int to, int H, int W) {
         int Q = W / 2, steps = (W + L - 1) / L, last = to;
-        // a row's last step writes up to dx[row·W + steps·L) and loads a whole vector from output (row/2)·Q + (steps−1)·L/2
+        // a row's last step writes up to dx[row·W + steps·L) and reads outputs up to (row/2)·Q + steps·L/2
         while (last > from && ((long) last * W - W + steps * L > (long) to * W
-                || ((last - 1) / 2) * Q + (steps - 1) * L / 2 + L > Math.min(dy.length, argmax.length))) last--;
+                || ((last - 1) / 2) * Q + steps * L / 2 > Math.min(dy.length, argmax.length))) last--;
         FloatVector zero = FloatVector.zero(S);
         for (int row = from; row < last; row++) {
             int o = (row / 2) * Q, at = (row % H) * W, d = row * W;
             for (int c = 0; c < W; c += L) {
                 // written out, not a helper taking and returning vectors: C2 may box those
-                LongVector a = (LongVector) IntVector.fromArray(SI, argmax, o + c / 2).convertShape(VectorOperators.ZERO_EXTEND_I2L, SL, 0);
-                LongVector g = (LongVector) FloatVector.fromArray(S, dy, o + c / 2).reinterpretAsInts()
+                LongVector a = (LongVector) IntVector.fromArray(HALF, argmax, o + c / 2).convertShape(VectorOperators.ZERO_EXTEND_I2L, SL, 0);
+                LongVector g = (LongVector) FloatVector.fromArray(HALF_FLOATS, dy, o + c / 2).reinterpretAsInts()
                         .convertShape(VectorOperators.ZERO_EXTEND_I2L, SL, 0);
                 IntVector twice = a.or(a.lanewise(VectorOperators.LSHL, 32)).reinterpretAsInts();
                 FloatVector g2 = g.or(g.lanewise(VectorOperators.LSHL, 32)).reinterpretAsFloats();
