@@ -184,7 +184,7 @@ public final class CpuBackend implements Backend {
     }
 
     @Override public void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx) {
-        Pool.backward(par, simd, p, floats(dy), ints(argmax), floats(dx));
+        Pool.backward(par, p, floats(dy), ints(argmax), floats(dx));
     }
 
     @Override public void avgPool2dForward(Pool2dShape p, boolean countIncludePad, Storage x, Storage y) {

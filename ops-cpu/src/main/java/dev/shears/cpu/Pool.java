@@ -4,7 +4,6 @@ import dev.shears.core.reference.ReferenceBackend;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorShape;
@@ -258,13 +257,8 @@ final class Pool {
     }
 
     /** dx = 0, then dy added at each output's arg-max (planes are disjoint, so threads never collide). */
-    static void backward(Parallel par, boolean simd, dev.shears.core.Pool2dShape p, float[] dy, int[] argmax, float[] dx) {
+    static void backward(Parallel par, dev.shears.core.Pool2dShape p, float[] dy, int[] argmax, float[] dx) {
         int planes = p.n() * p.c(), inPlane = p.h() * p.w(), outPlane = p.p() * p.q();
-        if (fast2x2(simd, p) && HALF != null && p.h() == 2 * p.p() && p.w() == 2 * p.q() && S.length() == SI.length()) {
-            par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / inPlane), (lo, hi) ->
-                    routeBack2x2(dy, argmax, dx, lo * p.h(), hi * p.h(), p.h(), p.w()));
-            return;
-        }
         par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / inPlane), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int xOff = plane * inPlane;
@@ -273,42 +267,5 @@ final class Pool {
                 for (int o = plane * outPlane, end = o + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
             }
         });
-    }
-
-    /** Half a vector of floats, the outputs one step of {@link #routeBack2x2} reads. */
-    private static final VectorSpecies<Float> HALF_FLOATS = HALF == null ? null : VectorSpecies.of(float.class, HALF.vectorShape());
-    private static final VectorSpecies<Long> SL = VectorSpecies.of(long.class, S.vectorShape());
-
-    /**
-     * The backward of a 2×2/stride-2 pool that tiles its input exactly (H = 2P, W = 2Q), over the input rows
-     * [from, to) counted across planes: every input position lies in exactly one window, so dx is written
-     * once, dx = dy[o] where the position is output o's arg-max and 0 elsewhere, with no zeroing pass and no
-     * scatter. A step covers L input columns: L/2 outputs' dy and arg-max, each widened to a long whose two
-     * halves are the same int (each output on its two columns), compared with the columns' flat indices.
-     * As in {@link #max2x2}, the step past a row's end writes garbage into the next row, which overwrites it;
-     * the last rows of the call, whose steps would pass the call's end, run scalar.
-     */
-    static void routeBack2x2(float[] dy, int[] argmax, float[] dx, int from, int to, int H, int W) {
-        int Q = W / 2, steps = (W + L - 1) / L, last = to;
-        // a row's last step writes up to dx[row·W + steps·L) and reads outputs up to (row/2)·Q + steps·L/2
-        while (last > from && ((long) last * W - W + steps * L > (long) to * W
-                || ((last - 1) / 2) * Q + steps * L / 2 > Math.min(dy.length, argmax.length))) last--;
-        FloatVector zero = FloatVector.zero(S);
-        for (int row = from; row < last; row++) {
-            int o = (row / 2) * Q, at = (row % H) * W, d = row * W;
-            for (int c = 0; c < W; c += L) {
-                // written out, not a helper taking and returning vectors: C2 may box those
-                LongVector a = (LongVector) IntVector.fromArray(HALF, argmax, o + c / 2).convertShape(VectorOperators.ZERO_EXTEND_I2L, SL, 0);
-                LongVector g = (LongVector) FloatVector.fromArray(HALF_FLOATS, dy, o + c / 2).reinterpretAsInts()
-                        .convertShape(VectorOperators.ZERO_EXTEND_I2L, SL, 0);
-                IntVector twice = a.or(a.lanewise(VectorOperators.LSHL, 32)).reinterpretAsInts();
-                FloatVector g2 = g.or(g.lanewise(VectorOperators.LSHL, 32)).reinterpretAsFloats();
-                zero.blend(g2, twice.compare(VectorOperators.EQ, IOTA.add(at + c)).cast(S)).intoArray(dx, d + c);
-            }
-        }
-        for (int row = last; row < to; row++) {
-            int o = (row / 2) * Q, at = (row % H) * W, d = row * W;
-            for (int c = 0; c < W; c++) dx[d + c] = argmax[o + c / 2] == at + c ? dy[o + c / 2] : 0f;
-        }
     }
 }

@@ -70,32 +70,4 @@ class Pool2x2Test {
                     assertArrayEquals(wantAt, gotAt, what + ": arg-max");
                 }
     }
-
-    /** The 2×2 backward that writes dx once, against zero-and-scatter, and only inside its rows. */
-    @Test
-    void routedBackwardMatchesTheScatterAndStaysInItsRows() {
-        int[][] shapes = {{28, 28}, {14, 14}, {2, 2}, {4, 30}, {8, 32}, {6, 34}, {2, 20}, {10, 18}, {12, 12}, {28, 64}, {4, 8}};
-        java.util.Random r = new java.util.Random(20);
-        for (int[] hw : shapes)
-            for (int planes : new int[]{1, 2, 13}) {
-                int H = hw[0], W = hw[1], P = H / 2, Q = W / 2, outputs = planes * P * Q;
-                float[] dy = new float[outputs];
-                int[] argmax = new int[outputs];
-                for (int o = 0; o < outputs; o++) {
-                    int i = (o / Q) % P, j = o % Q;
-                    dy[o] = r.nextFloat() - 0.5f;
-                    argmax[o] = (2 * i + r.nextInt(2)) * W + 2 * j + r.nextInt(2);
-                }
-                for (int[] range : new int[][]{{0, planes}, {planes / 2, planes}, {0, (planes + 1) / 2}}) {
-                    int from = range[0] * H, to = range[1] * H;
-                    float[] want = new float[planes * H * W], got = new float[want.length];
-                    Arrays.fill(want, 42f);
-                    Arrays.fill(got, 42f);
-                    Arrays.fill(want, from * W, to * W, 0f);
-                    for (int o = range[0] * P * Q; o < range[1] * P * Q; o++) want[(o / (P * Q)) * H * W + argmax[o]] += dy[o];
-                    Pool.routeBack2x2(dy, argmax, got, from, to, H, W);
-                    assertArrayEquals(want, got, planes + " planes " + H + "×" + W + ", rows " + from + ".." + to);
-                }
-            }
-    }
 }
