@@ -31,8 +31,12 @@ final class Pool {
 
     static void forward(Parallel par, boolean simd, dev.shears.core.Pool2dShape p, float[] x, float[] y, int[] argmax) {
         int planes = p.n() * p.c(), H = p.h(), W = p.w(), P = p.p(), Q = p.q();
-        boolean fast = simd && p.r() == 2 && p.s() == 2 && p.strideH() == 2 && p.strideW() == 2
-                && p.padH() == 0 && p.padW() == 0 && S.length() == SI.length();
+        boolean fast = fast2x2(simd, p) && S.length() == SI.length();
+        if (fast && HALF != null && Q <= L && 4 * Q > L && H == 2 * P) {
+            par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), (lo, hi) ->
+                    maxArg2x2(x, lo * H * W, hi - lo, W, P, Q, y, argmax, lo * P * Q));
+            return;
+        }
         par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int xOff = plane * H * W, oOff = plane * P * Q;
@@ -173,6 +177,51 @@ final class Pool {
                     m0.rearrange(EVEN, m1).max(m0.rearrange(ODD, m1)).intoArray(y, o + j, S.indexInRange(0, n));
                 }
             }
+    }
+
+    /** Lane indices 0, 1, ..., L−1 as ints. */
+    private static final IntVector IOTA = IntVector.zero(SI).addIndex(1);
+
+    /**
+     * The training forward (y and arg-max) over {@code planes} consecutive H×W planes (H = 2P), rows laid out
+     * as in {@link #max2x2}: a step of 2·L input columns (L/2 &lt; Q ≤ L) or L columns (L/4 &lt; Q ≤ L/2) per
+     * output row, garbage past a row overwritten by the next, the call's last rows masked. The window is
+     * reduced row first: in each input row, each pair of neighbouring lanes read as one long and shifted by 32
+     * bits puts the odd candidate on the even one, which it replaces if greater or NaN; then the bottom row's
+     * winner replaces the top row's if greater or NaN. That is the scalar scan (top-left, top-right,
+     * bottom-left, bottom-right, "replace if greater or NaN") split into its two halves, so ties and NaNs
+     * resolve exactly as {@link ReferenceBackend#maxPoolWindow}. Narrowing the longs to ints keeps the even
+     * lanes: the outputs and, from the same masks, their arg-max h·W + w. The two-vector shuffle of
+     * {@link #rowSimd2x2} this replaces cost about three times as much.
+     */
+    static void maxArg2x2(float[] x, int xOff, int planes, int W, int P, int Q, float[] y, int[] argmax, int yOff) {
+        boolean half = 2 * Q <= L;
+        int rows = planes * P, end = yOff + rows * Q, fast = rows, read = half ? L : 2 * L, written = half ? L / 2 : L;
+        while (fast > 0 && (yOff + (fast - 1) * Q + written > end || xOff + (2 * fast - 1) * W + read > x.length)) fast--;
+        IntVector zero = IntVector.zero(SI), one = IntVector.broadcast(SI, 1);
+        IntVector down = IntVector.broadcast(SI, W), downRight = IntVector.broadcast(SI, W + 1);
+        for (int row = 0; row < fast; row++) {
+            int top = xOff + 2 * row * W, o = yOff + row * Q, at = 2 * (row % P) * W;
+            for (int k = 0; k < read; k += L) {
+                // written out, not a helper taking and returning vectors: C2 may box those
+                FloatVector t = FloatVector.fromArray(S, x, top + k), b = FloatVector.fromArray(S, x, top + W + k);
+                FloatVector tr = t.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats();
+                FloatVector br = b.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats();
+                VectorMask<Float> mt = tr.compare(VectorOperators.GT, t).or(tr.test(VectorOperators.IS_NAN));
+                VectorMask<Float> mb = br.compare(VectorOperators.GT, b).or(br.test(VectorOperators.IS_NAN));
+                FloatVector tw = t.blend(tr, mt), bw = b.blend(br, mb);
+                VectorMask<Float> mv = bw.compare(VectorOperators.GT, tw).or(bw.test(VectorOperators.IS_NAN));
+                IntVector idx = zero.blend(one, mt.cast(SI)).blend(down.blend(downRight, mb.cast(SI)), mv.cast(SI))
+                        .add(IOTA).add(at + k);
+                ((IntVector) tw.blend(bw, mv).reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0))
+                        .reinterpretAsFloats().intoArray(y, o + k / 2);
+                ((IntVector) idx.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).intoArray(argmax, o + k / 2);
+            }
+        }
+        for (int row = fast; row < rows; row++) {
+            int plane = row / P, i = row % P;
+            rowSimd2x2(x, xOff + plane * 2 * P * W, W, i, Q, y, argmax, yOff + row * Q);
+        }
     }
 
     /**
