@@ -93,12 +93,14 @@ public final class BudgetRun {
                 .search(model, inputShape);
         log.accept(String.format(Locale.ROOT, "search: %d moves in %.1f s; widths %s", r.path().size() - 1, r.seconds(), r.widthsAfter()));
 
+        BudgetSearch.LatencyMeter steady = BudgetSearch.steadyMeter(Math.max(1, s.latencyRepeats()), BudgetSearch.batchShape(inputShape, s.budget().batch()));
+        BudgetSearch.LatencyMeter clock = BudgetSearch.relativeTo(unpruned, steady);
         ToDoubleFunction<PruneResult> cost = p -> switch (s.budget().kind()) {
             case FLOPS -> p.after().flops();
             case PARAMS -> p.after().parameters();
             // measured, not the table's estimate: a uniform or global cut changes every group at once, where the table's
             // sum of one-group changes is furthest off (kernels change with the widths: Winograd, direct, im2col)
-            case LATENCY -> Latency.medianMillis(p.model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            case LATENCY -> clock.millis(List.of(p.model()))[0];
         };
         // with a re-fit every model restarts from the unpruned weights (the searched one too), so stage fine-tunes would be lost
         int stages = refit == null ? s.steps() : 1;
@@ -117,8 +119,7 @@ public final class BudgetRun {
         double[] ms = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
         if (s.latencyRepeats() > 0) {
             log.accept("latency at batch " + s.budget().batch() + ": unpruned, searched, uniform, global, interleaved");
-            ms = Latency.compare(List.of(unpruned, model, uniformModel, globalModel), 3, s.latencyRepeats(),
-                    BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            ms = steady.millis(List.of(unpruned, model, uniformModel, globalModel));
         }
         List<BudgetReport.Row> rows = new ArrayList<>();
         rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));
@@ -180,7 +181,7 @@ public final class BudgetRun {
         if (s.budget().kind() != Budget.Kind.LATENCY) return b;
         double aim = target;
         for (int round = 0; round < 4; round++) {
-            double measured = Latency.medianMillis(b.value().model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            double measured = cost.applyAsDouble(b.value());
             double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
             if (measured <= limit) break;
             aim = Math.min(aim, cost.applyAsDouble(b.value())) * Math.max(0.7, limit / measured);

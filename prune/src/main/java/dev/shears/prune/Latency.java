@@ -56,6 +56,50 @@ public final class Latency {
      * {@link Predictor}'s {@code predict} where the model compiles, else its eval-mode forward.
      */
     public static double[] compare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
+        double[][] ms = samples(models, warmup, repeats, inputShape);
+        double[] medians = new double[models.size()];
+        for (int k = 0; k < medians.length; k++) medians[k] = median(ms[k]);
+        return medians;
+    }
+
+    /** A measurement counts as settled when every model's interquartile range is at most this share of its median. */
+    static final double STEADY_SPREAD = 0.10;
+
+    /**
+     * As {@link #compare}, repeated while the passes spread wide: after each round, if some model's interquartile range
+     * exceeds {@link #STEADY_SPREAD} of its median, another round of twice the repeats is timed (at most two more), and
+     * each model's median is taken over all its passes. On a two-vCPU machine shared with other work one round of 30
+     * passes of a 1 ms model can sit in a slow phase; more passes where the spread shows it is cheaper than a wrong cut.
+     */
+    public static double[] steadyCompare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
+        double[][] all = samples(models, warmup, repeats, inputShape);
+        for (int round = 1, n = 2 * repeats; round <= 2 && maxSpread(all) > STEADY_SPREAD; round++, n *= 2) {
+            double[][] more = samples(models, warmup, n, inputShape);
+            for (int k = 0; k < all.length; k++) {
+                double[] joined = Arrays.copyOf(all[k], all[k].length + more[k].length);
+                System.arraycopy(more[k], 0, joined, all[k].length, more[k].length);
+                all[k] = joined;
+            }
+        }
+        double[] medians = new double[models.size()];
+        for (int k = 0; k < medians.length; k++) medians[k] = median(all[k]);
+        return medians;
+    }
+
+    /** The largest (q₃ − q₁) / median over the rows. */
+    static double maxSpread(double[][] ms) {
+        double worst = 0;
+        for (double[] row : ms) {
+            double[] s = row.clone();
+            Arrays.sort(s);
+            double q1 = s[(s.length - 1) / 4], q3 = s[(3 * (s.length - 1)) / 4];
+            worst = Math.max(worst, (q3 - q1) / median(s));
+        }
+        return worst;
+    }
+
+    /** Each model's timed passes in milliseconds, interleaved as in {@link #compare}. */
+    static double[][] samples(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
         if (repeats < 1) throw new IllegalArgumentException("latency needs at least one timed run, got " + repeats);
         double[][] ms = new double[models.size()][repeats];
         boolean[] wasTraining = evalMode(models);
@@ -88,9 +132,7 @@ public final class Latency {
             for (Predictor p : compiled) if (p != null) p.close();
             restoreModes(models, wasTraining);
         }
-        double[] medians = new double[models.size()];
-        for (int k = 0; k < medians.length; k++) medians[k] = median(ms[k]);
-        return medians;
+        return ms;
     }
 
     /**
