@@ -493,6 +493,11 @@ public final class BudgetSearch {
      * @throws IllegalArgumentException when even r = 0.9999 costs more
      */
     public static <T> Bisection<T> bisect(DoubleFunction<T> prune, ToDoubleFunction<T> cost, double target, String what) {
+        return bisect(prune, cost, target, what, 1e-4);
+    }
+
+    /** As above, to {@code tolerance} in the ratio (a measured cost: each step times a model, so fewer steps). */
+    public static <T> Bisection<T> bisect(DoubleFunction<T> prune, ToDoubleFunction<T> cost, double target, String what, double tolerance) {
         double lo = 0, hi = 0.9999;
         T best = prune.apply(hi);
         if (cost.applyAsDouble(best) > target)
@@ -500,7 +505,7 @@ public final class BudgetSearch {
                     what, hi, cost.applyAsDouble(best), target));
         T zero = prune.apply(0);
         if (cost.applyAsDouble(zero) <= target) return new Bisection<>(0, zero);
-        while (hi - lo > 1e-4) {
+        while (hi - lo > tolerance) {
             double mid = (lo + hi) / 2;
             T m = prune.apply(mid);
             if (cost.applyAsDouble(m) <= target) { hi = mid; best = m; } else lo = mid;
