@@ -109,7 +109,9 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
         for (String[] row : table()) sb.append("| ").append(String.join(" | ", row)).append(" |\n");
         sb.append("\nUniform: one ratio for every group; global: one ranking over all groups' channels. Each ratio is the smallest "
                 + "that meets the budget (bisection). FLOPs are 2 × multiply-accumulates of the conv and linear layers, per image; latency "
-                + "the median of repeated passes at batch ").append(setup.budget().batch()).append(", the four models interleaved.\n");
+                + "the median of repeated passes at batch ").append(setup.budget().batch()).append(", the four models interleaved with the unpruned "
+                + "one, each as its ratio to the unpruned model's median times that model's fastest median in this run (load that comes "
+                + "and goes cancels).\n");
         if (!latencyTable.isEmpty()) {
             sb.append("\n## Latency table (ms at batch ").append(setup.budget().batch()).append(", one group cut, the others whole)\n\n");
             for (String l : latencyTable) sb.append("- ").append(l).append('\n');

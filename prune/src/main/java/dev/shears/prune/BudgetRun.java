@@ -81,13 +81,17 @@ public final class BudgetRun {
     /** As {@link #run(Module, int[], ValidationSplit, Dataset, Setup, Consumer)}, each model passed through {@code refit} (may be null) at its widths. */
     public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Refit refit, Consumer<String> log) {
         Module unpruned = Copies.of(model);
+        // one meter for the search, the bisections and the report: each latency as its ratio to the unpruned model's,
+        // measured interleaved, times the unpruned model's fastest median in this run
+        BudgetSearch.LatencyMeter clock = BudgetSearch.relativeTo(unpruned,
+                BudgetSearch.steadyMeter(Math.max(1, s.latencyRepeats()), BudgetSearch.batchShape(inputShape, s.budget().batch())));
         Dataset searchImages = split.validation().first(s.searchImages());
         // the short fine-tune after stage k, the same for the searched model and the uniform and global ones
         ObjIntConsumer<Module> between = s.stepEpochs() > 0 ? (m, k) -> tune(m, split.fit(), s.train().withSeed(s.train().seed() + k), s.stepEpochs()) : null;
         log.accept(String.format(Locale.ROOT, "validation split: %,d of the training images (seeded), held out of fine-tuning; "
                 + "the search scores moves on %,d of them", split.validation().size(), searchImages.size()));
         BudgetSearch.Result r = new BudgetSearch(s.method(), s.budget()).minKeep(s.minKeep()).fold(s.fold())
-                .validation(searchImages).steps(s.steps()).latencyRepeats(Math.max(1, s.latencyRepeats())).log(log)
+                .validation(searchImages).steps(s.steps()).latencyRepeats(Math.max(1, s.latencyRepeats())).latencyMeter(clock).log(log)
                 .fineTuneBetweenSteps(between)
                 .probe(s.probeImages() > 0 ? split.fit().first(s.probeImages()) : null, s.train())
                 .search(model, inputShape);
@@ -98,7 +102,7 @@ public final class BudgetRun {
             case PARAMS -> p.after().parameters();
             // measured, not the table's estimate: a uniform or global cut changes every group at once, where the table's
             // sum of one-group changes is furthest off (kernels change with the widths: Winograd, direct, im2col)
-            case LATENCY -> Latency.medianMillis(p.model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            case LATENCY -> clock.millis(List.of(p.model()))[0];
         };
         // with a re-fit every model restarts from the unpruned weights (the searched one too), so stage fine-tunes would be lost
         int stages = refit == null ? s.steps() : 1;
@@ -117,8 +121,7 @@ public final class BudgetRun {
         double[] ms = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
         if (s.latencyRepeats() > 0) {
             log.accept("latency at batch " + s.budget().batch() + ": unpruned, searched, uniform, global, interleaved");
-            ms = Latency.compare(List.of(unpruned, model, uniformModel, globalModel), 3, s.latencyRepeats(),
-                    BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            ms = clock.millis(List.of(unpruned, model, uniformModel, globalModel));
         }
         List<BudgetReport.Row> rows = new ArrayList<>();
         rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));
@@ -157,7 +160,7 @@ public final class BudgetRun {
             Module base = from;
             DoubleFunction<PruneResult> prune = ratio -> ratioPrune(base, s, criterion.apply(ratio), inputShape);
             var b = k == stages ? meet(prune, cost, target, s, inputShape, what)
-                    : BudgetSearch.bisect(prune, cost, BudgetSearch.stageTarget(cost0, target, k, stages), what);
+                    : BudgetSearch.bisect(prune, cost, BudgetSearch.stageTarget(cost0, target, k, stages), what, tolerance(s));
             ratios.add(b.ratio());
             last = b.value();
             from = last.model();
@@ -176,21 +179,29 @@ public final class BudgetRun {
      */
     private static BudgetSearch.Bisection<PruneResult> meet(DoubleFunction<PruneResult> prune, ToDoubleFunction<PruneResult> cost,
                                                            double target, Setup s, int[] inputShape, String what) {
-        var b = BudgetSearch.bisect(prune, cost, target, what);
+        var b = BudgetSearch.bisect(prune, cost, target, what, tolerance(s));
         if (s.budget().kind() != Budget.Kind.LATENCY) return b;
         double aim = target;
         for (int round = 0; round < 4; round++) {
-            double measured = Latency.medianMillis(b.value().model(), 3, s.latencyRepeats(), BudgetSearch.batchShape(inputShape, s.budget().batch()));
+            double measured = cost.applyAsDouble(b.value());
             double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
             if (measured <= limit) break;
             aim = Math.min(aim, cost.applyAsDouble(b.value())) * Math.max(0.7, limit / measured);
             try {
-                b = BudgetSearch.bisect(prune, cost, aim, what);
+                b = BudgetSearch.bisect(prune, cost, aim, what, tolerance(s));
             } catch (IllegalArgumentException cannot) {
                 break;   // the report shows it over the budget
             }
         }
         return b;
+    }
+
+    /**
+     * Bisection's tolerance in the ratio: 1e-4 for counted costs; 1/256 for latency, where each step times a model
+     * (8 steps instead of 14; a quarter of a channel of a 64-channel layer).
+     */
+    static double tolerance(Setup s) {
+        return s.budget().kind() == Budget.Kind.LATENCY ? 1.0 / 256 : 1e-4;
     }
 
     private static BudgetReport.Row row(String name, Module m, Map<String, Integer> widths, double ms, int epochs, ValidationSplit split,

@@ -32,9 +32,18 @@ import java.util.function.ToDoubleFunction;
  * drops the un-fine-tuned accuracy to near chance (BatchNorm normalising with the unpruned network's statistics),
  * where accuracy no longer tells the cuts apart and its noise decides. With {@link #probe} each candidate is scored
  * after a short fine-tune of a copy as well (how well the cut recovers).
- * Costs are exact for FLOPs and parameters ({@link ModelCost} of the cut model); for latency they come from a
- * {@link LatencyTable} measured first, and the final model is measured again: while it is over the budget (less
- * {@link #LATENCY_MARGIN}) the search goes on towards a target tightened by the ratio of measured to asked.
+ * Costs are exact for FLOPs and parameters ({@link ModelCost} of the cut model). For latency the model is
+ * <em>measured</em> after every move, and a candidate's cost is that measurement plus the change a {@link LatencyTable}
+ * (measured first, one group cut at a time) predicts for its cut:
+ * <pre>
+ *   cost(candidate) = measured(model) + T(widths of candidate) − T(widths of model)
+ * </pre>
+ * so the table's errors (the groups' savings are not additive; the convolution kernels — Winograd, direct, im2col —
+ * change with the widths) do not pile up over the moves. The search stops once the measured latency is at most the
+ * budget less {@link #LATENCY_MARGIN}; if the last move then jumped to below {@link #LATENCY_FLOOR} of the budget,
+ * it is {@linkplain #land backed off}: a smaller cut of that move's group (or, failing that, of another group) is
+ * bisected on measured latency so that the model lands in [{@link #LATENCY_FLOOR}, 1 − {@link #LATENCY_MARGIN}] of
+ * the budget where any single cut does.
  *
  * <p>With {@link #steps} K &gt; 1 the budget is reached in K stages — stage k stops at cost₀·(B/cost₀)^(k/K), a
  * geometric split — each but the last followed by {@link #fineTuneBetweenSteps}'s short fine-tune.
@@ -55,6 +64,18 @@ public final class BudgetSearch {
      */
     public static final double LATENCY_MARGIN = 0.03;
 
+    /**
+     * A searched model measured below this share of a latency budget is backed off ({@link #land}): the issue asks for
+     * [0.9, 1.0]·budget, and a second measurement on a busy machine differs by a few percent.
+     */
+    public static final double LATENCY_FLOOR = 0.92;
+
+    /**
+     * Milliseconds per batch of each model, measured together (interleaved, so that drift in the machine's load hits
+     * all alike). The search measures through one of these; tests pass a deterministic one.
+     */
+    public interface LatencyMeter { double[] millis(List<? extends Module> models); }
+
     private final Method method;
     private final Budget budget;
     private MinKeep minKeep = MinKeep.ONE;
@@ -67,6 +88,7 @@ public final class BudgetSearch {
     private Dataset probeImages;
     private Training.Options probeOptions;
     private Consumer<String> log = s -> {};
+    private LatencyMeter latencyMeter;
 
     public BudgetSearch(Method method, Budget budget) {
         this.method = method;
@@ -100,6 +122,44 @@ public final class BudgetSearch {
     /** Timed passes per latency measurement (the table's and the final model's). */
     public BudgetSearch latencyRepeats(int n) { this.latencyRepeats = n; return this; }
     public BudgetSearch log(Consumer<String> log) { this.log = log; return this; }
+    /**
+     * How latency is measured (latency budgets only); by default {@link #relativeTo} the unpruned model, through
+     * {@link #steadyMeter}: {@link Latency#steadyCompare} for up to five models at a time, {@link Latency#compare} for
+     * the table's many, {@link #latencyRepeats} passes each.
+     */
+    public BudgetSearch latencyMeter(LatencyMeter m) { this.latencyMeter = m; return this; }
+
+    /**
+     * A meter that times up to four models each interleaved with {@code reference} (the unpruned model) and reports
+     * each as its ratio to the reference in the same call, times the reference's fastest median so far:
+     * <pre>
+     *   millis(m) = (t_m / t_ref) · min over calls (t_ref)
+     * </pre>
+     * Load on the machine that comes and goes between calls hits the model and the reference alike and cancels in the
+     * ratio; load only adds time, so the lowest reference median seen is the best estimate of the reference's
+     * latency on the machine undisturbed. Larger lists (the {@link LatencyTable}'s, which hold the unpruned model)
+     * go to {@code clock} unchanged.
+     */
+    public static LatencyMeter relativeTo(Module reference, LatencyMeter clock) {
+        double[] fastest = {Double.POSITIVE_INFINITY};
+        return models -> {
+            if (models.size() > 4) return clock.millis(models);
+            List<Module> all = new ArrayList<>(models.size() + 1);
+            all.add(reference);
+            all.addAll(models);
+            double[] ms = clock.millis(all);
+            fastest[0] = Math.min(fastest[0], ms[0]);
+            double[] out = new double[models.size()];
+            for (int k = 0; k < out.length; k++) out[k] = ms[k + 1] / ms[0] * fastest[0];
+            return out;
+        };
+    }
+
+    /** The default {@link LatencyMeter}: {@code repeats} timed passes per model at batches shaped {@code shape}, more where they spread wide. */
+    public static LatencyMeter steadyMeter(int repeats, int... shape) {
+        return models -> models.size() <= 5 ? Latency.steadyCompare(models, 3, repeats, shape)
+                : Latency.compare(models, 3, Math.min(repeats, LatencyTable.MAX_REPEATS), shape);
+    }
 
     /** One model on the search's path: its cost (the budget's unit), that as a share of the unpruned cost, its validation accuracy and loss. */
     public record Point(double cost, double fraction, double accuracy, double loss, String move) {}
@@ -121,21 +181,26 @@ public final class BudgetSearch {
         Map<String, Integer> full = new LinkedHashMap<>();
         scores0.forEach((g, s) -> full.put(g, s.length));
         LatencyTable table = null;
+        LatencyMeter clock = latencyMeter != null ? latencyMeter
+                : relativeTo(Copies.of(model), steadyMeter(latencyRepeats, batchShape(inputShape, budget.batch())));
         if (budget.kind() == Budget.Kind.LATENCY) {
             log.accept("measuring the latency table (" + full.size() + " groups, batch " + budget.batch() + ")");
-            table = LatencyTable.measure(model, g0, scores0, minKeep, fold, budget.batch(), latencyRepeats, inputShape);
+            table = LatencyTable.measure(model, g0, scores0, minKeep, fold, budget.batch(), clock);
             table.describe().forEach(l -> log.accept("  " + l));
         }
-        Meter meter = new Meter(budget.kind(), table, inputShape);
+        Meter meter = new Meter(budget.kind(), table, clock);
         State s = new State(model, g0, full, inputShape);
         double cost0 = meter.of(ModelCost.of(model, g0), full);
         s.cost = cost0;
+        meter.anchor(cost0, full);
         s.score(evaluate(model));
         double target = budget.kind() == Budget.Kind.LATENCY ? (1 - LATENCY_MARGIN) * budget.value() : budget.value() * cost0;
         List<Point> path = new ArrayList<>();
         path.add(new Point(cost0, 1, s.accuracy, s.loss, "unpruned"));
         for (int k = 1; k <= steps; k++) {
-            greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
+            Snapshot last = greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
+            if (k == steps && table != null && last != null && s.cost < LATENCY_FLOOR * budget.value())
+                land(s, last, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
             if (k < steps && fineTune != null) {
                 fineTune.accept(model, k);
                 s.score(evaluate(model));
@@ -143,23 +208,7 @@ public final class BudgetSearch {
                 log.accept(String.format(Locale.ROOT, "stage %d of %d: fine-tuned, validation accuracy %.2f%%", k, steps, 100 * s.accuracy));
             }
         }
-        double measured = Double.NaN;
-        if (table != null) {
-            double aim = target;
-            for (int round = 0; round < 5; round++) {
-                measured = Latency.medianMillis(model, 3, latencyRepeats, batchShape(inputShape, budget.batch()));
-                log.accept(String.format(Locale.ROOT, "measured %.3f ms (estimated %.3f, budget %.3f)", measured, s.cost, budget.value()));
-                if (measured <= (1 - LATENCY_MARGIN) * budget.value()) break;
-                // one outlier on a busy machine must not send the target to nothing: at most 30% tighter per round
-                aim = Math.min(aim, s.cost) * Math.max(0.7, (1 - LATENCY_MARGIN) * budget.value() / measured);
-                try {
-                    greedy(s, meter, aim, cost0, path);
-                } catch (IllegalArgumentException cannot) {
-                    log.accept("cannot cut further: " + cannot.getMessage());
-                    break;
-                }
-            }
-        }
+        double measured = table != null ? s.cost : Double.NaN;   // the last move's measurement
         return new Result(model, path, full, s.widths, cost0, s.cost, target, measured, table, (System.nanoTime() - start) / 1e9);
     }
 
@@ -187,8 +236,17 @@ public final class BudgetSearch {
 
     private record Cut(String group, int[] keep, PruneResult result, double cost, Trainer.Evaluation eval) {}
 
-    /** Greedy moves until {@code s} costs at most {@code target}. */
-    private void greedy(State s, Meter meter, double target, double cost0, List<Point> path) {
+    /** The model before a move: a copy of it, its graph, widths, cost and scores. */
+    private record Snapshot(Module model, DependencyGraph graph, Map<String, Integer> widths, double cost, double accuracy,
+                            double loss, String group) {}
+
+    /**
+     * Greedy moves until {@code s} costs at most {@code target}; for latency the model is measured after each move
+     * and that measurement is its cost. Returns the model before the last move (latency budgets only; null when no
+     * move was made or for FLOPs and parameters).
+     */
+    private Snapshot greedy(State s, Meter meter, double target, double cost0, List<Point> path) {
+        Snapshot last = null;
         while (s.cost > target) {
             Map<String, float[]> scores = pruner().scores(s.model, s.graph);
             Cut best = null;
@@ -228,17 +286,90 @@ public final class BudgetSearch {
                 throw new IllegalArgumentException(String.format(Locale.ROOT, "cannot meet the budget (%s): every group is at its "
                         + "minimum (%s) or cutting it saves nothing, at cost %.6g against a target of %.6g; widths %s",
                         budget.describe(), minKeep, s.cost, target, s.widths));
-            Slicer.slice(s.model, s.graph, Map.of(best.group, best.keep), fold);
-            if (recalibrate) s.model.loadStateDict(best.result.model().stateDict(), true);   // its re-estimated BN statistics
-            s.graph = DependencyGraph.analyze(s.model, s.inputShape);
-            int before = s.widths.put(best.group, best.keep.length);
-            s.cost = best.cost;
-            s.score(best.eval);
-            String move = String.format(Locale.ROOT, "%s %d → %d", best.group, before, best.keep.length);
+            if (meter.kind == Budget.Kind.LATENCY)
+                last = new Snapshot(Copies.of(s.model), s.graph, new LinkedHashMap<>(s.widths), s.cost, s.accuracy, s.loss, best.group);
+            String move = take(s, meter, best);
             path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move));
             log.accept(String.format(Locale.ROOT, "  %s: cost %.1f%%, validation accuracy %.2f%%, loss %.4f (score %.4g)", move, 100 * s.cost / cost0,
                     100 * s.accuracy, s.loss, bestScore));
         }
+        return last;
+    }
+
+    /**
+     * Applies {@code c} to {@code s}'s model; for latency measures the result and anchors the meter there (a cut
+     * already measured, {@link Cut#eval}'s cost from {@link #land}, is not measured again). Returns the move, "g 32 → 28".
+     */
+    private String take(State s, Meter meter, Cut c) {
+        Slicer.slice(s.model, s.graph, Map.of(c.group, c.keep), fold);
+        if (recalibrate) s.model.loadStateDict(c.result.model().stateDict(), true);   // its re-estimated BN statistics
+        s.graph = DependencyGraph.analyze(s.model, s.inputShape);
+        int before = s.widths.put(c.group, c.keep.length);
+        s.score(c.eval);
+        s.cost = c.cost;
+        if (meter.kind == Budget.Kind.LATENCY) {
+            double estimated = c.cost;
+            s.cost = meter.measure(s.model);
+            meter.anchor(s.cost, s.widths);
+            log.accept(String.format(Locale.ROOT, "  measured %.3f ms (estimated %.3f)", s.cost, estimated));
+        }
+        return String.format(Locale.ROOT, "%s %d → %d", c.group, before, c.keep.length);
+    }
+
+    /**
+     * The back-off after a last move that jumped from above the latency target to below {@code floor}: from the model
+     * before that move ({@code last}), each group's smallest cut that meets {@code target} is bisected on
+     * <em>measured</em> latency — the last move's group first, only up to the cut it took. The first group whose cut
+     * lands in [{@code floor}, {@code target}] replaces the move (of several in the band after the last move's group
+     * missed it, the one with the lowest validation loss); if none does, the cut measured closest below the target,
+     * when that is above where the search stands. Kernel regimes make latency a step function of the widths, so
+     * within one group no cut may land in the band; then another group's may.
+     */
+    private void land(State s, Snapshot last, Meter meter, double target, double floor, double cost0, List<Point> path) {
+        log.accept(String.format(Locale.ROOT, "measured %.3f ms is below %.3f: backing off the last move (%s)", s.cost, floor, last.group));
+        State p = new State(Copies.of(last.model), last.graph, s.full, s.inputShape);
+        p.widths.putAll(last.widths);
+        Map<String, float[]> scores = pruner().scores(p.model, p.graph);
+        List<String> groups = new ArrayList<>(List.of(last.group));
+        for (String g : s.full.keySet()) if (!g.equals(last.group) && scores.containsKey(g)) groups.add(g);
+        Cut best = null, closest = null;
+        for (String g : groups) {
+            int w = p.widths.get(g), most = g.equals(last.group) ? w - s.widths.get(g) : w - minKeep.of(s.full.get(g));
+            if (most < 1) continue;
+            Cut c = measured(p, meter, scores, g, most);
+            if (c.cost > target) continue;
+            for (int lo = 1, hi = most; lo < hi; ) {
+                int mid = (lo + hi) >>> 1;
+                Cut m = measured(p, meter, scores, g, mid);
+                if (m.cost <= target) { hi = mid; c = m; } else lo = mid + 1;
+            }
+            log.accept(String.format(Locale.ROOT, "  %s %d → %d: measured %.3f ms", g, w, c.keep.length, c.cost));
+            if (c.cost >= floor) {
+                if (recalibrate) recalibrate(c.result.model(), validation, s.inputShape);
+                c = new Cut(c.group, c.keep, c.result, c.cost, evaluate(c.result.model()));
+                if (best == null || c.eval.loss() < best.eval.loss()) best = c;
+                if (g.equals(last.group)) break;
+            } else if (closest == null || c.cost > closest.cost) closest = c;
+        }
+        if (best == null && closest != null && closest.cost > s.cost) {
+            if (recalibrate) recalibrate(closest.result.model(), validation, s.inputShape);
+            best = new Cut(closest.group, closest.keep, closest.result, closest.cost, evaluate(closest.result.model()));
+        }
+        if (best == null) {
+            log.accept("  no cut lands nearer the budget: the last move stays");
+            return;
+        }
+        // the move replaced by the landing cut of the model before it (its tensors, shapes included; its measurement kept)
+        s.model.loadStateDict(best.result.model().stateDict(), true);
+        s.graph = DependencyGraph.analyze(s.model, s.inputShape);
+        s.widths.putAll(p.widths);
+        s.widths.put(best.group, best.keep.length);
+        s.cost = best.cost;
+        meter.anchor(s.cost, s.widths);
+        s.score(best.eval);
+        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, "back-off: " + best.group + " " + p.widths.get(best.group) + " → " + best.keep.length));
+        log.accept(String.format(Locale.ROOT, "  back-off: %s → %d, measured %.3f ms, validation accuracy %.2f%%", best.group,
+                best.keep.length, s.cost, 100 * s.accuracy));
     }
 
     /** A model's validation accuracy and loss, after a short fine-tune of a copy when {@link #probe} is on. */
@@ -257,6 +388,12 @@ public final class BudgetSearch {
         Map<String, Integer> widths = new LinkedHashMap<>(s.widths);
         widths.put(g, keep.length);
         return new Cut(g, keep, r, meter.of(r.after(), widths), null);
+    }
+
+    /** As {@link #cut}, its cost measured (the copy timed alone) instead of estimated. */
+    private Cut measured(State s, Meter meter, Map<String, float[]> scores, String g, int n) {
+        Cut c = cut(s, meter, scores, g, n);
+        return new Cut(g, c.keep, c.result, meter.measure(c.result.model()), null);
     }
 
     /**
@@ -300,15 +437,38 @@ public final class BudgetSearch {
         return keep;
     }
 
-    /** A model's cost in the budget's unit: FLOPs, parameters, or the latency table's estimate in ms. */
-    record Meter(Budget.Kind kind, LatencyTable table, int[] inputShape) {
+    /**
+     * A model's cost in the budget's unit: FLOPs, parameters, or milliseconds — the last measurement (the anchor) plus
+     * the table's estimated change from the anchor's widths to the model's.
+     */
+    static final class Meter {
+        final Budget.Kind kind;
+        final LatencyTable table;
+        final LatencyMeter clock;
+        double anchorMillis, anchorEstimate;
+
+        Meter(Budget.Kind kind, LatencyTable table, LatencyMeter clock) {
+            this.kind = kind;
+            this.table = table;
+            this.clock = clock;
+        }
+
         double of(ModelCost c, Map<String, Integer> widths) {
             return switch (kind) {
                 case FLOPS -> c.flops();
                 case PARAMS -> c.parameters();
-                case LATENCY -> table.estimate(widths);
+                case LATENCY -> anchorMillis + table.estimate(widths) - anchorEstimate;
             };
         }
+
+        /** Latency only: the model at {@code widths} measured {@code millis}; estimates are taken from there on. */
+        void anchor(double millis, Map<String, Integer> widths) {
+            if (table == null) return;
+            anchorMillis = millis;
+            anchorEstimate = table.estimate(widths);
+        }
+
+        double measure(Module m) { return clock.millis(List.of(m))[0]; }
     }
 
     /** Where stage k of K stops: cost₀·(target/cost₀)^(k/K), and exactly {@code target} at k = K. */
@@ -333,6 +493,11 @@ public final class BudgetSearch {
      * @throws IllegalArgumentException when even r = 0.9999 costs more
      */
     public static <T> Bisection<T> bisect(DoubleFunction<T> prune, ToDoubleFunction<T> cost, double target, String what) {
+        return bisect(prune, cost, target, what, 1e-4);
+    }
+
+    /** As above, to {@code tolerance} in the ratio (a measured cost: each step times a model, so fewer steps). */
+    public static <T> Bisection<T> bisect(DoubleFunction<T> prune, ToDoubleFunction<T> cost, double target, String what, double tolerance) {
         double lo = 0, hi = 0.9999;
         T best = prune.apply(hi);
         if (cost.applyAsDouble(best) > target)
@@ -340,7 +505,7 @@ public final class BudgetSearch {
                     what, hi, cost.applyAsDouble(best), target));
         T zero = prune.apply(0);
         if (cost.applyAsDouble(zero) <= target) return new Bisection<>(0, zero);
-        while (hi - lo > 1e-4) {
+        while (hi - lo > tolerance) {
             double mid = (lo + hi) / 2;
             T m = prune.apply(mid);
             if (cost.applyAsDouble(m) <= target) { hi = mid; best = m; } else lo = mid;

@@ -56,6 +56,52 @@ public final class Latency {
      * {@link Predictor}'s {@code predict} where the model compiles, else its eval-mode forward.
      */
     public static double[] compare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
+        double[][] ms = samples(models, warmup, repeats, MAX_WARMUP_NANOS, inputShape);
+        double[] medians = new double[models.size()];
+        for (int k = 0; k < medians.length; k++) medians[k] = median(ms[k]);
+        return medians;
+    }
+
+    /** A measurement counts as settled when every model's interquartile range is at most this share of its median. */
+    static final double STEADY_SPREAD = 0.10;
+
+    /**
+     * As {@link #compare}, repeated while the passes spread wide: after each round, if some model's interquartile range
+     * exceeds {@link #STEADY_SPREAD} of its median, another round of twice the repeats is timed (at most two more), and
+     * each model's median is taken over all its passes. On a two-vCPU machine shared with other work one round of 30
+     * passes of a 1 ms model can sit in a slow phase; more passes where the spread shows it is cheaper than a wrong cut.
+     * Meant for many calls in one process (a search): warm-up stops settling after {@link #STEADY_MAX_WARMUP_NANOS},
+     * as under load it rarely settles and the JIT has compiled the passes after the first calls.
+     */
+    public static double[] steadyCompare(List<? extends Module> models, int warmup, int repeats, int... inputShape) {
+        double[][] all = samples(models, warmup, repeats, STEADY_MAX_WARMUP_NANOS, inputShape);
+        for (int round = 1, n = 2 * repeats; round <= 2 && maxSpread(all) > STEADY_SPREAD; round++, n *= 2) {
+            double[][] more = samples(models, warmup, n, MIN_WARMUP_NANOS, inputShape);
+            for (int k = 0; k < all.length; k++) {
+                double[] joined = Arrays.copyOf(all[k], all[k].length + more[k].length);
+                System.arraycopy(more[k], 0, joined, all[k].length, more[k].length);
+                all[k] = joined;
+            }
+        }
+        double[] medians = new double[models.size()];
+        for (int k = 0; k < medians.length; k++) medians[k] = median(all[k]);
+        return medians;
+    }
+
+    /** The largest (q₃ − q₁) / median over the rows. */
+    static double maxSpread(double[][] ms) {
+        double worst = 0;
+        for (double[] row : ms) {
+            double[] s = row.clone();
+            Arrays.sort(s);
+            double q1 = s[(s.length - 1) / 4], q3 = s[(3 * (s.length - 1)) / 4];
+            worst = Math.max(worst, (q3 - q1) / median(s));
+        }
+        return worst;
+    }
+
+    /** Each model's timed passes in milliseconds, interleaved as in {@link #compare}. */
+    static double[][] samples(List<? extends Module> models, int warmup, int repeats, long maxWarmupNanos, int... inputShape) {
         if (repeats < 1) throw new IllegalArgumentException("latency needs at least one timed run, got " + repeats);
         double[][] ms = new double[models.size()][repeats];
         boolean[] wasTraining = evalMode(models);
@@ -71,7 +117,7 @@ public final class Latency {
                     compiled[k] = Predictor.of(models.get(k), n, example);
                     out[k] = new float[n * compiled[k].outputSize()];
                 }
-            warmUpThenTime(models.size(), warmup, repeats, (k, i) -> {
+            warmUpThenTime(models.size(), warmup, repeats, maxWarmupNanos, (k, i) -> {
                 if (compiled[k] != null) {
                     long t = System.nanoTime();
                     compiled[k].predict(images, n, out[k]);
@@ -88,9 +134,7 @@ public final class Latency {
             for (Predictor p : compiled) if (p != null) p.close();
             restoreModes(models, wasTraining);
         }
-        double[] medians = new double[models.size()];
-        for (int k = 0; k < medians.length; k++) medians[k] = median(ms[k]);
-        return medians;
+        return ms;
     }
 
     /**
@@ -110,7 +154,7 @@ public final class Latency {
         boolean[] wasTraining = evalMode(models);
         try (GradMode ignored = GradMode.off(); TensorScope outer = TensorScope.open()) {
             Tensor[] x0 = inputs(models, inputShape);
-            warmUpThenTime(models.size(), warmup, repeats, (k, i) -> {
+            warmUpThenTime(models.size(), warmup, repeats, MAX_WARMUP_NANOS, (k, i) -> {
                 try (TensorScope scope = TensorScope.open()) {
                     Tensor x = x0[k];
                     int l = 0;
@@ -151,8 +195,8 @@ public final class Latency {
      * 20 ms of {@code bin/shears prune}'s 200 passes at batch 1), on a compiler thread competing for the two
      * cores with the pass.
      */
-    private static void warmUpThenTime(int models, int warmup, int repeats, Pass pass) {
-        warmupPasses(warmup, () -> {
+    private static void warmUpThenTime(int models, int warmup, int repeats, long maxWarmupNanos, Pass pass) {
+        warmupPasses(warmup, maxWarmupNanos, () -> {
             for (int k = 0; k < models; k++) pass.run(k, -1);
         });
         for (int first = 0; first < repeats; first += BLOCK)
@@ -186,6 +230,8 @@ public final class Latency {
     static final long WINDOW_NANOS = 250_000_000L;
     /** ... or after this long in all, settled or not. */
     static final long MAX_WARMUP_NANOS = 10_000_000_000L;
+    /** {@link #steadyCompare}'s cap instead. */
+    static final long STEADY_MAX_WARMUP_NANOS = 3_000_000_000L;
 
     /**
      * Runs {@code pass} at least {@code warmup} times and for at least {@link #MIN_WARMUP_NANOS}, then until
@@ -193,11 +239,11 @@ public final class Latency {
      * between parallel chunks) the JIT compiler threads get little CPU, and after one second a pruned
      * SimpleCNN at batch 1 on two threads still took 0.029 ms a pass against 0.014 ms a few seconds later.
      */
-    private static void warmupPasses(int warmup, Runnable pass) {
+    private static void warmupPasses(int warmup, long maxNanos, Runnable pass) {
         long start = System.nanoTime();
         for (int i = 0; i < warmup || System.nanoTime() - start < MIN_WARMUP_NANOS; i++) pass.run();
         double previous = Double.NaN;
-        while (System.nanoTime() - start < MAX_WARMUP_NANOS) {
+        while (System.nanoTime() - start < maxNanos) {
             double current = windowMedian(pass);
             if (Math.abs(current - previous) <= SETTLED * previous) return;
             previous = current;

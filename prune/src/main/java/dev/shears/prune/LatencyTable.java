@@ -42,6 +42,14 @@ public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widt
      */
     public static LatencyTable measure(Module model, DependencyGraph graph, Map<String, float[]> scores, MinKeep minKeep,
                                        boolean fold, int batch, int repeats, int... inputShape) {
+        int[] shape = inputShape.clone();
+        shape[0] = batch;
+        return measure(model, graph, scores, minKeep, fold, batch, models -> Latency.compare(models, 3, Math.min(repeats, MAX_REPEATS), shape));
+    }
+
+    /** As above, each model's milliseconds per batch of {@code batch} from {@code meter} (all the table's models in one call). */
+    static LatencyTable measure(Module model, DependencyGraph graph, Map<String, float[]> scores, MinKeep minKeep,
+                                boolean fold, int batch, BudgetSearch.LatencyMeter meter) {
         List<Module> models = new ArrayList<>();
         models.add(model);
         Map<String, int[]> widths = new LinkedHashMap<>();
@@ -57,9 +65,7 @@ public record LatencyTable(int batch, double fullMillis, Map<String, int[]> widt
                 models.add(m);
             }
         }
-        int[] shape = inputShape.clone();
-        shape[0] = batch;
-        double[] ms = Latency.compare(models, 3, Math.min(repeats, MAX_REPEATS), shape);
+        double[] ms = meter.millis(models);
         Map<String, double[]> millis = new LinkedHashMap<>();
         int k = 1;
         for (var e : widths.entrySet()) {

@@ -273,4 +273,91 @@ class BudgetSearchTest {
     private static String key(Dataset d, int i) {
         return d.labels()[i] + ":" + Arrays.hashCode(Arrays.copyOfRange(d.images(), i * d.imageSize(), (i + 1) * d.imageSize()));
     }
+
+    /**
+     * A fake latency of SimpleCNN at batch 64 that mimics kernel regimes: 0.05 ms per channel of conv1 and conv2, plus
+     * 2 ms while conv2 has more than 40 channels (as if a wide conv2 ran a slower kernel). Deterministic: the landing
+     * logic is tested without timing.
+     */
+    static double regimeMillis(Module m) {
+        int c1 = ((Conv2d) m.child("conv1")).outChannels(), c2 = ((Conv2d) m.child("conv2")).outChannels();
+        return 0.05 * (c1 + c2) + (c2 > 40 ? 2 : 0);
+    }
+
+    /** The same without the step: what a table measured under one kernel regime would believe. */
+    static double smoothMillis(Module m) {
+        int c1 = ((Conv2d) m.child("conv1")).outChannels(), c2 = ((Conv2d) m.child("conv2")).outChannels();
+        return 0.05 * (c1 + c2) + 2 * c2 / 64.0;
+    }
+
+    /** Measures every model by {@code f}. */
+    static BudgetSearch.LatencyMeter meter(java.util.function.ToDoubleFunction<Module> f) {
+        return models -> models.stream().mapToDouble(f).toArray();
+    }
+
+    /**
+     * A latency budget lands in [0.9, 1]·budget on a step-shaped latency, whether the table knows the step or not
+     * (a table that does not — many models measured at once — sees smooth costs, so the last move overshoots far
+     * below the budget and is backed off on measured latency); the model is left at the widths reported and its
+     * measured latency is the meter's. With the blind table at 4.5 and 3.4 ms the band cannot be reached from where
+     * the path stands before its last move (conv1 at 16, conv2 at 48, 5.2 ms: conv2 at 41 measures 4.85 ms, at 40
+     * 2.8 ms, and no cut of conv1 alone meets the budget), as the back-off changes one group only: the model then stays
+     * below the budget at the cut measured closest to it. With the table that knows the step, 4.5 ms is landed by a
+     * back-off (conv2 cut to 40 measured 3.2 ms; conv1 cut instead, 4.35 ms).
+     */
+    @Test
+    void aLatencyBudgetLandsWithinTenPercentBelowItOnAStepShapedLatency() {
+        int backOffs = 0;
+        for (boolean tableKnowsTheStep : new boolean[]{true, false})
+            for (double budget : new double[]{5.5, 5.0, 4.5, 3.4, 2.5}) {
+                Sequential m = SimpleCNN.create(1);
+                BudgetSearch.LatencyMeter fake = tableKnowsTheStep ? meter(BudgetSearchTest::regimeMillis)
+                        : models -> models.size() > 4 ? meter(BudgetSearchTest::smoothMillis).millis(models) : meter(BudgetSearchTest::regimeMillis).millis(models);
+                BudgetSearch.Result r = new BudgetSearch(Method.L1, Budget.latency(budget, 64)).validation(val.first(100))
+                        .latencyMeter(fake).search(m, ONE);
+                String what = "budget " + budget + (tableKnowsTheStep ? "" : ", table blind to the step") + ": widths " + r.widthsAfter()
+                        + ", path " + r.path().stream().map(BudgetSearch.Point::move).toList();
+                assertEquals(regimeMillis(m), r.measuredMillis(), 1e-9, what);
+                boolean unreachable = (budget == 4.5 || budget == 3.4) && !tableKnowsTheStep;
+                assertTrue(r.measuredMillis() <= budget && (unreachable || r.measuredMillis() >= 0.9 * budget), r.measuredMillis() + " ms; " + what);
+                if (r.path().stream().anyMatch(p -> p.move().startsWith("back-off"))) backOffs++;
+                assertEquals(r.widthsAfter().get("conv1"), ((Conv2d) m.child("conv1")).outChannels(), what);
+                assertEquals(r.widthsAfter().get("conv2"), ((Conv2d) m.child("conv2")).outChannels(), what);
+                assertEquals(10, m.forward(dev.shears.core.Tensor.randn(1, 2, 1, 28, 28)).shape()[1], what);
+            }
+        assertTrue(backOffs >= 1, "the back-off was taken in " + backOffs + " runs");
+    }
+
+    /** The spread that decides whether {@link Latency#steadyCompare} times more passes: (q₃ − q₁) / median, by hand. */
+    @Test
+    void theSpreadOfTimedPassesIsTheInterquartileRangeOverTheMedian() {
+        assertEquals(2.0 / 3, Latency.maxSpread(new double[][]{{5, 1, 4, 2, 3}}), 1e-12);   // q₁ 2, q₃ 4, median 3
+        assertEquals(0.5, Latency.maxSpread(new double[][]{{2, 2, 2, 2, 2}, {3, 1, 2, 5, 4, 2, 2}}), 1e-12);   // the second: 2, 3, 2
+        assertEquals(0, Latency.maxSpread(new double[][]{{7}}), 0);
+    }
+
+    /**
+     * Load that comes and goes between measurements slows the model and the reference alike and cancels: with every
+     * call slowed by a different factor (1.5, 3, 1, 2), each model still reads its undisturbed latency once the
+     * reference has been seen at its fastest (factor 1); before that, it reads the fastest slow-down seen so far.
+     */
+    @Test
+    void aRelativeMeterCancelsLoadThatHitsModelAndReferenceAlike() {
+        Sequential reference = SimpleCNN.create(32, 64, 128, 0), half = SimpleCNN.create(16, 32, 128, 0);
+        double[] load = {1.5, 3, 1, 2};
+        int[] call = {0};
+        BudgetSearch.LatencyMeter loaded = models -> {
+            double f = load[call[0]++];
+            return models.stream().mapToDouble(m -> f * regimeMillis(m)).toArray();
+        };
+        BudgetSearch.LatencyMeter meter = BudgetSearch.relativeTo(reference, loaded);
+        double truth = regimeMillis(half);
+        assertEquals(1.5 * truth, meter.millis(java.util.List.of(half))[0], 1e-9);   // the reference read 1.5× so far
+        assertEquals(1.5 * truth, meter.millis(java.util.List.of(half))[0], 1e-9);   // 3× load: cancelled, 1.5 still the fastest
+        assertEquals(truth, meter.millis(java.util.List.of(half))[0], 1e-9);
+        assertArrayEquals(new double[]{truth, regimeMillis(reference)}, meter.millis(java.util.List.of(half, reference)), 1e-9);
+        // the table's many models go to the clock as they are
+        call[0] = 0;
+        assertEquals(1.5 * truth, meter.millis(java.util.Collections.nCopies(5, half))[0], 1e-9);
+    }
 }
