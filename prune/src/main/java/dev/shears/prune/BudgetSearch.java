@@ -321,9 +321,11 @@ public final class BudgetSearch {
      * before that move ({@code last}), each group's smallest cut that meets {@code target} is bisected on
      * <em>measured</em> latency — the last move's group first, only up to the cut it took. The first group whose cut
      * lands in [{@code floor}, {@code target}] replaces the move (of several in the band after the last move's group
-     * missed it, the one with the lowest validation loss); if none does, the cut measured closest below the target,
-     * when that is above where the search stands. Kernel regimes make latency a step function of the widths, so
-     * within one group no cut may land in the band; then another group's may.
+     * missed it, the one with the lowest validation loss). Kernel regimes make latency a step function of the widths,
+     * so within one group no cut may land in the band; then a second round starts from the last move's group cut one
+     * channel less than its smallest cut that met the target (just over it) and bisects each other group's cut from
+     * there: two groups that together land in the band. If neither round lands, the cut measured closest below the
+     * target, when that is above where the search stands.
      */
     private void land(State s, Snapshot last, Meter meter, double target, double floor, double cost0, List<Point> path) {
         log.accept(String.format(Locale.ROOT, "measured %.3f ms is below %.3f: backing off the last move (%s)", s.cost, floor, last.group));
@@ -333,27 +335,45 @@ public final class BudgetSearch {
         List<String> groups = new ArrayList<>(List.of(last.group));
         for (String g : s.full.keySet()) if (!g.equals(last.group) && scores.containsKey(g)) groups.add(g);
         Cut best = null, closest = null;
-        for (String g : groups) {
-            int w = p.widths.get(g), most = g.equals(last.group) ? w - s.widths.get(g) : w - minKeep.of(s.full.get(g));
-            if (most < 1) continue;
-            Cut c = measured(p, meter, scores, g, most);
-            if (c.cost > target) continue;
-            for (int lo = 1, hi = most; lo < hi; ) {
-                int mid = (lo + hi) >>> 1;
-                Cut m = measured(p, meter, scores, g, mid);
-                if (m.cost <= target) { hi = mid; c = m; } else lo = mid + 1;
+        State bestFrom = p, closestFrom = p;
+        int lastMet = -1;   // the smallest cut of the last move's group that met the target
+        for (int round = 0; round < 2 && best == null; round++) {
+            if (round == 1) {   // the last move's group just over the target, then a cut of another group
+                if (lastMet <= 1) break;
+                Cut over = cut(p, meter, scores, last.group, lastMet - 1);
+                Module m = over.result.model();
+                p = new State(m, DependencyGraph.analyze(m, s.inputShape), s.full, s.inputShape);
+                p.widths.putAll(last.widths);
+                p.widths.put(last.group, over.keep.length);
+                scores = pruner().scores(p.model, p.graph);
+                groups.remove(last.group);
+                log.accept(String.format(Locale.ROOT, "  with %s at %d:", last.group, over.keep.length));
             }
-            log.accept(String.format(Locale.ROOT, "  %s %d → %d: measured %.3f ms", g, w, c.keep.length, c.cost));
-            if (c.cost >= floor) {
-                if (recalibrate) recalibrate(c.result.model(), validation, s.inputShape);
-                c = new Cut(c.group, c.keep, c.result, c.cost, evaluate(c.result.model()));
-                if (best == null || c.eval.loss() < best.eval.loss()) best = c;
-                if (g.equals(last.group)) break;
-            } else if (closest == null || c.cost > closest.cost) closest = c;
+            for (String g : groups) {
+                int w = p.widths.get(g), most = round == 0 && g.equals(last.group) ? w - s.widths.get(g) : w - minKeep.of(s.full.get(g));
+                if (most < 1) continue;
+                Cut c = measured(p, meter, scores, g, most);
+                if (c.cost > target) continue;
+                int n = most;
+                for (int lo = 1, hi = most; lo < hi; ) {
+                    int mid = (lo + hi) >>> 1;
+                    Cut m = measured(p, meter, scores, g, mid);
+                    if (m.cost <= target) { hi = mid; c = m; n = mid; } else lo = mid + 1;
+                }
+                if (round == 0 && g.equals(last.group)) lastMet = n;
+                log.accept(String.format(Locale.ROOT, "  %s %d → %d: measured %.3f ms", g, w, c.keep.length, c.cost));
+                if (c.cost >= floor) {
+                    if (recalibrate) recalibrate(c.result.model(), validation, s.inputShape);
+                    c = new Cut(c.group, c.keep, c.result, c.cost, evaluate(c.result.model()));
+                    if (best == null || c.eval.loss() < best.eval.loss()) { best = c; bestFrom = p; }
+                    if (round == 0 && g.equals(last.group)) break;
+                } else if (closest == null || c.cost > closest.cost) { closest = c; closestFrom = p; }
+            }
         }
         if (best == null && closest != null && closest.cost > s.cost) {
             if (recalibrate) recalibrate(closest.result.model(), validation, s.inputShape);
             best = new Cut(closest.group, closest.keep, closest.result, closest.cost, evaluate(closest.result.model()));
+            bestFrom = closestFrom;
         }
         if (best == null) {
             log.accept("  no cut lands nearer the budget: the last move stays");
@@ -362,14 +382,17 @@ public final class BudgetSearch {
         // the move replaced by the landing cut of the model before it (its tensors, shapes included; its measurement kept)
         s.model.loadStateDict(best.result.model().stateDict(), true);
         s.graph = DependencyGraph.analyze(s.model, s.inputShape);
-        s.widths.putAll(p.widths);
+        s.widths.putAll(bestFrom.widths);
         s.widths.put(best.group, best.keep.length);
         s.cost = best.cost;
         meter.anchor(s.cost, s.widths);
         s.score(best.eval);
-        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, "back-off: " + best.group + " " + p.widths.get(best.group) + " → " + best.keep.length));
-        log.accept(String.format(Locale.ROOT, "  back-off: %s → %d, measured %.3f ms, validation accuracy %.2f%%", best.group,
-                best.keep.length, s.cost, 100 * s.accuracy));
+        String move = bestFrom.widths.get(last.group).equals(last.widths.get(last.group)) || best.group.equals(last.group)
+                ? best.group + " " + bestFrom.widths.get(best.group) + " → " + best.keep.length
+                : last.group + " " + last.widths.get(last.group) + " → " + bestFrom.widths.get(last.group) + ", "
+                  + best.group + " " + bestFrom.widths.get(best.group) + " → " + best.keep.length;
+        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, "back-off: " + move));
+        log.accept(String.format(Locale.ROOT, "  back-off: %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
     }
 
     /** A model's validation accuracy and loss, after a short fine-tune of a copy when {@link #probe} is on. */

@@ -307,7 +307,7 @@ class BudgetSearchTest {
      */
     @Test
     void aLatencyBudgetLandsWithinTenPercentBelowItOnAStepShapedLatency() {
-        int backOffs = 0;
+        int backOffs = 0, twoGroupBackOffs = 0;
         for (boolean tableKnowsTheStep : new boolean[]{true, false})
             for (double budget : new double[]{5.5, 5.0, 4.5, 3.4, 2.5}) {
                 Sequential m = SimpleCNN.create(1);
@@ -318,14 +318,18 @@ class BudgetSearchTest {
                 String what = "budget " + budget + (tableKnowsTheStep ? "" : ", table blind to the step") + ": widths " + r.widthsAfter()
                         + ", path " + r.path().stream().map(BudgetSearch.Point::move).toList();
                 assertEquals(regimeMillis(m), r.measuredMillis(), 1e-9, what);
-                boolean unreachable = (budget == 4.5 || budget == 3.4) && !tableKnowsTheStep;
+                // 3.4 with the blind table: the path has cut conv1 to 16 before conv2 crosses the step, and no cut of the model
+                // before the last move lands in the band (c2 ≤ 40 gives at most 2.8 ms, c2 > 40 at least 4.1)
+                boolean unreachable = budget == 3.4 && !tableKnowsTheStep;
                 assertTrue(r.measuredMillis() <= budget && (unreachable || r.measuredMillis() >= 0.9 * budget), r.measuredMillis() + " ms; " + what);
                 if (r.path().stream().anyMatch(p -> p.move().startsWith("back-off"))) backOffs++;
+                if (r.path().stream().anyMatch(p -> p.move().startsWith("back-off") && p.move().contains(", "))) twoGroupBackOffs++;
                 assertEquals(r.widthsAfter().get("conv1"), ((Conv2d) m.child("conv1")).outChannels(), what);
                 assertEquals(r.widthsAfter().get("conv2"), ((Conv2d) m.child("conv2")).outChannels(), what);
                 assertEquals(10, m.forward(dev.shears.core.Tensor.randn(1, 2, 1, 28, 28)).shape()[1], what);
             }
         assertTrue(backOffs >= 1, "the back-off was taken in " + backOffs + " runs");
+        assertTrue(twoGroupBackOffs >= 1, "no back-off needed a second group (4.5 with the blind table does)");
     }
 
     /** The spread that decides whether {@link Latency#steadyCompare} times more passes: (q₃ − q₁) / median, by hand. */
