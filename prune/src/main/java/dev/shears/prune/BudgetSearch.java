@@ -66,9 +66,10 @@ public final class BudgetSearch {
 
     /**
      * A searched model measured below this share of a latency budget is backed off ({@link #land}): the issue asks for
-     * [0.9, 1.0]·budget, and a second measurement on a busy machine differs by a few percent.
+     * [0.9, 1.0]·budget, and a second measurement differs by a few percent even on a quiet 2-vCPU VM (SimpleCNN at
+     * widths 16, 37: 1.149, 1.181, 1.220 and 1.158 ms in four readings), so the search aims at [0.94, 0.97].
      */
-    public static final double LATENCY_FLOOR = 0.92;
+    public static final double LATENCY_FLOOR = 0.94;
 
     /**
      * Milliseconds per batch of each model, measured together (interleaved, so that drift in the machine's load hits
