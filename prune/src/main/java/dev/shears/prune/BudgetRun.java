@@ -186,7 +186,7 @@ public final class BudgetRun {
             double measured = cost.applyAsDouble(b.value());
             double limit = (1 - BudgetSearch.LATENCY_MARGIN) * s.budget().value();
             if (measured <= limit) break;
-            aim = Math.min(aim, cost.applyAsDouble(b.value())) * Math.max(0.7, limit / measured);
+            aim = Math.min(aim, measured) * Math.max(0.7, limit / measured);
             try {
                 b = BudgetSearch.bisect(prune, cost, aim, what, tolerance(s));
             } catch (IllegalArgumentException cannot) {
