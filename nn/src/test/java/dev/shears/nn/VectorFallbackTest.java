@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -24,6 +23,20 @@ class VectorFallbackTest {
 
     @Test
     void compiledKernelsAllocateNoVectors() throws Exception {
+        // C2's decisions vary from run to run with timing (which thread reaches a threshold first, the profile
+        // it then sees): rarely, one compilation of a kernel leaves one Vector API call un-intrinsified (one in
+        // about 30 runs, Pool.halfRows's narrowing inlined into max2x2). A fallback a kernel always takes shows
+        // in every JVM; so a second JVM runs the probe when the first finds one, and the test fails only if
+        // that one finds a fallback too.
+        String first = probe();
+        if (first == null) return;
+        String second = probe();
+        assertTrue(second == null, "compiled kernels that ran the Vector API's Java fallback, in two JVMs:\n"
+                + first + "\n--- second JVM ---\n" + second);
+    }
+
+    /** Runs {@link VectorFallbackProbe} in a JVM of its own: null if it found no fallback, else its output. */
+    private static String probe() throws Exception {
         Path log = Files.createTempFile("vector-fallback", ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process probe = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-Dshears.threads=2",
@@ -39,6 +52,6 @@ class VectorFallbackTest {
         String out = Files.readString(log);
         Files.delete(log);
         assertTrue(done, "the probe did not finish in 300 s:\n" + out);
-        assertEquals(0, probe.exitValue(), "compiled kernels that ran the Vector API's Java fallback:\n" + out);
+        return probe.exitValue() == 0 ? null : out;
     }
 }
