@@ -137,6 +137,14 @@ def epoch_rows(args, rows, bench_train):
     rows.add(EPOCH_ROW, "anchor", bench_train, "samples/s")
     rows.add("one Fashion-MNIST epoch, 2 threads: its steps alone", "shears", t["samples_per_s"], "samples/s", anchor)
     rows.add("one Fashion-MNIST epoch, 2 threads: its steps alone", "anchor", bench_train, "samples/s")
+    if args.epochs_later:
+        # the rate a longer run settles to: epochs 2 and 3 of `train --epochs 3`, each with its test pass (the JVM's
+        # start and the JIT's warm-up are paid in epoch 1), the median of the two
+        t = last_json(run(cmd[:cmd.index("--epochs") + 1] + ["3"] + cmd[cmd.index("--epochs") + 2:]))
+        later = [e["samples"] / (e["seconds"] + e["test_seconds"]) for e in t["epochs"][1:]]
+        name = "a later Fashion-MNIST epoch, 2 threads: epochs 2-3 of `bin/shears train --epochs 3`, test passes included"
+        rows.add(name, "shears", statistics.median(later), "samples/s", anchor)
+        rows.add(name, "anchor", bench_train, "samples/s")
 
 
 def one_round(args, rows, onnx):
@@ -208,6 +216,8 @@ def main():
                    help="only the epoch rows: one Fashion-MNIST epoch of `bin/shears train` against `bin/shears bench`")
     p.add_argument("--gemm-only", action="store_true",
                    help="only the sgemm rows: 512 and 1024 on 1 and 2 threads against OpenBLAS, AVX-512 and AVX2 only")
+    p.add_argument("--epochs-later", action="store_true",
+                   help="with the epoch rows, also epochs 2-3 of `bin/shears train --epochs 3` (test passes included)")
     p.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist", help="the epoch rows' data (IDX files)")
     p.add_argument("--raw", help="also write the table's data as JSON to this file")
     args = p.parse_args()

@@ -7,9 +7,10 @@
 #   ResNet-style fixture, batch 256 and 1, 2 threads, vs ONNX Runtime (OrtInference);
 #   sgemm 512 and 1024       vs OpenBLAS through numpy, on 1 and 2 threads;
 #   one Fashion-MNIST epoch  as a user times it (60,000 / the wall time of `bin/shears train --epochs 1`, JVM start,
-#                            test pass and exit included; and its steps alone) vs `bin/shears bench`'s training rate.
+#                            test pass and exit included; and its steps alone) vs `bin/shears bench`'s training rate;
+#                            with --epochs-later also epochs 2-3 of `train --epochs 3`, test passes included.
 #
-#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only | --gemm-only]
+#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only | --gemm-only] [--epochs-later]
 #
 # Needs JDK 25, /usr/bin/python3 with Debian's python3-torch (the ONNX export) and numpy, and this machine
 # kind's PyTorch 2.13 wheel (benchmarks/torch-venv.sh makes its venv once). Each round runs every row once,

@@ -1,7 +1,5 @@
 package dev.shears.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParameterException;
@@ -21,8 +19,6 @@ import java.util.concurrent.Callable;
  * throwing {@link #usageError} (exit 2, with usage) and failures by throwing any exception (exit 1, one line).
  */
 public abstract class ShearsCommand implements Callable<Integer> {
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     @Mixin protected Options.Output output;
     @Spec protected CommandSpec spec;
 
@@ -62,11 +58,11 @@ public abstract class ShearsCommand implements Callable<Integer> {
         out.flush();
     }
 
-    /** With --json, prints {@code result} (maps, lists, records of numbers and strings) as the one JSON object on stdout. */
-    protected void emitJson(Object result) throws JsonProcessingException {
+    /** With --json, prints {@code result} (maps, lists, records of numbers and strings) as the one JSON object on stdout ({@link JsonOut}). */
+    protected void emitJson(Object result) {
         if (!output.json) return;
         PrintWriter out = spec.commandLine().getOut();
-        out.println(JSON.writeValueAsString(result));
+        out.println(JsonOut.write(result));
         out.flush();
     }
 

@@ -63,6 +63,7 @@ final class TrainCommand extends BackendCommand {
 
     @Override
     protected int run() throws Exception {
+        Timeline.mark("run");
         if (training.epochs < 0) throw usageError("--epochs must be >= 0, got " + training.epochs);
         TrainingCheckpoint.State resumed = checkpoints.resume(spec, "train", RECIPE);
         int first = resumed == null ? 0 : resumed.epochs();
@@ -71,6 +72,7 @@ final class TrainCommand extends BackendCommand {
         Mnist data = WARM_UP && resumed == null && this.model.file == null && "cpu".equals(deviceName())
                 ? loadWhileWarmingUp(() -> this.data.load(this), seed.freshModel(), batch.size, this.model.sampleShape, 0)
                 : this.data.load(this);
+        Timeline.mark("loaded");
         Module model = resumed == null ? this.model.loadOr(this, seed::freshModel) : CheckpointOptions.model(resumed, checkpoints.resume, this.model, this);
         this.model.requireFits(data.train(), this.data);
         log("training %s (%,d parameters) on %s, %d thread(s): %d epochs, batch %d, SGD lr %s momentum %s weight decay %s",
@@ -115,7 +117,9 @@ final class TrainCommand extends BackendCommand {
             trainSamples += r.samples();
             trainCpu += cpuSeconds() - cpu;
             cpu = cpuSeconds();
+            Timeline.mark("test-pass");
             test = testPass(model, data);
+            Timeline.mark("test-pass-done");
             evalSeconds += test.seconds();
             evalCpu += cpuSeconds() - cpu;
             log("epoch %d/%d: loss %.4f, train accuracy %.2f%%, %,.0f samples/s (%.1f s); test loss %.4f, test accuracy %.2f%%",
@@ -200,6 +204,7 @@ final class TrainCommand extends BackendCommand {
         json.put("test_samples", test.samples());
         json.put("model", out.file == null ? null : out.file.toString());
         json.put("checkpoint", checkpoints.dir() == null ? null : checkpoints.dir().toString());
+        Timeline.mark("done");
         emitJson(json);
         return 0;
     }
@@ -237,8 +242,10 @@ final class TrainCommand extends BackendCommand {
         for (int i = 0; i < y.length; i++) y[i] = noise.nextInt(Mnist.CLASSES);
         Trainer warmup = new Trainer(throwaway, new SGD(throwaway.parameters(), 1e-3f, 0.9f, 0f));
         try {
-            for (int step = 0; step < MAX_WARMUP_STEPS && (step < minSteps || !loading.isDone()); step++)
+            for (int step = 0; step < MAX_WARMUP_STEPS && (step < minSteps || !loading.isDone()); step++) {
                 warmup.step(x, y, sampleShape);
+                Timeline.mark("warm-up-step");
+            }
         } catch (TrainingDivergedException ignored) {
             // only a warm-up: the run itself starts from its own model
         }
@@ -266,6 +273,7 @@ final class TrainCommand extends BackendCommand {
         @Override
         public void onStep(int epoch, int batch, int batches, int samples, double loss, double accuracy, double samplesPerSecond) {
             long now = System.nanoTime();
+            Timeline.step(epoch + 1, batch);
             if (batch == batches / 2) { startNanos = now; startSamples = samples; started = true; }
             if (batch == batches && started) { endNanos = now; endSamples = samples; ended = true; }
             next.onStep(epoch, batch, batches, samples, loss, accuracy, samplesPerSecond);
@@ -279,13 +287,12 @@ final class TrainCommand extends BackendCommand {
 
     /** Seconds since the JVM started (the process's start, less the launcher script's few milliseconds). */
     private static double uptimeSeconds() {
-        return ManagementFactory.getRuntimeMXBean().getUptime() / 1e3;
+        return Timeline.wallSeconds();
     }
 
     /** CPU time of the whole process so far, all its threads (the JIT compilers' and the GC's too), in seconds. */
     private static double cpuSeconds() {
-        return ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
-                ? os.getProcessCpuTime() / 1e9 : Double.NaN;
+        return Timeline.cpuSeconds();
     }
 
     /**

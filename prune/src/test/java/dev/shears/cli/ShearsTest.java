@@ -23,11 +23,26 @@ class ShearsTest {
 
     static Run shears(String... args) {
         StringWriter out = new StringWriter(), err = new StringWriter();
-        CommandLine cli = Shears.commandLine();
+        CommandLine cli = Shears.commandLine(args);   // as bin/shears runs them: the named subcommand alone
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
         int code = cli.execute(args);
         return new Run(code, out.toString(), err.toString());
+    }
+
+    /** The launcher builds only the subcommand it runs: each one's usage is the same as in the full command line. */
+    @Test
+    void aSubcommandAloneHasTheSameUsageAsInTheFullCommandLine() {
+        CommandLine full = Shears.commandLine();
+        assertEquals(Shears.SUBCOMMANDS.size(), full.getSubcommands().size());
+        for (String name : full.getSubcommands().keySet()) {
+            CommandLine alone = Shears.commandLine(name, "--help");
+            assertEquals("help".equals(name) ? full.getSubcommands().keySet() : java.util.Set.of(name),
+                    alone.getSubcommands().keySet(), name);
+            assertEquals(full.getSubcommands().get(name).getUsageMessage(), alone.getSubcommands().get(name).getUsageMessage(), name);
+        }
+        assertEquals(full.getUsageMessage(), Shears.commandLine("--help").getUsageMessage());
+        assertEquals(full.getUsageMessage(), Shears.commandLine("trian").getUsageMessage());
     }
 
     @Test
