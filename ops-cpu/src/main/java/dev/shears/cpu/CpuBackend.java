@@ -171,6 +171,14 @@ public final class CpuBackend implements Backend {
                 floats(invStd), floats(dx), floats(dgamma), floats(dbeta));
     }
 
+    @Override public void batchNorm2dReluMaxPoolBackward(Pool2dShape p, boolean training, Storage x, Storage y, Storage dyPool,
+                                                         Storage argmax, Storage gamma, Storage mean, Storage invStd,
+                                                         Storage dx, Storage dgamma, Storage dbeta) {
+        BatchNorm.backward(par, simd, p.n(), p.c(), p.h() * p.w(), training, floats(x), floats(y),
+                new BatchNorm.Pooled(p.p() * p.q(), floats(dyPool), ints(argmax)), floats(gamma), floats(mean),
+                floats(invStd), floats(dx), floats(dgamma), floats(dbeta));
+    }
+
     // ---- pooling ----
 
     @Override public Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y) {

@@ -263,9 +263,17 @@ final class Pool {
             for (int plane = lo; plane < hi; plane++) {
                 int xOff = plane * inPlane;
                 // zeroed plane by plane, so the routed values land while it is still in L1 (one pass over dx)
-                java.util.Arrays.fill(dx, xOff, xOff + inPlane, 0f);
-                for (int o = plane * outPlane, end = o + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
+                routePlane(dy, argmax, plane * outPlane, outPlane, dx, xOff, inPlane);
             }
         });
+    }
+
+    /**
+     * One plane of {@link #backward}: dx[xOff .. xOff+inPlane) = 0, then dy[o] added at xOff + argmax[o] for the
+     * plane's outputs o = o0 .. o0+outPlane−1 in order (overlapping windows add up in that order).
+     */
+    static void routePlane(float[] dy, int[] argmax, int o0, int outPlane, float[] dx, int xOff, int inPlane) {
+        java.util.Arrays.fill(dx, xOff, xOff + inPlane, 0f);
+        for (int o = o0, end = o0 + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
     }
 }

@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -255,6 +256,46 @@ public abstract class BackendConformance {
         Storage dx1 = b.allocate(size), dg1 = b.allocate(c), db1 = b.allocate(c);
         if (relu) b.batchNorm2dReluBackward(n, c, hw, training, xs, y1, up(b, dy), gs, m1, s1, dx1, dg1, db1);
         else b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        double tol = 1e-4 * Math.sqrt(n * hw);
+        assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
+        assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
+        assertClose(what + " dbeta", db0, b.download(db1), tol, 1e-3);
+    }
+
+    /**
+     * The BN-ReLU + max-pool backward in one call against the two calls it replaces: bit for bit against this
+     * backend's own max_pool2d backward followed by its batch_norm2d_relu backward (the contract: the same values),
+     * and against the reference's within the batch-norm tolerance. Overlapping windows (3×3, stride 2) route
+     * several gradients to one input; x is shifted so that some windows are all ≤ 0 after the ReLU (ties at 0).
+     */
+    @ParameterizedTest(name = "batch_norm2d_relu + max_pool2d backward {0}")
+    @MethodSource("poolCases")
+    void batchNormReluMaxPoolBackward(Pool2dShape p) {
+        Backend b = backend();
+        int n = p.n(), c = p.c(), hw = p.h() * p.w(), size = p.inputSize();
+        boolean training = n * hw >= 2;
+        float[] x = random(20, size), gamma = random(21, c), beta = random(22, c), dyPool = random(23, p.outputSize());
+        for (int i = 0; i < size; i++) x[i] = 2 * x[i] - 0.5f;
+        float[] rm = new float[c], rv = new float[c];
+        Arrays.fill(rv, 1f);
+        Storage xs = up(b, x), gs = up(b, gamma), y = b.allocate(size), m = b.allocate(c), s = b.allocate(c);
+        b.batchNorm2dReluForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), up(b, rm), up(b, rv), y, m, s);
+        Storage argmax = b.maxPool2dForward(p, y, b.allocate(p.outputSize()));
+        String what = b.name() + " batch_norm2d_relu + max_pool2d backward training=" + training + " " + p;
+        // the two calls, on this backend and on the reference (pooling this backend's forward output)
+        Storage dy = b.allocate(size), dx2 = b.allocate(size), dg2 = b.allocate(c), db2 = b.allocate(c);
+        b.maxPool2dBackward(p, up(b, dyPool), argmax, dy);
+        b.batchNorm2dReluBackward(n, c, hw, training, xs, y, dy, gs, m, s, dx2, dg2, db2);
+        float[] dx0 = new float[size], dg0 = new float[c], db0 = new float[c], dy0 = new float[size];
+        Storage arg0 = REF.maxPool2dForward(p, up(REF, b.download(y)), wrap(new float[p.outputSize()]));
+        REF.maxPool2dBackward(p, up(REF, dyPool), arg0, wrap(dy0));
+        REF.batchNorm2dReluBackward(n, c, hw, training, up(REF, x), up(REF, b.download(y)), wrap(dy0), up(REF, gamma),
+                up(REF, b.download(m)), up(REF, b.download(s)), wrap(dx0), wrap(dg0), wrap(db0));
+        Storage dx1 = poisoned(b, size), dg1 = poisoned(b, c), db1 = poisoned(b, c);
+        b.batchNorm2dReluMaxPoolBackward(p, training, xs, y, up(b, dyPool), argmax, gs, m, s, dx1, dg1, db1);
+        assertClose(what + " dx, against the two calls", b.download(dx2), b.download(dx1), 0, 0);
+        assertClose(what + " dgamma, against the two calls", b.download(dg2), b.download(dg1), 0, 0);
+        assertClose(what + " dbeta, against the two calls", b.download(db2), b.download(db1), 0, 0);
         double tol = 1e-4 * Math.sqrt(n * hw);
         assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
         assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
