@@ -38,11 +38,12 @@ public final class NormOps {
             return ConvOps.maxPool2d(batchNorm2dRelu(x, gamma, beta, runningMean, runningVar, training, momentum, eps),
                     kernel, stride, padding);
         String op = "batch_norm2d_relu_max_pool2d";
-        Forward f = forward(op, x, gamma, beta, runningMean, runningVar, training, momentum, eps, true);
+        Shapes.requireRank(op, "input", x, 4);
         Pool2dShape p = new Pool2dShape(x.dim(0), x.dim(1), x.dim(2), x.dim(3), kernel, kernel, stride, stride, padding, padding);
         Backend b = x.backend();
         Tensor out = Tensor.output(b, p.n(), p.c(), p.p(), p.q());
-        Storage argmax = b.maxPool2dForward(p, f.y.storage(), out.storage());
+        Forward f = forward(op, x, gamma, beta, runningMean, runningVar, training, momentum, eps, true, p, out);
+        Storage argmax = f.argmax;
         return Tensor.record(op, out, g -> {
             Tensor dx = Tensor.output(b, x.shape()), dg = Tensor.output(b, p.c()), dbeta = Tensor.output(b, p.c());
             b.batchNorm2dReluMaxPoolBackward(p, training, x.storage(), f.y.storage(), g.storage(), argmax, gamma.storage(),
@@ -55,7 +56,7 @@ public final class NormOps {
     private static Tensor batchNorm2d(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                       boolean training, float momentum, float eps, boolean relu) {
         String op = relu ? "batch_norm2d_relu" : "batch_norm2d";
-        Forward f = forward(op, x, gamma, beta, runningMean, runningVar, training, momentum, eps, relu);
+        Forward f = forward(op, x, gamma, beta, runningMean, runningVar, training, momentum, eps, relu, null, null);
         Backend b = x.backend();
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
         Tensor y = f.y, mean = f.mean, invStd = f.invStd;
@@ -71,11 +72,15 @@ public final class NormOps {
         }, x, gamma, beta);
     }
 
-    /** The forward's output and what backward needs of it: the statistics actually used, never recomputed. */
-    private record Forward(Tensor y, Tensor mean, Tensor invStd) {}
+    /**
+     * The forward's output and what backward needs of it: the statistics actually used, never recomputed; with a
+     * pool, the pool's arg-max (its output is the caller's).
+     */
+    private record Forward(Tensor y, Tensor mean, Tensor invStd, Storage argmax) {}
 
+    /** BN (with relu, BN-ReLU; with {@code pool}, BN-ReLU then the pool into {@code out}) after checking the shapes. */
     private static Forward forward(String op, Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
-                                   boolean training, float momentum, float eps, boolean relu) {
+                                   boolean training, float momentum, float eps, boolean relu, Pool2dShape pool, Tensor out) {
         Shapes.requireRank(op, "input", x, 4);
         Shapes.requireSameBackend(op, x, gamma, beta, runningMean, runningVar);
         int n = x.dim(0), c = x.dim(1), hw = x.dim(2) * x.dim(3);
@@ -88,13 +93,17 @@ public final class NormOps {
         Backend b = x.backend();
         Tensor y = Tensor.output(b, x.shape());
         Tensor mean = Tensor.output(b, c), invStd = Tensor.output(b, c);
-        if (relu)
+        Storage argmax = null;
+        if (pool != null)
+            argmax = b.batchNorm2dReluMaxPoolForward(pool, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
+                    runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage(), out.storage());
+        else if (relu)
             b.batchNorm2dReluForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
                     runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
         else
             b.batchNorm2dForward(n, c, hw, training, momentum, eps, x.storage(), gamma.storage(), beta.storage(),
                     runningMean.storage(), runningVar.storage(), y.storage(), mean.storage(), invStd.storage());
         if (training) { runningMean.markModified(); runningVar.markModified(); }   // updated in place
-        return new Forward(y, mean, invStd);
+        return new Forward(y, mean, invStd, argmax);
     }
 }

@@ -33,11 +33,25 @@ final class BatchNorm {
     static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, boolean relu,
                         float momentum, float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd) {
         if (!par.splits(0, c, grain(n, hw))) {   // no body object to make (a compiled predictor's call allocates nothing)
-            forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, 0, c);
+            forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, null, 0, c);
             return;
         }
+        forward(par, simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, null);
+    }
+
+    /** A max-pool of the BN-ReLU's output y: its shape, its output and arg-max ({@link Pool#forward}'s). */
+    record Pooling(dev.shears.core.Pool2dShape shape, float[] out, int[] argmax) {}
+
+    /**
+     * {@link #forward} with ReLU, and with {@code pool} each plane of y pooled right after it is written, while it is
+     * still in L1, rather than read back by a pass of its own: the same y, pooled output and arg-max as the two
+     * calls, bit for bit.
+     */
+    static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, boolean relu, float momentum,
+                        float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean,
+                        float[] invStd, Pooling pool) {
         par.parallelFor(0, c, grain(n, hw), (lo, hi) ->
-                forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, lo, hi));
+                forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, pool, lo, hi));
     }
 
     /**
@@ -47,7 +61,7 @@ final class BatchNorm {
      */
     private static void forwardChannels(boolean simd, int n, int c, int hw, boolean training, boolean relu, float momentum,
                                         float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y,
-                                        float[] mean, float[] invStd, int lo, int hi) {
+                                        float[] mean, float[] invStd, Pooling pool, int lo, int hi) {
         long count = (long) n * hw;
         // training: the batch's 1/√(var + eps), kept in double for the scale γ·invStd; in evaluation it comes from
         // the running variance, recomputed per plane (no array: a compiled predictor's call allocates nothing)
@@ -91,6 +105,7 @@ final class BatchNorm {
                 int off = (i * c + ch) * hw;
                 if (relu) applyRelu(simd, x, y, off, hw, m, a, b);
                 else apply(simd, x, y, off, hw, m, a, b);
+                if (pool != null) Pool.forwardPlanes(simd, pool.shape(), y, pool.out(), pool.argmax(), i * c + ch, i * c + ch + 1);
             }
     }
 

@@ -263,12 +263,12 @@ public abstract class BackendConformance {
     }
 
     /**
-     * The BN-ReLU + max-pool backward in one call against the two calls it replaces: bit for bit against this
-     * backend's own max_pool2d backward followed by its batch_norm2d_relu backward (the contract: the same values),
-     * and against the reference's within the batch-norm tolerance. Overlapping windows (3×3, stride 2) route
+     * The BN-ReLU + max-pool forward and backward in one call each against the two calls each replaces: bit for bit
+     * against this backend's own (the contract: the same values; the backward's dx also checks the fused forward's
+     * arg-max), and the backward against the reference's within the batch-norm tolerance. Overlapping windows (3×3, stride 2) route
      * several gradients to one input; x is shifted so that some windows are all ≤ 0 after the ReLU (ties at 0).
      */
-    @ParameterizedTest(name = "batch_norm2d_relu + max_pool2d backward {0}")
+    @ParameterizedTest(name = "batch_norm2d_relu + max_pool2d {0}")
     @MethodSource("poolCases")
     void batchNormReluMaxPoolBackward(Pool2dShape p) {
         Backend b = backend();
@@ -279,12 +279,19 @@ public abstract class BackendConformance {
         float[] rm = new float[c], rv = new float[c];
         Arrays.fill(rv, 1f);
         Storage xs = up(b, x), gs = up(b, gamma), y = b.allocate(size), m = b.allocate(c), s = b.allocate(c);
-        b.batchNorm2dReluForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), up(b, rm), up(b, rv), y, m, s);
-        Storage argmax = b.maxPool2dForward(p, y, b.allocate(p.outputSize()));
-        String what = b.name() + " batch_norm2d_relu + max_pool2d backward training=" + training + " " + p;
+        Storage rm2 = up(b, rm), rv2 = up(b, rv), out2 = b.allocate(p.outputSize());
+        b.batchNorm2dReluForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm2, rv2, y, m, s);
+        Storage argmax2 = b.maxPool2dForward(p, y, out2);
+        String what = b.name() + " batch_norm2d_relu + max_pool2d training=" + training + " " + p;
+        // the forward in one call against the two: y, the statistics, the pooled output, and (below) the arg-max
+        Storage y1 = poisoned(b, size), m1 = poisoned(b, c), s1 = poisoned(b, c), rm1 = up(b, rm), rv1 = up(b, rv);
+        Storage out1 = poisoned(b, p.outputSize());
+        Storage argmax = b.batchNorm2dReluMaxPoolForward(p, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1, out1);
+        for (Storage[] pair : new Storage[][]{{y, y1}, {m, m1}, {s, s1}, {rm2, rm1}, {rv2, rv1}, {out2, out1}})
+            assertClose(what + " forward, against the two calls", b.download(pair[0]), b.download(pair[1]), 0, 0);
         // the two calls, on this backend and on the reference (pooling this backend's forward output)
         Storage dy = b.allocate(size), dx2 = b.allocate(size), dg2 = b.allocate(c), db2 = b.allocate(c);
-        b.maxPool2dBackward(p, up(b, dyPool), argmax, dy);
+        b.maxPool2dBackward(p, up(b, dyPool), argmax2, dy);
         b.batchNorm2dReluBackward(n, c, hw, training, xs, y, dy, gs, m, s, dx2, dg2, db2);
         float[] dx0 = new float[size], dg0 = new float[c], db0 = new float[c], dy0 = new float[size];
         Storage arg0 = REF.maxPool2dForward(p, up(REF, b.download(y)), wrap(new float[p.outputSize()]));
