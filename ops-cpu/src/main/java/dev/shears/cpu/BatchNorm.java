@@ -67,21 +67,12 @@ final class BatchNorm {
         // the running variance, recomputed per plane (no array: a compiled predictor's call allocates nothing)
         double[] is = training ? new double[hi - lo] : null;
         if (training) {
-            // one pass for both statistics: Σ(x − k) and Σ(x − k)² about a shift k, the channel's first value, so that
-            // Σ(x − k)² − (Σ(x − k))²/M does not cancel as Σx² − (Σx)²/M would when |mean| ≫ std
             double[] mu = new double[hi - lo], sq = new double[hi - lo];   // kept in double, as the running stats take them
-            double[] sums = new double[2];
             for (int i = 0; i < n; i++)
-                for (int ch = lo; ch < hi; ch++) {
-                    shiftedSums(simd, x, (i * c + ch) * hw, hw, x[ch * hw], sums);
-                    mu[ch - lo] += sums[0];
-                    sq[ch - lo] += sums[1];
-                }
-            for (int ch = lo; ch < hi; ch++) {
-                double d = mu[ch - lo] / count;
-                sq[ch - lo] = Math.max(0, sq[ch - lo] - d * mu[ch - lo]);   // Σ(x − mean)²
-                mu[ch - lo] = x[ch * hw] + d;
-            }
+                for (int ch = lo; ch < hi; ch++) mu[ch - lo] += Reduce.sum(simd, x, (i * c + ch) * hw, hw);
+            for (int ch = lo; ch < hi; ch++) mu[ch - lo] /= count;
+            for (int i = 0; i < n; i++)
+                for (int ch = lo; ch < hi; ch++) sq[ch - lo] += sumSquaredDeviation(simd, x, (i * c + ch) * hw, hw, (float) mu[ch - lo]);
             for (int ch = lo; ch < hi; ch++) {
                 double m = mu[ch - lo], var = sq[ch - lo] / count;
                 // PyTorch keeps the unbiased variance in its running estimate
@@ -271,23 +262,20 @@ final class BatchNorm {
     /** About 32 K values per chunk: one channel of SimpleCNN at batch 64 is already 50 K. */
     private static int grain(int n, int hw) { return Math.max(1, Pointwise.GRAIN / Math.max(1, n * hw)); }
 
-    /** sums[0] = Σ (x − k), sums[1] = Σ (x − k)² over x[off .. off+len). */
-    private static void shiftedSums(boolean simd, float[] x, int off, int len, float k, double[] sums) {
+    /** Σ (x − mu)² over x[off .. off+len). */
+    private static double sumSquaredDeviation(boolean simd, float[] x, int off, int len, float mu) {
         int j = 0;
-        double s0 = 0, s1 = 0;
+        double s = 0;
         if (simd && len >= L) {
-            FloatVector acc0 = FloatVector.zero(S), acc1 = acc0;
+            FloatVector acc = FloatVector.zero(S);
             for (int bound = S.loopBound(len); j < bound; j += L) {
-                FloatVector d = FloatVector.fromArray(S, x, off + j).sub(k);
-                acc0 = acc0.add(d);
-                acc1 = d.fma(d, acc1);
+                FloatVector d = FloatVector.fromArray(S, x, off + j).sub(mu);
+                acc = d.fma(d, acc);
             }
-            s0 = Lanes.sum(acc0);
-            s1 = Lanes.sum(acc1);
+            s = Lanes.sum(acc);
         }
-        for (; j < len; j++) { double d = x[off + j] - k; s0 += d; s1 += d * d; }
-        sums[0] = s0;
-        sums[1] = s1;
+        for (; j < len; j++) { double d = x[off + j] - mu; s += d * d; }
+        return s;
     }
 
     /** Σ dy·(x − mu) over [off .. off+len). */
