@@ -163,6 +163,34 @@ public interface Backend {
         recycle(dz);
     }
 
+    /**
+     * maxPool2dForward(p, y, out) after batchNorm2dReluForward(..., y, mean, invStd) (n, c, h·w from {@code p}): the
+     * same side effects and outputs, y included (backward needs it); returns the pool's arg-max. The default runs the
+     * two; a backend may pool each plane of y while it is still in cache.
+     */
+    default Storage batchNorm2dReluMaxPoolForward(Pool2dShape p, boolean training, float momentum, float eps, Storage x,
+                                                  Storage gamma, Storage beta, Storage runningMean, Storage runningVar,
+                                                  Storage y, Storage mean, Storage invStd, Storage out) {
+        batchNorm2dReluForward(p.n(), p.c(), p.h() * p.w(), training, momentum, eps, x, gamma, beta, runningMean, runningVar,
+                y, mean, invStd);
+        return maxPool2dForward(p, y, out);
+    }
+
+    /**
+     * Gradients of max-pooling {@code p} over {@link #batchNorm2dReluForward}'s output {@code y}, given the pooled
+     * gradient {@code dyPool} and the pool's {@code argmax}: {@link #batchNorm2dReluBackward} of dy =
+     * {@link #maxPool2dBackward}(dyPool). dx, dgamma, dbeta are overwritten. The default runs the two with a
+     * full-size temporary; a backend may route dyPool plane by plane instead and never store dy.
+     */
+    default void batchNorm2dReluMaxPoolBackward(Pool2dShape p, boolean training, Storage x, Storage y, Storage dyPool,
+                                                Storage argmax, Storage gamma, Storage mean, Storage invStd,
+                                                Storage dx, Storage dgamma, Storage dbeta) {
+        Storage dy = allocateForOutput(p.inputSize());
+        maxPool2dBackward(p, dyPool, argmax, dy);
+        batchNorm2dReluBackward(p.n(), p.c(), p.h() * p.w(), training, x, y, dy, gamma, mean, invStd, dx, dgamma, dbeta);
+        recycle(dy);
+    }
+
     // ---- pooling ----------------------------------------------------------------------------------------
 
     /**

@@ -40,15 +40,29 @@ public final class BatchNorm2d extends Module {
      */
     public Tensor forwardRelu(Tensor x) { return forward(x, true); }
 
+    /**
+     * pool(max(forward(x), 0)) in one op ({@link NormOps#batchNorm2dReluMaxPool}): what {@link Sequential} runs for a
+     * BatchNorm2d, a {@link ReLU} and a {@link MaxPool2d}, with the same values and gradients.
+     */
+    public Tensor forwardReluMaxPool(Tensor x, MaxPool2d pool) {
+        countBatch();
+        return NormOps.batchNorm2dReluMaxPool(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps,
+                pool.kernel(), pool.stride(), pool.padding());
+    }
+
     private Tensor forward(Tensor x, boolean relu) {
+        countBatch();
+        return relu ? NormOps.batchNorm2dRelu(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps)
+                : NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
+    }
+
+    private void countBatch() {
         if (isTraining()) {
             // in place, on the device: no read-back, and nothing allocated inside the caller's TensorScope
             Tensor count = buffer("num_batches_tracked");
             count.backend().affine(1, 1f, 1f, count.storage(), count.storage());
             count.markModified();
         }
-        return relu ? NormOps.batchNorm2dRelu(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps)
-                : NormOps.batchNorm2d(x, weight(), bias(), runningMean(), runningVar(), isTraining(), momentum, eps);
     }
 
     /**

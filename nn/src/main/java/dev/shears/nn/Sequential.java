@@ -24,7 +24,8 @@ public class Sequential extends Module {
     /**
      * Layer by layer; for inference (no gradient recorded) with {@link Inference}'s exact rewrites. A
      * {@link BatchNorm2d} followed by a {@link ReLU} runs as one op ({@link BatchNorm2d#forwardRelu}): same values
-     * and gradients, two passes over the maps fewer.
+     * and gradients, two passes over the maps fewer; followed by a {@link MaxPool2d} as well, the three run as one
+     * ({@link BatchNorm2d#forwardReluMaxPool}), whose backward never stores the full-size gradient.
      */
     @Override
     public Tensor forward(Tensor x) {
@@ -32,7 +33,12 @@ public class Sequential extends Module {
         if (Inference.applies()) return Inference.forward(layers, x);
         for (int i = 0; i < layers.size(); i++) {
             if (layers.get(i) instanceof BatchNorm2d bn && i + 1 < layers.size() && layers.get(i + 1) instanceof ReLU) {
-                x = bn.forwardRelu(x);
+                if (i + 2 < layers.size() && layers.get(i + 2) instanceof MaxPool2d pool) {
+                    x = bn.forwardReluMaxPool(x, pool);
+                    i++;
+                } else {
+                    x = bn.forwardRelu(x);
+                }
                 i++;
             } else {
                 x = layers.get(i).forward(x);

@@ -33,11 +33,25 @@ final class BatchNorm {
     static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, boolean relu,
                         float momentum, float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean, float[] invStd) {
         if (!par.splits(0, c, grain(n, hw))) {   // no body object to make (a compiled predictor's call allocates nothing)
-            forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, 0, c);
+            forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, null, 0, c);
             return;
         }
+        forward(par, simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, null);
+    }
+
+    /** A max-pool of the BN-ReLU's output y: its shape, its output and arg-max ({@link Pool#forward}'s). */
+    record Pooling(dev.shears.core.Pool2dShape shape, float[] out, int[] argmax) {}
+
+    /**
+     * {@link #forward} with ReLU, and with {@code pool} each plane of y pooled right after it is written, while it is
+     * still in L1, rather than read back by a pass of its own: the same y, pooled output and arg-max as the two
+     * calls, bit for bit.
+     */
+    static void forward(Parallel par, boolean simd, int n, int c, int hw, boolean training, boolean relu, float momentum,
+                        float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y, float[] mean,
+                        float[] invStd, Pooling pool) {
         par.parallelFor(0, c, grain(n, hw), (lo, hi) ->
-                forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, lo, hi));
+                forwardChannels(simd, n, c, hw, training, relu, momentum, eps, x, gamma, beta, rm, rv, y, mean, invStd, pool, lo, hi));
     }
 
     /**
@@ -47,7 +61,7 @@ final class BatchNorm {
      */
     private static void forwardChannels(boolean simd, int n, int c, int hw, boolean training, boolean relu, float momentum,
                                         float eps, float[] x, float[] gamma, float[] beta, float[] rm, float[] rv, float[] y,
-                                        float[] mean, float[] invStd, int lo, int hi) {
+                                        float[] mean, float[] invStd, Pooling pool, int lo, int hi) {
         long count = (long) n * hw;
         // training: the batch's 1/√(var + eps), kept in double for the scale γ·invStd; in evaluation it comes from
         // the running variance, recomputed per plane (no array: a compiled predictor's call allocates nothing)
@@ -82,6 +96,7 @@ final class BatchNorm {
                 int off = (i * c + ch) * hw;
                 if (relu) applyRelu(simd, x, y, off, hw, m, a, b);
                 else apply(simd, x, y, off, hw, m, a, b);
+                if (pool != null) Pool.forwardPlanes(simd, pool.shape(), y, pool.out(), pool.argmax(), i * c + ch, i * c + ch + 1);
             }
     }
 
@@ -111,16 +126,46 @@ final class BatchNorm {
      */
     static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] y,
                          float[] dy, float[] gamma, float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        backward(par, simd, n, c, hw, training, x, y, dy, null, gamma, mean, invStd, dx, dgamma, dbeta);
+    }
+
+    /**
+     * The gradient of a max-pool over the BN-ReLU's output y, before it is routed back: per plane of
+     * {@code outPlane} outputs, dy and the pool's arg-max (the index within the input plane).
+     */
+    record Pooled(int outPlane, float[] dy, int[] argmax) {}
+
+    /**
+     * {@link #backward} of the BN-ReLU whose output y was max-pooled: dy is {@code pooled}'s gradient routed to the
+     * arg-max positions ({@link Pool#routePlane}), one plane at a time into a buffer that stays in L1, once per pass,
+     * instead of a full-size dy written by the pool's backward and read by both passes. The same values as
+     * {@link Pool#backward} then {@link #backward}, bit for bit. SimpleCNN at batch 64: dy is 6.4 MB after conv1.
+     */
+    static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] y,
+                         Pooled pooled, float[] gamma, float[] mean, float[] invStd, float[] dx, float[] dgamma, float[] dbeta) {
+        backward(par, simd, n, c, hw, training, x, y, null, pooled, gamma, mean, invStd, dx, dgamma, dbeta);
+    }
+
+    /** dy as given, or (dy null) {@code pooled} routed plane by plane into a buffer. */
+    private static void backward(Parallel par, boolean simd, int n, int c, int hw, boolean training, float[] x, float[] y,
+                                 float[] dy, Pooled pooled, float[] gamma, float[] mean, float[] invStd, float[] dx,
+                                 float[] dgamma, float[] dbeta) {
         long count = (long) n * hw;
         par.parallelFor(0, c, grain(n, hw), (lo, hi) -> {
             // both passes in memory order, image by image over the chunk's channels (see forwardChannels)
             double[] sums = y != null ? new double[2] : null;   // one plane's Σdz, Σdz·(x − mean)
             double[] sumDy = new double[hi - lo], sumDyXc = new double[hi - lo];   // Σdy and Σ dy·(x − mean)
+            float[] routed = pooled != null ? new float[hw] : null;
             for (int i = 0; i < n; i++)
                 for (int ch = lo; ch < hi; ch++) {
                     int off = (i * c + ch) * hw;
-                    if (y != null) {
-                        maskedSums(simd, dy, y, x, off, hw, mean[ch], sums);
+                    if (routed != null) {
+                        route(pooled, i * c + ch, routed, hw);
+                        maskedSums(simd, routed, 0, y, x, off, hw, mean[ch], sums);
+                        sumDy[ch - lo] += sums[0];
+                        sumDyXc[ch - lo] += sums[1];
+                    } else if (y != null) {
+                        maskedSums(simd, dy, off, y, x, off, hw, mean[ch], sums);
                         sumDy[ch - lo] += sums[0];
                         sumDyXc[ch - lo] += sums[1];
                     } else {
@@ -141,10 +186,18 @@ final class BatchNorm {
             for (int i = 0; i < n; i++)
                 for (int ch = lo; ch < hi; ch++) {
                     int off = (i * c + ch) * hw, j = 3 * (ch - lo);
-                    if (y != null) dxMasked(simd, x, y, dy, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
+                    if (routed != null) {
+                        route(pooled, i * c + ch, routed, hw);
+                        dxMasked(simd, x, y, routed, 0, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
+                    } else if (y != null) dxMasked(simd, x, y, dy, off, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
                     else dx(simd, x, dy, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
                 }
         });
+    }
+
+    /** Plane {@code plane}'s routed gradient into {@code buf} (see {@link Pooled}). */
+    private static void route(Pooled p, int plane, float[] buf, int hw) {
+        Pool.routePlane(p.dy(), p.argmax(), plane * p.outPlane(), p.outPlane(), buf, 0, hw);
     }
 
     /** dx = dy·k1 + ((x − mu)·k2 + k3) over [off .. off+len). */
@@ -159,36 +212,37 @@ final class BatchNorm {
         for (; j < len; j++) dx[off + j] = dy[off + j] * k1 + ((x[off + j] - mu) * k2 + k3);
     }
 
-    /** As {@link #dx} with dz = dy·[y &gt; 0] for dy: dx = dz·k1 + ((x − mu)·k2 + k3). */
-    private static void dxMasked(boolean simd, float[] x, float[] y, float[] dy, float[] dx, int off, int len, float mu,
-                                 float k1, float k2, float k3) {
+    /** As {@link #dx} with dz = dy·[y &gt; 0] for dy (read from dyOff on): dx = dz·k1 + ((x − mu)·k2 + k3). */
+    private static void dxMasked(boolean simd, float[] x, float[] y, float[] dy, int dyOff, float[] dx, int off, int len,
+                                 float mu, float k1, float k2, float k3) {
         int j = 0;
         if (simd) {
             FloatVector zero = FloatVector.zero(S);
             for (int bound = S.loopBound(len); j < bound; j += L) {
                 FloatVector xc = FloatVector.fromArray(S, x, off + j).sub(mu);
-                FloatVector dz = zero.blend(FloatVector.fromArray(S, dy, off + j),
+                FloatVector dz = zero.blend(FloatVector.fromArray(S, dy, dyOff + j),
                         FloatVector.fromArray(S, y, off + j).compare(VectorOperators.GT, 0f));
                 dz.fma(FloatVector.broadcast(S, k1), xc.fma(k2, k3)).intoArray(dx, off + j);
             }
         }
-        for (; j < len; j++) dx[off + j] = masked(dy[off + j], y[off + j]) * k1 + ((x[off + j] - mu) * k2 + k3);
+        for (; j < len; j++) dx[off + j] = masked(dy[dyOff + j], y[off + j]) * k1 + ((x[off + j] - mu) * k2 + k3);
     }
 
     /** dy·[y &gt; 0], as 0·dy would turn an infinite or NaN dy into NaN where the ReLU passes nothing. */
     private static float masked(float dy, float y) { return y > 0 ? dy : 0f; }
 
     /**
-     * sums[0] = Σ dz, sums[1] = Σ dz·(x − mu) over [off .. off+len), dz = dy·[y &gt; 0]: one pass where the
-     * unfused backward takes two.
+     * sums[0] = Σ dz, sums[1] = Σ dz·(x − mu) over [off .. off+len), dz = dy·[y &gt; 0] (dy read from dyOff on):
+     * one pass where the unfused backward takes two.
      */
-    private static void maskedSums(boolean simd, float[] dy, float[] y, float[] x, int off, int len, float mu, double[] sums) {
+    private static void maskedSums(boolean simd, float[] dy, int dyOff, float[] y, float[] x, int off, int len, float mu,
+                                   double[] sums) {
         int j = 0;
         double s0 = 0, s1 = 0;
         if (simd && len >= L) {
             FloatVector zero = FloatVector.zero(S), acc0 = zero, acc1 = zero;
             for (int bound = S.loopBound(len); j < bound; j += L) {
-                FloatVector dz = zero.blend(FloatVector.fromArray(S, dy, off + j),
+                FloatVector dz = zero.blend(FloatVector.fromArray(S, dy, dyOff + j),
                         FloatVector.fromArray(S, y, off + j).compare(VectorOperators.GT, 0f));
                 acc0 = acc0.add(dz);
                 acc1 = FloatVector.fromArray(S, x, off + j).sub(mu).fma(dz, acc1);
@@ -197,7 +251,7 @@ final class BatchNorm {
             s1 = Lanes.sum(acc1);
         }
         for (; j < len; j++) {
-            float dz = masked(dy[off + j], y[off + j]);
+            float dz = masked(dy[dyOff + j], y[off + j]);
             s0 += dz;
             s1 += (double) dz * (x[off + j] - mu);
         }

@@ -171,6 +171,25 @@ public final class CpuBackend implements Backend {
                 floats(invStd), floats(dx), floats(dgamma), floats(dbeta));
     }
 
+    @Override public Storage batchNorm2dReluMaxPoolForward(Pool2dShape p, boolean training, float momentum, float eps,
+                                                           Storage x, Storage gamma, Storage beta, Storage runningMean,
+                                                           Storage runningVar, Storage y, Storage mean, Storage invStd,
+                                                           Storage out) {
+        int[] argmax = new int[p.outputSize()];
+        BatchNorm.forward(par, simd, p.n(), p.c(), p.h() * p.w(), training, true, momentum, eps, floats(x), floats(gamma),
+                floats(beta), floats(runningMean), floats(runningVar), floats(y), floats(mean), floats(invStd),
+                new BatchNorm.Pooling(p, floats(out), argmax));
+        return HeapStorage.ofInts(this, argmax);
+    }
+
+    @Override public void batchNorm2dReluMaxPoolBackward(Pool2dShape p, boolean training, Storage x, Storage y, Storage dyPool,
+                                                         Storage argmax, Storage gamma, Storage mean, Storage invStd,
+                                                         Storage dx, Storage dgamma, Storage dbeta) {
+        BatchNorm.backward(par, simd, p.n(), p.c(), p.h() * p.w(), training, floats(x), floats(y),
+                new BatchNorm.Pooled(p.p() * p.q(), floats(dyPool), ints(argmax)), floats(gamma), floats(mean),
+                floats(invStd), floats(dx), floats(dgamma), floats(dbeta));
+    }
+
     // ---- pooling ----
 
     @Override public Storage maxPool2dForward(Pool2dShape p, Storage x, Storage y) {

@@ -176,4 +176,74 @@ final class DotGemm {
         c[c0 + 3 * ldc + 2] += Lanes.sum(s32);
         c[c0 + 3 * ldc + 3] += Lanes.sum(s33);
     }
+
+    /**
+     * Lane-wise partial sums of C = A·Bᵀ (A M×K, B N×K, row-major), added into {@code acc}: acc[(i·N + j)·L + l]
+     * += Σ_{p ≡ l (mod L)} A[i][p]·B[j][p] for the whole vectors, and the last K % L products into lane 0. Many
+     * such calls (a convolution's images) then need one lane reduction per cell ({@link #addLaneSums}), not one
+     * each: conv1's weight gradient (M = 9 taps, N = 32 maps, K = 784) reduced 288 cells per image.
+     * {@code acc} holds M·N + 1 cells: the last takes the products of the 3×4 blocks' rows and columns past
+     * M and N, which repeat the last row or column, and is never read.
+     */
+    static void addABtLanes(int m, int n, int k, float[] a, int aOff, int lda, float[] b, int bOff, int ldb, float[] acc) {
+        int bound = S.loopBound(k), trash = m * n * L;
+        for (int j = 0; j < n; j += 4)
+            for (int i = 0; i < m; i += 3) {
+                int i1 = Math.min(i + 1, m - 1), i2 = Math.min(i + 2, m - 1);
+                int j1 = Math.min(j + 1, n - 1), j2 = Math.min(j + 2, n - 1), j3 = Math.min(j + 3, n - 1);
+                int c1 = i + 1 < m ? (i + 1) * n * L : -1, c2 = i + 2 < m ? (i + 2) * n * L : -1;
+                block3x4(bound, a, aOff + i * lda, aOff + i1 * lda, aOff + i2 * lda, b, bOff + j * ldb, bOff + j1 * ldb,
+                        bOff + j2 * ldb, bOff + j3 * ldb, acc, i * n * L, c1, c2, j * L, j + 1 < n ? (j + 1) * L : -1,
+                        j + 2 < n ? (j + 2) * L : -1, j + 3 < n ? (j + 3) * L : -1, trash);
+            }
+        if (bound < k)
+            for (int i = 0; i < m; i++)
+                for (int j = 0; j < n; j++) {
+                    float t = 0f;
+                    for (int p = bound; p < k; p++) t += a[aOff + i * lda + p] * b[bOff + j * ldb + p];
+                    acc[(i * n + j) * L] += t;
+                }
+    }
+
+    /** C[i][j] += the sum of cell (i, j)'s L lanes in {@code acc} ({@link #addABtLanes}), lanes in order. */
+    static void addLaneSums(int m, int n, float[] acc, float[] c, int cOff, int ldc) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) c[cOff + i * ldc + j] += Lanes.sum(FloatVector.fromArray(S, acc, (i * n + j) * L));
+    }
+
+    /**
+     * The 3×4 block of {@link #addABtLanes} over [0, bound): rows at a0..a2 of A, rows at b0..b3 of B, the
+     * twelve accumulators loaded from and stored back to acc at row offset r_i + column offset c_j (or at
+     * {@code trash} where either is −1). No masked tail (see {@link #block4x4}).
+     */
+    private static void block3x4(int bound, float[] a, int a0, int a1, int a2, float[] b, int b0, int b1, int b2, int b3,
+                                 float[] acc, int r0, int r1, int r2, int c0, int c1, int c2, int c3, int trash) {
+        int o00 = cell(r0, c0, trash), o01 = cell(r0, c1, trash), o02 = cell(r0, c2, trash), o03 = cell(r0, c3, trash);
+        int o10 = cell(r1, c0, trash), o11 = cell(r1, c1, trash), o12 = cell(r1, c2, trash), o13 = cell(r1, c3, trash);
+        int o20 = cell(r2, c0, trash), o21 = cell(r2, c1, trash), o22 = cell(r2, c2, trash), o23 = cell(r2, c3, trash);
+        FloatVector s00 = FloatVector.fromArray(S, acc, o00), s01 = FloatVector.fromArray(S, acc, o01);
+        FloatVector s02 = FloatVector.fromArray(S, acc, o02), s03 = FloatVector.fromArray(S, acc, o03);
+        FloatVector s10 = FloatVector.fromArray(S, acc, o10), s11 = FloatVector.fromArray(S, acc, o11);
+        FloatVector s12 = FloatVector.fromArray(S, acc, o12), s13 = FloatVector.fromArray(S, acc, o13);
+        FloatVector s20 = FloatVector.fromArray(S, acc, o20), s21 = FloatVector.fromArray(S, acc, o21);
+        FloatVector s22 = FloatVector.fromArray(S, acc, o22), s23 = FloatVector.fromArray(S, acc, o23);
+        for (int p = 0; p < bound; p += L) {
+            FloatVector x0 = FloatVector.fromArray(S, a, a0 + p), x1 = FloatVector.fromArray(S, a, a1 + p);
+            FloatVector x2 = FloatVector.fromArray(S, a, a2 + p);
+            FloatVector y = FloatVector.fromArray(S, b, b0 + p);
+            s00 = x0.fma(y, s00); s10 = x1.fma(y, s10); s20 = x2.fma(y, s20);
+            y = FloatVector.fromArray(S, b, b1 + p);
+            s01 = x0.fma(y, s01); s11 = x1.fma(y, s11); s21 = x2.fma(y, s21);
+            y = FloatVector.fromArray(S, b, b2 + p);
+            s02 = x0.fma(y, s02); s12 = x1.fma(y, s12); s22 = x2.fma(y, s22);
+            y = FloatVector.fromArray(S, b, b3 + p);
+            s03 = x0.fma(y, s03); s13 = x1.fma(y, s13); s23 = x2.fma(y, s23);
+        }
+        // distinct cells but the trash one, which may take several of these and is never read
+        s23.intoArray(acc, o23); s22.intoArray(acc, o22); s21.intoArray(acc, o21); s20.intoArray(acc, o20);
+        s13.intoArray(acc, o13); s12.intoArray(acc, o12); s11.intoArray(acc, o11); s10.intoArray(acc, o10);
+        s03.intoArray(acc, o03); s02.intoArray(acc, o02); s01.intoArray(acc, o01); s00.intoArray(acc, o00);
+    }
+
+    private static int cell(int row, int col, int trash) { return row < 0 || col < 0 ? trash : row + col; }
 }

@@ -30,23 +30,26 @@ final class Pool {
     private Pool() {}
 
     static void forward(Parallel par, boolean simd, dev.shears.core.Pool2dShape p, float[] x, float[] y, int[] argmax) {
-        int planes = p.n() * p.c(), H = p.h(), W = p.w(), P = p.p(), Q = p.q();
+        par.parallelFor(0, p.n() * p.c(), Math.max(1, Pointwise.GRAIN / (p.h() * p.w())), (lo, hi) ->
+                forwardPlanes(simd, p, x, y, argmax, lo, hi));
+    }
+
+    /** {@link #forward} of planes [lo, hi). */
+    static void forwardPlanes(boolean simd, dev.shears.core.Pool2dShape p, float[] x, float[] y, int[] argmax, int lo, int hi) {
+        int H = p.h(), W = p.w(), P = p.p(), Q = p.q();
         boolean fast = fast2x2(simd, p) && S.length() == SI.length();
         if (fast && HALF != null && Q <= L && 4 * Q > L && H == 2 * P) {
-            par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), (lo, hi) ->
-                    maxArg2x2(x, lo * H * W, hi - lo, W, P, Q, y, argmax, lo * P * Q));
+            maxArg2x2(x, lo * H * W, hi - lo, W, P, Q, y, argmax, lo * P * Q);
             return;
         }
-        par.parallelFor(0, planes, Math.max(1, Pointwise.GRAIN / (H * W)), (lo, hi) -> {
-            for (int plane = lo; plane < hi; plane++) {
-                int xOff = plane * H * W, oOff = plane * P * Q;
-                for (int i = 0; i < P; i++) {
-                    int j = 0;
-                    if (fast) j = rowSimd2x2(x, xOff, W, i, Q, y, argmax, oOff + i * Q);
-                    for (; j < Q; j++) ReferenceBackend.maxPoolWindow(p, x, xOff, i, j, y, argmax, oOff + i * Q + j);
-                }
+        for (int plane = lo; plane < hi; plane++) {
+            int xOff = plane * H * W, oOff = plane * P * Q;
+            for (int i = 0; i < P; i++) {
+                int j = 0;
+                if (fast) j = rowSimd2x2(x, xOff, W, i, Q, y, argmax, oOff + i * Q);
+                for (; j < Q; j++) ReferenceBackend.maxPoolWindow(p, x, xOff, i, j, y, argmax, oOff + i * Q + j);
             }
-        });
+        }
     }
 
     /**
@@ -263,9 +266,17 @@ final class Pool {
             for (int plane = lo; plane < hi; plane++) {
                 int xOff = plane * inPlane;
                 // zeroed plane by plane, so the routed values land while it is still in L1 (one pass over dx)
-                java.util.Arrays.fill(dx, xOff, xOff + inPlane, 0f);
-                for (int o = plane * outPlane, end = o + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
+                routePlane(dy, argmax, plane * outPlane, outPlane, dx, xOff, inPlane);
             }
         });
+    }
+
+    /**
+     * One plane of {@link #backward}: dx[xOff .. xOff+inPlane) = 0, then dy[o] added at xOff + argmax[o] for the
+     * plane's outputs o = o0 .. o0+outPlane−1 in order (overlapping windows add up in that order).
+     */
+    static void routePlane(float[] dy, int[] argmax, int o0, int outPlane, float[] dx, int xOff, int inPlane) {
+        java.util.Arrays.fill(dx, xOff, xOff + inPlane, 0f);
+        for (int o = o0, end = o0 + outPlane; o < end; o++) dx[xOff + argmax[o]] += dy[o];
     }
 }

@@ -115,7 +115,13 @@ class BudgetSearchTest {
 
     /**
      * Half of conv2's filters zeroed (and their γ, β): those channels carry nothing, so cutting them loses no
-     * accuracy while any conv1 cut does. At a budget that those channels alone meet, the search cuts conv2 only.
+     * accuracy while any conv1 cut does. At a budget that those channels alone meet, the search cuts conv2 only, and
+     * the cut model scores what the uncut one does with the same BN statistics. Each move re-estimates them once
+     * ({@link BudgetSearch#recalibrate}: 4 batches of the 300 validation images at momentum 0.1 leave 66% of the old
+     * ones), so the uncut model is recalibrated once per move the search took: recalibrated once instead, it read
+     * 0.8633 against the cut model's 0.8467 after 4 moves (64 → 56 → 48 → 40 → 32), a difference of statistics, not
+     * of channels. Planted: the search keeping the uncut model's statistics after a move (take without loadStateDict)
+     * fails it, 0.87 against 0.8467.
      */
     @Test
     void theSearchCutsTheGroupThatCostsNoAccuracy() {
@@ -132,14 +138,16 @@ class BudgetSearchTest {
             var t = m.child(p[0]).parameter(p[1]);
             m.child(p[0]).setParameter(p[1], dev.shears.core.Tensor.of(t.backend(), e.getValue(), t.shape()));
         }
-        Module recalibrated = Copies.of(m);   // the search re-estimates BN statistics on the validation images after each cut
-        BudgetSearch.recalibrate(recalibrated, val, ONE);
-        double acc = Training.accuracy(recalibrated, val);
+        Module uncut = Copies.of(m);
         // SimpleCNN(32, 32, 128) costs 52.7% of the FLOPs
-        new BudgetSearch(Method.L1, Budget.flops(0.53)).validation(val).search(m, ONE);
+        BudgetSearch.Result r = new BudgetSearch(Method.L1, Budget.flops(0.53)).validation(val).search(m, ONE);
         assertEquals(32, ((Conv2d) m.child("conv1")).outChannels(), "conv1 was cut");
         assertEquals(32, ((Conv2d) m.child("conv2")).outChannels());
-        assertEquals(acc, Training.accuracy(m, val), 0.01, "the cut channels carried nothing");
+        int moves = r.path().size() - 1;   // the first point is the unpruned model
+        for (int i = 0; i < moves; i++) BudgetSearch.recalibrate(uncut, val, ONE);
+        // the same function up to the order of fc1's sums: within half an image of 300
+        assertEquals(Training.accuracy(uncut, val), Training.accuracy(m, val), 0.5 / val.size(),
+                "the cut channels carried nothing (" + moves + " moves: " + r.path() + ")");
     }
 
     @Test

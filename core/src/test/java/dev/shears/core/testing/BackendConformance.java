@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import java.util.Arrays;
 import java.util.Random;
 import java.util.stream.Stream;
 
@@ -255,6 +256,53 @@ public abstract class BackendConformance {
         Storage dx1 = b.allocate(size), dg1 = b.allocate(c), db1 = b.allocate(c);
         if (relu) b.batchNorm2dReluBackward(n, c, hw, training, xs, y1, up(b, dy), gs, m1, s1, dx1, dg1, db1);
         else b.batchNorm2dBackward(n, c, hw, training, xs, up(b, dy), gs, m1, s1, dx1, dg1, db1);
+        double tol = 1e-4 * Math.sqrt(n * hw);
+        assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
+        assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
+        assertClose(what + " dbeta", db0, b.download(db1), tol, 1e-3);
+    }
+
+    /**
+     * The BN-ReLU + max-pool forward and backward in one call each against the two calls each replaces: bit for bit
+     * against this backend's own (the contract: the same values; the backward's dx also checks the fused forward's
+     * arg-max), and the backward against the reference's within the batch-norm tolerance. Overlapping windows (3×3, stride 2) route
+     * several gradients to one input; x is shifted so that some windows are all ≤ 0 after the ReLU (ties at 0).
+     */
+    @ParameterizedTest(name = "batch_norm2d_relu + max_pool2d {0}")
+    @MethodSource("poolCases")
+    void batchNormReluMaxPoolBackward(Pool2dShape p) {
+        Backend b = backend();
+        int n = p.n(), c = p.c(), hw = p.h() * p.w(), size = p.inputSize();
+        boolean training = n * hw >= 2;
+        float[] x = random(20, size), gamma = random(21, c), beta = random(22, c), dyPool = random(23, p.outputSize());
+        for (int i = 0; i < size; i++) x[i] = 2 * x[i] - 0.5f;
+        float[] rm = new float[c], rv = new float[c];
+        Arrays.fill(rv, 1f);
+        Storage xs = up(b, x), gs = up(b, gamma), y = b.allocate(size), m = b.allocate(c), s = b.allocate(c);
+        Storage rm2 = up(b, rm), rv2 = up(b, rv), out2 = b.allocate(p.outputSize());
+        b.batchNorm2dReluForward(n, c, hw, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm2, rv2, y, m, s);
+        Storage argmax2 = b.maxPool2dForward(p, y, out2);
+        String what = b.name() + " batch_norm2d_relu + max_pool2d training=" + training + " " + p;
+        // the forward in one call against the two: y, the statistics, the pooled output, and (below) the arg-max
+        Storage y1 = poisoned(b, size), m1 = poisoned(b, c), s1 = poisoned(b, c), rm1 = up(b, rm), rv1 = up(b, rv);
+        Storage out1 = poisoned(b, p.outputSize());
+        Storage argmax = b.batchNorm2dReluMaxPoolForward(p, training, 0.1f, 1e-5f, xs, gs, up(b, beta), rm1, rv1, y1, m1, s1, out1);
+        for (Storage[] pair : new Storage[][]{{y, y1}, {m, m1}, {s, s1}, {rm2, rm1}, {rv2, rv1}, {out2, out1}})
+            assertClose(what + " forward, against the two calls", b.download(pair[0]), b.download(pair[1]), 0, 0);
+        // the two calls, on this backend and on the reference (pooling this backend's forward output)
+        Storage dy = b.allocate(size), dx2 = b.allocate(size), dg2 = b.allocate(c), db2 = b.allocate(c);
+        b.maxPool2dBackward(p, up(b, dyPool), argmax2, dy);
+        b.batchNorm2dReluBackward(n, c, hw, training, xs, y, dy, gs, m, s, dx2, dg2, db2);
+        float[] dx0 = new float[size], dg0 = new float[c], db0 = new float[c], dy0 = new float[size];
+        Storage arg0 = REF.maxPool2dForward(p, up(REF, b.download(y)), wrap(new float[p.outputSize()]));
+        REF.maxPool2dBackward(p, up(REF, dyPool), arg0, wrap(dy0));
+        REF.batchNorm2dReluBackward(n, c, hw, training, up(REF, x), up(REF, b.download(y)), wrap(dy0), up(REF, gamma),
+                up(REF, b.download(m)), up(REF, b.download(s)), wrap(dx0), wrap(dg0), wrap(db0));
+        Storage dx1 = poisoned(b, size), dg1 = poisoned(b, c), db1 = poisoned(b, c);
+        b.batchNorm2dReluMaxPoolBackward(p, training, xs, y, up(b, dyPool), argmax, gs, m, s, dx1, dg1, db1);
+        assertClose(what + " dx, against the two calls", b.download(dx2), b.download(dx1), 0, 0);
+        assertClose(what + " dgamma, against the two calls", b.download(dg2), b.download(dg1), 0, 0);
+        assertClose(what + " dbeta, against the two calls", b.download(db2), b.download(db1), 0, 0);
         double tol = 1e-4 * Math.sqrt(n * hw);
         assertClose(what + " dx", dx0, b.download(dx1), tol, 1e-3);
         assertClose(what + " dgamma", dg0, b.download(dg1), tol, 1e-3);
