@@ -82,9 +82,11 @@ public final class BudgetRun {
     public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Refit refit, Consumer<String> log) {
         Module unpruned = Copies.of(model);
         // one meter for the search, the bisections and the report: each latency as its ratio to the unpruned model's,
-        // measured interleaved, times the unpruned model's fastest median in this run
-        BudgetSearch.LatencyMeter clock = BudgetSearch.relativeTo(unpruned,
-                BudgetSearch.steadyMeter(Math.max(1, s.latencyRepeats()), BudgetSearch.batchShape(inputShape, s.budget().batch())));
+        // measured interleaved, times the unpruned model's latency calibrated once; the search's final reading and the
+        // report's rows through the same reading (BudgetSearch.relativeTo)
+        int repeats = Math.max(1, s.latencyRepeats());
+        int[] batchShape = BudgetSearch.batchShape(inputShape, s.budget().batch());
+        BudgetSearch.LatencyMeter clock = BudgetSearch.relativeTo(unpruned, BudgetSearch.steadyMeter(repeats, batchShape), repeats, batchShape);
         Dataset searchImages = split.validation().first(s.searchImages());
         // the short fine-tune after stage k, the same for the searched model and the uniform and global ones
         ObjIntConsumer<Module> between = s.stepEpochs() > 0 ? (m, k) -> tune(m, split.fit(), s.train().withSeed(s.train().seed() + k), s.stepEpochs()) : null;
@@ -120,8 +122,14 @@ public final class BudgetRun {
         }
         double[] ms = {Double.NaN, Double.NaN, Double.NaN, Double.NaN};
         if (s.latencyRepeats() > 0) {
-            log.accept("latency at batch " + s.budget().batch() + ": unpruned, searched, uniform, global, interleaved");
-            ms = clock.millis(List.of(unpruned, model, uniformModel, globalModel));
+            log.accept("latency at batch " + s.budget().batch() + ": unpruned, searched, uniform, global, each read against the unpruned model");
+            List<Module> models = List.of(unpruned, model, uniformModel, globalModel);
+            String[] names = {"unpruned", "searched", "uniform", "global"};
+            for (int k = 0; k < ms.length; k++) {
+                BudgetSearch.Reading reading = clock.reading(models.get(k));
+                ms[k] = reading.millis();
+                log.accept(String.format(Locale.ROOT, "  %s: %.3f ms (95%% interval %.3f-%.3f)", names[k], reading.millis(), reading.low(), reading.high()));
+            }
         }
         List<BudgetReport.Row> rows = new ArrayList<>();
         rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));

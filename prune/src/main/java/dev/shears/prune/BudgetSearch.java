@@ -66,16 +66,38 @@ public final class BudgetSearch {
 
     /**
      * A searched model measured below this share of a latency budget is backed off ({@link #land}): the issue asks for
-     * [0.9, 1.0]·budget, and a second measurement differs by a few percent even on a quiet 2-vCPU VM (SimpleCNN at
-     * widths 16, 37: 1.149, 1.181, 1.220 and 1.158 ms in four readings), so the search aims at [0.94, 0.97].
+     * [0.9, 1.0]·budget, and a second measurement differs by a few percent, so the search aims at [0.93, 0.97], the
+     * middle of the band (0.95) give or take 2%.
      */
-    public static final double LATENCY_FLOOR = 0.94;
+    public static final double LATENCY_FLOOR = 0.93;
+
+    /**
+     * The final reading ({@link LatencyMeter#reading}, the report's protocol) is accepted within this share of the
+     * budget outside [{@link #LATENCY_FLOOR}, 1 − {@link #LATENCY_MARGIN}], i.e. in [0.92, 0.98]; outside it the
+     * search moves once more from there ({@link #confirm}).
+     */
+    public static final double CONFIRM_SLACK = 0.01;
 
     /**
      * Milliseconds per batch of each model, measured together (interleaved, so that drift in the machine's load hits
      * all alike). The search measures through one of these; tests pass a deterministic one.
      */
-    public interface LatencyMeter { double[] millis(List<? extends Module> models); }
+    public interface LatencyMeter {
+        double[] millis(List<? extends Module> models);
+
+        /**
+         * The final reading of one model: what a search's last check and a report's row both take, so that the two
+         * agree. By default one {@link #millis} (a deterministic meter needs no more); {@link #relativeTo}'s is a
+         * longer interleaved reading with an interval ({@link Latency#pairedRatio}).
+         */
+        default Reading reading(Module model) {
+            double ms = millis(List.of(model))[0];
+            return new Reading(ms, ms, ms);
+        }
+    }
+
+    /** A final latency reading: milliseconds per batch and its 95% interval. */
+    public record Reading(double millis, double low, double high) {}
 
     private final Method method;
     private final Budget budget;
@@ -132,28 +154,71 @@ public final class BudgetSearch {
 
     /**
      * A meter that times up to four models each interleaved with {@code reference} (the unpruned model) and reports
-     * each as its ratio to the reference in the same call, times the reference's fastest median so far:
+     * each as its ratio to the reference in the same call, times the reference's latency as calibrated once, on first
+     * use, by a long reading of the reference against itself ({@link Latency#pairedRatio}'s reference median):
      * <pre>
-     *   millis(m) = (t_m / t_ref) · min over calls (t_ref)
+     *   millis(m) = (t_m / t_ref) · t_ref,calibrated
      * </pre>
      * Load on the machine that comes and goes between calls hits the model and the reference alike and cancels in the
-     * ratio; load only adds time, so the lowest reference median seen is the best estimate of the reference's
-     * latency on the machine undisturbed. Larger lists (the {@link LatencyTable}'s, which hold the unpruned model)
+     * ratio; so does a JIT state that changes over the run (kernels deoptimised by the fine-tuning between steps,
+     * recompiled for other widths), as both models run the same code. The scale is fixed, so two readings of one model
+     * differ only by their ratios' noise: it used to be the reference's fastest median so far, a minimum over a growing
+     * number of noisy medians that drifted down through the run, so the report's reading of the searched model came out
+     * lower than the search's own. {@link LatencyMeter#reading} is {@link Latency#pairedRatio} of the model (long, with
+     * an interval) times the same scale. Larger lists (the {@link LatencyTable}'s, which hold the unpruned model)
      * go to {@code clock} unchanged.
      */
+    public static LatencyMeter relativeTo(Module reference, LatencyMeter clock, int repeats, int... shape) {
+        return new RelativeMeter(reference, clock, (ref, m) -> Latency.pairedRatio(ref, m, repeats, shape));
+    }
+
+    /**
+     * As above, the final readings as one {@code clock} call of the reference and the model (a deterministic clock in
+     * tests): ratio ms[1] / ms[0], no interval, the calibration the reference's own reading in that first call.
+     */
     public static LatencyMeter relativeTo(Module reference, LatencyMeter clock) {
-        double[] fastest = {Double.POSITIVE_INFINITY};
-        return models -> {
+        return new RelativeMeter(reference, clock, (ref, m) -> {
+            double[] ms = clock.millis(List.of(ref, m));
+            return new Latency.Ratio(ms[1] / ms[0], ms[1] / ms[0], ms[1] / ms[0], 1, ms[0]);
+        });
+    }
+
+    /** {@link #relativeTo}'s meter. */
+    static final class RelativeMeter implements LatencyMeter {
+        private final Module reference;
+        private final LatencyMeter clock;
+        private final java.util.function.BiFunction<Module, Module, Latency.Ratio> paired;
+        private double scale = Double.NaN;
+
+        RelativeMeter(Module reference, LatencyMeter clock, java.util.function.BiFunction<Module, Module, Latency.Ratio> paired) {
+            this.reference = reference;
+            this.clock = clock;
+            this.paired = paired;
+        }
+
+        /** The reference's milliseconds per batch, measured once (the first call). */
+        double scale() {
+            if (Double.isNaN(scale)) scale = paired.apply(reference, reference).referenceMillis();
+            return scale;
+        }
+
+        @Override public double[] millis(List<? extends Module> models) {
             if (models.size() > 4) return clock.millis(models);
+            double t = scale();
             List<Module> all = new ArrayList<>(models.size() + 1);
             all.add(reference);
             all.addAll(models);
             double[] ms = clock.millis(all);
-            fastest[0] = Math.min(fastest[0], ms[0]);
             double[] out = new double[models.size()];
-            for (int k = 0; k < out.length; k++) out[k] = ms[k + 1] / ms[0] * fastest[0];
+            for (int k = 0; k < out.length; k++) out[k] = ms[k + 1] / ms[0] * t;
             return out;
-        };
+        }
+
+        @Override public Reading reading(Module model) {
+            double t = scale();
+            Latency.Ratio r = paired.apply(reference, model);
+            return new Reading(r.ratio() * t, r.low() * t, r.high() * t);
+        }
     }
 
     /** The default {@link LatencyMeter}: {@code repeats} timed passes per model at batches shaped {@code shape}, more where they spread wide. */
@@ -183,7 +248,8 @@ public final class BudgetSearch {
         scores0.forEach((g, s) -> full.put(g, s.length));
         LatencyTable table = null;
         LatencyMeter clock = latencyMeter != null ? latencyMeter
-                : relativeTo(Copies.of(model), steadyMeter(latencyRepeats, batchShape(inputShape, budget.batch())));
+                : relativeTo(Copies.of(model), steadyMeter(latencyRepeats, batchShape(inputShape, budget.batch())), latencyRepeats,
+                        batchShape(inputShape, budget.batch()));
         if (budget.kind() == Budget.Kind.LATENCY) {
             log.accept("measuring the latency table (" + full.size() + " groups, batch " + budget.batch() + ")");
             table = LatencyTable.measure(model, g0, scores0, minKeep, fold, budget.batch(), clock);
@@ -202,6 +268,7 @@ public final class BudgetSearch {
             Snapshot last = greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
             if (k == steps && table != null && last != null && s.cost < LATENCY_FLOOR * budget.value())
                 land(s, last, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
+            if (k == steps && table != null) confirm(s, last, meter, target, cost0, path);
             if (k < steps && fineTune != null) {
                 fineTune.accept(model, k);
                 s.score(evaluate(model));
@@ -209,7 +276,7 @@ public final class BudgetSearch {
                 log.accept(String.format(Locale.ROOT, "stage %d of %d: fine-tuned, validation accuracy %.2f%%", k, steps, 100 * s.accuracy));
             }
         }
-        double measured = table != null ? s.cost : Double.NaN;   // the last move's measurement
+        double measured = table != null ? s.cost : Double.NaN;   // the final reading (confirm)
         return new Result(model, path, full, s.widths, cost0, s.cost, target, measured, table, (System.nanoTime() - start) / 1e9);
     }
 
@@ -396,6 +463,33 @@ public final class BudgetSearch {
         log.accept(String.format(Locale.ROOT, "  back-off: %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
     }
 
+    /**
+     * The final check of a latency budget: the model read as a report reads it ({@link LatencyMeter#reading}: longer,
+     * interleaved with the unpruned model, with an interval), and that reading becomes its cost. The per-move
+     * measurements are short; where the reading falls outside [{@link #LATENCY_FLOOR} − {@link #CONFIRM_SLACK},
+     * {@code target} + {@link #CONFIRM_SLACK}]·budget, the search moves once more from it — greedy moves while over the
+     * target (then a back-off if they overshoot), or a back-off of the last move ({@code last}, the model before it;
+     * null when none was made) when under — and reads the model again; that second reading stands.
+     */
+    private void confirm(State s, Snapshot last, Meter meter, double target, double cost0, List<Point> path) {
+        double floor = LATENCY_FLOOR * budget.value(), slack = CONFIRM_SLACK * budget.value();
+        for (int round = 0; ; round++) {
+            Reading r = meter.clock.reading(s.model);
+            log.accept(String.format(Locale.ROOT, "final reading: %.3f ms (95%% interval %.3f-%.3f), %.1f%% of the budget; widths %s",
+                    r.millis(), r.low(), r.high(), 100 * r.millis() / budget.value(), s.widths));
+            meter.correct(r.millis() / s.cost);   // s.cost: the per-move measurement of this model
+            s.cost = r.millis();
+            meter.anchor(s.cost, s.widths);
+            boolean over = s.cost > target + slack, under = s.cost < floor - slack && last != null;
+            if (round == 1 || !(over || under)) return;
+            if (over) {
+                Snapshot moved = greedy(s, meter, target, cost0, path);
+                if (moved != null) last = moved;
+                if (s.cost < floor && last != null) land(s, last, meter, target, floor, cost0, path);
+            } else land(s, last, meter, target, floor, cost0, path);
+        }
+    }
+
     /** A model's validation accuracy and loss, after a short fine-tune of a copy when {@link #probe} is on. */
     private Trainer.Evaluation evaluate(Module m) {
         if (probeImages == null) return Trainer.evaluate(m, validation, 256);
@@ -492,7 +586,18 @@ public final class BudgetSearch {
             anchorEstimate = table.estimate(widths);
         }
 
-        double measure(Module m) { return clock.millis(List.of(m))[0]; }
+        /** Per-move measurements are multiplied by this: the final reading over the per-move one of the same model (1 until {@link #confirm}). */
+        double correction = 1;
+
+        /**
+         * Latency only: per-move measurements are taken to read {@code factor} times too low from now on, as the final
+         * reading of one model found ({@link #confirm}), so that moves after it aim by the final reading's scale.
+         */
+        void correct(double factor) {
+            if (Double.isFinite(factor) && factor > 0) correction *= factor;
+        }
+
+        double measure(Module m) { return clock.millis(List.of(m))[0] * correction; }
     }
 
     /** Where stage k of K stops: cost₀·(target/cost₀)^(k/K), and exactly {@code target} at k = K. */

@@ -88,6 +88,81 @@ public final class Latency {
         return medians;
     }
 
+    /**
+     * A model's latency as a ratio to a reference's, timed interleaved: the median over blocks b of
+     * <pre>
+     *   r_b = median(model's timed passes in block b) / median(reference's timed passes in block b)
+     * </pre>
+     * with a 95% bootstrap interval of that median, and the reference's median milliseconds over all its passes.
+     */
+    public record Ratio(double ratio, double low, double high, int blocks, double referenceMillis) {
+        /** Half the interval's width as a share of the ratio. */
+        public double relativeHalfWidth() { return (high - low) / (2 * ratio); }
+    }
+
+    /** {@link #pairedRatio} times more passes until its interval is within this share of the ratio either side... */
+    static final double PAIRED_HALF_WIDTH = 0.01;
+    /** ... or it has timed this many rounds of {@code repeats} passes. */
+    static final int PAIRED_ROUNDS = 4;
+
+    /**
+     * The protocol of a final latency reading (a search's last check and a report's row measure the same way):
+     * {@code model} and {@code reference} interleaved in blocks as in {@link #compare}, after a warm-up that runs
+     * until the passes' median settles (up to {@link #MAX_WARMUP_NANOS}), in rounds of {@code repeats} passes each,
+     * until the {@link Ratio}'s 95% interval is within {@link #PAIRED_HALF_WIDTH} of it or after {@link #PAIRED_ROUNDS}
+     * rounds. Each block's ratio pairs passes timed a few milliseconds apart, so load that comes and goes during the
+     * reading cancels block by block.
+     */
+    public static Ratio pairedRatio(Module reference, Module model, int repeats, int... inputShape) {
+        List<Module> both = List.of(reference, model);
+        double[][] all = samples(both, 3, repeats, MAX_WARMUP_NANOS, inputShape);
+        Ratio r = ratio(all);
+        for (int round = 1; round < PAIRED_ROUNDS && r.relativeHalfWidth() > PAIRED_HALF_WIDTH; round++) {
+            double[][] more = samples(both, 3, repeats, MIN_WARMUP_NANOS, inputShape);
+            // whole blocks only, so that block b of the reference and of the model stay the same block
+            int whole = all[0].length / BLOCK * BLOCK;
+            for (int k = 0; k < 2; k++) {
+                double[] joined = Arrays.copyOf(all[k], whole + more[k].length);
+                System.arraycopy(more[k], 0, joined, whole, more[k].length);
+                all[k] = joined;
+            }
+            r = ratio(all);
+        }
+        return r;
+    }
+
+    /** The {@link Ratio} of row 1 to row 0 of two models' passes timed interleaved in blocks of {@link #BLOCK}. */
+    static Ratio ratio(double[][] passes) {
+        double[] r = blockRatios(passes[0], passes[1]);
+        double[] ci = bootstrapMedian(r, 2000, 20261206L);
+        return new Ratio(median(r), ci[0], ci[1], r.length, median(passes[0]));
+    }
+
+    /** Per block of {@link #BLOCK} passes (the last may be shorter): median(model's) / median(reference's). */
+    static double[] blockRatios(double[] reference, double[] model) {
+        if (reference.length != model.length)
+            throw new IllegalArgumentException("paired passes need as many of each model, got " + reference.length + " and " + model.length);
+        int blocks = (reference.length + BLOCK - 1) / BLOCK;
+        double[] r = new double[blocks];
+        for (int b = 0; b < blocks; b++) {
+            int from = b * BLOCK, to = Math.min(reference.length, from + BLOCK);
+            r[b] = median(Arrays.copyOfRange(model, from, to)) / median(Arrays.copyOfRange(reference, from, to));
+        }
+        return r;
+    }
+
+    /** The 2.5th and 97.5th percentiles of the median of {@code v} resampled with replacement {@code n} times (seeded). */
+    static double[] bootstrapMedian(double[] v, int n, long seed) {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(seed);
+        double[] medians = new double[n], draw = new double[v.length];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < v.length; j++) draw[j] = v[rnd.nextInt(v.length)];
+            medians[i] = median(draw);
+        }
+        Arrays.sort(medians);
+        return new double[]{medians[(int) Math.floor(0.025 * (n - 1))], medians[(int) Math.ceil(0.975 * (n - 1))]};
+    }
+
     /** The largest (q₃ − q₁) / median over the rows. */
     static double maxSpread(double[][] ms) {
         double worst = 0;

@@ -349,27 +349,89 @@ class BudgetSearchTest {
     }
 
     /**
-     * Load that comes and goes between measurements slows the model and the reference alike and cancels: with every
-     * call slowed by a different factor (1.5, 3, 1, 2), each model still reads its undisturbed latency once the
-     * reference has been seen at its fastest (factor 1); before that, it reads the fastest slow-down seen so far.
+     * One scale for every reading: the reference is calibrated once (the first call, load 1 here), and then every model
+     * reads as its ratio to the reference in the same call times that scale, whatever the load of later calls (3, 1.5,
+     * 2, 0.8); the per-move {@code millis} and the final {@code reading} agree. (The scale used to be the reference's
+     * fastest median so far, which a faster later call — 0.8 — moved, so the report read the same model lower than the
+     * search had.)
      */
     @Test
-    void aRelativeMeterCancelsLoadThatHitsModelAndReferenceAlike() {
+    void aRelativeMeterReadsEachModelAsItsRatioToTheReferenceTimesOneCalibratedScale() {
         Sequential reference = SimpleCNN.create(32, 64, 128, 0), half = SimpleCNN.create(16, 32, 128, 0);
-        double[] load = {1.5, 3, 1, 2};
+        double[] load = {1, 3, 1.5, 2, 0.8};
         int[] call = {0};
         BudgetSearch.LatencyMeter loaded = models -> {
-            double f = load[call[0]++];
+            double f = load[call[0]++ % load.length];
             return models.stream().mapToDouble(m -> f * regimeMillis(m)).toArray();
         };
         BudgetSearch.LatencyMeter meter = BudgetSearch.relativeTo(reference, loaded);
         double truth = regimeMillis(half);
-        assertEquals(1.5 * truth, meter.millis(java.util.List.of(half))[0], 1e-9);   // the reference read 1.5× so far
-        assertEquals(1.5 * truth, meter.millis(java.util.List.of(half))[0], 1e-9);   // 3× load: cancelled, 1.5 still the fastest
-        assertEquals(truth, meter.millis(java.util.List.of(half))[0], 1e-9);
-        assertArrayEquals(new double[]{truth, regimeMillis(reference)}, meter.millis(java.util.List.of(half, reference)), 1e-9);
+        assertEquals(truth, meter.millis(java.util.List.of(half))[0], 1e-9);   // calibrated at load 1, measured at 3
+        assertEquals(truth, meter.reading(half).millis(), 1e-9);   // 1.5
+        assertArrayEquals(new double[]{truth, regimeMillis(reference)}, meter.millis(java.util.List.of(half, reference)), 1e-9);   // 2
+        assertEquals(truth, meter.reading(half).millis(), 1e-9);   // 0.8
+        assertEquals(5, call[0]);
         // the table's many models go to the clock as they are
-        call[0] = 0;
-        assertEquals(1.5 * truth, meter.millis(java.util.Collections.nCopies(5, half))[0], 1e-9);
+        call[0] = 1;
+        assertEquals(3 * truth, meter.millis(java.util.Collections.nCopies(5, half))[0], 1e-9);
+    }
+
+    /**
+     * A paired reading is the median over blocks of (model's block median / reference's block median), by hand: a
+     * block where load doubles both models reads the same ratio, an outlier inside a block is outvoted, and the
+     * interval holds the estimate within the block ratios' range.
+     */
+    @Test
+    void aPairedReadingIsTheMedianOfBlockRatios() {
+        int b = Latency.BLOCK;
+        double[] ref = new double[3 * b], model = new double[3 * b];
+        for (int i = 0; i < b; i++) {
+            ref[i] = 2; model[i] = 1;               // block 0: 0.5
+            ref[b + i] = 4; model[b + i] = 2;       // block 1: both twice as slow, 0.5
+            ref[2 * b + i] = 2; model[2 * b + i] = 1.2;   // block 2: 0.6
+        }
+        ref[3] = 20;   // an outlier in block 0
+        assertArrayEquals(new double[]{0.5, 0.5, 0.6}, Latency.blockRatios(ref, model), 1e-12);
+        Latency.Ratio r = Latency.ratio(new double[][]{ref, model});
+        assertEquals(0.5, r.ratio(), 1e-12);
+        assertEquals(3, r.blocks());
+        assertEquals(2, r.referenceMillis(), 1e-12);   // the median of all 30 reference passes
+        assertTrue(r.low() >= 0.5 && r.high() <= 0.6 && r.low() <= r.ratio() && r.ratio() <= r.high(), r.toString());
+        double[] same = Latency.bootstrapMedian(new double[]{0.7, 0.7, 0.7, 0.7}, 500, 1);
+        assertArrayEquals(new double[]{0.7, 0.7}, same, 0);
+        assertThrows(IllegalArgumentException.class, () -> Latency.blockRatios(new double[3], new double[4]));
+    }
+
+    /**
+     * The final reading decides: with per-move measurements that read 10% low or 10% high against the final reading
+     * (the report's), the search still ends with a final reading in [0.9, 1]·budget, and reports that reading of the
+     * model it leaves. The final reading moves the search once more — greedy moves when over, a back-off when under —
+     * with its per-move measurements corrected by the final reading over the per-move one.
+     */
+    @Test
+    void theFinalReadingMovesTheSearchWhenPerMoveMeasurementsAreBiased() {
+        int moved = 0;
+        for (double bias : new double[]{0.9, 1.1})
+            for (double budget : new double[]{5.0, 4.5, 2.5}) {
+                Sequential m = SimpleCNN.create(1);
+                BudgetSearch.LatencyMeter biased = new BudgetSearch.LatencyMeter() {
+                    @Override public double[] millis(java.util.List<? extends Module> models) {
+                        return models.stream().mapToDouble(x -> bias * regimeMillis(x)).toArray();
+                    }
+                    @Override public BudgetSearch.Reading reading(Module x) {
+                        double ms = regimeMillis(x);
+                        return new BudgetSearch.Reading(ms, ms, ms);
+                    }
+                };
+                int[] readings = {0};
+                BudgetSearch.Result r = new BudgetSearch(Method.L1, Budget.latency(budget, 64)).validation(val.first(100))
+                        .latencyMeter(biased).log(line -> { if (line.startsWith("final reading")) readings[0]++; }).search(m, ONE);
+                String what = "bias " + bias + ", budget " + budget + ": widths " + r.widthsAfter() + ", path "
+                        + r.path().stream().map(p -> p.move() + String.format(java.util.Locale.ROOT, " %.3f", p.cost())).toList();
+                assertEquals(regimeMillis(m), r.measuredMillis(), 1e-9, what);
+                assertTrue(r.measuredMillis() <= budget && r.measuredMillis() >= 0.9 * budget, r.measuredMillis() + " ms; " + what);
+                if (readings[0] == 2) moved++;   // the first final reading was out of [0.92, 0.98]·budget: moved, read again
+            }
+        assertTrue(moved >= 2, "the final reading moved the search in " + moved + " runs");
     }
 }
