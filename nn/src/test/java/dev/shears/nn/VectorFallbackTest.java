@@ -25,7 +25,7 @@ class VectorFallbackTest {
     void compiledKernelsAllocateNoVectors() throws Exception {
         // C2's decisions vary from run to run with timing (which thread reaches a threshold first, the profile
         // it then sees): rarely, one compilation of a kernel leaves one Vector API call un-intrinsified (here in
-        // 1 of about 85 runs on 2026-12-06: Pool.halfRows's narrowing, inlined into max2x2). A fallback that a
+        // 1 of about 100 runs on 2026-12-06: Pool.halfRows's narrowing, inlined into max2x2). A fallback that a
         // kernel always takes shows in every JVM; so a second JVM runs the probe when the first finds one, and
         // the test fails only if that one finds a fallback too.
         String first = probe();
