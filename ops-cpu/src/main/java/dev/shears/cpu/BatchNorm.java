@@ -159,13 +159,9 @@ final class BatchNorm {
             for (int i = 0; i < n; i++)
                 for (int ch = lo; ch < hi; ch++) {
                     int off = (i * c + ch) * hw;
-                    if (routed != null) {
-                        route(pooled, i * c + ch, routed, hw);
-                        maskedSums(simd, routed, 0, y, x, off, hw, mean[ch], sums);
-                        sumDy[ch - lo] += sums[0];
-                        sumDyXc[ch - lo] += sums[1];
-                    } else if (y != null) {
-                        maskedSums(simd, dy, off, y, x, off, hw, mean[ch], sums);
+                    if (y != null) {
+                        if (routed != null) route(pooled, i * c + ch, routed, hw);
+                        maskedSums(simd, routed != null ? routed : dy, routed != null ? 0 : off, y, x, off, hw, mean[ch], sums);
                         sumDy[ch - lo] += sums[0];
                         sumDyXc[ch - lo] += sums[1];
                     } else {
@@ -186,11 +182,11 @@ final class BatchNorm {
             for (int i = 0; i < n; i++)
                 for (int ch = lo; ch < hi; ch++) {
                     int off = (i * c + ch) * hw, j = 3 * (ch - lo);
-                    if (routed != null) {
-                        route(pooled, i * c + ch, routed, hw);
-                        dxMasked(simd, x, y, routed, 0, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
-                    } else if (y != null) dxMasked(simd, x, y, dy, off, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
-                    else dx(simd, x, dy, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
+                    if (y != null) {
+                        if (routed != null) route(pooled, i * c + ch, routed, hw);
+                        dxMasked(simd, x, y, routed != null ? routed : dy, routed != null ? 0 : off, dx, off, hw, mean[ch],
+                                k[j], k[j + 1], k[j + 2]);
+                    } else dx(simd, x, dy, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
                 }
         });
     }
