@@ -249,17 +249,42 @@ class PredictorTest {
      */
     @Test
     void aCallAllocatesNothingOnOneOrTwoThreads() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        String[] threads = {"1", "2"}, batches = {"8", "8"};
-        Process[] probes = new Process[threads.length];
-        for (int i = 0; i < threads.length; i++)
-            probes[i] = new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
-                    PredictorAllocationProbe.class.getName(), threads[i], "60", batches[i])).redirectErrorStream(true).start();
-        for (int i = 0; i < threads.length; i++) {
-            String out = new String(probes[i].getInputStream().readAllBytes());
-            assertTrue(probes[i].waitFor(150, TimeUnit.SECONDS), "the probe did not finish:\n" + out);
-            assertTrue(out.contains("allocated 0 0 0"), "bytes allocated by 1,000 × (predict at batch 1 to " + batches[i] + " + classify), "
-                    + "SimpleCNN pruned (14, 15) and full and PredictorGraphTest's graph, " + threads[i] + " thread(s), after the JIT:\n" + out);
+        // C2's decisions vary from JVM to JVM with timing: on 2026-12-07, in about 1 of 12 probe JVMs (more on a
+        // loaded machine) one compilation left a vector boxed across a call it did not inline (DotGemm.dot's
+        // Lanes.sum: 168 bytes per call) or a tile's Vector API calls un-intrinsified. Allocation the code always
+        // makes shows in every JVM; so a thread count's probe runs again, up to JVMS times, while it finds bytes,
+        // and the test fails only if every JVM found some.
+        String[] threads = {"1", "2"};
+        List<List<String>> outputs = List.of(new ArrayList<>(), new ArrayList<>());   // each thread count's probe outputs
+        for (int attempt = 1; attempt <= JVMS; attempt++) {
+            // one JVM per thread count that has not yet had a clean one, all at once
+            Process[] probes = new Process[threads.length];
+            for (int i = 0; i < threads.length; i++)
+                if (outputs.get(i).stream().noneMatch(PredictorTest::clean)) probes[i] = probe(threads[i]);
+            for (int i = 0; i < threads.length; i++) {
+                if (probes[i] == null) continue;
+                String out = new String(probes[i].getInputStream().readAllBytes());
+                assertTrue(probes[i].waitFor(150, TimeUnit.SECONDS), "the probe did not finish:\n" + out);
+                outputs.get(i).add(out);
+                if (!clean(out) && attempt < JVMS)   // in the report of a passing run too
+                    System.out.println("probe JVM " + attempt + " on " + threads[i] + " thread(s) allocated; another runs:\n" + out);
+            }
         }
+        for (int i = 0; i < threads.length; i++)
+            assertTrue(outputs.get(i).stream().anyMatch(PredictorTest::clean), "bytes allocated by 1,000 × (predict at batch 1 to 8 + classify), "
+                    + "SimpleCNN pruned (14, 15) and full and PredictorGraphTest's graph, " + threads[i] + " thread(s), after the JIT, in "
+                    + JVMS + " JVMs:\n" + String.join("\n--- next JVM ---\n", outputs.get(i)));
+    }
+
+    /** Probe JVMs a thread count gets before the test fails. */
+    private static final int JVMS = 3;
+
+    private static boolean clean(String probeOutput) { return probeOutput.contains("allocated 0 0 0"); }
+
+    /** A {@link PredictorAllocationProbe} JVM on {@code threads} threads, batches 1 to 8, at most 60 s of windows per model. */
+    private static Process probe(String threads) throws java.io.IOException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return new ProcessBuilder(List.of(java, "--add-modules", "jdk.incubator.vector", "-cp", System.getProperty("java.class.path"),
+                PredictorAllocationProbe.class.getName(), threads, "60", "8")).redirectErrorStream(true).start();
     }
 }
