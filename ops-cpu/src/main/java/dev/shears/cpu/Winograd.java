@@ -171,36 +171,42 @@ final class Winograd {
 
         @Override public void run(int lo, int hi) {
             Conv2dShape s = this.s;
-            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L;
+            int C = s.c(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(s.k()), Cp = Cb * L;
             int inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2, outCols = 2 * tilesW;
             Scratch sc = SCRATCH.get();
             float[] xb = sc.get(0, Cb * inRows * inCols * L), v = sc.get(1, 16 * slots * Cp);
             int plane = 2 * bandRows * outCols * L;
             float[] m = sc.get(2, 16 * Kb * slots * L), yb = sc.get(3, Kb * plane);
             ConvTile.Operands o = sc.operands(v, C, slots, Cp, u, m, slots * L);
-            for (int item = lo; item < hi; item++) {
-                int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
-                int tiles = rows * tilesW;
-                blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
-                inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
-                java.util.Arrays.fill(m, 0, 16 * Kb * slots * L, 0f);
-                for (int xi = 0; xi < 16; xi++)
-                    for (int kb = 0, blocks; kb < Kb; kb += blocks) {
-                        blocks = tileBlocks(Kb - kb);
-                        for (int j = 0; j < tiles; j += PX)
-                            ConvTile.run(blocks, o, xi * slots * Cp, j, (xi * Kb + kb) * C * L, ((xi * Kb + kb) * slots + j) * L);
-                    }
-                outputTransform(Kb, tiles, tilesW, slots, m, biasBlocked, yb, outCols, plane);
-                unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
-            }
+            for (int item = lo; item < hi; item++) forwardItem(item, xb, v, m, yb, o);
         }
+
+        /**
+         * One (image, band) item of {@link #run}. The items, and below them each ξ's products, are methods of
+         * their own so that the JIT compiles each once, whole and early: a method that runs a long loop on its
+         * first few calls is compiled twice, on stack (OSR) and then again whole (see forwardProducts).
+         */
+        private void forwardItem(int item, float[] xb, float[] v, float[] m, float[] yb, ConvTile.Operands o) {
+            Conv2dShape s = this.s;
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L;
+            int inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2, outCols = 2 * tilesW, plane = 2 * bandRows * outCols * L;
+            int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
+            int tiles = rows * tilesW;
+            blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
+            inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
+            java.util.Arrays.fill(m, 0, 16 * Kb * slots * L, 0f);
+            for (int xi = 0; xi < 16; xi++) forwardProducts(o, xi, C, Kb, slots, Cp, tiles);
+            outputTransform(Kb, tiles, tilesW, slots, m, biasBlocked, yb, outCols, plane);
+            unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
+        }
+
         /**
          * Adds the dU (layout [ξ][kb][c][l], c padded to a multiple of PX) of items [lo, hi) to part, and each
          * filter's Σ dy to partBias (if not null); y holds dy here.
          */
         void gradient(int lo, int hi, float[] part, double[] partBias) {
             Conv2dShape s = this.s;
-            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L, PQ = s.p() * s.q();
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L;
             int cSlots = Nchwc.roundUp(C, PX), inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2;
             Conv2dShape dyShape = new Conv2dShape(s.n(), K, s.p(), s.q(), 1, 1, 1, 1, 1, 0, 0);
             Scratch sc = SCRATCH.get();
@@ -209,23 +215,49 @@ final class Winograd {
             int[] walk = new int[slots], fixed = new int[cSlots];
             for (int t = 0; t < slots; t++) walk[t] = t * Cp;
             for (int c = 0; c < cSlots; c++) fixed[c] = Math.min(c, C - 1);
-            for (int item = lo; item < hi; item++) {
-                int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
-                int tiles = rows * tilesW;
-                blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
-                inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
-                blockBand(dyShape, y, n, 2 * row0, 2 * bandRows, 2 * tilesW, dyb);
-                gradientTransform(Kb, rows, tilesW, 2 * bandRows, dyb, dm, slots);
-                ConvTile.Operands o = new ConvTile.Operands(v, walk, tiles, fixed, dm, slots * L, part, cSlots * L);
-                for (int xi = 0; xi < 16; xi++)
-                    for (int kb = 0, blocks; kb < Kb; kb += blocks) {
-                        blocks = tileBlocks(Kb - kb);
-                        for (int c = 0; c < cSlots; c += PX)
-                            ConvTile.run(blocks, o, xi * slots * Cp, c, (xi * Kb + kb) * slots * L, ((xi * Kb + kb) * cSlots + c) * L);
-                    }
-                if (partBias != null && row0 == 0)
-                    for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(true, y, (n * K + k) * PQ, PQ);
-            }
+            for (int item = lo; item < hi; item++) gradientItem(item, dyShape, xb, v, dm, dyb, walk, fixed, part, partBias);
+        }
+
+        /** One (image, band) item of {@link #gradient}, a method of its own for the reason forwardItem gives. */
+        private void gradientItem(int item, Conv2dShape dyShape, float[] xb, float[] v, float[] dm, float[] dyb, int[] walk,
+                                  int[] fixed, float[] part, double[] partBias) {
+            Conv2dShape s = this.s;
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L, PQ = s.p() * s.q();
+            int cSlots = Nchwc.roundUp(C, PX), inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2;
+            int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
+            int tiles = rows * tilesW;
+            blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
+            inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
+            blockBand(dyShape, y, n, 2 * row0, 2 * bandRows, 2 * tilesW, dyb);
+            gradientTransform(Kb, rows, tilesW, 2 * bandRows, dyb, dm, slots);
+            ConvTile.Operands o = new ConvTile.Operands(v, walk, tiles, fixed, dm, slots * L, part, cSlots * L);
+            for (int xi = 0; xi < 16; xi++) gradientProducts(o, xi, Kb, slots, Cp, cSlots);
+            if (partBias != null && row0 == 0)
+                for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(true, y, (n * K + k) * PQ, PQ);
+        }
+    }
+
+    /**
+     * M[ξ] += V[ξ]·U[ξ] for one ξ of a band's tiles, PX tiles by a run of filter blocks at a time. A loop of a few
+     * dozen tiles in a method called 16 times per item: the JIT compiles it once as a whole method. In one
+     * method with the item loop around it (as it was), the first calls' long loop made C2 compile it on stack
+     * first (OSR) and then whole a second time, each of the copies tens of KB (Winograd$Body.gradient: three
+     * compilations, two OSR, 28–39 KB of code each, in one Fashion-MNIST epoch; JFR jdk.Compilation).
+     */
+    private static void forwardProducts(ConvTile.Operands o, int xi, int C, int Kb, int slots, int Cp, int tiles) {
+        for (int kb = 0, blocks; kb < Kb; kb += blocks) {
+            blocks = tileBlocks(Kb - kb);
+            for (int j = 0; j < tiles; j += PX)
+                ConvTile.run(blocks, o, xi * slots * Cp, j, (xi * Kb + kb) * C * L, ((xi * Kb + kb) * slots + j) * L);
+        }
+    }
+
+    /** dU[ξ] += dM[ξ]ᵀ·V[ξ] for one ξ, PX channels by a run of filter blocks at a time (see forwardProducts). */
+    private static void gradientProducts(ConvTile.Operands o, int xi, int Kb, int slots, int Cp, int cSlots) {
+        for (int kb = 0, blocks; kb < Kb; kb += blocks) {
+            blocks = tileBlocks(Kb - kb);
+            for (int c = 0; c < cSlots; c += PX)
+                ConvTile.run(blocks, o, xi * slots * Cp, c, (xi * Kb + kb) * slots * L, ((xi * Kb + kb) * cSlots + c) * L);
         }
     }
 
