@@ -115,21 +115,31 @@ final class Winograd {
         int outs = flipped ? C : K, ins = flipped ? K : C, Kb = Nchwc.blocks(outs);
         java.util.Arrays.fill(u, 0f);
         double[] g = new double[9], gg = new double[12];
+        // one kernel per call, in a method of its own: the K·C loop in one method was compiled twice (OSR, then
+        // whole), as Body.forwardItem explains
         for (int k = 0; k < outs; k++)
-            for (int c = 0; c < ins; c++) {
-                int base = flipped ? (c * C + k) * 9 : (k * C + c) * 9;
-                for (int i = 0; i < 9; i++) g[i] = w[base + (flipped ? 8 - i : i)];
-                for (int j = 0; j < 3; j++) {                 // gg = G · g (4×3)
-                    double a = g[j], b = g[3 + j], d = g[6 + j];
-                    gg[j] = a; gg[3 + j] = 0.5 * (a + b + d); gg[6 + j] = 0.5 * (a - b + d); gg[9 + j] = d;
-                }
-                for (int i = 0; i < 4; i++) {                 // U = gg · Gᵀ (4×4)
-                    double a = gg[3 * i], b = gg[3 * i + 1], d = gg[3 * i + 2];
-                    double[] row = {a, 0.5 * (a + b + d), 0.5 * (a - b + d), d};
-                    for (int j = 0; j < 4; j++)
-                        u[(((4 * i + j) * Kb + k / L) * ins + c) * L + k % L] = (float) row[j];
-                }
-            }
+            for (int c = 0; c < ins; c++)
+                transformKernel(w, flipped ? (c * C + k) * 9 : (k * C + c) * 9, flipped, g, gg, u, (k / L * ins + c) * L + k % L, Kb * ins * L);
+    }
+
+    /**
+     * U of the 3×3 kernel at w[base..] (rotated by 180° if {@code flipped}), its 16 values stored {@code stride}
+     * floats apart from u[at] on ({@link #transformWeights}' layout); g and gg are scratch of 9 and 12 doubles.
+     */
+    private static void transformKernel(float[] w, int base, boolean flipped, double[] g, double[] gg, float[] u, int at, int stride) {
+        for (int i = 0; i < 9; i++) g[i] = w[base + (flipped ? 8 - i : i)];
+        for (int j = 0; j < 3; j++) {                 // gg = G · g (4×3)
+            double a = g[j], b = g[3 + j], d = g[6 + j];
+            gg[j] = a; gg[3 + j] = 0.5 * (a + b + d); gg[6 + j] = 0.5 * (a - b + d); gg[9 + j] = d;
+        }
+        for (int i = 0; i < 4; i++) {                 // U = gg · Gᵀ (4×4)
+            double a = gg[3 * i], b = gg[3 * i + 1], d = gg[3 * i + 2];
+            int o = at + 4 * i * stride;
+            u[o] = (float) a;
+            u[o + stride] = (float) (0.5 * (a + b + d));
+            u[o + 2 * stride] = (float) (0.5 * (a - b + d));
+            u[o + 3 * stride] = (float) d;
+        }
     }
 
     private static void run(Parallel par, Conv2dShape s, float[] x, float[] u, float[] biasBlocked, float[] y) {
@@ -292,23 +302,28 @@ final class Winograd {
         for (int lo = 1; lo < items; lo++)
             if (parts[lo] != null) for (int i = 0; i < partSize; i++) du[i] += parts[lo][i];
         double[] m = new double[16];
-        for (int k = 0; k < K; k++)
-            for (int c = 0; c < C; c++) {
-                for (int xi = 0; xi < 16; xi++) m[xi] = du[((xi * Kb + k / L) * cSlots + c) * L + k % L];
-                for (int j = 0; j < 4; j++) {                 // Gᵀ · dU (3×4), column j
-                    double a = m[j], b = m[4 + j], d = m[8 + j], e = m[12 + j];
-                    m[j] = a + 0.5 * (b + d); m[4 + j] = 0.5 * (b - d); m[8 + j] = 0.5 * (b + d) + e;
-                }
-                for (int i = 0; i < 3; i++) {                 // (Gᵀ · dU) · G (3×3)
-                    double a = m[4 * i], b = m[4 * i + 1], d = m[4 * i + 2], e = m[4 * i + 3];
-                    int o = (k * C + c) * 9 + 3 * i;
-                    dw[o] = (float) (a + 0.5 * (b + d)); dw[o + 1] = (float) (0.5 * (b - d)); dw[o + 2] = (float) (0.5 * (b + d) + e);
-                }
-            }
+        for (int k = 0; k < K; k++)   // a kernel per call, as in transformWeights
+            for (int c = 0; c < C; c++) weightKernel(du, (k / L * cSlots + c) * L + k % L, Kb * cSlots * L, m, dw, (k * C + c) * 9);
         if (dbias != null) {
             java.util.Arrays.fill(dbias, 0, K, 0f);
             for (int lo = 0; lo < items; lo++)
                 if (partsBias[lo] != null) for (int k = 0; k < K; k++) dbias[k] += (float) partsBias[lo][k];
+        }
+    }
+
+    /**
+     * dw[k, c] (9 floats from dw[o] on) = Gᵀ · dU[·][k][c] · G, with dU[ξ][k][c] at du[at + ξ·stride]
+     * ({@link #backwardWeight}' layout); m is scratch of 16 doubles.
+     */
+    private static void weightKernel(float[] du, int at, int stride, double[] m, float[] dw, int o) {
+        for (int xi = 0; xi < 16; xi++) m[xi] = du[at + xi * stride];
+        for (int j = 0; j < 4; j++) {                 // Gᵀ · dU (3×4), column j
+            double a = m[j], b = m[4 + j], d = m[8 + j], e = m[12 + j];
+            m[j] = a + 0.5 * (b + d); m[4 + j] = 0.5 * (b - d); m[8 + j] = 0.5 * (b + d) + e;
+        }
+        for (int i = 0; i < 3; i++, o += 3) {         // (Gᵀ · dU) · G (3×3)
+            double a = m[4 * i], b = m[4 * i + 1], d = m[4 * i + 2], e = m[4 * i + 3];
+            dw[o] = (float) (a + 0.5 * (b + d)); dw[o + 1] = (float) (0.5 * (b - d)); dw[o + 2] = (float) (0.5 * (b + d) + e);
         }
     }
 
