@@ -68,11 +68,11 @@ final class BatchNorm {
         double[] is = training ? new double[hi - lo] : null;
         if (training) {
             double[] mu = new double[hi - lo], sq = new double[hi - lo];   // kept in double, as the running stats take them
-            for (int i = 0; i < n; i++)
-                for (int ch = lo; ch < hi; ch++) mu[ch - lo] += Reduce.sum(simd, x, (i * c + ch) * hw, hw);
+            // one image per call, in methods of their own: a loop over the whole batch in this method, run a few
+            // times per step, made C2 compile it on stack (OSR) and then whole again (see Winograd.forwardProducts)
+            for (int i = 0; i < n; i++) addSums(simd, x, i * c * hw, hw, lo, hi, mu);
             for (int ch = lo; ch < hi; ch++) mu[ch - lo] /= count;
-            for (int i = 0; i < n; i++)
-                for (int ch = lo; ch < hi; ch++) sq[ch - lo] += sumSquaredDeviation(simd, x, (i * c + ch) * hw, hw, (float) mu[ch - lo]);
+            for (int i = 0; i < n; i++) addSquaredDeviations(simd, x, i * c * hw, hw, lo, hi, mu, sq);
             for (int ch = lo; ch < hi; ch++) {
                 double m = mu[ch - lo], var = sq[ch - lo] / count;
                 // PyTorch keeps the unbiased variance in its running estimate
@@ -88,16 +88,34 @@ final class BatchNorm {
                 mean[ch] = rm[ch];
                 invStd[ch] = (float) (1.0 / Math.sqrt((double) rv[ch] + eps));
             }
-        for (int i = 0; i < n; i++)
-            for (int ch = lo; ch < hi; ch++) {
-                double isCh = training ? is[ch - lo] : 1.0 / Math.sqrt((double) rv[ch] + eps);
-                // (x − mean)·a + β rather than x·a + b with b = β − mean·a: no cancellation when |mean| ≫ std
-                float a = (float) (gamma[ch] * isCh), b = beta[ch], m = mean[ch];
-                int off = (i * c + ch) * hw;
-                if (relu) applyRelu(simd, x, y, off, hw, m, a, b);
-                else apply(simd, x, y, off, hw, m, a, b);
-                if (pool != null) Pool.forwardPlanes(simd, pool.shape(), y, pool.out(), pool.argmax(), i * c + ch, i * c + ch + 1);
-            }
+        for (int i = 0; i < n; i++) applyImage(simd, i, c, hw, relu, eps, x, gamma, beta, rv, y, mean, is, pool, lo, hi);
+    }
+
+    /** mu[ch − lo] += Σ x over channel ch's plane of the image at {@code image} (its first float), for ch in [lo, hi). */
+    private static void addSums(boolean simd, float[] x, int image, int hw, int lo, int hi, double[] mu) {
+        for (int ch = lo; ch < hi; ch++) mu[ch - lo] += Reduce.sum(simd, x, image + ch * hw, hw);
+    }
+
+    /** sq[ch − lo] += Σ (x − mu[ch − lo])² over channel ch's plane of one image, as {@link #addSums}. */
+    private static void addSquaredDeviations(boolean simd, float[] x, int image, int hw, int lo, int hi, double[] mu, double[] sq) {
+        for (int ch = lo; ch < hi; ch++) sq[ch - lo] += sumSquaredDeviation(simd, x, image + ch * hw, hw, (float) mu[ch - lo]);
+    }
+
+    /**
+     * y (and the pooled output) of image i's planes of channels [lo, hi); {@code is}: the batch's 1/√(var + eps)
+     * in training, null in evaluation (then from the running variance).
+     */
+    private static void applyImage(boolean simd, int i, int c, int hw, boolean relu, float eps, float[] x, float[] gamma,
+                                   float[] beta, float[] rv, float[] y, float[] mean, double[] is, Pooling pool, int lo, int hi) {
+        for (int ch = lo; ch < hi; ch++) {
+            double isCh = is != null ? is[ch - lo] : 1.0 / Math.sqrt((double) rv[ch] + eps);
+            // (x − mean)·a + β rather than x·a + b with b = β − mean·a: no cancellation when |mean| ≫ std
+            float a = (float) (gamma[ch] * isCh), b = beta[ch], m = mean[ch];
+            int off = (i * c + ch) * hw;
+            if (relu) applyRelu(simd, x, y, off, hw, m, a, b);
+            else apply(simd, x, y, off, hw, m, a, b);
+            if (pool != null) Pool.forwardPlanes(simd, pool.shape(), y, pool.out(), pool.argmax(), i * c + ch, i * c + ch + 1);
+        }
     }
 
     /** y = (x − m)·a + b over [off .. off+len). */
@@ -156,19 +174,8 @@ final class BatchNorm {
             double[] sums = y != null ? new double[2] : null;   // one plane's Σdz, Σdz·(x − mean)
             double[] sumDy = new double[hi - lo], sumDyXc = new double[hi - lo];   // Σdy and Σ dy·(x − mean)
             float[] routed = pooled != null ? new float[hw] : null;
-            for (int i = 0; i < n; i++)
-                for (int ch = lo; ch < hi; ch++) {
-                    int off = (i * c + ch) * hw;
-                    if (y != null) {
-                        if (routed != null) route(pooled, i * c + ch, routed, hw);
-                        maskedSums(simd, routed != null ? routed : dy, routed != null ? 0 : off, y, x, off, hw, mean[ch], sums);
-                        sumDy[ch - lo] += sums[0];
-                        sumDyXc[ch - lo] += sums[1];
-                    } else {
-                        sumDy[ch - lo] += Reduce.sum(simd, dy, off, hw);
-                        sumDyXc[ch - lo] += dotCentered(simd, dy, x, off, hw, mean[ch]);
-                    }
-                }
+            // image by image in methods of their own, as forwardChannels' passes (the same reason)
+            for (int i = 0; i < n; i++) addGradientSums(simd, i, c, hw, x, y, dy, pooled, routed, mean, sums, sumDy, sumDyXc, lo, hi);
             float[] k = new float[3 * (hi - lo)];   // per channel: k1, k2, k3
             for (int ch = lo; ch < hi; ch++) {
                 double is = invStd[ch], sumDyXhat = sumDyXc[ch - lo] * is;
@@ -179,16 +186,41 @@ final class BatchNorm {
                 k[3 * (ch - lo) + 1] = training ? (float) (-g / count * sumDyXhat * is) : 0f;
                 k[3 * (ch - lo) + 2] = training ? (float) (-g / count * sumDy[ch - lo]) : 0f;
             }
-            for (int i = 0; i < n; i++)
-                for (int ch = lo; ch < hi; ch++) {
-                    int off = (i * c + ch) * hw, j = 3 * (ch - lo);
-                    if (y != null) {
-                        if (routed != null) route(pooled, i * c + ch, routed, hw);
-                        dxMasked(simd, x, y, routed != null ? routed : dy, routed != null ? 0 : off, dx, off, hw, mean[ch],
-                                k[j], k[j + 1], k[j + 2]);
-                    } else dx(simd, x, dy, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
-                }
+            for (int i = 0; i < n; i++) dxImage(simd, i, c, hw, x, y, dy, pooled, routed, mean, k, dx, lo, hi);
         });
+    }
+
+    /**
+     * Adds Σdz and Σdz·(x − mean) over image i's planes of channels [lo, hi) to sumDy and sumDyXc, dz = dy (y null)
+     * or dy·[y &gt; 0] with dy as given or (dy null) routed from {@code pooled} into {@code routed}.
+     */
+    private static void addGradientSums(boolean simd, int i, int c, int hw, float[] x, float[] y, float[] dy, Pooled pooled,
+                                        float[] routed, float[] mean, double[] sums, double[] sumDy, double[] sumDyXc, int lo, int hi) {
+        for (int ch = lo; ch < hi; ch++) {
+            int off = (i * c + ch) * hw;
+            if (y != null) {
+                if (routed != null) route(pooled, i * c + ch, routed, hw);
+                maskedSums(simd, routed != null ? routed : dy, routed != null ? 0 : off, y, x, off, hw, mean[ch], sums);
+                sumDy[ch - lo] += sums[0];
+                sumDyXc[ch - lo] += sums[1];
+            } else {
+                sumDy[ch - lo] += Reduce.sum(simd, dy, off, hw);
+                sumDyXc[ch - lo] += dotCentered(simd, dy, x, off, hw, mean[ch]);
+            }
+        }
+    }
+
+    /** dx of image i's planes of channels [lo, hi), with k1, k2, k3 per channel in k (dz as {@link #addGradientSums}). */
+    private static void dxImage(boolean simd, int i, int c, int hw, float[] x, float[] y, float[] dy, Pooled pooled,
+                                float[] routed, float[] mean, float[] k, float[] dx, int lo, int hi) {
+        for (int ch = lo; ch < hi; ch++) {
+            int off = (i * c + ch) * hw, j = 3 * (ch - lo);
+            if (y != null) {
+                if (routed != null) route(pooled, i * c + ch, routed, hw);
+                dxMasked(simd, x, y, routed != null ? routed : dy, routed != null ? 0 : off, dx, off, hw, mean[ch],
+                        k[j], k[j + 1], k[j + 2]);
+            } else dx(simd, x, dy, dx, off, hw, mean[ch], k[j], k[j + 1], k[j + 2]);
+        }
     }
 
     /** Plane {@code plane}'s routed gradient into {@code buf} (see {@link Pooled}). */

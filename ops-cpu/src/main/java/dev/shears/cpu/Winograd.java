@@ -115,21 +115,31 @@ final class Winograd {
         int outs = flipped ? C : K, ins = flipped ? K : C, Kb = Nchwc.blocks(outs);
         java.util.Arrays.fill(u, 0f);
         double[] g = new double[9], gg = new double[12];
+        // one kernel per call, in a method of its own: the K·C loop in one method was compiled twice (OSR, then
+        // whole), as Body.forwardItem explains
         for (int k = 0; k < outs; k++)
-            for (int c = 0; c < ins; c++) {
-                int base = flipped ? (c * C + k) * 9 : (k * C + c) * 9;
-                for (int i = 0; i < 9; i++) g[i] = w[base + (flipped ? 8 - i : i)];
-                for (int j = 0; j < 3; j++) {                 // gg = G · g (4×3)
-                    double a = g[j], b = g[3 + j], d = g[6 + j];
-                    gg[j] = a; gg[3 + j] = 0.5 * (a + b + d); gg[6 + j] = 0.5 * (a - b + d); gg[9 + j] = d;
-                }
-                for (int i = 0; i < 4; i++) {                 // U = gg · Gᵀ (4×4)
-                    double a = gg[3 * i], b = gg[3 * i + 1], d = gg[3 * i + 2];
-                    double[] row = {a, 0.5 * (a + b + d), 0.5 * (a - b + d), d};
-                    for (int j = 0; j < 4; j++)
-                        u[(((4 * i + j) * Kb + k / L) * ins + c) * L + k % L] = (float) row[j];
-                }
-            }
+            for (int c = 0; c < ins; c++)
+                transformKernel(w, flipped ? (c * C + k) * 9 : (k * C + c) * 9, flipped, g, gg, u, (k / L * ins + c) * L + k % L, Kb * ins * L);
+    }
+
+    /**
+     * U of the 3×3 kernel at w[base..] (rotated by 180° if {@code flipped}), its 16 values stored {@code stride}
+     * floats apart from u[at] on ({@link #transformWeights}' layout); g and gg are scratch of 9 and 12 doubles.
+     */
+    private static void transformKernel(float[] w, int base, boolean flipped, double[] g, double[] gg, float[] u, int at, int stride) {
+        for (int i = 0; i < 9; i++) g[i] = w[base + (flipped ? 8 - i : i)];
+        for (int j = 0; j < 3; j++) {                 // gg = G · g (4×3)
+            double a = g[j], b = g[3 + j], d = g[6 + j];
+            gg[j] = a; gg[3 + j] = 0.5 * (a + b + d); gg[6 + j] = 0.5 * (a - b + d); gg[9 + j] = d;
+        }
+        for (int i = 0; i < 4; i++) {                 // U = gg · Gᵀ (4×4)
+            double a = gg[3 * i], b = gg[3 * i + 1], d = gg[3 * i + 2];
+            int o = at + 4 * i * stride;
+            u[o] = (float) a;
+            u[o + stride] = (float) (0.5 * (a + b + d));
+            u[o + 2 * stride] = (float) (0.5 * (a - b + d));
+            u[o + 3 * stride] = (float) d;
+        }
     }
 
     private static void run(Parallel par, Conv2dShape s, float[] x, float[] u, float[] biasBlocked, float[] y) {
@@ -171,36 +181,42 @@ final class Winograd {
 
         @Override public void run(int lo, int hi) {
             Conv2dShape s = this.s;
-            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L;
+            int C = s.c(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(s.k()), Cp = Cb * L;
             int inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2, outCols = 2 * tilesW;
             Scratch sc = SCRATCH.get();
             float[] xb = sc.get(0, Cb * inRows * inCols * L), v = sc.get(1, 16 * slots * Cp);
             int plane = 2 * bandRows * outCols * L;
             float[] m = sc.get(2, 16 * Kb * slots * L), yb = sc.get(3, Kb * plane);
             ConvTile.Operands o = sc.operands(v, C, slots, Cp, u, m, slots * L);
-            for (int item = lo; item < hi; item++) {
-                int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
-                int tiles = rows * tilesW;
-                blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
-                inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
-                java.util.Arrays.fill(m, 0, 16 * Kb * slots * L, 0f);
-                for (int xi = 0; xi < 16; xi++)
-                    for (int kb = 0, blocks; kb < Kb; kb += blocks) {
-                        blocks = tileBlocks(Kb - kb);
-                        for (int j = 0; j < tiles; j += PX)
-                            ConvTile.run(blocks, o, xi * slots * Cp, j, (xi * Kb + kb) * C * L, ((xi * Kb + kb) * slots + j) * L);
-                    }
-                outputTransform(Kb, tiles, tilesW, slots, m, biasBlocked, yb, outCols, plane);
-                unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
-            }
+            for (int item = lo; item < hi; item++) forwardItem(item, xb, v, m, yb, o);
         }
+
+        /**
+         * One (image, band) item of {@link #run}. The items, and below them each ξ's products, are methods of
+         * their own so that the JIT compiles each once, whole and early: a method that runs a long loop on its
+         * first few calls is compiled twice, on stack (OSR) and then again whole (see forwardProducts).
+         */
+        private void forwardItem(int item, float[] xb, float[] v, float[] m, float[] yb, ConvTile.Operands o) {
+            Conv2dShape s = this.s;
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L;
+            int inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2, outCols = 2 * tilesW, plane = 2 * bandRows * outCols * L;
+            int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
+            int tiles = rows * tilesW;
+            blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
+            inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
+            java.util.Arrays.fill(m, 0, 16 * Kb * slots * L, 0f);
+            for (int xi = 0; xi < 16; xi++) forwardProducts(o, xi, C, Kb, slots, Cp, tiles);
+            outputTransform(Kb, tiles, tilesW, slots, m, biasBlocked, yb, outCols, plane);
+            unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
+        }
+
         /**
          * Adds the dU (layout [ξ][kb][c][l], c padded to a multiple of PX) of items [lo, hi) to part, and each
          * filter's Σ dy to partBias (if not null); y holds dy here.
          */
         void gradient(int lo, int hi, float[] part, double[] partBias) {
             Conv2dShape s = this.s;
-            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L, PQ = s.p() * s.q();
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L;
             int cSlots = Nchwc.roundUp(C, PX), inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2;
             Conv2dShape dyShape = new Conv2dShape(s.n(), K, s.p(), s.q(), 1, 1, 1, 1, 1, 0, 0);
             Scratch sc = SCRATCH.get();
@@ -209,23 +225,49 @@ final class Winograd {
             int[] walk = new int[slots], fixed = new int[cSlots];
             for (int t = 0; t < slots; t++) walk[t] = t * Cp;
             for (int c = 0; c < cSlots; c++) fixed[c] = Math.min(c, C - 1);
-            for (int item = lo; item < hi; item++) {
-                int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
-                int tiles = rows * tilesW;
-                blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
-                inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
-                blockBand(dyShape, y, n, 2 * row0, 2 * bandRows, 2 * tilesW, dyb);
-                gradientTransform(Kb, rows, tilesW, 2 * bandRows, dyb, dm, slots);
-                ConvTile.Operands o = new ConvTile.Operands(v, walk, tiles, fixed, dm, slots * L, part, cSlots * L);
-                for (int xi = 0; xi < 16; xi++)
-                    for (int kb = 0, blocks; kb < Kb; kb += blocks) {
-                        blocks = tileBlocks(Kb - kb);
-                        for (int c = 0; c < cSlots; c += PX)
-                            ConvTile.run(blocks, o, xi * slots * Cp, c, (xi * Kb + kb) * slots * L, ((xi * Kb + kb) * cSlots + c) * L);
-                    }
-                if (partBias != null && row0 == 0)
-                    for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(true, y, (n * K + k) * PQ, PQ);
-            }
+            for (int item = lo; item < hi; item++) gradientItem(item, dyShape, xb, v, dm, dyb, walk, fixed, part, partBias);
+        }
+
+        /** One (image, band) item of {@link #gradient}, a method of its own for the reason forwardItem gives. */
+        private void gradientItem(int item, Conv2dShape dyShape, float[] xb, float[] v, float[] dm, float[] dyb, int[] walk,
+                                  int[] fixed, float[] part, double[] partBias) {
+            Conv2dShape s = this.s;
+            int C = s.c(), K = s.k(), Cb = Nchwc.blocks(C), Kb = Nchwc.blocks(K), Cp = Cb * L, PQ = s.p() * s.q();
+            int cSlots = Nchwc.roundUp(C, PX), inRows = 2 * bandRows + 2, inCols = 2 * tilesW + 2;
+            int n = item / bands, row0 = (item % bands) * bandRows, rows = Math.min(bandRows, tilesH - row0);
+            int tiles = rows * tilesW;
+            blockBand(s, x, n, 2 * row0 - s.padH(), inRows, inCols, xb);
+            inputTransform(Cb, rows, tilesW, inRows, inCols, xb, v, slots, Cp);
+            blockBand(dyShape, y, n, 2 * row0, 2 * bandRows, 2 * tilesW, dyb);
+            gradientTransform(Kb, rows, tilesW, 2 * bandRows, dyb, dm, slots);
+            ConvTile.Operands o = new ConvTile.Operands(v, walk, tiles, fixed, dm, slots * L, part, cSlots * L);
+            for (int xi = 0; xi < 16; xi++) gradientProducts(o, xi, Kb, slots, Cp, cSlots);
+            if (partBias != null && row0 == 0)
+                for (int k = 0; k < K; k++) partBias[k] += Reduce.sum(true, y, (n * K + k) * PQ, PQ);
+        }
+    }
+
+    /**
+     * M[ξ] += V[ξ]·U[ξ] for one ξ of a band's tiles, PX tiles by a run of filter blocks at a time. A loop of a few
+     * dozen tiles in a method called 16 times per item: the JIT compiles it once as a whole method. In one
+     * method with the item loop around it (as it was), the first calls' long loop made C2 compile it on stack
+     * first (OSR) and then whole a second time, each of the copies tens of KB (Winograd$Body.gradient: three
+     * compilations, two OSR, 28–39 KB of code each, in one Fashion-MNIST epoch; JFR jdk.Compilation).
+     */
+    private static void forwardProducts(ConvTile.Operands o, int xi, int C, int Kb, int slots, int Cp, int tiles) {
+        for (int kb = 0, blocks; kb < Kb; kb += blocks) {
+            blocks = tileBlocks(Kb - kb);
+            for (int j = 0; j < tiles; j += PX)
+                ConvTile.run(blocks, o, xi * slots * Cp, j, (xi * Kb + kb) * C * L, ((xi * Kb + kb) * slots + j) * L);
+        }
+    }
+
+    /** dU[ξ] += dM[ξ]ᵀ·V[ξ] for one ξ, PX channels by a run of filter blocks at a time (see forwardProducts). */
+    private static void gradientProducts(ConvTile.Operands o, int xi, int Kb, int slots, int Cp, int cSlots) {
+        for (int kb = 0, blocks; kb < Kb; kb += blocks) {
+            blocks = tileBlocks(Kb - kb);
+            for (int c = 0; c < cSlots; c += PX)
+                ConvTile.run(blocks, o, xi * slots * Cp, c, (xi * Kb + kb) * slots * L, ((xi * Kb + kb) * cSlots + c) * L);
         }
     }
 
@@ -260,23 +302,28 @@ final class Winograd {
         for (int lo = 1; lo < items; lo++)
             if (parts[lo] != null) for (int i = 0; i < partSize; i++) du[i] += parts[lo][i];
         double[] m = new double[16];
-        for (int k = 0; k < K; k++)
-            for (int c = 0; c < C; c++) {
-                for (int xi = 0; xi < 16; xi++) m[xi] = du[((xi * Kb + k / L) * cSlots + c) * L + k % L];
-                for (int j = 0; j < 4; j++) {                 // Gᵀ · dU (3×4), column j
-                    double a = m[j], b = m[4 + j], d = m[8 + j], e = m[12 + j];
-                    m[j] = a + 0.5 * (b + d); m[4 + j] = 0.5 * (b - d); m[8 + j] = 0.5 * (b + d) + e;
-                }
-                for (int i = 0; i < 3; i++) {                 // (Gᵀ · dU) · G (3×3)
-                    double a = m[4 * i], b = m[4 * i + 1], d = m[4 * i + 2], e = m[4 * i + 3];
-                    int o = (k * C + c) * 9 + 3 * i;
-                    dw[o] = (float) (a + 0.5 * (b + d)); dw[o + 1] = (float) (0.5 * (b - d)); dw[o + 2] = (float) (0.5 * (b + d) + e);
-                }
-            }
+        for (int k = 0; k < K; k++)   // a kernel per call, as in transformWeights
+            for (int c = 0; c < C; c++) weightKernel(du, (k / L * cSlots + c) * L + k % L, Kb * cSlots * L, m, dw, (k * C + c) * 9);
         if (dbias != null) {
             java.util.Arrays.fill(dbias, 0, K, 0f);
             for (int lo = 0; lo < items; lo++)
                 if (partsBias[lo] != null) for (int k = 0; k < K; k++) dbias[k] += (float) partsBias[lo][k];
+        }
+    }
+
+    /**
+     * dw[k, c] (9 floats from dw[o] on) = Gᵀ · dU[·][k][c] · G, with dU[ξ][k][c] at du[at + ξ·stride]
+     * ({@link #backwardWeight}' layout); m is scratch of 16 doubles.
+     */
+    private static void weightKernel(float[] du, int at, int stride, double[] m, float[] dw, int o) {
+        for (int xi = 0; xi < 16; xi++) m[xi] = du[at + xi * stride];
+        for (int j = 0; j < 4; j++) {                 // Gᵀ · dU (3×4), column j
+            double a = m[j], b = m[4 + j], d = m[8 + j], e = m[12 + j];
+            m[j] = a + 0.5 * (b + d); m[4 + j] = 0.5 * (b - d); m[8 + j] = 0.5 * (b + d) + e;
+        }
+        for (int i = 0; i < 3; i++, o += 3) {         // (Gᵀ · dU) · G (3×3)
+            double a = m[4 * i], b = m[4 * i + 1], d = m[4 * i + 2], e = m[4 * i + 3];
+            dw[o] = (float) (a + 0.5 * (b + d)); dw[o + 1] = (float) (0.5 * (b - d)); dw[o + 2] = (float) (0.5 * (b + d) + e);
         }
     }
 
