@@ -15,6 +15,7 @@ import static org.jocl.CL.*;
  * The OpenCL devices of this machine, probed once per JVM. JOCL loads {@code libOpenCL.so} (the ICD loader)
  * on first use, and after one failed native load its {@code CL} class stays unusable for the JVM's life: so the
  * probe runs exactly once, in {@link Probe}'s static initialiser, and remembers why it failed.
+ * It also warns once, on stderr, when the OpenCL runtime took the JVM's SIGSEGV handler ({@link SignalHandlers}).
  */
 public final class OpenClDevices {
     private OpenClDevices() {}
@@ -53,6 +54,8 @@ public final class OpenClDevices {
             }
             DEVICES = List.copyOf(found);
             PROBLEM = problem;
+            String segv = SignalHandlers.segvWarning();   // PoCL's LLVM takes SIGSEGV from the JVM as it starts
+            if (segv != null) System.err.println("shears: " + segv);
         }
     }
 
