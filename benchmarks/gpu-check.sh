@@ -27,6 +27,8 @@ DEVICE=${1:-opencl}
 BATCH=${BATCH:-256} STEPS=${STEPS:-50} CPU_STEPS=${CPU_STEPS:-3}
 export JAVA_HOME=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
 JAVA="$JAVA_HOME/bin/java"
+# the JVM keeps its signal handlers when an OpenCL driver installs its own (docs/opencl.md, PoCL's LLVM did)
+if [ -e "$JAVA_HOME/lib/libjsig.so" ]; then export LD_PRELOAD="$JAVA_HOME/lib/libjsig.so${LD_PRELOAD:+:$LD_PRELOAD}"; fi
 "$JAVA" -version 2>&1 | grep -q 'version "2[5-9]' || { echo "need JDK 25+ at JAVA_HOME (found: $("$JAVA" -version 2>&1 | head -1))"; exit 1; }
 FLAGS="--add-modules jdk.incubator.vector --enable-native-access=ALL-UNNAMED"
 
