@@ -137,8 +137,7 @@ public final class BudgetRun {
             pick = finalists(unpruned, model, r, uniform.last(), global.last(), s, split, inputShape, log);
             Finalists.Candidate chosen = pick.picked().candidate();
             log.accept(String.format(Locale.ROOT, "finalists: picked %s, widths %s", chosen.name(), chosen.widths()));
-            if (!chosen.name().equals(SEARCHED)) model.loadStateDict(chosen.model().stateDict(), true);
-            searchedWidths = chosen.widths();
+            searchedWidths = Finalists.adopt(model, chosen);
         }
         if (refit != null) {
             log.accept("re-fitting the three models at their widths");

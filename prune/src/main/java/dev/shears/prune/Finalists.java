@@ -127,6 +127,15 @@ public final class Finalists {
         return new Pick(scored, best(scored));
     }
 
+    /**
+     * Makes {@code model} the picked candidate, in place: its tensors (shapes included) become {@code picked}'s untuned
+     * ones, so that the caller's reference holds the pick. Returns the pick's widths.
+     */
+    public static Map<String, Integer> adopt(Module model, Candidate picked) {
+        if (picked.model() != model) model.loadStateDict(picked.model().stateDict(), true);
+        return picked.widths();
+    }
+
     /** The index of the most accurate; on equal accuracy the lower loss, then the earlier. */
     static int best(List<Scored> scored) {
         int best = 0;

@@ -88,6 +88,16 @@ class FinalistsTest {
         for (Finalists.Candidate c : cs) assertNotEquals(99, marker(c.model()), c.name() + " itself was tuned, not a copy");
     }
 
+    /** The model a run goes on with becomes the pick: its widths and every tensor, bit for bit. */
+    @Test
+    void thePickedFinalistReplacesTheSearchedModelInPlace() {
+        Sequential searched = SimpleCNN.create(16, 27, 32, 1), uniform = SimpleCNN.create(15, 29, 32, 2);
+        Map<String, Integer> w = Finalists.adopt(searched, new Finalists.Candidate("uniform", uniform, widths(15, 29), 0));
+        assertEquals(widths(15, 29), w);
+        assertEquals(29, ((Conv2d) searched.child("conv2")).outChannels());
+        uniform.stateDict().forEach((k, t) -> assertArrayEquals(t.toArray(), searched.stateDict().get(k).toArray(), k));
+    }
+
     private static void setBias(Module m, float v) {
         Tensor b = m.child("conv1").parameter("bias");
         float[] a = new float[(int) b.size()];
@@ -107,11 +117,11 @@ class FinalistsTest {
         Mnist digits = Datasets.embeddedDigits();
         ValidationSplit split = ValidationSplit.of(digits.train().first(640), 160, 3);
         Sequential model = SimpleCNN.create(8, 16, 16, 5);
+        Training.train(model, split.fit(), Training.Options.defaults(2).withLr(0.05f), null, null);
         long flops0 = ModelCost.of(model, ONE).flops();
         var setup = new BudgetRun.Setup(Method.L1, Budget.flops(0.3), MinKeep.ONE, true, 1, 0, 1, Training.Options.defaults(1).withLr(0.05f),
                 160, 0, 0, 0.25, 2);
         BudgetReport r = BudgetRun.run(model, ONE, split, digits.test().first(200), setup, line -> {});
-        System.out.println(r.toMarkdown());
         assertTrue(r.finalists().size() >= 3, "searched, uniform and global at least (fewer only where widths repeat): " + r.finalists().size());
         Finalists.Scored picked = r.finalists().get(Finalists.best(r.finalists()));
         for (Finalists.Scored f : r.finalists()) {
