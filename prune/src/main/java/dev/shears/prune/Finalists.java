@@ -128,11 +128,12 @@ public final class Finalists {
     }
 
     /**
-     * Makes {@code model} the picked candidate, in place: its tensors (shapes included) become {@code picked}'s untuned
-     * ones, so that the caller's reference holds the pick. Returns the pick's widths.
+     * Makes {@code model} the picked candidate, in place: its tensors (shapes included) become copies of {@code picked}'s
+     * untuned ones, so that the caller's reference holds the pick. Copies: a loaded state dict shares the tensors, and
+     * the uniform or global model picked is fine-tuned again as its own row, from where it was. Returns the pick's widths.
      */
     public static Map<String, Integer> adopt(Module model, Candidate picked) {
-        if (picked.model() != model) model.loadStateDict(picked.model().stateDict(), true);
+        if (picked.model() != model) model.loadStateDict(Copies.of(picked.model()).stateDict(), true);
         return picked.widths();
     }
 

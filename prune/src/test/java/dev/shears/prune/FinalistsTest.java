@@ -11,6 +11,7 @@ import dev.shears.nn.train.Trainer;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,12 +91,17 @@ class FinalistsTest {
 
     /** The model a run goes on with becomes the pick: its widths and every tensor, bit for bit. */
     @Test
-    void thePickedFinalistReplacesTheSearchedModelInPlace() {
+    void thePickedFinalistReplacesTheSearchedModelInPlace() throws Exception {
         Sequential searched = SimpleCNN.create(16, 27, 32, 1), uniform = SimpleCNN.create(15, 29, 32, 2);
         Map<String, Integer> w = Finalists.adopt(searched, new Finalists.Candidate("uniform", uniform, widths(15, 29), 0));
         assertEquals(widths(15, 29), w);
         assertEquals(29, ((Conv2d) searched.child("conv2")).outChannels());
         uniform.stateDict().forEach((k, t) -> assertArrayEquals(t.toArray(), searched.stateDict().get(k).toArray(), k));
+        // the uniform row is fine-tuned from where it was: tuning the searched model must not move its tensors
+        float[] before = uniform.child("conv2").parameter("weight").toArray();
+        Training.fineTune(searched, Datasets.embeddedDigits().train().first(64), Training.Options.defaults(1).withLr(0.1f), null);
+        assertArrayEquals(before, uniform.child("conv2").parameter("weight").toArray(), "the pick shares its tensors with the uniform model");
+        assertFalse(Arrays.equals(before, searched.child("conv2").parameter("weight").toArray()), "the fine-tune moved nothing");
     }
 
     private static void setBias(Module m, float v) {
