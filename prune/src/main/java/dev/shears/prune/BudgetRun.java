@@ -134,9 +134,11 @@ public final class BudgetRun {
         Finalists.Pick pick = null;
         if (s.finalistEpochs() > 0 && refit != null) log.accept("finalists: skipped (each model is re-fitted at its widths)");
         else if (s.finalistEpochs() > 0) {
+            long start = System.nanoTime();
             pick = finalists(unpruned, model, r, uniform.last(), global.last(), s, split, inputShape, log);
             Finalists.Candidate chosen = pick.picked().candidate();
-            log.accept(String.format(Locale.ROOT, "finalists: picked %s, widths %s", chosen.name(), chosen.widths()));
+            log.accept(String.format(Locale.ROOT, "finalists: picked %s, widths %s (%d scored in %.1f s)", chosen.name(), chosen.widths(),
+                    pick.scored().size(), (System.nanoTime() - start) / 1e9));
             searchedWidths = Finalists.adopt(model, chosen);
         }
         if (refit != null) {
