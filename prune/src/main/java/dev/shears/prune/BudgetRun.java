@@ -186,13 +186,19 @@ public final class BudgetRun {
         Map<String, Integer> mine = r.widthsAfter(), full = r.widthsBefore();
         List<Finalists.Candidate> all = new ArrayList<>();
         all.add(new Finalists.Candidate(SEARCHED, Copies.of(searched), mine, r.costAfter()));
-        all.add(new Finalists.Candidate("uniform", uniform.model(), uniform.channelsAfter(), cost.applyAsDouble(uniform.model())));
-        all.add(new Finalists.Candidate("global", global.model(), global.channelsAfter(), cost.applyAsDouble(global.model())));
-        for (PruneResult other : List.of(uniform, global)) {
-            String name = other == uniform ? "uniform" : "global";
+        // widths by group id, as the search's are (a PruneResult's channelsAfter names a residual group by all its members)
+        Pruner ids = new Pruner(s.method(), Criterion.perLayerRatio(0));
+        java.util.function.Function<Module, Map<String, Integer>> widthsOf = m -> {
+            Map<String, Integer> w = new LinkedHashMap<>();
+            ids.scores(m, DependencyGraph.analyze(m, inputShape)).forEach((g, x) -> w.put(g, x.length));
+            return w;
+        };
+        all.add(new Finalists.Candidate("uniform", uniform.model(), widthsOf.apply(uniform.model()), cost.applyAsDouble(uniform.model())));
+        all.add(new Finalists.Candidate("global", global.model(), widthsOf.apply(global.model()), cost.applyAsDouble(global.model())));
+        for (Finalists.Candidate other : List.copyOf(all.subList(1, 3))) {
             for (double t : new double[]{0.5, -0.5}) {
-                Finalists.Candidate c = Finalists.fit(t > 0 ? "halfway to " + name : "beyond the search, away from " + name,
-                        Finalists.between(mine, other.channelsAfter(), t, full, s.minKeep()), full, s.minKeep(), at, cost, r.target());
+                Finalists.Candidate c = Finalists.fit(t > 0 ? "halfway to " + other.name() : "beyond the search, away from " + other.name(),
+                        Finalists.between(mine, other.widths(), t, full, s.minKeep()), full, s.minKeep(), at, cost, r.target());
                 if (c != null) all.add(c);
             }
         }

@@ -89,6 +89,27 @@ class FinalistsTest {
         for (Finalists.Candidate c : cs) assertNotEquals(99, marker(c.model()), c.name() + " itself was tuned, not a copy");
     }
 
+    /**
+     * On a residual graph the finalists' widths are keyed by group id, as the search's are: a PruneResult names a
+     * residual group by all its members ("stem+b1 (residual)"), and mixing the two failed the run once the search was done.
+     */
+    @Test
+    void residualGroupsGetTheSameKeysInEveryFinalist() {
+        dev.shears.nn.Graph m = GraphPruneTest.resnet(2, 1);
+        int[] shape = {1, 1, 8, 8};
+        java.util.Random r = new java.util.Random(3);
+        float[] images = new float[240 * 64];
+        int[] labels = new int[240];
+        for (int i = 0; i < images.length; i++) images[i] = (float) r.nextGaussian();
+        for (int i = 0; i < labels.length; i++) labels[i] = r.nextInt(4);
+        dev.shears.data.Dataset tiny = new dev.shears.data.Dataset("random 8×8", images, labels, 8, 8);
+        var setup = new BudgetRun.Setup(Method.L1, Budget.flops(0.5), MinKeep.ONE, true, 1, 0, 0, Training.Options.defaults(1), 40, 0, 0, 0.25, 1);
+        BudgetReport report = BudgetRun.run(m, shape, ValidationSplit.of(tiny, 40, 1), tiny, setup, line -> {});
+        assertTrue(report.finalists().size() >= 2, "finalists: " + report.finalists().size());
+        for (Finalists.Scored f : report.finalists())
+            assertEquals(report.finalists().get(0).candidate().widths().keySet(), f.candidate().widths().keySet(), f.candidate().name());
+    }
+
     /** The model a run goes on with becomes the pick: its widths and every tensor, bit for bit. */
     @Test
     void thePickedFinalistReplacesTheSearchedModelInPlace() throws Exception {
