@@ -30,6 +30,9 @@ import java.util.Map;
 final class BudgetPrune {
     private BudgetPrune() {}
 
+    /** {@code --finalist-epochs}' default: a quarter of an epoch for each finalist (about 13,500 Fashion-MNIST images). */
+    static final double DEFAULT_FINALIST_EPOCHS = 0.25;
+
     /** The first option given that only a budget run honours, or null. */
     static String budgetOnlyOptionGiven(PruneCommand c) {
         if (c.latencyBatch.value != null) return "--latency-batch";
@@ -40,6 +43,8 @@ final class BudgetPrune {
         if (c.valSize != null) return "--val-size";
         if (c.searchImages != null) return "--search-images";
         if (c.probeImages != null) return "--probe-images";
+        if (c.finalistEpochs != null) return "--finalist-epochs";
+        if (c.fineTuneSeeds != null) return "--finetune-seeds";
         return null;
     }
 
@@ -74,6 +79,13 @@ final class BudgetPrune {
         if (!(stepEpochs >= 0) || epochs < 0) throw c.usageError("--step-epochs and --finetune-epochs must be >= 0");
         if (searchImages < 1) throw c.usageError("--search-images must be at least 1, got " + searchImages);
         if (c.probeImages != null && c.probeImages < 0) throw c.usageError("--probe-images must be >= 0, got " + c.probeImages);
+        boolean finalistsApply = budget.kind() != Budget.Kind.LATENCY && steps == 1 && selection == null;
+        if (c.finalistEpochs != null && c.finalistEpochs > 0 && !finalistsApply)
+            throw c.usageError("--finalist-epochs goes with --target-flops or --target-params in one stage (no --steps), and not with --method reconstruct");
+        if (c.finalistEpochs != null && !(c.finalistEpochs >= 0)) throw c.usageError("--finalist-epochs must be >= 0, got " + c.finalistEpochs);
+        double finalistEpochs = c.finalistEpochs != null ? c.finalistEpochs : finalistsApply ? DEFAULT_FINALIST_EPOCHS : 0;
+        int seeds = c.fineTuneSeeds == null ? 1 : c.fineTuneSeeds;
+        if (seeds < 1) throw c.usageError("--finetune-seeds must be at least 1, got " + seeds);
         if (c.lr != null && !(c.lr > 0)) throw c.usageError("--lr must be > 0, got " + c.lr);
         if (budget.kind() == Budget.Kind.LATENCY && c.latencyRepeats < 1) throw c.usageError("--target-latency needs --latency-repeats >= 1");
         Path out = c.out.require(c);
@@ -92,7 +104,7 @@ final class BudgetPrune {
         Training.Options train = Training.Options.defaults(epochs).withSeed(c.seed).withLr(c.lr == null ? 0.02f : c.lr).withCosine();
         MinKeep minKeep = new MinKeep(Math.max(1, c.minKeep), c.minKeepFraction);
         var setup = new BudgetRun.Setup(method, budget, minKeep, !c.noFold, steps, stepEpochs, epochs, train, searchImages, c.latencyRepeats,
-                probeImages);
+                probeImages, finalistEpochs, seeds);
         BudgetRun.Refit refit = selection == null ? null : (unpruned, widths) -> Reconstructor.prune((Sequential) unpruned, widths,
                 selection, new Samples(split.fit(), c.samples, c.positions, c.seed), c.ridge).model();
         BudgetReport report = BudgetRun.run(model, one, split, data.test(), setup, refit, line -> c.log("%s", line));

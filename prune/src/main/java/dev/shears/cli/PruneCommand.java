@@ -110,6 +110,15 @@ final class PruneCommand extends BackendCommand {
             + "(NetAdapt's short-term fine-tune; the copy is then dropped); 0: score it untuned (default: " + BudgetRun.PROBE_IMAGES + " on a graph model, 0 on a chain).")
     Integer probeImages;
 
+    @Option(names = "--finalist-epochs", paramLabel = "E", description = "With --target-flops or --target-params (one stage): give the searched, uniform and global widths "
+            + "and points between and beyond them each E epochs of fine-tuning (a copy, same images and seed) and keep the best on the validation split; 0: keep the search's widths "
+            + "(default: 0.25; 0 with --steps, --target-latency or --method reconstruct).")
+    Double finalistEpochs;
+
+    @Option(names = "--finetune-seeds", paramLabel = "N", description = "With a --target-*: fine-tune every model N times, seeds --seed to --seed + N - 1, and report each seed's "
+            + "accuracy and their mean and spread; the model saved is the first seed's (default: 1).")
+    Integer fineTuneSeeds;
+
     static Method method(ShearsCommand c, String name) {
         return switch (name) {
             case "slim" -> Method.SLIM;

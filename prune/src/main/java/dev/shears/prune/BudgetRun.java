@@ -48,12 +48,22 @@ public final class BudgetRun {
      * @param latencyRepeats timed passes per latency (0: no latency measured; a latency budget needs some)
      * @param probeImages    fitting images each candidate of the search is briefly fine-tuned on before it is scored
      *                       ({@link BudgetSearch#probe}; 0: none)
+     * @param finalistEpochs the short fine-tune, in epochs, that each {@link Finalists finalist} gets before the pick
+     *                       (0: none, the search's widths stand; FLOP and parameter budgets in one stage only)
+     * @param fineTuneSeeds  fine-tunes of each model with seeds seed, seed + 1, ...: the rows report each seed's
+     *                       accuracy; the model kept is the first seed's (1: one fine-tune)
      */
     public record Setup(Method method, Budget budget, MinKeep minKeep, boolean fold, int steps, double stepEpochs,
-                        int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats, int probeImages) {
+                        int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats, int probeImages,
+                        double finalistEpochs, int fineTuneSeeds) {
         public Setup(Method method, Budget budget, MinKeep minKeep, boolean fold, int steps, double stepEpochs,
                      int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats) {
             this(method, budget, minKeep, fold, steps, stepEpochs, fineTuneEpochs, train, searchImages, latencyRepeats, 0);
+        }
+
+        public Setup(Method method, Budget budget, MinKeep minKeep, boolean fold, int steps, double stepEpochs,
+                     int fineTuneEpochs, Training.Options train, int searchImages, int latencyRepeats, int probeImages) {
+            this(method, budget, minKeep, fold, steps, stepEpochs, fineTuneEpochs, train, searchImages, latencyRepeats, probeImages, 0, 1);
         }
 
         public Setup {
@@ -63,6 +73,12 @@ public final class BudgetRun {
                         fineTuneEpochs, searchImages, latencyRepeats, probeImages));
             if (budget.kind() == Budget.Kind.LATENCY && latencyRepeats < 1)
                 throw new IllegalArgumentException("a latency budget needs latency measurements: latency repeats must be >= 1");
+            if (!(finalistEpochs >= 0) || fineTuneSeeds < 1)
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "finalist epochs >= 0 and fine-tune seeds >= 1, got %s, %d",
+                        finalistEpochs, fineTuneSeeds));
+            if (finalistEpochs > 0 && (budget.kind() == Budget.Kind.LATENCY || steps > 1))
+                throw new IllegalArgumentException(String.format(Locale.ROOT, "finalists (%s epochs) are for FLOP and parameter budgets in one "
+                        + "stage; got a %s budget in %d stages", finalistEpochs, budget.kind().name().toLowerCase(Locale.ROOT), steps));
         }
     }
 
@@ -114,6 +130,17 @@ public final class BudgetRun {
                 global.ratios(), global.last().channelsAfter()));
 
         Module uniformModel = uniform.last().model(), globalModel = global.last().model();
+        Map<String, Integer> searchedWidths = r.widthsAfter();
+        Finalists.Pick pick = null;
+        if (s.finalistEpochs() > 0 && refit != null) log.accept("finalists: skipped (each model is re-fitted at its widths)");
+        else if (s.finalistEpochs() > 0) {
+            long start = System.nanoTime();
+            pick = finalists(unpruned, model, r, uniform.last(), global.last(), s, split, inputShape, log);
+            Finalists.Candidate chosen = pick.picked().candidate();
+            log.accept(String.format(Locale.ROOT, "finalists: picked %s, widths %s (%d scored in %.1f s)", chosen.name(), chosen.widths(),
+                    pick.scored().size(), (System.nanoTime() - start) / 1e9));
+            searchedWidths = Finalists.adopt(model, chosen);
+        }
         if (refit != null) {
             log.accept("re-fitting the three models at their widths");
             model.loadStateDict(refit.apply(Copies.of(unpruned), r.widthsAfter()).stateDict(), false);
@@ -133,11 +160,52 @@ public final class BudgetRun {
         }
         List<BudgetReport.Row> rows = new ArrayList<>();
         rows.add(row("unpruned", unpruned, r.widthsBefore(), ms[0], 0, split, test, s, inputShape, log));
-        rows.add(row("searched", model, r.widthsAfter(), ms[1], s.fineTuneEpochs(), split, test, s, inputShape, log));
+        rows.add(row(pick == null ? SEARCHED : SEARCHED + " (picked: " + pick.picked().candidate().name() + ")", model, searchedWidths, ms[1], s.fineTuneEpochs(), split, test, s, inputShape, log));
         rows.add(row("uniform, " + uniform.ratios(), uniformModel, uniform.last().channelsAfter(), ms[2], s.fineTuneEpochs(), split, test, s, inputShape, log));
         rows.add(row("global, " + global.ratios(), globalModel, global.last().channelsAfter(), ms[3], s.fineTuneEpochs(), split, test, s, inputShape, log));
         return new BudgetReport(s, rows, r.path(), r.seconds(), split.validation().size(), searchImages.size(),
-                r.table() == null ? List.of() : r.table().describe(), r.measuredMillis());
+                r.table() == null ? List.of() : r.table().describe(), r.measuredMillis(), pick == null ? List.of() : pick.scored());
+    }
+
+    /** The finalists' name for the search's own widths. */
+    static final String SEARCHED = "searched";
+
+    /**
+     * The {@link Finalists} of a FLOP or parameter budget: the searched, uniform and global models, and for each of
+     * the two ratios the widths halfway from the search's to its and as far beyond the search's, away from it (each
+     * scaled down to the budget where over it, channels by the method's ranking on the unpruned model); each gets
+     * {@link Setup#finalistEpochs} of fine-tuning (a copy, the run's seed) and is judged on the whole validation split.
+     */
+    static Finalists.Pick finalists(Module unpruned, Module searched, BudgetSearch.Result r, PruneResult uniform, PruneResult global,
+                                    Setup s, ValidationSplit split, int[] inputShape, Consumer<String> log) {
+        ToDoubleFunction<Module> cost = m -> {
+            ModelCost c = ModelCost.of(m, inputShape);
+            return s.budget().kind() == Budget.Kind.FLOPS ? c.flops() : c.parameters();
+        };
+        java.util.function.Function<Map<String, Integer>, Module> at = w -> Finalists.atWidths(unpruned, w, s.method(), s.minKeep(), s.fold(), inputShape);
+        Map<String, Integer> mine = r.widthsAfter(), full = r.widthsBefore();
+        List<Finalists.Candidate> all = new ArrayList<>();
+        all.add(new Finalists.Candidate(SEARCHED, Copies.of(searched), mine, r.costAfter()));
+        // widths by group id, as the search's are (a PruneResult's channelsAfter names a residual group by all its members)
+        Pruner ids = new Pruner(s.method(), Criterion.perLayerRatio(0));
+        java.util.function.Function<Module, Map<String, Integer>> widthsOf = m -> {
+            Map<String, Integer> w = new LinkedHashMap<>();
+            ids.scores(m, DependencyGraph.analyze(m, inputShape)).forEach((g, x) -> w.put(g, x.length));
+            return w;
+        };
+        all.add(new Finalists.Candidate("uniform", uniform.model(), widthsOf.apply(uniform.model()), cost.applyAsDouble(uniform.model())));
+        all.add(new Finalists.Candidate("global", global.model(), widthsOf.apply(global.model()), cost.applyAsDouble(global.model())));
+        for (Finalists.Candidate other : List.copyOf(all.subList(1, 3))) {
+            for (double t : new double[]{0.5, -0.5}) {
+                Finalists.Candidate c = Finalists.fit(t > 0 ? "halfway to " + other.name() : "beyond the search, away from " + other.name(),
+                        Finalists.between(mine, other.widths(), t, full, s.minKeep()), full, s.minKeep(), at, cost, r.target());
+                if (c != null) all.add(c);
+            }
+        }
+        log.accept(String.format(Locale.ROOT, "finalists: %d width vectors at the budget, each fine-tuned %s epoch (a copy, seed %d), judged on "
+                + "the %,d validation images", all.size(), s.finalistEpochs(), s.train().seed(), split.validation().size()));
+        return Finalists.choose(all, m -> tune(m, split.fit(), s.train(), s.finalistEpochs()),
+                m -> dev.shears.nn.train.Trainer.evaluate(m, split.validation(), 256), log);
     }
 
     private static PruneResult ratioPrune(Module from, Setup s, Criterion c, int[] inputShape) {
@@ -216,15 +284,23 @@ public final class BudgetRun {
                                         Dataset test, Setup s, int[] inputShape, Consumer<String> log) {
         ModelCost c = ModelCost.of(m, inputShape);
         double valPruned = Training.accuracy(m, split.validation()), testPruned = Training.accuracy(m, test);
-        double valTuned = Double.NaN, testTuned = Double.NaN;
+        List<Double> val = new ArrayList<>(), tst = new ArrayList<>();
         if (epochs > 0) {
-            log.accept("fine-tuning the " + name + " model: " + epochs + " epoch" + (epochs == 1 ? "" : "s"));
-            tune(m, split.fit(), s.train(), epochs);
-            valTuned = Training.accuracy(m, split.validation());
-            testTuned = Training.accuracy(m, test);
-            log.accept(String.format(Locale.ROOT, "the %s model, fine-tuned: validation %.2f%%, test %.2f%%", name, 100 * valTuned, 100 * testTuned));
+            // the other seeds' copies taken before the kept model is tuned: every seed starts from the same pruned model
+            List<Module> others = new ArrayList<>();
+            for (int k = 1; k < s.fineTuneSeeds(); k++) others.add(Copies.of(m));
+            for (int k = 0; k < s.fineTuneSeeds(); k++) {
+                Module x = k == 0 ? m : others.get(k - 1);
+                long seed = s.train().seed() + k;
+                log.accept("fine-tuning the " + name + " model: " + epochs + " epoch" + (epochs == 1 ? "" : "s") + ", seed " + seed);
+                tune(x, split.fit(), s.train().withSeed(seed), epochs);
+                val.add(Training.accuracy(x, split.validation()));
+                tst.add(Training.accuracy(x, test));
+                log.accept(String.format(Locale.ROOT, "the %s model, fine-tuned (seed %d): validation %.2f%%, test %.2f%%", name, seed,
+                        100 * val.get(k), 100 * tst.get(k)));
+            }
         }
-        return new BudgetReport.Row(name, new LinkedHashMap<>(widths), c.flops(), c.parameters(), ms, valPruned, testPruned, valTuned, testTuned);
+        return new BudgetReport.Row(name, new LinkedHashMap<>(widths), c.flops(), c.parameters(), ms, valPruned, testPruned, val, tst);
     }
 
     /** Fine-tunes for {@code epochs}: whole epochs over {@code fit}, then the fraction as one epoch over that share of it (a seeded draw). */

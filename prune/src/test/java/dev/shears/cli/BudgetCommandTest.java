@@ -88,6 +88,9 @@ class BudgetCommandTest {
                 {"--target-flops", "0.5", "--latency-batch", "8"}, {"--target-flops", "0.5", "--step-epochs", "0.5"},
                 {"--target-flops", "0.5", "--steps", "0"}, {"--target-flops", "0.5", "--ratio", "0.5"},
                 {"--ratio", "0.5", "--probe-images", "8"}, {"--target-flops", "0.5", "--probe-images", "-1"},
+                {"--ratio", "0.5", "--finetune-seeds", "2"}, {"--target-flops", "0.5", "--finetune-seeds", "0"},
+                {"--ratio", "0.5", "--finalist-epochs", "0.25"}, {"--target-latency", "5", "--finalist-epochs", "0.25"},
+                {"--target-flops", "0.5", "--steps", "2", "--finalist-epochs", "0.25"}, {"--target-flops", "0.5", "--finalist-epochs", "-1"},
         };
         for (String[] args : refused) {
             String[] full = new String[args.length + 6];
