@@ -257,6 +257,7 @@ public final class BudgetSearch {
         }
         Meter meter = new Meter(budget.kind(), table, clock);
         State s = new State(model, g0, full, inputShape);
+        s.unpruned = table != null && steps == 1 ? Copies.of(model) : null;   // for regrow
         double cost0 = meter.of(ModelCost.of(model, g0), full);
         s.cost = cost0;
         meter.anchor(cost0, full);
@@ -268,6 +269,8 @@ public final class BudgetSearch {
             Snapshot last = greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
             if (k == steps && table != null && last != null && s.cost < LATENCY_FLOOR * budget.value())
                 land(s, last, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
+            if (k == steps && table != null && steps == 1 && s.cost < LATENCY_FLOOR * budget.value())
+                regrow(s, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
             if (k == steps && table != null) confirm(s, last, meter, target, cost0, path);
             if (k < steps && fineTune != null) {
                 fineTune.accept(model, k);
@@ -287,6 +290,8 @@ public final class BudgetSearch {
         final int[] inputShape;
         DependencyGraph graph;
         double cost, accuracy, loss;
+        /** The model before any move (latency budgets in one stage: {@link #regrow} cuts it again), else null. */
+        Module unpruned;
 
         State(Module model, DependencyGraph graph, Map<String, Integer> full, int[] inputShape) {
             this.model = model;
@@ -487,7 +492,61 @@ public final class BudgetSearch {
                 if (moved != null) last = moved;
                 if (s.cost < floor && last != null) land(s, last, meter, target, floor, cost0, path);
             } else land(s, last, meter, target, floor, cost0, path);
+            if (s.cost < floor && steps == 1) regrow(s, meter, target, floor, cost0, path);
         }
+    }
+
+    /**
+     * When neither the greedy moves nor the back-off land in [{@code floor}, {@code target}] (a kernel regime makes the
+     * last group's latency jump over the band, and the groups cut before it are already too thin), a group cut earlier
+     * gets channels back: for each group, the widest width between its current one and its full one whose model —
+     * the unpruned model cut to these widths, channels by the method's ranking ({@link Finalists#atWidths}) — measures
+     * at most {@code target}, bisected on measured latency. Of the models that land in the band, the one with the lowest
+     * validation loss replaces the search's; if none lands, the search's stays. In one stage only (the unpruned
+     * model then is what the moves cut; stages fine-tune between moves).
+     */
+    private void regrow(State s, Meter meter, double target, double floor, double cost0, List<Point> path) {
+        if (s.unpruned == null) return;
+        log.accept(String.format(Locale.ROOT, "measured %.3f ms is below %.3f: giving a group channels back", s.cost, floor));
+        Module best = null;
+        Trainer.Evaluation bestEval = null;
+        Map<String, Integer> bestWidths = null;
+        double bestCost = 0;
+        String bestGroup = null;
+        for (String g : s.full.keySet()) {
+            int w = s.widths.get(g), full = s.full.get(g);
+            if (w >= full) continue;
+            Module wide = null;
+            double wideCost = 0;
+            Map<String, Integer> wideWidths = null;
+            for (int lo = w + 1, hi = full; lo <= hi; ) {   // the widest width whose model measures at most the target
+                int mid = (lo + hi) >>> 1;
+                Map<String, Integer> widths = new LinkedHashMap<>(s.widths);
+                widths.put(g, mid);
+                Module m = Finalists.atWidths(s.unpruned, widths, method, minKeep, fold, s.inputShape);
+                double cost = meter.measure(m);
+                if (cost <= target) { wide = m; wideCost = cost; wideWidths = widths; lo = mid + 1; } else hi = mid - 1;
+            }
+            if (wide == null) continue;
+            log.accept(String.format(Locale.ROOT, "  %s %d → %d: measured %.3f ms", g, w, wideWidths.get(g), wideCost));
+            if (wideCost < floor) continue;
+            if (recalibrate) recalibrate(wide, validation, s.inputShape);
+            Trainer.Evaluation e = evaluate(wide);
+            if (bestEval == null || e.loss() < bestEval.loss()) { best = wide; bestEval = e; bestWidths = wideWidths; bestCost = wideCost; bestGroup = g; }
+        }
+        if (best == null) {
+            log.accept("  no group's channels back land in the budget: the model stays");
+            return;
+        }
+        String move = String.format(Locale.ROOT, "regrow: %s %d → %d", bestGroup, s.widths.get(bestGroup), bestWidths.get(bestGroup));
+        s.model.loadStateDict(best.stateDict(), true);   // its tensors, shapes included
+        s.graph = DependencyGraph.analyze(s.model, s.inputShape);
+        s.widths.putAll(bestWidths);
+        s.cost = bestCost;
+        meter.anchor(s.cost, s.widths);
+        s.score(bestEval);
+        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move));
+        log.accept(String.format(Locale.ROOT, "  %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
     }
 
     /** A model's validation accuracy and loss, after a short fine-tune of a copy when {@link #probe} is on. */
