@@ -171,9 +171,10 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
             sb.append("\n## Finalists (validation after ").append(setup.finalistEpochs()).append(" epoch of fine-tuning, a copy each)\n\n")
                     .append("| finalist | widths | cost (share of unpruned) | validation accuracy | validation loss |\n|---|---|---:|---:|---:|\n");
             double cost0 = cost(unpruned());
+            Finalists.Scored picked = finalists.get(Finalists.best(finalists));
             for (Finalists.Scored f : finalists)
                 sb.append(String.format(Locale.ROOT, "| %s%s | %s | %.2f%% | %.2f%% | %.4f |%n", f.candidate().name(),
-                        f == finalists.get(Finalists.best(finalists)) ? " (picked)" : "", f.candidate().widths().values(),
+                        f == picked ? " (picked)" : "", f.candidate().widths().values(),
                         100 * f.candidate().cost() / cost0, 100 * f.accuracy(), f.loss()));
         }
         if (!latencyTable.isEmpty()) {

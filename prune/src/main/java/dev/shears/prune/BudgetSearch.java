@@ -247,8 +247,9 @@ public final class BudgetSearch {
         Map<String, Integer> full = new LinkedHashMap<>();
         scores0.forEach((g, s) -> full.put(g, s.length));
         LatencyTable table = null;
+        Module unpruned = Copies.of(model);   // the latency reference (only timed, in eval mode) and regrow's source
         LatencyMeter clock = latencyMeter != null ? latencyMeter
-                : relativeTo(Copies.of(model), steadyMeter(latencyRepeats, batchShape(inputShape, budget.batch())), latencyRepeats,
+                : relativeTo(unpruned, steadyMeter(latencyRepeats, batchShape(inputShape, budget.batch())), latencyRepeats,
                         batchShape(inputShape, budget.batch()));
         if (budget.kind() == Budget.Kind.LATENCY) {
             log.accept("measuring the latency table (" + full.size() + " groups, batch " + budget.batch() + ")");
@@ -257,7 +258,7 @@ public final class BudgetSearch {
         }
         Meter meter = new Meter(budget.kind(), table, clock);
         State s = new State(model, g0, full, inputShape);
-        s.unpruned = table != null && steps == 1 ? Copies.of(model) : null;   // for regrow
+        s.unpruned = table != null && steps == 1 ? unpruned : null;
         double cost0 = meter.of(ModelCost.of(model, g0), full);
         s.cost = cost0;
         meter.anchor(cost0, full);

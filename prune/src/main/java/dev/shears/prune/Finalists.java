@@ -47,8 +47,7 @@ public final class Finalists {
             throw new IllegalArgumentException("width vectors over different groups: " + a.keySet() + ", " + b.keySet() + ", " + full.keySet());
         Map<String, Integer> w = new LinkedHashMap<>();
         for (String g : a.keySet()) {
-            long v = Math.round(a.get(g) + t * (b.get(g) - a.get(g)));
-            w.put(g, (int) Math.max(minKeep.of(full.get(g)), Math.min(full.get(g), v)));
+            w.put(g, clamp(Math.round(a.get(g) + t * (b.get(g) - a.get(g))), full.get(g), minKeep));
         }
         return w;
     }
@@ -84,9 +83,12 @@ public final class Finalists {
 
     private static Map<String, Integer> scaled(Map<String, Integer> w, double s, Map<String, Integer> full, MinKeep minKeep) {
         Map<String, Integer> out = new LinkedHashMap<>();
-        w.forEach((g, v) -> out.put(g, (int) Math.max(minKeep.of(full.get(g)), Math.min(full.get(g), Math.round(s * v)))));
+        w.forEach((g, v) -> out.put(g, clamp(Math.round(s * v), full.get(g), minKeep)));
         return out;
     }
+
+    /** A group's width v kept within [its min-keep, its full width]. */
+    private static int clamp(long v, int full, MinKeep minKeep) { return (int) Math.max(minKeep.of(full), Math.min(full, v)); }
 
     /**
      * The unpruned model cut to {@code widths} (group → channels kept), each group keeping its highest-scoring channels
