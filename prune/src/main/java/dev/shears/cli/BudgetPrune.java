@@ -23,7 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code shears prune --target-flops F | --target-params F | --target-latency MS}: the most accurate model the
+ * {@code shears prune --target-flops F | --target-params F | --target-latency MS|P%}: the most accurate model the
  * search finds within a budget ({@link BudgetRun}), with the uniform and global ratios at the same budget for
  * comparison; writes the model, OUT.report.md and OUT.budget.png.
  */
@@ -53,14 +53,26 @@ final class BudgetPrune {
      * given) at {@code --latency-batch} ({@code latencyBatch}, null when not given), or null; bad values are usage errors of {@code c}.
      */
     static Budget budget(ShearsCommand c, Options.Target t, Integer latencyBatch) {
-        if (latencyBatch != null && (t == null || t.latencyMs == null)) throw c.usageError("--latency-batch goes with --target-latency");
+        if (latencyBatch != null && (t == null || t.latency == null)) throw c.usageError("--latency-batch goes with --target-latency");
         if (t == null) return null;
         try {
             if (t.flops != null) return Budget.flops(t.flops);
             if (t.params != null) return Budget.params(t.params);
-            return Budget.latency(t.latencyMs, latencyBatch == null ? Budget.DEFAULT_BATCH : latencyBatch);
+            int batch = latencyBatch == null ? Budget.DEFAULT_BATCH : latencyBatch;
+            String v = t.latency.strip();
+            return v.endsWith("%") ? Budget.latencyShare(number(c, v.substring(0, v.length() - 1).strip(), t.latency) / 100, batch)
+                    : Budget.latency(number(c, v, t.latency), batch);
         } catch (IllegalArgumentException e) {
             throw c.usageError("--target-" + (t.flops != null ? "flops" : t.params != null ? "params" : "latency") + ": " + e.getMessage());
+        }
+    }
+
+    /** {@code --target-latency}'s number, or a usage error naming what was given. */
+    private static double number(ShearsCommand c, String v, String given) {
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            throw c.usageError("--target-latency takes milliseconds (2.5) or a share of the unpruned latency (50%), got '" + given + "'");
         }
     }
 

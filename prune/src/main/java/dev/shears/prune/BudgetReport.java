@@ -193,6 +193,7 @@ public record BudgetReport(BudgetRun.Setup setup, List<Row> rows, List<BudgetSea
         Map<String, Object> b = new LinkedHashMap<>();
         b.put("kind", setup.budget().kind().name().toLowerCase(Locale.ROOT));
         b.put("value", setup.budget().value());
+        if (!Double.isNaN(setup.budget().share())) b.put("share_of_unpruned", setup.budget().share());
         b.put("batch", setup.budget().batch());
         m.put("budget", b);
         m.put("search_seconds", searchSeconds);

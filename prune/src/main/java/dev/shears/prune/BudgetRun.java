@@ -66,6 +66,12 @@ public final class BudgetRun {
             this(method, budget, minKeep, fold, steps, stepEpochs, fineTuneEpochs, train, searchImages, latencyRepeats, probeImages, 0, 1);
         }
 
+        /** The same setup with {@code b} as its budget. */
+        public Setup withBudget(Budget b) {
+            return new Setup(method, b, minKeep, fold, steps, stepEpochs, fineTuneEpochs, train, searchImages, latencyRepeats, probeImages,
+                    finalistEpochs, fineTuneSeeds);
+        }
+
         public Setup {
             if (steps < 1 || stepEpochs < 0 || fineTuneEpochs < 0 || searchImages < 1 || latencyRepeats < 0 || probeImages < 0)
                 throw new IllegalArgumentException(String.format(Locale.ROOT, "steps >= 1, step epochs >= 0, fine-tune epochs >= 0, "
@@ -95,14 +101,17 @@ public final class BudgetRun {
     }
 
     /** As {@link #run(Module, int[], ValidationSplit, Dataset, Setup, Consumer)}, each model passed through {@code refit} (may be null) at its widths. */
-    public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup s, Refit refit, Consumer<String> log) {
+    public static BudgetReport run(Module model, int[] inputShape, ValidationSplit split, Dataset test, Setup given, Refit refit, Consumer<String> log) {
         Module unpruned = Copies.of(model);
         // one meter for the search, the bisections and the report: each latency as its ratio to the unpruned model's,
         // measured interleaved, times the unpruned model's latency calibrated once; the search's final reading and the
         // report's rows through the same reading (BudgetSearch.relativeTo)
-        int repeats = Math.max(1, s.latencyRepeats());
-        int[] batchShape = BudgetSearch.batchShape(inputShape, s.budget().batch());
+        int repeats = Math.max(1, given.latencyRepeats());
+        int[] batchShape = BudgetSearch.batchShape(inputShape, given.budget().batch());
         BudgetSearch.LatencyMeter clock = BudgetSearch.relativeTo(unpruned, BudgetSearch.steadyMeter(repeats, batchShape), repeats, batchShape);
+        // a share of the unpruned latency: milliseconds of that calibration, so the report's rows read against the same scale
+        Setup s = given.budget().unresolved() ? given.withBudget(given.budget().resolve(BudgetSearch.unprunedMillis(clock, unpruned))) : given;
+        if (given.budget().unresolved()) log.accept("budget: " + s.budget().describe());
         Dataset searchImages = split.validation().first(s.searchImages());
         // the short fine-tune after stage k, the same for the searched model and the uniform and global ones
         ObjIntConsumer<Module> between = s.stepEpochs() > 0 ? (m, k) -> tune(m, split.fit(), s.train().withSeed(s.train().seed() + k), s.stepEpochs()) : null;

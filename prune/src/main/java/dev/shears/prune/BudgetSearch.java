@@ -43,7 +43,8 @@ import java.util.function.ToDoubleFunction;
  * budget less {@link #LATENCY_MARGIN}; if the last move then jumped to below {@link #LATENCY_FLOOR} of the budget,
  * it is {@linkplain #land backed off}: a smaller cut of that move's group (or, failing that, of another group) is
  * bisected on measured latency so that the model lands in [{@link #LATENCY_FLOOR}, 1 − {@link #LATENCY_MARGIN}] of
- * the budget where any single cut does.
+ * the budget where any single cut does; where none does, width vectors {@linkplain #nearby near} the model's — one
+ * group wider, another narrower — are measured, and one that lands replaces it.
  *
  * <p>With {@link #steps} K &gt; 1 the budget is reached in K stages — stage k stops at cost₀·(B/cost₀)^(k/K), a
  * geometric split — each but the last followed by {@link #fineTuneBetweenSteps}'s short fine-tune.
@@ -100,7 +101,8 @@ public final class BudgetSearch {
     public record Reading(double millis, double low, double high) {}
 
     private final Method method;
-    private final Budget budget;
+    /** The budget; a share of the unpruned latency becomes milliseconds at the start of {@link #search}. */
+    private Budget budget;
     private MinKeep minKeep = MinKeep.ONE;
     private boolean fold = true;
     private Dataset validation;
@@ -221,6 +223,15 @@ public final class BudgetSearch {
         }
     }
 
+    /**
+     * The unpruned model's milliseconds per batch by {@code clock}: a {@link #relativeTo} meter's calibrated scale (what
+     * every reading is a ratio of), else one measurement of {@code unpruned}. A share of the unpruned latency is resolved
+     * against this.
+     */
+    static double unprunedMillis(LatencyMeter clock, Module unpruned) {
+        return clock instanceof RelativeMeter r ? r.scale() : clock.millis(List.of(unpruned))[0];
+    }
+
     /** The default {@link LatencyMeter}: {@code repeats} timed passes per model at batches shaped {@code shape}, more where they spread wide. */
     public static LatencyMeter steadyMeter(int repeats, int... shape) {
         return models -> models.size() <= 5 ? Latency.steadyCompare(models, 3, repeats, shape)
@@ -247,10 +258,14 @@ public final class BudgetSearch {
         Map<String, Integer> full = new LinkedHashMap<>();
         scores0.forEach((g, s) -> full.put(g, s.length));
         LatencyTable table = null;
-        Module unpruned = Copies.of(model);   // the latency reference (only timed, in eval mode) and regrow's source
+        Module unpruned = Copies.of(model);   // the latency reference (only timed, in eval mode) and nearby's source
         LatencyMeter clock = latencyMeter != null ? latencyMeter
                 : relativeTo(unpruned, steadyMeter(latencyRepeats, batchShape(inputShape, budget.batch())), latencyRepeats,
                         batchShape(inputShape, budget.batch()));
+        if (budget.unresolved()) {
+            budget = budget.resolve(unprunedMillis(clock, unpruned));
+            log.accept("budget: " + budget.describe());
+        }
         if (budget.kind() == Budget.Kind.LATENCY) {
             log.accept("measuring the latency table (" + full.size() + " groups, batch " + budget.batch() + ")");
             table = LatencyTable.measure(model, g0, scores0, minKeep, fold, budget.batch(), clock);
@@ -270,8 +285,8 @@ public final class BudgetSearch {
             Snapshot last = greedy(s, meter, stageTarget(cost0, target, k, steps), cost0, path);
             if (k == steps && table != null && last != null && s.cost < LATENCY_FLOOR * budget.value())
                 land(s, last, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
-            if (k == steps && table != null && steps == 1 && s.cost < LATENCY_FLOOR * budget.value())
-                regrow(s, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
+            if (k == steps && table != null && steps == 1 && (s.cost < LATENCY_FLOOR * budget.value() || s.cost > target))
+                nearby(s, meter, target, LATENCY_FLOOR * budget.value(), cost0, path);
             if (k == steps && table != null) confirm(s, last, meter, target, cost0, path);
             if (k < steps && fineTune != null) {
                 fineTune.accept(model, k);
@@ -291,7 +306,7 @@ public final class BudgetSearch {
         final int[] inputShape;
         DependencyGraph graph;
         double cost, accuracy, loss;
-        /** The model before any move (latency budgets in one stage: {@link #regrow} cuts it again), else null. */
+        /** The model before any move (latency budgets in one stage: {@link #nearby} cuts it again), else null. */
         Module unpruned;
 
         State(Module model, DependencyGraph graph, Map<String, Integer> full, int[] inputShape) {
@@ -493,61 +508,128 @@ public final class BudgetSearch {
                 if (moved != null) last = moved;
                 if (s.cost < floor && last != null) land(s, last, meter, target, floor, cost0, path);
             } else land(s, last, meter, target, floor, cost0, path);
-            if (s.cost < floor && steps == 1) regrow(s, meter, target, floor, cost0, path);
+            if (steps == 1 && (s.cost < floor || s.cost > target)) nearby(s, meter, target, floor, cost0, path);
         }
     }
 
+    /** Rounds of {@link #nearby} at most. */
+    static final int NEARBY_ROUNDS = 3;
+
+    /** Width vectors {@link #nearby} measures per round (in calls of four, each with the reference). */
+    static final int NEARBY_MEASURED = 8;
+
     /**
-     * When neither the greedy moves nor the back-off land in [{@code floor}, {@code target}] (a kernel regime makes the
-     * last group's latency jump over the band, and the groups cut before it are already too thin), a group cut earlier
-     * gets channels back: for each group, the widest width between its current one and its full one whose model —
-     * the unpruned model cut to these widths, channels by the method's ranking ({@link Finalists#atWidths}) — measures
-     * at most {@code target}, bisected on measured latency. Of the models that land in the band, the one with the lowest
-     * validation loss replaces the search's; if none lands, the search's stays. In one stage only (the unpruned
-     * model then is what the moves cut; stages fine-tune between moves).
+     * The last landing of a latency budget in one stage, when neither the greedy moves nor the back-off land in
+     * [{@code floor}, {@code target}]. Latency is not monotone in one group's width: kernel regimes make it jump, and
+     * at times fall, as a width crosses a multiple of the vector's lanes (SimpleCNN at batch 64 on a Zen 4 core, conv1 at
+     * 16: conv2 at 34 channels read 1.15 ms, at 37 1.25, at 40 1.65 and at 48 1.53), so the width vector that lands
+     * is often a trade between two groups, one narrower and one wider, that no one-group cut or bisection finds. A local
+     * search on measured latency: around the widths w of the centre (first the search's model), every vector that
+     * moves one group by ±d, or one group by +d and another by −d′ (d, d′ powers of two up to a quarter of the
+     * group's full width), is estimated by the table anchored at the centre's measurement; the {@link #NEARBY_MEASURED}
+     * estimated nearest the band's middle are cut from the unpruned model ({@link Finalists#atWidths}, channels by
+     * the method's ranking) and measured. Of those measured in the band, the one with the lowest validation loss
+     * replaces the search's model. If none lands, the vector measured nearest the middle (the centre included) is the
+     * next round's centre, up to {@link #NEARBY_ROUNDS} rounds; after the last, the model measured nearest the middle
+     * and at most {@link #CONFIRM_SLACK} over the target (as {@link #confirm} accepts) replaces the search's if it is
+     * nearer than the search's. One-group regrowth (a
+     * group cut early given channels back) is among the moves.
      */
-    private void regrow(State s, Meter meter, double target, double floor, double cost0, List<Point> path) {
+    private void nearby(State s, Meter meter, double target, double floor, double cost0, List<Point> path) {
         if (s.unpruned == null) return;
-        log.accept(String.format(Locale.ROOT, "measured %.3f ms is below %.3f: giving a group channels back", s.cost, floor));
-        Module best = null;
+        log.accept(String.format(Locale.ROOT, "measured %.3f ms is outside %.3f-%.3f: measuring width vectors nearby", s.cost, floor, target));
+        double aim = (floor + target) / 2;
+        Map<String, Integer> centre = new LinkedHashMap<>(s.widths);
+        double centreCost = s.cost;
+        java.util.Set<Map<String, Integer>> seen = new java.util.HashSet<>(List.of(Map.copyOf(centre)));
+        Module best = null, nearest = null;
         Trainer.Evaluation bestEval = null;
-        Map<String, Integer> bestWidths = null;
-        double bestCost = 0;
-        String bestGroup = null;
-        for (String g : s.full.keySet()) {
-            int w = s.widths.get(g), full = s.full.get(g);
-            if (w >= full) continue;
-            Module wide = null;
-            double wideCost = 0;
-            Map<String, Integer> wideWidths = null;
-            for (int lo = w + 1, hi = full; lo <= hi; ) {   // the widest width whose model measures at most the target
-                int mid = (lo + hi) >>> 1;
-                Map<String, Integer> widths = new LinkedHashMap<>(s.widths);
-                widths.put(g, mid);
-                Module m = Finalists.atWidths(s.unpruned, widths, method, minKeep, fold, s.inputShape);
-                double cost = meter.measure(m);
-                if (cost <= target) { wide = m; wideCost = cost; wideWidths = widths; lo = mid + 1; } else hi = mid - 1;
+        Map<String, Integer> bestWidths = null, nearestWidths = null;
+        double ceiling = target + CONFIRM_SLACK * budget.value();   // as far over the target as a final reading is accepted
+        double bestCost = 0, nearestCost = s.cost <= ceiling ? s.cost : Double.POSITIVE_INFINITY;
+        for (int round = 0; round < NEARBY_ROUNDS && best == null; round++) {
+            meter.anchor(centreCost, centre);
+            List<Map<String, Integer>> around = new ArrayList<>();
+            for (Map<String, Integer> w : neighbours(centre, s.full, minKeep)) if (seen.add(Map.copyOf(w))) around.add(w);
+            around.sort(Comparator.comparingDouble(w -> Math.abs(meter.estimate(w) - aim)));
+            around = around.subList(0, Math.min(NEARBY_MEASURED, around.size()));
+            if (around.isEmpty()) break;
+            List<Module> models = new ArrayList<>();
+            for (Map<String, Integer> w : around) models.add(Finalists.atWidths(s.unpruned, w, method, minKeep, fold, s.inputShape));
+            double[] ms = meter.measureAll(models);
+            Map<String, Integer> next = centre;
+            double nextCost = centreCost;
+            for (int i = 0; i < ms.length; i++) {
+                log.accept(String.format(Locale.ROOT, "  %s: measured %.3f ms (estimated %.3f)", around.get(i), ms[i], meter.estimate(around.get(i))));
+                if (Math.abs(ms[i] - aim) < Math.abs(nextCost - aim)) { next = around.get(i); nextCost = ms[i]; }
+                if (ms[i] <= ceiling && Math.abs(ms[i] - aim) < Math.abs(nearestCost - aim)) { nearest = models.get(i); nearestWidths = around.get(i); nearestCost = ms[i]; }
+                if (ms[i] < floor || ms[i] > target) continue;
+                if (recalibrate) recalibrate(models.get(i), validation, s.inputShape);
+                Trainer.Evaluation e = evaluate(models.get(i));
+                if (bestEval == null || e.loss() < bestEval.loss()) { best = models.get(i); bestEval = e; bestWidths = around.get(i); bestCost = ms[i]; }
             }
-            if (wide == null) continue;
-            log.accept(String.format(Locale.ROOT, "  %s %d → %d: measured %.3f ms", g, w, wideWidths.get(g), wideCost));
-            if (wideCost < floor) continue;
-            if (recalibrate) recalibrate(wide, validation, s.inputShape);
-            Trainer.Evaluation e = evaluate(wide);
-            if (bestEval == null || e.loss() < bestEval.loss()) { best = wide; bestEval = e; bestWidths = wideWidths; bestCost = wideCost; bestGroup = g; }
+            centre = next;
+            centreCost = nextCost;
+        }
+        meter.anchor(s.cost, s.widths);
+        if (best == null && nearest != null) {
+            if (recalibrate) recalibrate(nearest, validation, s.inputShape);
+            best = nearest;
+            bestEval = evaluate(nearest);
+            bestWidths = nearestWidths;
+            bestCost = nearestCost;
         }
         if (best == null) {
-            log.accept("  no group's channels back land in the budget: the model stays");
+            log.accept("  none measured nearer the budget: the model stays");
             return;
         }
-        String move = String.format(Locale.ROOT, "regrow: %s %d → %d", bestGroup, s.widths.get(bestGroup), bestWidths.get(bestGroup));
+        StringBuilder move = new StringBuilder("nearby:");
+        for (String g : s.full.keySet())
+            if (!bestWidths.get(g).equals(s.widths.get(g))) move.append(move.length() > 7 ? ", " : " ").append(g).append(' ')
+                    .append(s.widths.get(g)).append(" → ").append(bestWidths.get(g));
         s.model.loadStateDict(best.stateDict(), true);   // its tensors, shapes included
         s.graph = DependencyGraph.analyze(s.model, s.inputShape);
         s.widths.putAll(bestWidths);
         s.cost = bestCost;
         meter.anchor(s.cost, s.widths);
         s.score(bestEval);
-        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move));
+        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move.toString()));
         log.accept(String.format(Locale.ROOT, "  %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
+    }
+
+    /**
+     * {@link #nearby}'s moves from {@code w}: one group by ±d, or one by +d and another by −d′, each d a power of two
+     * up to a quarter of its group's full width (at least 1), within [min-keep, full]; {@code w} itself and repeats left out.
+     */
+    static List<Map<String, Integer>> neighbours(Map<String, Integer> w, Map<String, Integer> full, MinKeep minKeep) {
+        java.util.Set<Map<String, Integer>> out = new java.util.LinkedHashSet<>();
+        List<String> groups = new ArrayList<>(full.keySet());
+        for (String g : groups)
+            for (int d : powersOfTwo(full.get(g))) {
+                for (int sign : new int[]{1, -1}) add(out, w, full, minKeep, Map.of(g, sign * d));
+                for (String h : groups)
+                    if (!h.equals(g)) for (int e : powersOfTwo(full.get(h))) add(out, w, full, minKeep, Map.of(g, d, h, -e));
+            }
+        out.remove(w);
+        return new ArrayList<>(out);
+    }
+
+    private static void add(java.util.Set<Map<String, Integer>> out, Map<String, Integer> w, Map<String, Integer> full, MinKeep minKeep,
+                            Map<String, Integer> delta) {
+        Map<String, Integer> v = new LinkedHashMap<>(w);
+        for (var e : delta.entrySet()) {
+            int x = w.get(e.getKey()) + e.getValue(), f = full.get(e.getKey());
+            if (x < minKeep.of(f) || x > f) return;
+            v.put(e.getKey(), x);
+        }
+        out.add(v);
+    }
+
+    /** 1, 2, 4, ... up to a quarter of {@code full} (at least 1). */
+    private static List<Integer> powersOfTwo(int full) {
+        List<Integer> d = new ArrayList<>();
+        for (int x = 1; x <= Math.max(1, full / 4); x *= 2) d.add(x);
+        return d;
     }
 
     /** A model's validation accuracy and loss, after a short fine-tune of a copy when {@link #probe} is on. */
@@ -635,8 +717,13 @@ public final class BudgetSearch {
             return switch (kind) {
                 case FLOPS -> c.flops();
                 case PARAMS -> c.parameters();
-                case LATENCY -> anchorMillis + table.estimate(widths) - anchorEstimate;
+                case LATENCY -> estimate(widths);
             };
+        }
+
+        /** Latency only: the anchor's measurement plus the table's change from the anchor's widths to {@code widths}. */
+        double estimate(Map<String, Integer> widths) {
+            return anchorMillis + table.estimate(widths) - anchorEstimate;
         }
 
         /** Latency only: the model at {@code widths} measured {@code millis}; estimates are taken from there on. */
@@ -658,6 +745,16 @@ public final class BudgetSearch {
         }
 
         double measure(Module m) { return clock.millis(List.of(m))[0] * correction; }
+
+        /** {@link #measure} of each model, four to a call (a {@link #relativeTo} meter times each call's with its reference). */
+        double[] measureAll(List<Module> models) {
+            double[] out = new double[models.size()];
+            for (int i = 0; i < out.length; i += 4) {
+                double[] ms = clock.millis(models.subList(i, Math.min(out.length, i + 4)));
+                for (int k = 0; k < ms.length; k++) out[i + k] = ms[k] * correction;
+            }
+            return out;
+        }
     }
 
     /** Where stage k of K stops: cost₀·(target/cost₀)^(k/K), and exactly {@code target} at k = K. */

@@ -85,6 +85,7 @@ class BudgetCommandTest {
                 {"--ratio", "0.5", "--latency-batch", "8"}, {"--ratio", "0.5", "--search-images", "8"}, {"--ratio", "0.5", "--lr", "0.1"},
                 {"--target-flops", "0.5", "--global"}, {"--target-flops", "0.5", "--method", "reconstruct", "--samples", "0"},
                 {"--target-flops", "1.5"}, {"--target-params", "0"}, {"--target-latency", "-1"},
+                {"--target-latency", "150%"}, {"--target-latency", "0%"}, {"--target-latency", "fast"}, {"--target-latency", "NaN%"},
                 {"--target-flops", "0.5", "--latency-batch", "8"}, {"--target-flops", "0.5", "--step-epochs", "0.5"},
                 {"--target-flops", "0.5", "--steps", "0"}, {"--target-flops", "0.5", "--ratio", "0.5"},
                 {"--ratio", "0.5", "--probe-images", "8"}, {"--target-flops", "0.5", "--probe-images", "-1"},
