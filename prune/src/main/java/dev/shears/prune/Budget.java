@@ -51,14 +51,14 @@ public record Budget(Kind kind, double value, int batch, double share) {
         return new Budget(kind, share * unprunedMillis, batch, share);
     }
 
-    /** "25% of the FLOPs", "40% of the parameters", "2.500 ms at batch 64", "50% of the unpruned latency (1.312 ms) at batch 64". */
+    /** "25% of the FLOPs", "40% of the parameters", "2.500 ms at batch 64", "1.312 ms at batch 64 (50% of the unpruned 2.624 ms)". */
     public String describe() {
         return switch (kind) {
             case FLOPS -> String.format(Locale.ROOT, "%s%% of the FLOPs", fmt(100 * value));
             case PARAMS -> String.format(Locale.ROOT, "%s%% of the parameters", fmt(100 * value));
             case LATENCY -> Double.isNaN(share) ? String.format(Locale.ROOT, "%.3f ms at batch %d", value, batch)
                     : unresolved() ? String.format(Locale.ROOT, "%s%% of the unpruned latency at batch %d", fmt(100 * share), batch)
-                    : String.format(Locale.ROOT, "%s%% of the unpruned latency (%.3f ms) at batch %d", fmt(100 * share), value, batch);
+                    : String.format(Locale.ROOT, "%.3f ms at batch %d (%s%% of the unpruned %.3f ms)", value, batch, fmt(100 * share), value / share);
         };
     }
 
