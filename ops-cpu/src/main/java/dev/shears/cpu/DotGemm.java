@@ -122,12 +122,23 @@ final class DotGemm {
         BIT = bit;
     }
 
+    /**
+     * Σ_p A[ai + p]·B[bi + p] for p &lt; k: one vector accumulator, its lanes summed in {@link Lanes}' order, then
+     * the scalar tail. The lanes are summed here, not by {@link Lanes#sum}: a predictor's fc2 (10 = 8 + 2 columns)
+     * runs this per call, and C2 did not always inline that 31-byte helper (which limit refused it was not caught;
+     * one that can: a call site C2 finds cold is refused once the helper has compiled code of its own over 625
+     * bytes, "already compiled into a medium method"); the call then boxed the vector, 168 bytes per predict
+     * (PredictorTest's CI failure on 2026-12-07, reproduced in every JVM with
+     * {@code -XX:CompileCommand=dontinline,dev.shears.cpu.Lanes::sum}). {@code lane} is the Vector API's own,
+     * inlined by annotation.
+     */
     private static float dot(int k, float[] a, int ai, float[] b, int bi) {
         FloatVector acc = FloatVector.zero(S);
         int p = 0;
         for (int bound = S.loopBound(k); p < bound; p += L)
             acc = FloatVector.fromArray(S, a, ai + p).fma(FloatVector.fromArray(S, b, bi + p), acc);
-        float s = Lanes.sum(acc);
+        float s = acc.lane(0);
+        for (int i = 1; i < L; i++) s += acc.lane(i);
         for (; p < k; p++) s += a[ai + p] * b[bi + p];
         return s;
     }

@@ -100,6 +100,16 @@ final class Pool {
             ? VectorSpecies.of(int.class, VectorShape.forBitSize(S.vectorBitSize() / 2)) : null;
 
     /**
+     * The first L/2 lanes: the narrowed floats are stored from a full-width vector (longs narrowed into the low
+     * half of {@link #SI}, the rest zero) under this mask, never from a half-width FloatVector. A Float256Vector
+     * stored here made FloatVector.intoArray's receiver profile bimorphic (about half the calls each); C2 reads
+     * that profile where a kernel's own profile is missing (compiled from C1's tier 2, which does not profile),
+     * and ConvTile.tile4's 24 stores then lost their constant species: every intrinsic failed and the tile ran
+     * the Java fallback, 3.6 GB per probe window (docs/performance.md, 2026-12-07, tile4).
+     */
+    private static final VectorMask<Float> FIRST_HALF = S.indexInRange(0, L / 2);
+
+    /**
      * The 2×2/stride-2 values kernel over {@code planes} consecutive H×W planes from x[xOff] into P×Q planes
      * at y[yOff]. When a row of outputs fills more than half a step but not more than one (L/2 &lt; Q ≤ L:
      * SimpleCNN's first pool, Q = 14) and H is even, all the planes' rows are one sequence, 2·W input
@@ -152,8 +162,8 @@ final class Pool {
             FloatVector m1 = FloatVector.fromArray(S, x, top + L).max(FloatVector.fromArray(S, x, bottom + L));
             FloatVector p0 = m0.max(m0.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats());
             FloatVector p1 = m1.max(m1.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats());
-            ((IntVector) p0.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats().intoArray(y, o);
-            ((IntVector) p1.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats().intoArray(y, o + L / 2);
+            ((IntVector) p0.reinterpretAsLongs().convertShape(VectorOperators.L2I, SI, 0)).reinterpretAsFloats().intoArray(y, o, FIRST_HALF);
+            ((IntVector) p1.reinterpretAsLongs().convertShape(VectorOperators.L2I, SI, 0)).reinterpretAsFloats().intoArray(y, o + L / 2, FIRST_HALF);
         }
     }
 
@@ -163,7 +173,7 @@ final class Pool {
             int top = xOff + 2 * row * W, o = yOff + row * Q;
             FloatVector m = FloatVector.fromArray(S, x, top).max(FloatVector.fromArray(S, x, top + W));
             FloatVector p = m.max(m.reinterpretAsLongs().lanewise(VectorOperators.LSHR, 32).reinterpretAsFloats());
-            ((IntVector) p.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).reinterpretAsFloats().intoArray(y, o);
+            ((IntVector) p.reinterpretAsLongs().convertShape(VectorOperators.L2I, SI, 0)).reinterpretAsFloats().intoArray(y, o, FIRST_HALF);
         }
     }
 
@@ -216,8 +226,8 @@ final class Pool {
                 VectorMask<Float> mv = bw.compare(VectorOperators.GT, tw).or(bw.test(VectorOperators.IS_NAN));
                 IntVector idx = zero.blend(one, mt.cast(SI)).blend(down.blend(downRight, mb.cast(SI)), mv.cast(SI))
                         .add(IOTA).add(at + k);
-                ((IntVector) tw.blend(bw, mv).reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0))
-                        .reinterpretAsFloats().intoArray(y, o + k / 2);
+                ((IntVector) tw.blend(bw, mv).reinterpretAsLongs().convertShape(VectorOperators.L2I, SI, 0))
+                        .reinterpretAsFloats().intoArray(y, o + k / 2, FIRST_HALF);
                 ((IntVector) idx.reinterpretAsLongs().convertShape(VectorOperators.L2I, HALF, 0)).intoArray(argmax, o + k / 2);
             }
         }
