@@ -239,7 +239,7 @@ final class Options {
         @Option(names = "--target-params", paramLabel = "F", required = true, description = "Budget: keep at most this fraction of the parameters (0 < F <= 1).")
         Double params;
         @Option(names = "--target-latency", paramLabel = "MS|P%", required = true,
-                description = "Budget: at most MS milliseconds per batch of --latency-batch images, measured on this machine, or P% of the unpruned model's latency measured in the same run (e.g. 50%); the final model is measured again.")
+                description = "Budget: at most MS milliseconds per batch of --latency-batch images, measured on this machine, or P%% of the unpruned model's latency measured in the same run (e.g. 50%%); the final model is measured again.")
         String latency;
     }
 
