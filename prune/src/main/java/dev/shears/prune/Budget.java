@@ -24,7 +24,8 @@ public record Budget(Kind kind, double value, int batch, double share) {
             throw new IllegalArgumentException("only a latency budget is a share of the unpruned latency, got a " + kind.name().toLowerCase(Locale.ROOT) + " budget");
         if (kind == Kind.LATENCY && !Double.isNaN(share) && !(share > 0 && share <= 1))
             throw new IllegalArgumentException("a latency budget's share of the unpruned latency is in (0, 1] (0% to 100%), got " + share);
-        if (kind == Kind.LATENCY && !(value > 0 && Double.isFinite(value)) && !(Double.isNaN(value) && !Double.isNaN(share)))
+        boolean shareToResolve = kind == Kind.LATENCY && Double.isNaN(value) && !Double.isNaN(share);
+        if (kind == Kind.LATENCY && !shareToResolve && !(value > 0 && Double.isFinite(value)))
             throw new IllegalArgumentException("a latency budget is a positive number of milliseconds, got " + value);
         if (batch < 1) throw new IllegalArgumentException("the latency batch must be at least 1, got " + batch);
     }

@@ -468,20 +468,30 @@ public final class BudgetSearch {
             log.accept("  no cut lands nearer the budget: the last move stays");
             return;
         }
-        // the move replaced by the landing cut of the model before it (its tensors, shapes included; its measurement kept)
-        s.model.loadStateDict(best.result.model().stateDict(), true);
-        s.graph = DependencyGraph.analyze(s.model, s.inputShape);
-        s.widths.putAll(bestFrom.widths);
-        s.widths.put(best.group, best.keep.length);
-        s.cost = best.cost;
-        meter.anchor(s.cost, s.widths);
-        s.score(best.eval);
+        // the move replaced by the landing cut of the model before it (its measurement kept)
+        Map<String, Integer> widths = new LinkedHashMap<>(bestFrom.widths);
+        widths.put(best.group, best.keep.length);
         String move = bestFrom.widths.get(last.group).equals(last.widths.get(last.group)) || best.group.equals(last.group)
                 ? best.group + " " + bestFrom.widths.get(best.group) + " → " + best.keep.length
                 : last.group + " " + last.widths.get(last.group) + " → " + bestFrom.widths.get(last.group) + ", "
                   + best.group + " " + bestFrom.widths.get(best.group) + " → " + best.keep.length;
-        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, "back-off: " + move));
-        log.accept(String.format(Locale.ROOT, "  back-off: %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
+        adopt(s, meter, best.result.model(), widths, best.cost, best.eval, "back-off: " + move, cost0, path);
+    }
+
+    /**
+     * {@code m} (measured {@code cost}, scored {@code eval}, at {@code widths}) becomes the search's model: its tensors,
+     * shapes included, loaded into {@code s}'s, the meter anchored there, and the move on the path and in the log.
+     */
+    private void adopt(State s, Meter meter, Module m, Map<String, Integer> widths, double cost, Trainer.Evaluation eval, String move,
+                       double cost0, List<Point> path) {
+        s.model.loadStateDict(m.stateDict(), true);
+        s.graph = DependencyGraph.analyze(s.model, s.inputShape);
+        s.widths.putAll(widths);
+        s.cost = cost;
+        meter.anchor(s.cost, s.widths);
+        s.score(eval);
+        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move));
+        log.accept(String.format(Locale.ROOT, "  %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
     }
 
     /**
@@ -532,8 +542,7 @@ public final class BudgetSearch {
      * replaces the search's model. If none lands, the vector measured nearest the middle (the centre included) is the
      * next round's centre, up to {@link #NEARBY_ROUNDS} rounds; after the last, the model measured nearest the middle
      * and at most {@link #CONFIRM_SLACK} over the target (as {@link #confirm} accepts) replaces the search's if it is
-     * nearer than the search's. One-group regrowth (a
-     * group cut early given channels back) is among the moves.
+     * nearer than the search's. One-group regrowth (a group cut early given channels back) is among the moves.
      */
     private void nearby(State s, Meter meter, double target, double floor, double cost0, List<Point> path) {
         if (s.unpruned == null) return;
@@ -587,14 +596,7 @@ public final class BudgetSearch {
         for (String g : s.full.keySet())
             if (!bestWidths.get(g).equals(s.widths.get(g))) move.append(move.length() > 7 ? ", " : " ").append(g).append(' ')
                     .append(s.widths.get(g)).append(" → ").append(bestWidths.get(g));
-        s.model.loadStateDict(best.stateDict(), true);   // its tensors, shapes included
-        s.graph = DependencyGraph.analyze(s.model, s.inputShape);
-        s.widths.putAll(bestWidths);
-        s.cost = bestCost;
-        meter.anchor(s.cost, s.widths);
-        s.score(bestEval);
-        path.add(new Point(s.cost, s.cost / cost0, s.accuracy, s.loss, move.toString()));
-        log.accept(String.format(Locale.ROOT, "  %s, measured %.3f ms, validation accuracy %.2f%%", move, s.cost, 100 * s.accuracy));
+        adopt(s, meter, best, bestWidths, bestCost, bestEval, move.toString(), cost0, path);
     }
 
     /**
