@@ -224,6 +224,26 @@ public interface Backend {
         if (relu) unary(Unary.RELU, p.outputSize(), y, y);
     }
 
+    /**
+     * y = conv2d(x, w) + bias, then with {@code add} plus what y held before (a residual block's shortcut:
+     * (conv + bias) + y, in that order), then with {@code relu} max(y, 0): a convolution with the element-wise
+     * ops that follow it in inference. A backend may apply them while the convolution's outputs are in its
+     * cache (the CPU backend does for its small and direct convolutions); the default runs the ops one after
+     * the other, with a temporary when {@code add}.
+     */
+    default void conv2dAddReluForward(Conv2dShape s, boolean add, boolean relu, Storage x, Storage w, Storage bias, Storage y) {
+        if (add) {
+            Storage conv = allocateForOutput(s.outputSize());
+            conv2dForward(s, x, w, bias, conv);
+            int[] flat = {s.outputSize()};
+            binary(Binary.ADD, flat, conv, flat, y, flat, y);
+            recycle(conv);
+        } else {
+            conv2dForward(s, x, w, bias, y);
+        }
+        if (relu) unary(Unary.RELU, s.outputSize(), y, y);
+    }
+
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */
     void maxPool2dBackward(Pool2dShape p, Storage dy, Storage argmax, Storage dx);
 

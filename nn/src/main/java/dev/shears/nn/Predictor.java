@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * or a {@link Graph}'s nodes along their wiring, nested in any way — become steps, with {@link Inference}'s
  * exact rewrites: Conv2d → BatchNorm2d folded into one convolution ({@link BatchNormFold}'s arithmetic), a
  * ReLU → MaxPool2d run as pooling then ReLU, an (ungrouped) convolution with its pooling and ReLU as one
- * backend op ({@link Backend#conv2dMaxPool2dForward}), a ReLU that alone reads a step's output applied in
+ * backend op ({@link Backend#conv2dMaxPool2dForward}), a convolution with an Add of an earlier value (a residual
+ * block's shortcut, written over it where nothing reads it afterwards) and a ReLU, or with a ReLU alone, as one
+ * backend op ({@link Backend#conv2dAddReluForward}), a ReLU that alone reads a step's output applied in
  * place (after a convolution, pooling, Linear, Add, Concat, BatchNorm), Flatten, Identity and Dropout as
  * nothing at all (the next step reads the same buffer), a Linear's bias as the GEMM's starting value
  * (beta = 1). Add sums its inputs, Concat copies each into its range, AvgPool2d and GlobalAvgPool2d are
@@ -155,12 +157,17 @@ public final class Predictor implements AutoCloseable {
         Storage[] ws = take();
         try {
             run(ws, images, n);
-            Storage out = ws[output];
-            if (out instanceof HeapStorage) System.arraycopy(HeapStorage.floats(out), 0, logitsOut, 0, n * outputSize);
-            else System.arraycopy(backend.download(out), 0, logitsOut, 0, n * outputSize);
+            copyOut(ws, 0, n, logitsOut);
         } finally {
             give(ws);
         }
+    }
+
+    /** logitsOut[first·O ..) = the outputs of examples first to first + n − 1, from workspace ws. */
+    private void copyOut(Storage[] ws, int first, int n, float[] logitsOut) {
+        Storage out = ws[output];
+        float[] values = out instanceof HeapStorage ? HeapStorage.floats(out) : backend.download(out);
+        System.arraycopy(values, 0, logitsOut, first * outputSize, n * outputSize);
     }
 
     /**
@@ -193,12 +200,17 @@ public final class Predictor implements AutoCloseable {
     /** Copies the images in and runs the first {@code count} steps. */
     private void run(Storage[] ws, float[] images, int n, int count) {
         requireCurrent();
+        copyIn(ws, images, 0, n);
+        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
+    }
+
+    /** The workspace's input buffer = examples first to first + n − 1 of images. */
+    private void copyIn(Storage[] ws, float[] images, int first, int n) {
         Storage in = ws[0];
-        if (in instanceof HeapStorage) System.arraycopy(images, 0, HeapStorage.floats(in), 0, n * inputSize);
-        else try (Storage up = backend.upload(Arrays.copyOf(images, n * inputSize))) {
+        if (in instanceof HeapStorage) System.arraycopy(images, first * inputSize, HeapStorage.floats(in), 0, n * inputSize);
+        else try (Storage up = backend.upload(Arrays.copyOfRange(images, first * inputSize, (first + n) * inputSize))) {
             backend.copy(n * inputSize, up, in);
         }
-        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
     }
 
     /**

@@ -82,7 +82,7 @@ class PredictorGraphTest {
         Predictor p = Predictor.of(model, 4, EXAMPLE);
         assertArrayEquals(new int[]{5}, p.outputShape());
         assertEquals("Predictor([3, 12, 10] → [5], batches up to 4, on " + model.backend() + ": stem.conv+stem.bn+stem.relu → "
-                + "conv1+bn1+relu1 → conv2+bn2 → add1+relu2 → down+bn3 → short → add2 → relu3 → dw+bn4+relu4 → pw → avg → proj → "
+                + "conv1+bn1+relu1 → conv2+bn2 → add1+relu2 → down+bn3 → short+add2 → relu3 → dw+bn4+relu4 → pw → avg → proj → "
                 + "cat → bn5 → pool+relu5 → gap → fc)", p.toString());
         Graph onReference = model(5);
         randomiseBatchNorms(onReference, 3);
@@ -95,6 +95,34 @@ class PredictorGraphTest {
         assertTrue(model.isTraining(), "building and calling leave the model's mode alone");
         Predictor ref = Predictor.of(onReference, 4, EXAMPLE);
         assertClose("graph on the reference backend", expected, predict(ref, images, 4), 1e-6, 1e-5);
+    }
+
+    /**
+     * A residual Add (and its ReLU) runs in the convolution that computes one of its inputs: written over the
+     * shortcut where nothing reads it afterwards, into a copy of it where something does, and not at all when
+     * the shortcut is the convolution's own input (the sum would overwrite what the convolution reads).
+     */
+    @Test
+    void aResidualAddRunsInItsConvolution() {
+        Random init = new Random(2);
+        Graph g = new Graph()
+                .add("c0", new Conv2d(4, 6, 3, 1, 1, true, init))
+                .add("c1", new Conv2d(6, 6, 3, 1, 1, true, init))
+                .add("c2", new Conv2d(6, 6, 3, 1, 1, true, init))
+                .add("self", new Add(), "c2", "c0")                       // c0 read again by "again": into a copy
+                .add("r1", new ReLU())
+                .add("c3", new Conv2d(6, 6, 3, 1, 1, false, init), "r1")
+                .add("bn3", new BatchNorm2d(6))
+                .add("add2", new Add(), "bn3", "c1")                      // c1's last reader: in place
+                .add("c4", new Conv2d(6, 6, 3, 1, 1, true, init))
+                .add("own", new Add(), "c4", "add2")                      // the shortcut is c4's own input: no fusion
+                .add("again", new Add(), "own", "c0");
+        randomiseBatchNorms(g, 4);
+        Predictor p = Predictor.of(g, 3, 4, 7, 9);
+        assertEquals("Predictor([4, 7, 9] → [6, 7, 9], batches up to 3, on " + g.backend() + ": c0 → c1 → c2+self+r1 → c3+bn3+add2 → "
+                + "c4 → own → again)", p.toString());
+        float[] images = Tensor.randn(3, 3 * 4 * 7 * 9).toArray();
+        assertClose("residual adds in their convolutions", forward(g, images, 3, 4, 7, 9), predict(p, images, 3), 1e-5, 1e-4);
     }
 
     /** Values live at once, not one buffer per node: the plan reuses buffers after their last reader. */

@@ -130,6 +130,12 @@ public final class CpuBackend implements Backend {
             Backend.super.conv2dMaxPool2dForward(s, p, relu, x, w, bias, y);
     }
 
+    @Override public void conv2dAddReluForward(Conv2dShape s, boolean add, boolean relu, Storage x, Storage w, Storage bias, Storage y) {
+        if (s.groups() > 1 || !Conv.forwardEpilogue(par, simd, s, Conv.Epilogue.of(add, relu), floats(x), floats(w),
+                bias == null ? null : floats(bias), floats(y)))
+            Backend.super.conv2dAddReluForward(s, add, relu, x, w, bias, y);
+    }
+
     @Override public void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {
         if (Depthwise.applies(s)) Depthwise.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
         else if (s.groups() > 1) GroupedConv.backwardData(par, simd, s, floats(dy), floats(w), floats(dx));
