@@ -15,6 +15,25 @@ public interface Backend {
 
     String name();
 
+    // ---- threads --------------------------------------------------------------------------------------
+
+    /** The threads this backend's kernels run on (1 unless it says otherwise). */
+    default int threads() { return 1; }
+
+    /** A task over the items lo ≤ i &lt; hi, for {@link #splitAcrossThreads}. */
+    @FunctionalInterface
+    interface Range {
+        void run(int lo, int hi);
+    }
+
+    /**
+     * Runs {@code task} over [0, count), cut into at most {@link #threads()} contiguous ranges, each on a thread
+     * of its own; the backend calls a range makes run on that range's thread alone. Returns when every range is
+     * done. For a caller with coarser work than a kernel's (a compiled model's examples, run a few at a time
+     * through all its layers). The default runs task(0, count) on the calling thread.
+     */
+    default void splitAcrossThreads(int count, Range task) { task.run(0, count); }
+
     // ---- memory ---------------------------------------------------------------------------------------
 
     /** A new float storage of {@code length} zeros. */

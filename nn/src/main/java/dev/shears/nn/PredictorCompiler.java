@@ -69,6 +69,7 @@ final class PredictorCompiler {
     final List<String> sourceNames = new ArrayList<>();
     int outputBuffer;
     int[] outputShape;
+    long weightFloats;               // of every weight (and bias) the plan uploaded
 
     PredictorCompiler(Module model, int maxBatch, int[] exampleShape) {
         this.model = model;
@@ -511,6 +512,7 @@ final class PredictorCompiler {
     private Storage upload(float[] values) {
         Storage s = backend.upload(values);
         weights.add(s);
+        weightFloats += values.length;
         return s;
     }
 

@@ -2,6 +2,7 @@ package dev.shears.nn;
 
 import dev.shears.core.Tensor;
 import dev.shears.core.reference.ReferenceBackend;
+import dev.shears.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -95,6 +96,31 @@ class PredictorGraphTest {
         assertTrue(model.isTraining(), "building and calling leave the model's mode alone");
         Predictor ref = Predictor.of(onReference, 4, EXAMPLE);
         assertClose("graph on the reference backend", expected, predict(ref, images, 4), 1e-6, 1e-5);
+    }
+
+    /**
+     * A batch of at least two chunks per thread runs chunk by chunk, each chunk through every step on one
+     * thread: the same bits as each chunk predicted on its own (the same kernels for the same number of
+     * examples), and the reference backend's values.
+     */
+    @Test
+    void aLargeBatchOnTwoThreadsRunsInChunksWithTheSameBits() {
+        Graph model = model(5);
+        randomiseBatchNorms(model, 3);
+        Graph onReference = model(5);
+        randomiseBatchNorms(onReference, 3);
+        onReference.to(ReferenceBackend.INSTANCE);
+        model.to(new CpuBackend(true, 2));
+        int n = 4 * Predictor.CHUNK + 6, size = size(EXAMPLE);   // four chunks of CHUNK + 1 or + 2 examples
+        Predictor p = Predictor.of(model, n, EXAMPLE);
+        float[] images = Tensor.randn(11, n * size).toArray();
+        float[] all = predict(p, images, n);
+        for (int c = 0; c < 4; c++) {
+            int first = c * n / 4, count = (c + 1) * n / 4 - first;
+            float[] alone = predict(p, Arrays.copyOfRange(images, first * size, (first + count) * size), count);
+            assertArrayEquals(alone, Arrays.copyOfRange(all, first * 5, (first + count) * 5), "chunk " + c + " of a batch of " + n);
+        }
+        assertClose("graph, batch " + n + " in chunks", forward(onReference, images, n, EXAMPLE), all, 1e-5, 1e-4);
     }
 
     /**

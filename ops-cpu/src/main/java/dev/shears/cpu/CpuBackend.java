@@ -43,7 +43,10 @@ public final class CpuBackend implements Backend {
 
     public boolean simd() { return simd; }
 
-    public int threads() { return par.threads(); }
+    @Override public int threads() { return par.threads(); }
+
+    /** {@link Parallel#parallelFor} over [0, count): the kernels a range calls run serially on its thread. */
+    @Override public void splitAcrossThreads(int count, Range task) { par.parallelFor(0, count, task::run); }
 
     @Override public String name() { return "cpu"; }
 
