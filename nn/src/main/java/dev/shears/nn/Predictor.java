@@ -200,7 +200,9 @@ public final class Predictor implements AutoCloseable {
      * each with a workspace of its own), so a chunk's activations stay in that core's cache from one layer to
      * the next and the threads meet once per call instead of once per step. Only on a backend whose storages
      * are Java arrays, for a plan of at most {@link #CHUNK_WEIGHTS} weights, and with enough examples for two
-     * chunks per thread; else 1 (the whole batch step by step).
+     * chunks per thread; else 1 (the whole batch step by step). A chunked call allocates its task (a lambda
+     * and the backend's range, a few dozen bytes); the calls PredictorTest watches for allocation (batches 1
+     * to 8) are never chunked.
      *
      * <p>Measured on one thread at batch 256, the calling thread's CPU time, medians of 40 calls (Zen 4,
      * shared machine, docs/performance.md, 2026-12-07): the ResNet fixture 22.5–23.3 → 18.2–18.8 ms in chunks
