@@ -94,8 +94,10 @@ final class Conv {
 
     /**
      * y = conv(x, w) + bias through {@code epi} ({@link dev.shears.core.Backend#conv2dAddReluForward}) where the
-     * kernel {@link #forward} picks for s can apply it in its stores: the small kernel (each output vector on
-     * its way to y) and the direct one (each image's outputs after its reorder to NCHW, still in cache);
+     * kernel {@link #forward} picks for s can apply it while its outputs are in cache: the small kernel (each
+     * group of filters into the thread's maps, then through {@link #epilogue} into y; applying it in the
+     * kernel's own stores, through a helper taking the accumulators, made every small conv twice as slow:
+     * docs/performance.md, 2026-12-07) and the direct one (each image's outputs in its reorder to NCHW);
      * returns false (y untouched) otherwise, and the caller runs the ops one after the other.
      */
     static boolean forwardEpilogue(Parallel par, boolean simd, Conv2dShape s, Epilogue epi, float[] x, float[] w, float[] bias,
@@ -199,9 +201,9 @@ final class Conv {
      * group). The image is first unrolled into this thread's buffer (colLength floats; none for a pointwise
      * convolution, which reads x); then the filters go into y, or with {@code pool} into this thread's maps
      * (filter k at maps[k·P·Q], P×Q the convolution's output) and their max-pool into y, and with
-     * {@code epi}'s ReLU there (without a pool, the filters go to the maps and through {@code epi} into y), while this
-     * thread's outputs are in its cache. The whole groups in the range
-     * take one {@link #tile}, a group the range cuts one for its rows in the range.
+     * {@code epi}'s ReLU there (without a pool and with an epilogue, the filters go to the maps and through
+     * {@code epi} into y), while this thread's outputs are in its cache. The whole groups in the range take one
+     * {@link #tile}, a group the range cuts one for its rows in the range.
      *
      * <p>Why rows: a group of four filters costs one pass over the unrolled image, which the four share (a
      * pruned conv2's shifted planes: 37 KiB for 14 channels), so splitting whole groups between two threads
