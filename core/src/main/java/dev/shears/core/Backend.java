@@ -15,6 +15,25 @@ public interface Backend {
 
     String name();
 
+    // ---- threads --------------------------------------------------------------------------------------
+
+    /** The threads this backend's kernels run on (1 unless it says otherwise). */
+    default int threads() { return 1; }
+
+    /** A task over the items lo ≤ i &lt; hi, for {@link #splitAcrossThreads}. */
+    @FunctionalInterface
+    interface Range {
+        void run(int lo, int hi);
+    }
+
+    /**
+     * Runs {@code task} over [0, count), cut into at most {@link #threads()} contiguous ranges, each on a thread
+     * of its own; the backend calls a range makes run on that range's thread alone. Returns when every range is
+     * done. For a caller with coarser work than a kernel's (a compiled model's examples, run a few at a time
+     * through all its layers). The default runs task(0, count) on the calling thread.
+     */
+    default void splitAcrossThreads(int count, Range task) { task.run(0, count); }
+
     // ---- memory ---------------------------------------------------------------------------------------
 
     /** A new float storage of {@code length} zeros. */
@@ -222,6 +241,26 @@ public interface Backend {
         maxPool2dForwardValues(p, maps, y);
         recycle(maps);
         if (relu) unary(Unary.RELU, p.outputSize(), y, y);
+    }
+
+    /**
+     * y = conv2d(x, w) + bias, then with {@code add} plus what y held before (a residual block's shortcut:
+     * (conv + bias) + y, in that order), then with {@code relu} max(y, 0): a convolution with the element-wise
+     * ops that follow it in inference. A backend may apply them while the convolution's outputs are in its
+     * cache (the CPU backend does for its small and direct convolutions); the default runs the ops one after
+     * the other, with a temporary when {@code add}.
+     */
+    default void conv2dAddReluForward(Conv2dShape s, boolean add, boolean relu, Storage x, Storage w, Storage bias, Storage y) {
+        if (add) {
+            Storage conv = allocateForOutput(s.outputSize());
+            conv2dForward(s, x, w, bias, conv);
+            int[] flat = {s.outputSize()};
+            binary(Binary.ADD, flat, conv, flat, y, flat, y);
+            recycle(conv);
+        } else {
+            conv2dForward(s, x, w, bias, y);
+        }
+        if (relu) unary(Unary.RELU, s.outputSize(), y, y);
     }
 
     /** dx = dy routed to the recorded arg-max positions (overwrites dx; overlapping windows add up). */

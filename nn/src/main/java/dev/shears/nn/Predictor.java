@@ -20,7 +20,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * or a {@link Graph}'s nodes along their wiring, nested in any way — become steps, with {@link Inference}'s
  * exact rewrites: Conv2d → BatchNorm2d folded into one convolution ({@link BatchNormFold}'s arithmetic), a
  * ReLU → MaxPool2d run as pooling then ReLU, an (ungrouped) convolution with its pooling and ReLU as one
- * backend op ({@link Backend#conv2dMaxPool2dForward}), a ReLU that alone reads a step's output applied in
+ * backend op ({@link Backend#conv2dMaxPool2dForward}), a convolution with an Add of an earlier value (a residual
+ * block's shortcut, written over it where nothing reads it afterwards) and a ReLU, or with a ReLU alone, as one
+ * backend op ({@link Backend#conv2dAddReluForward}), a ReLU that alone reads a step's output applied in
  * place (after a convolution, pooling, Linear, Add, Concat, BatchNorm), Flatten, Identity and Dropout as
  * nothing at all (the next step reads the same buffer), a Linear's bias as the GEMM's starting value
  * (beta = 1). Add sums its inputs, Concat copies each into its range, AvgPool2d and GlobalAvgPool2d are
@@ -32,7 +34,9 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * building, with the layer's name and type.
  *
  * <p>Per call: the staleness check below, one workspace taken from a pool, the input copied into its first
- * buffer, the steps, the output copied out. On the CPU backend (storages in the Java heap) a call allocates
+ * buffer, the steps, the output copied out; a large batch on several threads in chunks of about {@link #CHUNK}
+ * examples instead, each thread taking its share of the chunks through all the steps with a workspace of its
+ * own ({@link #chunks}). On the CPU backend (storages in the Java heap) a call allocates
  * nothing on the calling thread once the JIT has compiled it: SimpleCNN, pruned or not, and a graph with residual
  * adds, a depthwise conv, a concatenation, average pools and a lone BatchNorm, at batches 1 to 8 on one thread or
  * two (measured by {@code PredictorTest} with {@code ThreadMXBean.getThreadAllocatedBytes}); the
@@ -78,6 +82,8 @@ public final class Predictor implements AutoCloseable {
     private final long[] sourceVersions;
     private final String[] sourceNames;
 
+    private final boolean host;                 // the backend's storages are Java arrays (HeapStorage)
+    private final long weightFloats;            // of the plan's weights, for chunks()
     private final AtomicReferenceArray<Storage[]> idle = new AtomicReferenceArray<>(POOLED);
     private volatile boolean closed;
 
@@ -119,6 +125,10 @@ public final class Predictor implements AutoCloseable {
         this.sources = c.sources.toArray(Storage[]::new);
         this.sourceVersions = c.sourceVersions.stream().mapToLong(Long::longValue).toArray();
         this.sourceNames = c.sourceNames.toArray(String[]::new);
+        this.weightFloats = c.weightFloats;
+        try (Storage probe = backend.allocate(1)) {
+            this.host = probe instanceof HeapStorage;
+        }
     }
 
     public int maxBatch() { return maxBatch; }
@@ -152,15 +162,64 @@ public final class Predictor implements AutoCloseable {
             throw new IllegalArgumentException("Predictor.predict: " + n + " examples need " + n * inputSize + " input values ("
                     + Arrays.toString(inputShape) + " each) and room for " + n * outputSize + " outputs, got arrays of "
                     + images.length + " and " + logitsOut.length);
+        int chunks = chunks(n);
+        if (chunks > 1) {
+            requireCurrent();
+            backend.splitAcrossThreads(chunks, (lo, hi) -> {
+                Storage[] ws = take();
+                try {
+                    for (int c = lo; c < hi; c++) {
+                        int first = (int) ((long) c * n / chunks), count = (int) ((long) (c + 1) * n / chunks) - first;
+                        runSteps(ws, images, first, count);
+                        copyOut(ws, first, count, logitsOut);
+                    }
+                } finally {
+                    give(ws);
+                }
+            });
+            return;
+        }
         Storage[] ws = take();
         try {
             run(ws, images, n);
-            Storage out = ws[output];
-            if (out instanceof HeapStorage) System.arraycopy(HeapStorage.floats(out), 0, logitsOut, 0, n * outputSize);
-            else System.arraycopy(backend.download(out), 0, logitsOut, 0, n * outputSize);
+            copyOut(ws, 0, n, logitsOut);
         } finally {
             give(ws);
         }
+    }
+
+    /** Examples per chunk of a large batch (see {@link #chunks}); {@code shears.predict.chunk}, 0: no chunks. */
+    static final int CHUNK = Integer.getInteger("shears.predict.chunk", 16);
+
+    /** The most weights (floats, biases included) of a plan that runs a large batch in chunks (see {@link #chunks}). */
+    static final long CHUNK_WEIGHTS = 64 * 1024;
+
+    /**
+     * How many chunks {@link #predict} cuts n examples into: each chunk (CHUNK examples or a few more) runs
+     * through every step before the next starts, on a thread of its own ({@link Backend#splitAcrossThreads},
+     * each with a workspace of its own), so a chunk's activations stay in that core's cache from one layer to
+     * the next and the threads meet once per call instead of once per step. Only on a backend whose storages
+     * are Java arrays, for a plan of at most {@link #CHUNK_WEIGHTS} weights, and with enough examples for two
+     * chunks per thread; else 1 (the whole batch step by step). A chunked call allocates its task (a lambda
+     * and the backend's range, a few dozen bytes); the calls PredictorTest watches for allocation (batches 1
+     * to 8) are never chunked.
+     *
+     * <p>Measured on one thread at batch 256, the calling thread's CPU time, medians of 40 calls (Zen 4,
+     * shared machine, docs/performance.md, 2026-12-07): the ResNet fixture 22.5–23.3 → 18.2–18.8 ms in chunks
+     * of 16 (8 to 32 alike, 64: 19.4, 256: 22.7). SimpleCNN 20.8–21.1 → 23.8–24.3 ms: its fc1 (1.6 M
+     * weights) is packed for the GEMM on every call, once per chunk instead of once.
+     */
+    private int chunks(int n) {
+        if (CHUNK <= 0 || !host || weightFloats > CHUNK_WEIGHTS) return 1;
+        int chunks = n / CHUNK;
+        return chunks >= 2 * backend.threads() ? chunks : 1;
+    }
+
+    /** logitsOut[first·O ..) = the outputs of examples first to first + n − 1, from workspace ws. */
+    private void copyOut(Storage[] ws, int first, int n, float[] logitsOut) {
+        Storage out = ws[output];
+        float[] values = out instanceof HeapStorage ? HeapStorage.floats(out) : backend.download(out);
+        System.arraycopy(values, 0, logitsOut, first * outputSize, n * outputSize);
     }
 
     /**
@@ -193,12 +252,23 @@ public final class Predictor implements AutoCloseable {
     /** Copies the images in and runs the first {@code count} steps. */
     private void run(Storage[] ws, float[] images, int n, int count) {
         requireCurrent();
+        copyIn(ws, images, 0, n);
+        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
+    }
+
+    /** Examples first to first + n − 1 of images through every step, in workspace ws. */
+    private void runSteps(Storage[] ws, float[] images, int first, int n) {
+        copyIn(ws, images, first, n);
+        for (Step step : steps) step.run(backend, ws, n);
+    }
+
+    /** The workspace's input buffer = examples first to first + n − 1 of images. */
+    private void copyIn(Storage[] ws, float[] images, int first, int n) {
         Storage in = ws[0];
-        if (in instanceof HeapStorage) System.arraycopy(images, 0, HeapStorage.floats(in), 0, n * inputSize);
-        else try (Storage up = backend.upload(Arrays.copyOf(images, n * inputSize))) {
+        if (in instanceof HeapStorage) System.arraycopy(images, first * inputSize, HeapStorage.floats(in), 0, n * inputSize);
+        else try (Storage up = backend.upload(Arrays.copyOfRange(images, first * inputSize, (first + n) * inputSize))) {
             backend.copy(n * inputSize, up, in);
         }
-        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
     }
 
     /**

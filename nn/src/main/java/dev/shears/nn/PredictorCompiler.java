@@ -22,8 +22,9 @@ import java.util.function.IntUnaryOperator;
  *       layer i writes value i + 1), Sequentials inlined as chains and Graphs along their wiring, nested
  *       in any way; every module on the way is watched for changes;</li>
  *   <li>fusing: each layer not yet taken becomes one step, with the layers after it that only read its
- *       result where a kernel allows (Conv2d → BatchNorm2d folded, then ReLU, then MaxPool2d; ReLU → MaxPool2d
- *       as pooling then ReLU; a ReLU after any other step in place on its output). Flatten, Identity and
+ *       result where a kernel allows (Conv2d → BatchNorm2d folded, then ReLU, then MaxPool2d, or instead an
+ *       Add of an earlier value, a residual shortcut, then ReLU; ReLU → MaxPool2d as pooling then ReLU; a
+ *       ReLU after any other step in place on its output). Flatten, Identity and
  *       Dropout (evaluation: the identity) become no step at all: their value is their input's buffer;</li>
  *   <li>buffers: walking the steps in order, each output takes a free buffer (the smallest that fits,
  *       else the largest, grown) and a value's buffer is freed after its last reader; a ReLU or an Add
@@ -68,6 +69,7 @@ final class PredictorCompiler {
     final List<String> sourceNames = new ArrayList<>();
     int outputBuffer;
     int[] outputShape;
+    long weightFloats;               // of every weight (and bias) the plan uploaded
 
     PredictorCompiler(Module model, int maxBatch, int[] exampleShape) {
         this.model = model;
@@ -256,12 +258,39 @@ final class PredictorCompiler {
                 end = e;
             }
         }
+        int residual = -1;
+        if (pool == null && !relu) {
+            residual = shortcut(i, x, end);
+            if (residual >= 0) {
+                int sum = take(end);
+                shapes[sum] = shapes[end];
+                end = reluAfter(sum);
+                relu = end != sum;
+            }
+        }
         Storage wS = upload(w), bS = b == null ? null : upload(b);
-        int out = end, outSize = size(shapes[end]);
+        int out = end, outSize = size(shapes[end]), sc = residual;
         Pool2dShape[] ps = pools;
         boolean re = relu;
-        planned.add(new Planned(label(i), new int[]{x}, out, NONE,
-                buf -> new PredictorSteps.Conv(buf.applyAsInt(x), buf.applyAsInt(out), convShapes, ps, re, outSize, wS, bS)));
+        planned.add(new Planned(label(i), sc < 0 ? new int[]{x} : new int[]{x, sc}, out, sc < 0 ? NONE : new int[]{sc},
+                buf -> new PredictorSteps.Conv(buf.applyAsInt(x), buf.applyAsInt(out), convShapes, ps, re,
+                        sc < 0 ? -1 : buf.applyAsInt(sc), outSize, wS, bS)));
+    }
+
+    /**
+     * The other input of an Add of two inputs that alone reads v, the output of the convolution at layer i
+     * (BatchNorm folded), if the convolution can take it in (a residual block's shortcut, added in the
+     * convolution's stores): it must be computed by an earlier step (value u is layer u − 1's output, so
+     * u ≤ i) and be neither v nor the convolution's input x (the sum is written over it where nothing reads
+     * it afterwards); else −1.
+     */
+    private int shortcut(int i, int x, int v) {
+        if (next(v, Add.class) == null) return -1;
+        int[] in = layers.get(soleReader[v]).in;
+        if (in.length != 2) return -1;
+        int other = in[0] == v ? in[1] : in[0];
+        if (other == v || other > i || alias[other] == alias[x] || !Arrays.equals(shapes[other], shapes[v])) return -1;
+        return other;
     }
 
     /** Max-pooling of x (by layer {@code name}) written to value v, then ReLU if {@code relu} or if one alone reads v. */
@@ -483,6 +512,7 @@ final class PredictorCompiler {
     private Storage upload(float[] values) {
         Storage s = backend.upload(values);
         weights.add(s);
+        weightFloats += values.length;
         return s;
     }
 

@@ -23,16 +23,20 @@ final class PredictorSteps {
 
     private static void reluInPlace(Backend b, int n, Storage y) { b.unary(Unary.RELU, n, y, y); }
 
-    /** A convolution (BatchNorm folded in w and bias), then its max-pooling (pool non-null), then ReLU if asked. */
-    record Conv(int in, int out, Conv2dShape[] shape, Pool2dShape[] pool, boolean relu, int outSize,
+    /**
+     * A convolution (BatchNorm folded in w and bias), then its max-pooling (pool non-null), or else plus the
+     * buffer {@code residual} (≥ 0: an Add of a shortcut; {@code out} may be {@code residual}, in place), then
+     * ReLU if asked.
+     */
+    record Conv(int in, int out, Conv2dShape[] shape, Pool2dShape[] pool, boolean relu, int residual, int outSize,
                 Storage w, Storage bias) implements Step {
         @Override public void run(Backend b, Storage[] buf, int n) {
             if (pool != null) {
                 b.conv2dMaxPool2dForward(shape[n - 1], pool[n - 1], relu, buf[in], w, bias, buf[out]);
                 return;
             }
-            b.conv2dForward(shape[n - 1], buf[in], w, bias, buf[out]);
-            if (relu) reluInPlace(b, n * outSize, buf[out]);
+            if (residual >= 0 && residual != out) b.copy(n * outSize, buf[residual], buf[out]);
+            b.conv2dAddReluForward(shape[n - 1], residual >= 0, relu, buf[in], w, bias, buf[out]);
         }
     }
 

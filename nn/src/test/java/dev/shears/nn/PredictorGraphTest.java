@@ -2,6 +2,7 @@ package dev.shears.nn;
 
 import dev.shears.core.Tensor;
 import dev.shears.core.reference.ReferenceBackend;
+import dev.shears.cpu.CpuBackend;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -82,7 +83,7 @@ class PredictorGraphTest {
         Predictor p = Predictor.of(model, 4, EXAMPLE);
         assertArrayEquals(new int[]{5}, p.outputShape());
         assertEquals("Predictor([3, 12, 10] → [5], batches up to 4, on " + model.backend() + ": stem.conv+stem.bn+stem.relu → "
-                + "conv1+bn1+relu1 → conv2+bn2 → add1+relu2 → down+bn3 → short → add2 → relu3 → dw+bn4+relu4 → pw → avg → proj → "
+                + "conv1+bn1+relu1 → conv2+bn2 → add1+relu2 → down+bn3 → short+add2 → relu3 → dw+bn4+relu4 → pw → avg → proj → "
                 + "cat → bn5 → pool+relu5 → gap → fc)", p.toString());
         Graph onReference = model(5);
         randomiseBatchNorms(onReference, 3);
@@ -95,6 +96,59 @@ class PredictorGraphTest {
         assertTrue(model.isTraining(), "building and calling leave the model's mode alone");
         Predictor ref = Predictor.of(onReference, 4, EXAMPLE);
         assertClose("graph on the reference backend", expected, predict(ref, images, 4), 1e-6, 1e-5);
+    }
+
+    /**
+     * A batch of at least two chunks per thread runs chunk by chunk, each chunk through every step on one
+     * thread: the same bits as each chunk predicted on its own (the same kernels for the same number of
+     * examples), and the reference backend's values.
+     */
+    @Test
+    void aLargeBatchOnTwoThreadsRunsInChunksWithTheSameBits() {
+        Graph model = model(5);
+        randomiseBatchNorms(model, 3);
+        Graph onReference = model(5);
+        randomiseBatchNorms(onReference, 3);
+        onReference.to(ReferenceBackend.INSTANCE);
+        model.to(new CpuBackend(true, 2));
+        int n = 4 * Predictor.CHUNK + 6, size = size(EXAMPLE);   // four chunks of CHUNK + 1 or + 2 examples
+        Predictor p = Predictor.of(model, n, EXAMPLE);
+        float[] images = Tensor.randn(11, n * size).toArray();
+        float[] all = predict(p, images, n);
+        for (int c = 0; c < 4; c++) {
+            int first = c * n / 4, count = (c + 1) * n / 4 - first;
+            float[] alone = predict(p, Arrays.copyOfRange(images, first * size, (first + count) * size), count);
+            assertArrayEquals(alone, Arrays.copyOfRange(all, first * 5, (first + count) * 5), "chunk " + c + " of a batch of " + n);
+        }
+        assertClose("graph, batch " + n + " in chunks", forward(onReference, images, n, EXAMPLE), all, 1e-5, 1e-4);
+    }
+
+    /**
+     * A residual Add (and its ReLU) runs in the convolution that computes one of its inputs: written over the
+     * shortcut where nothing reads it afterwards, into a copy of it where something does, and not at all when
+     * the shortcut is the convolution's own input (the sum would overwrite what the convolution reads).
+     */
+    @Test
+    void aResidualAddRunsInItsConvolution() {
+        Random init = new Random(2);
+        Graph g = new Graph()
+                .add("c0", new Conv2d(4, 6, 3, 1, 1, true, init))
+                .add("c1", new Conv2d(6, 6, 3, 1, 1, true, init))
+                .add("c2", new Conv2d(6, 6, 3, 1, 1, true, init))
+                .add("self", new Add(), "c2", "c0")                       // c0 read again by "again": into a copy
+                .add("r1", new ReLU())
+                .add("c3", new Conv2d(6, 6, 3, 1, 1, false, init), "r1")
+                .add("bn3", new BatchNorm2d(6))
+                .add("add2", new Add(), "bn3", "c1")                      // c1's last reader: in place
+                .add("c4", new Conv2d(6, 6, 3, 1, 1, true, init))
+                .add("own", new Add(), "c4", "add2")                      // the shortcut is c4's own input: no fusion
+                .add("again", new Add(), "own", "c0");
+        randomiseBatchNorms(g, 4);
+        Predictor p = Predictor.of(g, 3, 4, 7, 9);
+        assertEquals("Predictor([4, 7, 9] → [6, 7, 9], batches up to 3, on " + g.backend() + ": c0 → c1 → c2+self+r1 → c3+bn3+add2 → "
+                + "c4 → own → again)", p.toString());
+        float[] images = Tensor.randn(3, 3 * 4 * 7 * 9).toArray();
+        assertClose("residual adds in their convolutions", forward(g, images, 3, 4, 7, 9), predict(p, images, 3), 1e-5, 1e-4);
     }
 
     /** Values live at once, not one buffer per node: the plan reuses buffers after their last reader. */

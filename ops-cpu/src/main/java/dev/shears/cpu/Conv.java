@@ -72,7 +72,7 @@ final class Conv {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
         if (small(par, simd, s)) {
-            forwardSmallImages(par, s, x, w, bias, y, null, false);
+            forwardSmallImages(par, s, x, w, bias, y, null, Epilogue.NONE);
             return;
         }
         Parallel inner = inner(par, s.n());
@@ -92,6 +92,26 @@ final class Conv {
         });
     }
 
+    /**
+     * y = conv(x, w) + bias through {@code epi} ({@link dev.shears.core.Backend#conv2dAddReluForward}) where the
+     * kernel {@link #forward} picks for s can apply it while its outputs are in cache: the small kernel (each
+     * group of filters into the thread's maps, then through {@link #epilogue} into y; applying it in the
+     * kernel's own stores, through a helper taking the accumulators, made every small conv twice as slow:
+     * docs/performance.md, 2026-12-07) and the direct one (each image's outputs in its reorder to NCHW);
+     * returns false (y untouched) otherwise, and the caller runs the ops one after the other.
+     */
+    static boolean forwardEpilogue(Parallel par, boolean simd, Conv2dShape s, Epilogue epi, float[] x, float[] w, float[] bias,
+                                   float[] y) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return false;
+        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
+            DirectConv.forward(par, s, x, w, bias, epi, y);
+            return true;
+        }
+        if (!small(par, simd, s)) return false;
+        forwardSmallImages(par, s, x, w, bias, y, null, epi);
+        return true;
+    }
+
     /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
     private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
         int crs = s.c() * s.r() * s.s();
@@ -109,7 +129,7 @@ final class Conv {
      * {@link Pool#forwardValues}, bit for bit.
      */
     private static void forwardSmallImages(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y,
-                                           Pool2dShape pool, boolean relu) {
+                                           Pool2dShape pool, Epilogue epi) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
         boolean shifted = shifted(s);
         int[] rowOff = rowOffsets(crs);   // read by the workers too, while this thread waits for them
@@ -120,11 +140,11 @@ final class Conv {
         // row (see filters), each thread unrolling the image into its own buffer (SPLIT_FILTERS_MACS)
         boolean shareImages = s.n() < par.threads() && (long) K * crs * pq >= SPLIT_FILTERS_MACS;
         if (!par.splits(0, shareImages ? units : s.n(), 1)) {   // one thread, or nested: all on this one
-            for (int n = 0; n < s.n(); n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
+            for (int n = 0; n < s.n(); n++) filters(s, pool, epi, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
             return;
         }
         SmallImages body = SMALL_IMAGES.get();
-        body.set(s, pool, relu, shifted, colLength, rowOff, units, x, w, bias, y);
+        body.set(s, pool, epi, shifted, colLength, rowOff, units, x, w, bias, y);
         try {
             if (shareImages)
                 for (int n = 0; n < s.n(); n++) {
@@ -149,23 +169,24 @@ final class Conv {
     private static final class SmallImages implements Parallel.Range {
         Conv2dShape s;
         Pool2dShape pool;
-        boolean relu, shifted;
+        Epilogue epi;
+        boolean shifted;
         int colLength, units, image;
         int[] rowOff;
         float[] x, w, bias, y;
 
-        void set(Conv2dShape s, Pool2dShape pool, boolean relu, boolean shifted, int colLength, int[] rowOff, int units,
+        void set(Conv2dShape s, Pool2dShape pool, Epilogue epi, boolean shifted, int colLength, int[] rowOff, int units,
                  float[] x, float[] w, float[] bias, float[] y) {
-            this.s = s; this.pool = pool; this.relu = relu; this.shifted = shifted; this.colLength = colLength;
+            this.s = s; this.pool = pool; this.epi = epi; this.shifted = shifted; this.colLength = colLength;
             this.rowOff = rowOff; this.units = units; this.x = x; this.w = w; this.bias = bias; this.y = y;
         }
 
         /** Drops the references, so that a thread's body keeps no arrays alive. */
-        void clear() { set(null, null, false, false, 0, null, 0, null, null, null, null); }
+        void clear() { set(null, null, null, false, 0, null, 0, null, null, null, null); }
 
         @Override public void run(int lo, int hi) {
-            if (image >= 0) filters(s, pool, relu, shifted, colLength, rowOff, image, lo, hi, x, w, bias, y);
-            else for (int n = lo; n < hi; n++) filters(s, pool, relu, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
+            if (image >= 0) filters(s, pool, epi, shifted, colLength, rowOff, image, lo, hi, x, w, bias, y);
+            else for (int n = lo; n < hi; n++) filters(s, pool, epi, shifted, colLength, rowOff, n, 0, units, x, w, bias, y);
         }
     }
 
@@ -180,8 +201,9 @@ final class Conv {
      * group). The image is first unrolled into this thread's buffer (colLength floats; none for a pointwise
      * convolution, which reads x); then the filters go into y, or with {@code pool} into this thread's maps
      * (filter k at maps[k·P·Q], P×Q the convolution's output) and their max-pool into y, and with
-     * {@code relu} its ReLU there, while this thread's outputs are in its cache. The whole groups in the range
-     * take one {@link #tile}, a group the range cuts one for its rows in the range.
+     * {@code epi}'s ReLU there (without a pool and with an epilogue, the filters go to the maps and through
+     * {@code epi} into y), while this thread's outputs are in its cache. The whole groups in the range take one
+     * {@link #tile}, a group the range cuts one for its rows in the range.
      *
      * <p>Why rows: a group of four filters costs one pass over the unrolled image, which the four share (a
      * pruned conv2's shifted planes: 37 KiB for 14 channels), so splitting whole groups between two threads
@@ -189,20 +211,20 @@ final class Conv {
      * Cutting the middle group by rows evens that out. Lone filters instead (a pass over the image each) made
      * a pruned conv2 of 15 filters with its pooling, at batch 1 on two threads, 3.7 → 4.9 µs.
      */
-    private static void filters(Conv2dShape s, Pool2dShape pool, boolean relu, boolean shifted, int colLength, int[] rowOff, int n,
+    private static void filters(Conv2dShape s, Pool2dShape pool, Epilogue epi, boolean shifted, int colLength, int[] rowOff, int n,
                                 int uLo, int uHi, float[] x, float[] w, float[] bias, float[] y) {
         float[] col = pointwise(s) ? null : scratch(colLength);
         float[] src = unrolled(s, shifted, x, n, col);
         int srcOff = col == null ? n * s.c() * s.h() * s.w() : 0;
         int K = s.k(), rows = rows(s, pool), g = uLo / rows, end = uHi / rows;
         if (uLo % rows != 0 || uHi - g * rows < rows) {    // the first group is cut
-            tile(s, pool, relu, src, srcOff, rowOff, n, 4 * g, Math.min(K, 4 * g + 4), uLo - g * rows, Math.min(rows, uHi - g * rows), w, bias, y);
+            tile(s, pool, epi, src, srcOff, rowOff, n, 4 * g, Math.min(K, 4 * g + 4), uLo - g * rows, Math.min(rows, uHi - g * rows), w, bias, y);
             g++;
         }
         if (g < end)                                        // whole groups g to end − 1
-            tile(s, pool, relu, src, srcOff, rowOff, n, 4 * g, Math.min(K, 4 * end), 0, rows, w, bias, y);
+            tile(s, pool, epi, src, srcOff, rowOff, n, 4 * g, Math.min(K, 4 * end), 0, rows, w, bias, y);
         if (g <= end && end * rows < uHi)                   // the last group is cut
-            tile(s, pool, relu, src, srcOff, rowOff, n, 4 * end, Math.min(K, 4 * end + 4), 0, uHi - end * rows, w, bias, y);
+            tile(s, pool, epi, src, srcOff, rowOff, n, 4 * end, Math.min(K, 4 * end + 4), 0, uHi - end * rows, w, bias, y);
     }
 
     /**
@@ -212,11 +234,17 @@ final class Conv {
      * columns read from src at 2·rLo·Q, into this thread's maps at (k − kLo)·(columns), then pooled filter by
      * filter.
      */
-    private static void tile(Conv2dShape s, Pool2dShape pool, boolean relu, float[] src, int srcOff, int[] rowOff, int n,
+    private static void tile(Conv2dShape s, Pool2dShape pool, Epilogue epi, float[] src, int srcOff, int[] rowOff, int n,
                              int kLo, int kHi, int rLo, int rHi, float[] w, float[] bias, float[] y) {
         int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q();
-        if (pool == null) {
+        if (pool == null && epi == Epilogue.NONE) {
             forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, y, n * K * pq);
+            return;
+        }
+        if (pool == null) {   // the filters into this thread's maps, then through epi into y while in cache
+            float[] maps = mapsScratch((kHi - kLo) * pq);
+            forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, -kLo * pq);
+            epilogue(epi, maps, 0, y, (n * K + kLo) * pq, (kHi - kLo) * pq);
             return;
         }
         float[] maps = mapsScratch(K * pq);
@@ -225,7 +253,7 @@ final class Conv {
             forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
             int yOff = (n * K + kLo) * pooled;
             Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, yOff);
-            if (relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (kHi - kLo) * pooled);
+            if (epi.relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (kHi - kLo) * pooled);
             return;
         }
         int count = rHi - rLo, cols = 2 * count * s.q();
@@ -234,7 +262,7 @@ final class Conv {
         for (int k = kLo; k < kHi; k++) {
             int yOff = (n * K + k) * pooled + rLo * pool.q();
             Pool.max2x2(maps, (k - kLo) * cols, 1, 2 * count, s.q(), count, pool.q(), y, yOff);
-            if (relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + count * pool.q());
+            if (epi.relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + count * pool.q());
         }
     }
 
@@ -282,7 +310,7 @@ final class Conv {
             return true;
         }
         if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
-        forwardSmallImages(par, s, x, w, bias, y, p, relu);
+        forwardSmallImages(par, s, x, w, bias, y, p, relu ? Epilogue.RELU : Epilogue.NONE);
         return true;
     }
 
@@ -410,6 +438,40 @@ final class Conv {
                 if (k0 + 2 < kHi) a2.intoArray(y, o0 + 2 * pq + j, m);
                 if (k0 + 3 < kHi) a3.intoArray(y, o0 + 3 * pq + j, m);
             }
+        }
+    }
+
+    /**
+     * What a convolution does to each finished output a (conv + bias) on its way to y: with {@code add}, a + y (the
+     * value y held: a residual block's shortcut), then with {@code relu}, max(·, 0), lanewise MAX as
+     * {@link Pointwise}'s ReLU, so the same bits as the ops run one after the other
+     * ({@link dev.shears.core.Backend#conv2dAddReluForward}).
+     */
+    enum Epilogue {
+        NONE(false, false), RELU(false, true), ADD(true, false), ADD_RELU(true, true);
+
+        final boolean add, relu;
+
+        Epilogue(boolean add, boolean relu) { this.add = add; this.relu = relu; }
+
+        static Epilogue of(boolean add, boolean relu) { return add ? (relu ? ADD_RELU : ADD) : (relu ? RELU : NONE); }
+    }
+
+    /** y[yOff + i] = epi(a[aOff + i]) for i &lt; length, y's old value being the addend with {@code epi.add}. */
+    static void epilogue(Epilogue epi, float[] a, int aOff, float[] y, int yOff, int length) {
+        boolean add = epi.add, relu = epi.relu;
+        FloatVector zero = FloatVector.zero(S);
+        int i = 0;
+        for (int bound = S.loopBound(length); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(S, a, aOff + i);
+            if (add) v = v.add(FloatVector.fromArray(S, y, yOff + i));
+            if (relu) v = v.max(zero);
+            v.intoArray(y, yOff + i);
+        }
+        for (; i < length; i++) {
+            float v = a[aOff + i];
+            if (add) v += y[yOff + i];
+            y[yOff + i] = relu ? Math.max(v, 0f) : v;
         }
     }
 

@@ -43,7 +43,10 @@ public final class CpuBackend implements Backend {
 
     public boolean simd() { return simd; }
 
-    public int threads() { return par.threads(); }
+    @Override public int threads() { return par.threads(); }
+
+    /** {@link Parallel#parallelFor} over [0, count): the kernels a range calls run serially on its thread. */
+    @Override public void splitAcrossThreads(int count, Range task) { par.parallelFor(0, count, task::run); }
 
     @Override public String name() { return "cpu"; }
 
@@ -128,6 +131,12 @@ public final class CpuBackend implements Backend {
                                                  Storage bias, Storage y) {
         if (s.groups() > 1 || !Conv.forwardMaxPool(par, simd, s, p, relu, floats(x), floats(w), bias == null ? null : floats(bias), floats(y)))
             Backend.super.conv2dMaxPool2dForward(s, p, relu, x, w, bias, y);
+    }
+
+    @Override public void conv2dAddReluForward(Conv2dShape s, boolean add, boolean relu, Storage x, Storage w, Storage bias, Storage y) {
+        if (s.groups() > 1 || !Conv.forwardEpilogue(par, simd, s, Conv.Epilogue.of(add, relu), floats(x), floats(w),
+                bias == null ? null : floats(bias), floats(y)))
+            Backend.super.conv2dAddReluForward(s, add, relu, x, w, bias, y);
     }
 
     @Override public void conv2dBackwardData(Conv2dShape s, Storage dy, Storage w, Storage dx) {

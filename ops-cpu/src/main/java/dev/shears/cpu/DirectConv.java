@@ -53,7 +53,10 @@ final class DirectConv {
      * <ul>
      *   <li>forward only when every tile has {@link #MAX_BLOCKS} blocks of filters (SimpleCNN's conv2:
      *       5.0–9.8 ms → 5.1–5.4): with fewer, one broadcast feeds only one or two fmas, and the
-     *       shifted-plane kernel in Conv wins (a pruned conv2 of 14 → 15 channels: 0.6–0.8 against 1.0);</li>
+     *       shifted-plane kernel in Conv wins (a pruned conv2 of 14 → 15 channels: 0.6–0.8 against 1.0);
+     *       and for a strided convolution of at least one full block of filters, where Conv's small kernel
+     *       must build im2col's gathered rows (the ResNet fixture's 3×3 stride-2 conv, 8 → 16 channels, 28×28,
+     *       batch 256, one thread, in the compiled predictor: 4.9 → 3.0 ms, docs/performance.md, 2026-12-07);</li>
      *   <li>backward-data likewise on the input channels (conv2 6.5 → 5.2 ms);</li>
      *   <li>backward-weight from {@link #MIN_TAPS} taps C·R·S on (conv2 7.8–8.8 → 5.2 ms, the pruned conv2
      *       2.4–2.5 → 1.0–1.1); conv1's 9 taps stay with Conv's dot products (0.9–1.3 against 2.1 ms).</li>
@@ -64,11 +67,13 @@ final class DirectConv {
         if (pass == Pass.BACKWARD_DATA && !invertible(s)) return false;
         if ("always".equals(MODE)) return true;
         return switch (pass) {
-            case FORWARD -> Nchwc.blocks(s.k()) % MAX_BLOCKS == 0 && s.c() * s.r() * s.s() >= MIN_TAPS;
+            case FORWARD -> (Nchwc.blocks(s.k()) % MAX_BLOCKS == 0 || strided(s) && s.k() >= L) && s.c() * s.r() * s.s() >= MIN_TAPS;
             case BACKWARD_DATA -> Nchwc.blocks(s.c()) % MAX_BLOCKS == 0 && s.k() * s.r() * s.s() >= MIN_TAPS;
             case BACKWARD_WEIGHT -> s.c() * s.r() * s.s() >= MIN_TAPS;
         };
     }
+
+    private static boolean strided(Conv2dShape s) { return s.strideH() > 1 || s.strideW() > 1; }
 
     /** Below this many taps per output (C·R·S) a tile's loads and stores outweigh its few steps. */
     static final int MIN_TAPS = 32;
@@ -99,23 +104,29 @@ final class DirectConv {
      * compiled model's calls reorder them once, not per call.
      */
     static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
+        forward(par, s, x, w, bias, Conv.Epilogue.NONE, y);
+    }
+
+    /** The same, each image's outputs through {@code epi} as they leave the blocked layout ({@link Nchwc#unblock}). */
+    static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, Conv.Epilogue epi, float[] y) {
         int K = s.k(), Kb = Nchwc.blocks(K), T = s.c() * s.r() * s.s();
         float[] wb = Blocked.of(BLOCK_ROWS, K, T, w, K * T, Kb * T * L);
         float[] biasBlocked = bias == null ? null : Blocked.of(BLOCK_BIAS, K, 0, bias, K, Kb * L);
-        run(par, s, x, wb, biasBlocked, y);
+        run(par, s, x, wb, biasBlocked, epi, y);
     }
 
     static void backwardData(Parallel par, Conv2dShape s, float[] dy, float[] w, float[] dx) {
         if (!invertible(s)) throw new IllegalArgumentException("direct backward-data needs stride 1 and padding below the kernel, got " + s);
         Conv2dShape t = new Conv2dShape(s.n(), s.k(), s.p(), s.q(), s.c(), s.r(), s.s(), 1, 1,
                 s.r() - 1 - s.padH(), s.s() - 1 - s.padW());
-        run(par, t, dy, Nchwc.blockFlipped(s, w), null, dx);
+        run(par, t, dy, Nchwc.blockFlipped(s, w), null, Conv.Epilogue.NONE, dx);
     }
 
     /** y = the convolution of x with the blocked weights wb, plus the blocked bias (Kb·L floats; null: none). */
-    private static void run(Parallel par, Conv2dShape s, float[] x, float[] wb, float[] biasBlocked, float[] y) {
+    private static void run(Parallel par, Conv2dShape s, float[] x, float[] wb, float[] biasBlocked, Conv.Epilogue epi, float[] y) {
         Forward body = FORWARD.get();
         body.set(s, x, wb, biasBlocked, y);
+        body.epi = epi;
         try {
             par.parallelFor(0, s.n(), body);
         } finally {
@@ -130,6 +141,7 @@ final class DirectConv {
      */
     private static final class Forward implements Parallel.Range {
         Conv2dShape s, geometry;
+        Conv.Epilogue epi;
         float[] x, wb, biasBlocked, y, zeros = new float[0];
         int[] taps, pixels;
 
@@ -156,7 +168,7 @@ final class DirectConv {
                     blocks = tileBlocks(Kb - kb);
                     for (int j = 0; j < pqPadded; j += PX) ConvTile.run(blocks, o, 0, j, kb * T * L, (kb * pqPadded + j) * L);
                 }
-                Nchwc.unblock(yb, pqPadded, K, PQ, y, n * K * PQ);
+                Nchwc.unblock(yb, pqPadded, K, PQ, epi, y, n * K * PQ);
             }
         }
     }

@@ -121,4 +121,18 @@ final class Nchwc {
             for (int j = 0; j < PQ; j++) y[dst + j] = yb[src + j * L];
         }
     }
+
+    /** unblock through {@code epi}: each value plus what y held with {@code add}, then max(·, 0) with {@code relu}. */
+    static void unblock(float[] yb, int pqStride, int K, int PQ, Conv.Epilogue epi, float[] y, int off) {
+        if (epi == Conv.Epilogue.NONE) { unblock(yb, pqStride, K, PQ, y, off); return; }
+        boolean add = epi.add, relu = epi.relu;
+        for (int k = 0; k < K; k++) {
+            int src = (k / L) * pqStride * L + k % L, dst = off + k * PQ;
+            for (int j = 0; j < PQ; j++) {
+                float v = yb[src + j * L];
+                if (add) v += y[dst + j];
+                y[dst + j] = relu ? Math.max(v, 0f) : v;
+            }
+        }
+    }
 }
