@@ -67,14 +67,22 @@ final class Conv {
      * micro-kernel does (6 rows × 32 columns per B load).
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
-        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) { Winograd.forward(par, s, x, w, bias, y); return; }
-        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) { DirectConv.forward(par, s, x, w, bias, y); return; }
-        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
-        // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
-        if (small(par, simd, s)) {
-            forwardSmallImages(par, s, x, w, bias, y, null, false);
-            return;
+        forward(forwardKernel(par, simd, s), par, simd, s, x, w, bias, y);
+    }
+
+    /** y = conv(x, w) + bias by {@code kernel}, which must be able to take s (SMALL needs SIMD and {@link #smallFits}). */
+    static void forward(ForwardKernel kernel, Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias,
+                        float[] y) {
+        switch (kernel) {
+            case WINOGRAD -> Winograd.forward(par, s, x, w, bias, y);
+            case DIRECT -> DirectConv.forward(par, s, x, w, bias, y);
+            case SMALL -> forwardSmallImages(par, s, x, w, bias, y, null, false);   // no packing, no im2col
+            case GEMM -> forwardGemm(par, simd, s, x, w, bias, y);
         }
+    }
+
+    private static void forwardGemm(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
         // the weights are the A of every image's GEMM: pack them once
         float[] wp = simd && inner == null ? Gemm.packAll(false, 1f, K, crs, w, 0, crs) : null;
@@ -92,12 +100,27 @@ final class Conv {
         });
     }
 
-    /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
-    private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
+    /** The forward kernels: {@link Winograd}, {@link DirectConv}, {@link #forwardSmall} (shifted planes or im2col), im2col + GEMM. */
+    enum ForwardKernel { WINOGRAD, DIRECT, SMALL, GEMM }
+
+    /**
+     * The kernel {@link #forward} and {@link #forwardMaxPool} take for s on par's threads: Winograd where it
+     * {@link Winograd#wins}; then {@link #forwardSmall} over shifted planes for a stride-1 "same" convolution up
+     * to C·R·S = {@link #SHIFTED_CRS}, whatever its size and thread count (see there); then the direct kernel
+     * where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S = {@link #SMALL_CRS}; else im2col + GEMM. A function of the shape and
+     * the thread count only, so a run's results do not depend on timing.
+     */
+    static ForwardKernel forwardKernel(Parallel par, boolean simd, Conv2dShape s) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.WINOGRAD;
+        if (simd && shifted(s) && s.c() * s.r() * s.s() <= SHIFTED_CRS) return ForwardKernel.SMALL;
+        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.DIRECT;
+        return smallFits(simd, s) ? ForwardKernel.SMALL : ForwardKernel.GEMM;
+    }
+
+    /** Whether {@link #forwardSmall} can take s: C·R·S up to {@link #SMALL_CRS}, or shifted planes up to {@link #SHIFTED_CRS}. */
+    static boolean smallFits(boolean simd, Conv2dShape s) {
         int crs = s.c() * s.r() * s.s();
-        // past SMALL_CRS, with images split between threads, only for images of little work (see SHIFTED_CRS)
-        boolean perImage = par.threads() == 1 || s.n() < par.threads() || (long) s.k() * crs * s.p() * s.q() < SHIFTED_MACS;
-        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS && perImage);
+        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS);
     }
 
     /**
@@ -272,16 +295,15 @@ final class Conv {
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
-        boolean winograd = Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD);
-        if (winograd || DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
+        ForwardKernel kernel = forwardKernel(par, simd, s);
+        if (kernel == ForwardKernel.WINOGRAD || kernel == ForwardKernel.DIRECT) {
             float[] maps = convMaps(s.outputSize());
-            if (winograd) Winograd.forward(par, s, x, w, bias, maps);
-            else DirectConv.forward(par, s, x, w, bias, maps);
+            forward(kernel, par, simd, s, x, w, bias, maps);
             Pool.forwardValues(par, simd, p, maps, y);
             if (relu) Pointwise.unary(par, simd, dev.shears.core.Backend.Unary.RELU, p.outputSize(), y, y);
             return true;
         }
-        if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
+        if (kernel != ForwardKernel.SMALL || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p, relu);
         return true;
     }
@@ -321,20 +343,20 @@ final class Conv {
     /**
      * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
-     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. On two threads at batch 64
-     * (images split between the threads) the packed GEMM wins for the unpruned conv2: JMH
-     * ConvBenchmark.forward, p50, three alternating forks each, 1.63–1.67 ms against 2.02–2.04 ms (a loop
-     * timing that allocates a fresh output every call had shown the two alike); for a pruned conv2 (13 → 16
-     * channels, C·R·S 117, 367 K multiply-adds per image) this kernel took 0.168–0.179 ms against
-     * 0.322–0.328 for the GEMM (Conv.forward called directly, the output reused, medians of 300 calls). So
-     * with two or more threads and as many images, it takes images below {@link #SHIFTED_MACS}.
-     * At batch 1 on two threads (the image's filters split between the threads, {@link
-     * #SPLIT_FILTERS_MACS}) it wins at any size here: SimpleCNN's conv2 with its pooling and the rest of its
-     * block 37 µs against 48 µs for the GEMM split across the threads.
+     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. At batch 1 on two threads
+     * (the image's filters split between the threads, {@link #SPLIT_FILTERS_MACS}) it wins at any size here:
+     * SimpleCNN's conv2 with its pooling and the rest of its block 37 µs against 48 µs for the GEMM split
+     * across the threads.
+     *
+     * <p>With images split between threads it used to take only images below 2²⁰ multiply-adds, im2col + GEMM
+     * above (chosen in 2026-11 from two shapes, before Winograd and the direct kernel). A pruned SimpleCNN
+     * whose conv2 crossed that limit ran a third slower (issue #16). Measured again on 2026-12-07 (Zen 4, two
+     * vCPUs shared, docs/performance.md "the 2²⁰ switch"), im2col + GEMM lost at every shape: at batch 64 on two
+     * threads 14 → 48, 16 → 40, 32 → 64, 16 → 16 at 28² and 56², 24 → 24 at 56², by 20–45%; the shifted planes
+     * also beat the direct kernel where its last block of filters is partly empty (14 → 50: 2.0 against 2.3 ms
+     * on one thread) and tie with it where its tiles are full (14 → 64), which {@link #forwardKernel} keeps.
      */
     static final int SHIFTED_CRS = 288;
-    /** Multiply-adds per image (K·C·R·S·P·Q) below which images split between threads take this kernel. */
-    static final long SHIFTED_MACS = 1 << 20;
 
     /**
      * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for filters kLo ≤ k &lt; kHi of one image (filter k at

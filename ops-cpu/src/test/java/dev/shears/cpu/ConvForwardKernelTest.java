@@ -1,0 +1,73 @@
+package dev.shears.cpu;
+
+import dev.shears.core.Conv2dShape;
+import dev.shears.core.HeapStorage;
+import dev.shears.core.reference.ReferenceBackend;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import static dev.shears.core.testing.Close.assertClose;
+import static dev.shears.core.testing.Close.random;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Conv's forward kernels, each forced ({@link Conv#forward(Conv.ForwardKernel, Parallel, boolean, Conv2dShape,
+ * float[], float[], float[], float[])}), on the shapes around the switches between them, against the scalar
+ * ReferenceBackend on one and two threads: pruned SimpleCNN conv2s of 14 and 16 channels with 37 to 64 filters
+ * (past 2²⁰ multiply-adds per image, where im2col + GEMM took them before; Winograd from 16 → 48; the direct
+ * kernel's rule from 49 filters), the unpruned conv2 and the ResNet fixture's 16-channel conv at 28². And the
+ * choice itself for pruned SimpleCNN conv2s at batch 64 (issue #16: a conv2 of 38 filters ran 38% slower than
+ * one of 36, im2col + GEMM against shifted planes).
+ */
+class ConvForwardKernelTest {
+    private static final ReferenceBackend R = ReferenceBackend.INSTANCE;
+    private static final Parallel[] PARS = {new Parallel(1), new Parallel(2)};
+
+    private static List<Conv2dShape> shapes() {
+        List<Conv2dShape> shapes = new ArrayList<>();
+        for (int c : new int[]{14, 16})
+            for (int k : new int[]{37, 38, 40, 47, 48, 50, 64}) shapes.add(new Conv2dShape(3, c, 14, 14, k, 3, 3, 1, 1, 1, 1));
+        shapes.add(new Conv2dShape(3, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1));
+        shapes.add(new Conv2dShape(2, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1));
+        return shapes;
+    }
+
+    @Test
+    void everyKernelAgreesWithTheReferenceAroundTheSwitches() {
+        for (Conv2dShape s : shapes()) {
+            float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
+            float[] expected = new float[s.outputSize()];
+            R.conv2dForward(s, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, expected));
+            double tol = 1e-4 * Math.sqrt(s.c() * s.r() * s.s());
+            for (Parallel par : PARS)
+                for (Conv.ForwardKernel kernel : Conv.ForwardKernel.values()) {
+                    if (kernel == Conv.ForwardKernel.SMALL && !Conv.smallFits(true, s)) continue;
+                    float[] y = new float[s.outputSize()];
+                    Arrays.fill(y, Float.NaN);   // every output is written
+                    Conv.forward(kernel, par, true, s, x, w, b, y);
+                    assertClose(kernel + " on " + par.threads() + " threads, " + s, expected, y, tol, 1e-4);
+                }
+        }
+    }
+
+    /**
+     * At batch 64 a stride-1 "same" conv2 of up to 32 channels takes the shifted planes or Winograd on one and two
+     * threads: never im2col + GEMM (a third slower at 38–48 filters on two threads, 2026-12-07), nor the direct
+     * kernel (14 → 50 to 64 filters: 10–25% slower in the whole model, whose shifted planes pool as they go).
+     * Fails with the 2²⁰ multiply-add limit the shifted planes had, and with the direct kernel ahead of them.
+     */
+    @Test
+    void prunedSimpleCnnConv2sTakeShiftedPlanesOrWinograd() {
+        for (Parallel par : PARS)
+            for (int c = 8; c <= 32; c++)
+                for (int k = 8; k <= 64; k++) {
+                    Conv2dShape s = new Conv2dShape(64, c, 14, 14, k, 3, 3, 1, 1, 1, 1);
+                    Conv.ForwardKernel kernel = Conv.forwardKernel(par, true, s);
+                    assertTrue(kernel == Conv.ForwardKernel.SMALL || kernel == Conv.ForwardKernel.WINOGRAD,
+                            kernel + " for " + c + " → " + k + " on " + par.threads() + " threads");
+                }
+    }
+}
