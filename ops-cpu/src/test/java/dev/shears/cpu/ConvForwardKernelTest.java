@@ -11,6 +11,7 @@ import java.util.List;
 
 import static dev.shears.core.testing.Close.assertClose;
 import static dev.shears.core.testing.Close.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -50,6 +51,29 @@ class ConvForwardKernelTest {
                     Conv.forward(kernel, par, true, s, x, w, b, y);
                     assertClose(kernel + " on " + par.threads() + " threads, " + s, expected, y, tol, 1e-4);
                 }
+        }
+    }
+
+    /**
+     * forwardSmall's last one or two filters (their own two-filter kernel) give the same bits as the same filters
+     * inside a group of four, and nothing is stored past the last filter: 5 and 6 filters against 8, over 196
+     * columns (three-vector passes and a masked tail), 37 and 16.
+     */
+    @Test
+    void theLastOneOrTwoFiltersGiveTheSameBitsAsInAGroupOfFour() {
+        int crs = 27;
+        int[] rowOff = new int[crs];
+        for (int pq : new int[]{196, 37, 16}) {
+            for (int t = 0; t < crs; t++) rowOff[t] = t * pq;
+            float[] col = random(1, crs * pq), w = random(2, 8 * crs), b = random(3, 8), eight = new float[8 * pq];
+            Conv.forwardSmall(0, 8, crs, pq, col, 0, rowOff, w, b, eight, 0);
+            for (int k : new int[]{5, 6}) {
+                float[] y = new float[8 * pq];
+                Arrays.fill(y, Float.NaN);
+                Conv.forwardSmall(0, k, crs, pq, col, 0, rowOff, w, b, y, 0);
+                assertArrayEquals(Arrays.copyOf(eight, k * pq), Arrays.copyOf(y, k * pq), k + " filters, " + pq + " columns");
+                for (int i = k * pq; i < y.length; i++) assertTrue(Float.isNaN(y[i]), "stored past filter " + k + " at " + i);
+            }
         }
     }
 
