@@ -107,8 +107,8 @@ final class Conv {
      * The kernel {@link #forward} and {@link #forwardMaxPool} take for s on par's threads: Winograd where it
      * {@link Winograd#wins}; then {@link #forwardSmall} over shifted planes for a stride-1 "same" convolution up
      * to C·R·S = {@link #SHIFTED_CRS}, whatever its size and thread count (see there); then the direct kernel
-     * where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S = {@link #SMALL_CRS}; else im2col + GEMM. A function of the shape and
-     * the thread count only, so a run's results do not depend on timing.
+     * where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S = {@link #SMALL_CRS}; else
+     * im2col + GEMM. A function of the shape and the thread count only, so a run's results do not depend on timing.
      */
     static ForwardKernel forwardKernel(Parallel par, boolean simd, Conv2dShape s) {
         if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.WINOGRAD;
@@ -354,7 +354,8 @@ final class Conv {
      * vCPUs shared, docs/performance.md "the 2²⁰ switch"), im2col + GEMM lost at every shape: at batch 64 on two
      * threads 14 → 48, 16 → 40, 32 → 64, 16 → 16 at 28² and 56², 24 → 24 at 56², by 20–45%; the shifted planes
      * also beat the direct kernel where its last block of filters is partly empty (14 → 50: 2.0 against 2.3 ms
-     * on one thread) and tie with it where its tiles are full (14 → 64), which {@link #forwardKernel} keeps.
+     * on one thread) and tie with it where its tiles are full (14 → 64), where the whole model, whose shifted
+     * planes pool as they go, still ran 5–10% faster with them; {@link #forwardKernel} puts them first.
      */
     static final int SHIFTED_CRS = 288;
 
@@ -439,11 +440,11 @@ final class Conv {
     /**
      * {@link #forwardSmall} for the last one or two filters k0 ≤ k &lt; kHi (k0 + 2 ≥ kHi): two accumulators per
      * column vector instead of four, so a conv whose filters are not a multiple of four does not pay for a whole
-     * group of them (26 filters cost 26.5 filters' fmas instead of 28). Each filter's sums are the same as in
+     * group of them (26 filters cost 26 filters' fmas instead of 28, 25 cost 26). Each filter's sums are the same as in
      * forwardSmall, term by term, so the values are the same bits. Written out apart from forwardSmall's loops
      * (the same shape with half the accumulators), as Gemm's kernel8 and kernel6 are: C2 keeps accumulators in
-     * registers only as named locals. Whole model at batch 64, one thread, quiet pair of JVMs: 26, 30, ..., 62
-     * filters after 14 channels 1.5–3.5% faster (26: 1.61 → 1.57 ms, 42: 2.36 → 2.29), multiples of four the same.
+     * registers only as named locals. Whole model at batch 64, one thread, a clean pair of JVMs: 26, 30, ..., 62
+     * filters after 14 channels 1–3.5% faster (26: 1.61 → 1.57 ms, 42: 2.36 → 2.29), multiples of four the same.
      */
     private static void forwardSmallPair(int k0, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w,
                                          float[] bias, float[] y, int yOff) {
