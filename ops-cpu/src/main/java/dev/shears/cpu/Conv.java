@@ -106,16 +106,35 @@ final class Conv {
     /**
      * The kernel {@link #forward} and {@link #forwardMaxPool} take for s on par's threads: Winograd where it
      * {@link Winograd#wins}; then {@link #forwardSmall} over shifted planes for a stride-1 "same" convolution up
-     * to C·R·S = {@link #SHIFTED_CRS}, whatever its size and thread count (see there); then the direct kernel
-     * where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S = {@link #SMALL_CRS}; else
-     * im2col + GEMM. A function of the shape and the thread count only, so a run's results do not depend on timing.
+     * to C·R·S = {@link #SHIFTED_CRS}, whatever its size and thread count, with 16 lanes ({@link #SHIFTED_FIRST});
+     * then the direct kernel where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S =
+     * {@link #SMALL_CRS}, or with 8 lanes over shifted planes as before (below {@link #SHIFTED_MACS_8_LANES} per image
+     * where images are split between threads); else im2col + GEMM. A function of the shape and the thread count only, so a run's results do not depend on timing.
      */
     static ForwardKernel forwardKernel(Parallel par, boolean simd, Conv2dShape s) {
         if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.WINOGRAD;
-        if (simd && shifted(s) && s.c() * s.r() * s.s() <= SHIFTED_CRS) return ForwardKernel.SMALL;
+        int crs = s.c() * s.r() * s.s();
+        boolean planes = simd && shifted(s) && crs <= SHIFTED_CRS;
+        if (planes && SHIFTED_FIRST) return ForwardKernel.SMALL;
         if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.DIRECT;
-        return smallFits(simd, s) ? ForwardKernel.SMALL : ForwardKernel.GEMM;
+        // 8 lanes: images split between threads take the shifted planes only below SHIFTED_MACS_8_LANES
+        boolean perImage = par.threads() == 1 || s.n() < par.threads() || (long) s.k() * crs * s.p() * s.q() < SHIFTED_MACS_8_LANES;
+        return simd && crs <= SMALL_CRS || planes && perImage ? ForwardKernel.SMALL : ForwardKernel.GEMM;
     }
+
+    /**
+     * Whether the shifted planes take every conv they can, ahead of the direct kernel and im2col + GEMM: with 16
+     * lanes, where that was measured (Zen 4, 2026-12-07, docs/performance.md): the GEMM lost at every shape, the
+     * direct kernel (tiles of 64 filters: a pruned conv2 of 49–63 filters pays for 64) by 10–24% in the whole
+     * model (14 → 50 to 64). With 8 lanes ({@code -XX:UseAVX=2}) the earlier order stays: there the direct kernel
+     * (tiles of 16 filters) took 19–26% less time than the shifted planes (pruned SimpleCNN at batch 64 on one thread,
+     * 14 → 32, 48, 64: 2.8–2.9 against 3.7, 3.9–4.0 against 5.2, 4.9–5.3 against 6.6–6.7 ms), and on two threads
+     * the GEMM read as fast as the shifted planes or faster (16 → 40 against 16 → 36, two loaded runs), not
+     * measured cleanly.
+     */
+    static final boolean SHIFTED_FIRST = ConvTile.L >= 16;
+    /** With 8 lanes: multiply-adds per image (K·C·R·S·P·Q) below which images split between threads take the shifted planes. */
+    static final long SHIFTED_MACS_8_LANES = 1 << 20;
 
     /** Whether {@link #forwardSmall} can take s: C·R·S up to {@link #SMALL_CRS}, or shifted planes up to {@link #SHIFTED_CRS}. */
     static boolean smallFits(boolean simd, Conv2dShape s) {
@@ -355,7 +374,8 @@ final class Conv {
      * threads 14 → 48, 16 → 40, 32 → 64, 16 → 16 at 28² and 56², 24 → 24 at 56², by 20–45%; the shifted planes
      * also beat the direct kernel where its last block of filters is partly empty (14 → 50: 2.0 against 2.3 ms
      * on one thread) and tie with it where its tiles are full (14 → 64), where the whole model, whose shifted
-     * planes pool as they go, still ran 5–10% faster with them; {@link #forwardKernel} puts them first.
+     * planes pool as they go, still ran 5–10% faster with them; with 16 lanes {@link #forwardKernel} puts them first
+     * ({@link #SHIFTED_FIRST}; with 8 lanes the earlier order and limit stay).
      */
     static final int SHIFTED_CRS = 288;
 

@@ -54,7 +54,7 @@ final class DirectConv {
      *   <li>forward only when every tile has {@link #MAX_BLOCKS} blocks of filters (SimpleCNN's conv2:
      *       5.0–9.8 ms → 5.1–5.4): with fewer, one broadcast feeds only one or two fmas, and the
      *       shifted-plane kernel in Conv wins (a pruned conv2 of 14 → 15 channels: 0.6–0.8 against 1.0); and
-     *       Conv keeps the shifted planes for the shapes they take even then ({@link Conv#forwardKernel}: 14 → 50
+     *       with 16 lanes Conv keeps the shifted planes for the shapes they take even then ({@link Conv#SHIFTED_FIRST}: 14 → 50
      *       filters at batch 64, one thread, 1.8–2.0 ms against 2.3–2.4; 14 → 64 a tie alone, 10% slower in the
      *       whole model, where the shifted planes pool as they go and this kernel's output is pooled after);</li>
      *   <li>backward-data likewise on the input channels (conv2 6.5 → 5.2 ms);</li>
