@@ -67,14 +67,22 @@ final class Conv {
      * micro-kernel does (6 rows × 32 columns per B load).
      */
     static void forward(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
-        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) { Winograd.forward(par, s, x, w, bias, y); return; }
-        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) { DirectConv.forward(par, s, x, w, bias, y); return; }
-        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
-        // small C·R·S, or a stride-1 "same" conv (see small()): no packing, no im2col
-        if (small(par, simd, s)) {
-            forwardSmallImages(par, s, x, w, bias, y, null, Epilogue.NONE);
-            return;
+        forward(forwardKernel(par, simd, s), par, simd, s, x, w, bias, y);
+    }
+
+    /** y = conv(x, w) + bias by {@code kernel}, which must be able to take s (SMALL needs SIMD and {@link #smallFits}). */
+    static void forward(ForwardKernel kernel, Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias,
+                        float[] y) {
+        switch (kernel) {
+            case WINOGRAD -> Winograd.forward(par, s, x, w, bias, y);
+            case DIRECT -> DirectConv.forward(par, s, x, w, bias, y);
+            case SMALL -> forwardSmallImages(par, s, x, w, bias, y, null, Epilogue.NONE);   // no packing, no im2col
+            case GEMM -> forwardGemm(par, simd, s, x, w, bias, y);
         }
+    }
+
+    private static void forwardGemm(Parallel par, boolean simd, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
+        int K = s.k(), crs = s.c() * s.r() * s.s(), pq = s.p() * s.q(), chw = s.c() * s.h() * s.w();
         Parallel inner = inner(par, s.n());
         // the weights are the A of every image's GEMM: pack them once
         float[] wp = simd && inner == null ? Gemm.packAll(false, 1f, K, crs, w, 0, crs) : null;
@@ -102,22 +110,54 @@ final class Conv {
      */
     static boolean forwardEpilogue(Parallel par, boolean simd, Conv2dShape s, Epilogue epi, float[] x, float[] w, float[] bias,
                                    float[] y) {
-        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return false;
-        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
-            DirectConv.forward(par, s, x, w, bias, epi, y);
-            return true;
+        switch (forwardKernel(par, simd, s)) {
+            case DIRECT -> DirectConv.forward(par, s, x, w, bias, epi, y);
+            case SMALL -> forwardSmallImages(par, s, x, w, bias, y, null, epi);
+            default -> { return false; }
         }
-        if (!small(par, simd, s)) return false;
-        forwardSmallImages(par, s, x, w, bias, y, null, epi);
         return true;
     }
 
-    /** Whether {@link #forward} takes {@link #forwardSmall} for s (see the two limits below). */
-    private static boolean small(Parallel par, boolean simd, Conv2dShape s) {
+    /** The forward kernels: {@link Winograd}, {@link DirectConv}, {@link #forwardSmall} (shifted planes or im2col), im2col + GEMM. */
+    enum ForwardKernel { WINOGRAD, DIRECT, SMALL, GEMM }
+
+    /**
+     * The kernel {@link #forward} and {@link #forwardMaxPool} take for s on par's threads: Winograd where it
+     * {@link Winograd#wins}; then {@link #forwardSmall} over shifted planes for a stride-1 "same" convolution up
+     * to C·R·S = {@link #SHIFTED_CRS}, whatever its size and thread count, with 16 lanes ({@link #SHIFTED_FIRST});
+     * then the direct kernel where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S =
+     * {@link #SMALL_CRS}, or with 8 lanes over shifted planes as before (below {@link #SHIFTED_MACS_8_LANES} per image
+     * where images are split between threads); else im2col + GEMM. A function of the shape and the thread count only, so a run's results do not depend on timing.
+     */
+    static ForwardKernel forwardKernel(Parallel par, boolean simd, Conv2dShape s) {
+        if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.WINOGRAD;
         int crs = s.c() * s.r() * s.s();
-        // past SMALL_CRS, with images split between threads, only for images of little work (see SHIFTED_CRS)
-        boolean perImage = par.threads() == 1 || s.n() < par.threads() || (long) s.k() * crs * s.p() * s.q() < SHIFTED_MACS;
-        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS && perImage);
+        boolean planes = simd && shifted(s) && crs <= SHIFTED_CRS;
+        if (planes && SHIFTED_FIRST) return ForwardKernel.SMALL;
+        if (DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.DIRECT;
+        // 8 lanes: images split between threads take the shifted planes only below SHIFTED_MACS_8_LANES
+        boolean perImage = par.threads() == 1 || s.n() < par.threads() || (long) s.k() * crs * s.p() * s.q() < SHIFTED_MACS_8_LANES;
+        return simd && crs <= SMALL_CRS || planes && perImage ? ForwardKernel.SMALL : ForwardKernel.GEMM;
+    }
+
+    /**
+     * Whether the shifted planes take every conv they can, ahead of the direct kernel and im2col + GEMM: with 16
+     * lanes, where that was measured (Zen 4, 2026-12-07, docs/performance.md): the GEMM lost at every shape, the
+     * direct kernel (tiles of 64 filters: a pruned conv2 of 49–63 filters pays for 64) by 10–24% in the whole
+     * model (14 → 50 to 64). With 8 lanes ({@code -XX:UseAVX=2}) the earlier order stays: there the direct kernel
+     * (tiles of 16 filters) took 19–26% less time than the shifted planes (pruned SimpleCNN at batch 64 on one thread,
+     * 14 → 32, 48, 64: 2.8–2.9 against 3.7, 3.9–4.0 against 5.2, 4.9–5.3 against 6.6–6.7 ms), and on two threads
+     * the GEMM read as fast as the shifted planes or faster (16 → 40 against 16 → 36, two loaded runs), not
+     * measured cleanly.
+     */
+    static final boolean SHIFTED_FIRST = ConvTile.L >= 16;
+    /** With 8 lanes: multiply-adds per image (K·C·R·S·P·Q) below which images split between threads take the shifted planes. */
+    static final long SHIFTED_MACS_8_LANES = 1 << 20;
+
+    /** Whether {@link #forwardSmall} can take s: C·R·S up to {@link #SMALL_CRS}, or shifted planes up to {@link #SHIFTED_CRS}. */
+    static boolean smallFits(boolean simd, Conv2dShape s) {
+        int crs = s.c() * s.r() * s.s();
+        return simd && (crs <= SMALL_CRS || shifted(s) && crs <= SHIFTED_CRS);
     }
 
     /**
@@ -300,16 +340,15 @@ final class Conv {
      */
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
-        boolean winograd = Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD);
-        if (winograd || DirectConv.wins(par, simd, s, DirectConv.Pass.FORWARD)) {
+        ForwardKernel kernel = forwardKernel(par, simd, s);
+        if (kernel == ForwardKernel.WINOGRAD || kernel == ForwardKernel.DIRECT) {
             float[] maps = convMaps(s.outputSize());
-            if (winograd) Winograd.forward(par, s, x, w, bias, maps);
-            else DirectConv.forward(par, s, x, w, bias, maps);
+            forward(kernel, par, simd, s, x, w, bias, maps);
             Pool.forwardValues(par, simd, p, maps, y);
             if (relu) Pointwise.unary(par, simd, dev.shears.core.Backend.Unary.RELU, p.outputSize(), y, y);
             return true;
         }
-        if (!small(par, simd, s) || !Pool.fast2x2(simd, p)) return false;
+        if (kernel != ForwardKernel.SMALL || !Pool.fast2x2(simd, p)) return false;
         forwardSmallImages(par, s, x, w, bias, y, p, relu ? Epilogue.RELU : Epilogue.NONE);
         return true;
     }
@@ -349,20 +388,22 @@ final class Conv {
     /**
      * ... and up to this one when it reads shifted planes instead of col. Measured at batch 64, one thread:
      * C·R·S 126 (a pruned conv2 of 14 → 15 channels) 703 → 436 µs, 216 (24 → 20) 1361 → 878 µs, and the
-     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. On two threads at batch 64
-     * (images split between the threads) the packed GEMM wins for the unpruned conv2: JMH
-     * ConvBenchmark.forward, p50, three alternating forks each, 1.63–1.67 ms against 2.02–2.04 ms (a loop
-     * timing that allocates a fresh output every call had shown the two alike); for a pruned conv2 (13 → 16
-     * channels, C·R·S 117, 367 K multiply-adds per image) this kernel took 0.168–0.179 ms against
-     * 0.322–0.328 for the GEMM (Conv.forward called directly, the output reused, medians of 300 calls). So
-     * with two or more threads and as many images, it takes images below {@link #SHIFTED_MACS}.
-     * At batch 1 on two threads (the image's filters split between the threads, {@link
-     * #SPLIT_FILTERS_MACS}) it wins at any size here: SimpleCNN's conv2 with its pooling and the rest of its
-     * block 37 µs against 48 µs for the GEMM split across the threads.
+     * unpruned conv2 (288, 32 → 64) 3270 → 3040 µs. Larger ones were not measured. At batch 1 on two threads
+     * (the image's filters split between the threads, {@link #SPLIT_FILTERS_MACS}) it wins at any size here:
+     * SimpleCNN's conv2 with its pooling and the rest of its block 37 µs against 48 µs for the GEMM split
+     * across the threads.
+     *
+     * <p>With images split between threads it used to take only images below 2²⁰ multiply-adds, im2col + GEMM
+     * above (chosen in 2026-11 from two shapes, before Winograd and the direct kernel). A pruned SimpleCNN
+     * whose conv2 crossed that limit ran a third slower (issue #16). Measured again on 2026-12-07 (Zen 4, two
+     * vCPUs shared, docs/performance.md "the 2²⁰ switch"), im2col + GEMM lost at every shape: at batch 64 on two
+     * threads 14 → 48, 16 → 40, 32 → 64, 16 → 16 at 28² and 56², 24 → 24 at 56², by 20–45%; the shifted planes
+     * also beat the direct kernel where its last block of filters is partly empty (14 → 50: 2.0 against 2.3 ms
+     * on one thread) and tie with it where its tiles are full (14 → 64), where the whole model, whose shifted
+     * planes pool as they go, still ran 5–10% faster with them; with 16 lanes {@link #forwardKernel} puts them first
+     * ({@link #SHIFTED_FIRST}; with 8 lanes the earlier order and limit stay).
      */
     static final int SHIFTED_CRS = 288;
-    /** Multiply-adds per image (K·C·R·S·P·Q) below which images split between threads take this kernel. */
-    static final long SHIFTED_MACS = 1 << 20;
 
     /**
      * y[k][j] = bias[k] + Σ_t w[k][t]·col[t][j] for filters kLo ≤ k &lt; kHi of one image (filter k at
@@ -374,6 +415,7 @@ final class Conv {
      */
     static void forwardSmall(int kLo, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, float[] bias, float[] y, int yOff) {
         for (int k0 = kLo; k0 < kHi; k0 += 4) {
+            if (kHi - k0 <= 2) { forwardSmallPair(k0, kHi, crs, pq, col, colOff, rowOff, w, bias, y, yOff); return; }
             // filters past kHi repeat the last one and are not stored
             int k1 = Math.min(k0 + 1, kHi - 1), k2 = Math.min(k0 + 2, kHi - 1), k3 = Math.min(k0 + 3, kHi - 1);
             int w0 = k0 * crs, w1 = k1 * crs, w2 = k2 * crs, w3 = k3 * crs;
@@ -472,6 +514,51 @@ final class Conv {
             float v = a[aOff + i];
             if (add) v += y[yOff + i];
             y[yOff + i] = relu ? Math.max(v, 0f) : v;
+        }
+    }
+
+    /**
+     * {@link #forwardSmall} for the last one or two filters k0 ≤ k &lt; kHi (k0 + 2 ≥ kHi): two accumulators per
+     * column vector instead of four, so a conv whose filters are not a multiple of four does not pay for a whole
+     * group of them (26 filters cost 26 filters' fmas instead of 28, 25 cost 26). Each filter's sums are the same as in
+     * forwardSmall, term by term, so the values are the same bits. Written out apart from forwardSmall's loops
+     * (the same shape with half the accumulators), as Gemm's kernel8 and kernel6 are: C2 keeps accumulators in
+     * registers only as named locals. Whole model at batch 64, one thread, a clean pair of JVMs: 26, 30, ..., 62
+     * filters after 14 channels 1–3.5% faster (26: 1.61 → 1.57 ms, 42: 2.36 → 2.29), multiples of four the same.
+     */
+    private static void forwardSmallPair(int k0, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w,
+                                         float[] bias, float[] y, int yOff) {
+        int k1 = Math.min(k0 + 1, kHi - 1), w0 = k0 * crs, w1 = k1 * crs;   // a lone filter is computed twice, stored once
+        float b0 = bias == null ? 0f : bias[k0], b1 = bias == null ? 0f : bias[k1];
+        int o0 = yOff + k0 * pq, o1 = o0 + pq;
+        boolean two = k0 + 1 < kHi;
+        int j = 0;
+        for (; j + 3 * L <= pq; j += 3 * L) {
+            FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+            FloatVector e0 = a0, e1 = a1, f0 = a0, f1 = a1;
+            for (int t = 0; t < crs; t++) {
+                int ct = colOff + rowOff[t] + j;
+                FloatVector c = FloatVector.fromArray(S, col, ct);
+                FloatVector d = FloatVector.fromArray(S, col, ct + L);
+                FloatVector g = FloatVector.fromArray(S, col, ct + 2 * L);
+                FloatVector v = FloatVector.broadcast(S, w[w0 + t]);
+                a0 = c.fma(v, a0); e0 = d.fma(v, e0); f0 = g.fma(v, f0);
+                v = FloatVector.broadcast(S, w[w1 + t]);
+                a1 = c.fma(v, a1); e1 = d.fma(v, e1); f1 = g.fma(v, f1);
+            }
+            a0.intoArray(y, o0 + j); e0.intoArray(y, o0 + j + L); f0.intoArray(y, o0 + j + 2 * L);
+            if (two) { a1.intoArray(y, o1 + j); e1.intoArray(y, o1 + j + L); f1.intoArray(y, o1 + j + 2 * L); }
+        }
+        for (; j < pq; j += L) {   // one vector of columns at a time, the last pq % L masked (off lanes read 0)
+            VectorMask<Float> m = S.indexInRange(j, pq);
+            FloatVector a0 = FloatVector.broadcast(S, b0), a1 = FloatVector.broadcast(S, b1);
+            for (int t = 0; t < crs; t++) {
+                FloatVector c = FloatVector.fromArray(S, col, colOff + rowOff[t] + j, m);
+                a0 = c.fma(FloatVector.broadcast(S, w[w0 + t]), a0);
+                a1 = c.fma(FloatVector.broadcast(S, w[w1 + t]), a1);
+            }
+            a0.intoArray(y, o0 + j, m);
+            if (two) a1.intoArray(y, o1 + j, m);
         }
     }
 

@@ -53,7 +53,10 @@ final class DirectConv {
      * <ul>
      *   <li>forward only when every tile has {@link #MAX_BLOCKS} blocks of filters (SimpleCNN's conv2:
      *       5.0–9.8 ms → 5.1–5.4): with fewer, one broadcast feeds only one or two fmas, and the
-     *       shifted-plane kernel in Conv wins (a pruned conv2 of 14 → 15 channels: 0.6–0.8 against 1.0);
+     *       shifted-plane kernel in Conv wins (a pruned conv2 of 14 → 15 channels: 0.6–0.8 against 1.0); and
+     *       with 16 lanes Conv keeps the shifted planes for the shapes they take even then ({@link Conv#SHIFTED_FIRST}: 14 → 50
+     *       filters at batch 64, one thread, 1.8–2.0 ms against 2.3–2.4; 14 → 64 a tie alone, 10% slower in the
+     *       whole model, where the shifted planes pool as they go and this kernel's output is pooled after);
      *       and for a strided convolution of at least one full block of filters, where Conv's small kernel
      *       must build im2col's gathered rows (the ResNet fixture's 3×3 stride-2 conv, 8 → 16 channels, 28×28,
      *       batch 256, one thread, in the compiled predictor: 4.9 → 3.0 ms, docs/performance.md, 2026-12-07);</li>

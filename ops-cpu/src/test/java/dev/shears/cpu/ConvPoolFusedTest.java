@@ -30,6 +30,8 @@ class ConvPoolFusedTest {
             new Conv2dShape(1, 8, 14, 14, 26, 3, 3, 1, 1, 1, 1),     // 7 groups of filters: the middle one split by rows
             new Conv2dShape(1, 1, 28, 28, 17, 3, 3, 1, 1, 1, 1),     // 5 groups, the last a lone filter, split by rows
             new Conv2dShape(1, 3, 19, 21, 9, 3, 3, 1, 1, 1, 1),      // odd H: the last row of the conv is not pooled
+            new Conv2dShape(3, 16, 14, 14, 38, 3, 3, 1, 1, 1, 1),    // pruned conv2s past 2^20 multiply-adds (im2col + GEMM,
+            new Conv2dShape(3, 14, 14, 14, 50, 3, 3, 1, 1, 1, 1),    // unfused, before issue #16) and the direct kernel's rule
             new Conv2dShape(2, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0)};       // pointwise
 
     @Test
