@@ -100,6 +100,29 @@ final class Winograd {
         run(par, s, x, u, b, y);
     }
 
+    /**
+     * y = maxPool2d(conv(x, w) + bias), 2×2 at stride 2 with floor rounding (P/2 × Q/2 outputs), then with
+     * {@code relu} max(y, 0), for a shape that {@link #fits}. A tile is one pooling window, so each band pools
+     * its own tiles while they are in its blocked output, still in this core's cache: the conv's full-size maps
+     * never reach memory, and at batch 1, where the threads split each image into bands, no thread reads the
+     * other's outputs (the conv, the pool and the ReLU as three parallel ops: the pool read every map, half of
+     * it from the other core). The same values as those three ops, bit for bit: a max of the same floats.
+     */
+    static void forwardMaxPool(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, boolean relu, float[] y) {
+        int K = s.k(), C = s.c();
+        float[] u = Blocked.of(FORWARD_U, K, C, w, K * C * 9, 16 * Nchwc.blocks(K) * C * L);
+        float[] b = bias == null ? null : Blocked.of(BLOCK_BIAS, K, 0, bias, K, Nchwc.blocks(K) * L);
+        Body body = BODY.get();
+        body.set(s, x, u, b, y, par.threads());
+        body.pooled = true;
+        body.relu = relu;
+        try {
+            par.parallelFor(0, s.n() * body.bands, body);
+        } finally {
+            body.set(null, null, null, null, null, 0);
+        }
+    }
+
     /** dx = the gradient of conv(x, w) with respect to x, given dy, for a shape that {@link #fits}. */
     static void backwardData(Parallel par, Conv2dShape s, float[] dy, float[] w, float[] dx) {
         Conv2dShape t = new Conv2dShape(s.n(), s.k(), s.p(), s.q(), s.c(), 3, 3, 1, 1, 2 - s.padH(), 2 - s.padW());
@@ -160,9 +183,11 @@ final class Winograd {
         Conv2dShape s;
         float[] x, u, biasBlocked, y, zeros = new float[0];
         int tilesH, tilesW, bandRows, bands, slots;
+        boolean pooled, relu;                   // forwardMaxPool: y is the pooled output, ReLU'd with relu
 
         void set(Conv2dShape s, float[] x, float[] u, float[] biasBlocked, float[] y, int threads) {
             this.s = s; this.x = x; this.u = u; this.y = y;
+            pooled = relu = false;
             if (s == null) { this.biasBlocked = null; return; }
             int bl = Nchwc.blocks(s.k()) * L;
             if (biasBlocked == null && zeros.length < bl) zeros = new float[bl];
@@ -207,7 +232,11 @@ final class Winograd {
             java.util.Arrays.fill(m, 0, 16 * Kb * slots * L, 0f);
             for (int xi = 0; xi < 16; xi++) forwardProducts(o, xi, C, Kb, slots, Cp, tiles);
             outputTransform(Kb, tiles, tilesW, slots, m, biasBlocked, yb, outCols, plane);
-            unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
+            if (pooled) {   // pooled row i is tile row i; the pooled rows of the band compacted in yb, then unblocked
+                int pp = s.p() / 2, pq = s.q() / 2, i1 = Math.min(pp, row0 + rows);
+                poolBand(Kb, row0, i1, pq, outCols, plane, relu, yb);
+                unblockBand(K, pp, pq, n, row0, i1, pq, plane, yb, y);
+            } else unblockBand(K, s.p(), s.q(), n, 2 * row0, Math.min(s.p(), 2 * (row0 + rows)), outCols, plane, yb, y);
         }
 
         /**
@@ -460,6 +489,28 @@ final class Winograd {
 
     private static FloatVector row(float[] m, int src, int xi, int xiStride) {
         return FloatVector.fromArray(S, m, src + xi * xiStride);
+    }
+
+    /**
+     * The 2×2 max (and with {@code relu} max(·, 0)) of a band's outputs yb[kb][row][col][l] (rows outCols·L
+     * floats apart, blocks plane floats apart), pooled rows i0 ≤ i &lt; i1 of the image (the band's first
+     * tile row is i0) and columns j &lt; PQ, written in place to yb[kb][i − i0][j][l]: each write lands below
+     * every position still to be read (2·outCols ≥ PQ), so the pooled band takes the front of its block.
+     */
+    static void poolBand(int Kb, int i0, int i1, int PQ, int outCols, int plane, boolean relu, float[] yb) {
+        FloatVector zero = FloatVector.zero(S);
+        int row = outCols * L;
+        for (int kb = 0; kb < Kb; kb++)
+            for (int i = i0; i < i1; i++) {
+                int top = kb * plane + 2 * (i - i0) * row, out = kb * plane + (i - i0) * PQ * L;
+                for (int j = 0; j < PQ; j++) {
+                    int a = top + 2 * j * L;
+                    FloatVector v = FloatVector.fromArray(S, yb, a).max(FloatVector.fromArray(S, yb, a + L))
+                            .max(FloatVector.fromArray(S, yb, a + row).max(FloatVector.fromArray(S, yb, a + row + L)));
+                    if (relu) v = v.max(zero);
+                    v.intoArray(yb, out + j * L);
+                }
+            }
     }
 
     /** y[n, k, p, q] = yb[kb][p − p0][q][l] for k = kb·L + l &lt; K, p0 ≤ p &lt; p1, q &lt; Q (yb's blocks plane floats apart). */

@@ -13,8 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * conv2dMaxPool2dForward (the small convolution pooled image by image, with and without its ReLU) against the
- * reference backend's ops, and bit for bit against the CPU backend's own convolution, pooling and ReLU, on
+ * conv2dMaxPool2dForward (the small convolution pooled image by image, Winograd pooled band by band, with and
+ * without its ReLU) against the reference backend's ops, and bit for bit against the CPU backend's own convolution, pooling and ReLU, on
  * odd shapes.
  */
 class ConvPoolFusedTest {
@@ -32,7 +32,12 @@ class ConvPoolFusedTest {
             new Conv2dShape(1, 3, 19, 21, 9, 3, 3, 1, 1, 1, 1),      // odd H: the last row of the conv is not pooled
             new Conv2dShape(3, 16, 14, 14, 38, 3, 3, 1, 1, 1, 1),    // pruned conv2s past 2^20 multiply-adds (im2col + GEMM,
             new Conv2dShape(3, 14, 14, 14, 50, 3, 3, 1, 1, 1, 1),    // unfused, before issue #16) and the direct kernel's rule
-            new Conv2dShape(2, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0)};       // pointwise
+            new Conv2dShape(2, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0),        // pointwise
+            // Winograd (C·K / (C + K) ≥ 12), each band pooling its own tiles:
+            new Conv2dShape(1, 24, 13, 11, 40, 3, 3, 1, 1, 1, 1),    // batch 1 (bands split), odd H and W, K not a multiple of 16
+            new Conv2dShape(3, 20, 9, 15, 33, 3, 3, 1, 1, 1, 1),     // several images, a lone filter in the last block
+            new Conv2dShape(2, 16, 12, 12, 48, 3, 3, 1, 1, 0, 0),    // no padding
+            new Conv2dShape(1, 16, 30, 6, 24, 3, 3, 1, 1, 2, 2)};    // padding 2: a larger output; tall, so several bands
 
     @Test
     void matchesConvolutionThenPooling() {
