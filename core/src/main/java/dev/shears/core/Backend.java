@@ -34,6 +34,13 @@ public interface Backend {
      */
     default void splitAcrossThreads(int count, Range task) { task.run(0, count); }
 
+    /**
+     * Sets whether the calls this thread makes run their kernels on this thread alone, as they do inside a range
+     * of {@link #splitAcrossThreads} (the same results, bit for bit); returns the previous setting, to be put
+     * back. The default (one thread) does nothing and returns false.
+     */
+    default boolean callingThreadOnly(boolean alone) { return false; }
+
     // ---- memory ---------------------------------------------------------------------------------------
 
     /** A new float storage of {@code length} zeros. */

@@ -51,7 +51,11 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * pool of {@link #POOLED} slots, or makes a new one when none is idle, and puts it back (or drops it, when
  * the pool is full) at the end; nothing else is written, so results are bit for bit those of the same calls
  * made one after another. (On the CPU backend a call that finds the backend's thread pool busy with another
- * call runs its kernels on its own thread, with the same results.)
+ * call runs its kernels on its own thread, with the same results.) A call with fewer examples than the backend
+ * has threads (batch 1 on two) runs each step's kernels split across the threads or on the calling thread
+ * alone, as recent calls timed faster ({@link SplitChoice}; {@code -Dshears.predict.split=threads} or
+ * {@code caller} fixes it): sharing one example between cores pays for every activation crossing between
+ * their caches, and that price depends on where the cores are.
  *
  * <p>Staleness: a call first checks that the model still holds what the plan was built from — each module's
  * count of replaced parameters, buffers and children ({@link Module#setParameter}, loadStateDict, pruning,
@@ -85,6 +89,8 @@ public final class Predictor implements AutoCloseable {
     private final boolean host;                 // the backend's storages are Java arrays (HeapStorage)
     private final long weightFloats;            // of the plan's weights, for chunks()
     private final AtomicReferenceArray<Storage[]> idle = new AtomicReferenceArray<>(POOLED);
+    /** For n examples, 1 ≤ n &lt; the backend's threads, on a backend of Java arrays: split or alone ({@link SplitChoice}). */
+    private final SplitChoice[] splitChoices;
     private volatile boolean closed;
 
     /**
@@ -129,7 +135,20 @@ public final class Predictor implements AutoCloseable {
         try (Storage probe = backend.allocate(1)) {
             this.host = probe instanceof HeapStorage;
         }
+        this.splitChoices = new SplitChoice[host ? Math.min(backend.threads(), maxBatch + 1) : 0];
+        for (int n = 1; n < splitChoices.length; n++) splitChoices[n] = SplitChoice.fromSetting(steps.length);
     }
+
+    /** For tests: every batch size below the thread count runs every step split (false) or alone (true), or is timed anew (null). */
+    void fixSplit(Boolean alone) {
+        for (int n = 1; n < splitChoices.length; n++) splitChoices[n] = new SplitChoice(steps.length, alone);
+    }
+
+    /** Steps in the plan. */
+    int stepCount() { return steps.length; }
+
+    /** For tests and profiling: the steps that calls of n examples run on the calling thread alone now (bit s: step s). */
+    long stepsAlone(int n) { return n < splitChoices.length ? splitChoices[n].alone() : 0; }
 
     public int maxBatch() { return maxBatch; }
 
@@ -181,11 +200,40 @@ public final class Predictor implements AutoCloseable {
         }
         Storage[] ws = take();
         try {
-            run(ws, images, n);
+            runChoosingThreads(ws, images, n);
             copyOut(ws, 0, n, logitsOut);
         } finally {
             give(ws);
         }
+    }
+
+    /**
+     * {@link #run}; with fewer examples than the backend has threads, each step's kernels split across the
+     * threads or on this thread alone, as the batch size's {@link SplitChoice} says, and the call's time
+     * reported to it.
+     */
+    private void runChoosingThreads(Storage[] ws, float[] images, int n) {
+        if (n >= splitChoices.length) {
+            run(ws, images, n);
+            return;
+        }
+        SplitChoice choice = splitChoices[n];
+        long alone = choice.next();
+        long start = System.nanoTime();
+        requireCurrent();
+        copyIn(ws, images, 0, n);
+        for (int i = 0; i < steps.length; i++) {
+            if (i >= 64 || (alone & 1L << i) == 0) steps[i].run(backend, ws, n);
+            else {
+                boolean was = backend.callingThreadOnly(true);
+                try {
+                    steps[i].run(backend, ws, n);
+                } finally {
+                    backend.callingThreadOnly(was);
+                }
+            }
+        }
+        choice.took(alone, System.nanoTime() - start);
     }
 
     /** Examples per chunk of a large batch (see {@link #chunks}); {@code shears.predict.chunk}, 0: no chunks. */
@@ -232,7 +280,7 @@ public final class Predictor implements AutoCloseable {
                     + Arrays.toString(inputShape) + ", got an array of " + image.length);
         Storage[] ws = take();
         try {
-            run(ws, image, 1);
+            runChoosingThreads(ws, image, 1);
             Storage out = ws[output];
             return argmax(out instanceof HeapStorage ? HeapStorage.floats(out) : backend.download(out), outputSize);
         } finally {

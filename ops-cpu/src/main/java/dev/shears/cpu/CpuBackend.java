@@ -48,6 +48,9 @@ public final class CpuBackend implements Backend {
     /** {@link Parallel#parallelFor} over [0, count): the kernels a range calls run serially on its thread. */
     @Override public void splitAcrossThreads(int count, Range task) { par.parallelFor(0, count, task::run); }
 
+    /** {@link Parallel#serialOnThisThread}. */
+    @Override public boolean callingThreadOnly(boolean alone) { return Parallel.serialOnThisThread(alone); }
+
     @Override public String name() { return "cpu"; }
 
     @Override public String toString() { return "cpu(simd=" + simd + ", threads=" + par.threads() + ")"; }

@@ -69,6 +69,18 @@ public final class Parallel {
         return Math.min(threads, Math.max(1, (end - start) / Math.max(1, grain))) > 1 && !INSIDE.get();
     }
 
+    /**
+     * Sets whether this thread's parallelFor calls, on any pool, run serially on it (as they do inside a
+     * parallel body: the same results, {@link #splits} false); returns the previous setting, to be put back.
+     * For a caller that has measured its work to run faster on one core than split (a compiled model at batch
+     * 1, whose every activation would travel between the cores' caches).
+     */
+    public static boolean serialOnThisThread(boolean serial) {
+        boolean was = INSIDE.get();
+        INSIDE.set(serial);
+        return was;
+    }
+
     /** Runs {@code body} over [start, end) in chunks of at least one item. */
     public void parallelFor(int start, int end, Range body) { parallelFor(start, end, 1, body); }
 
