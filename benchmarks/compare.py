@@ -88,14 +88,33 @@ def shears_onnx(args, onnx, batch, threads, steps):
 
 RESNET = os.path.join(ROOT, "onnx", "src", "test", "resources", "fixtures", "resnet.onnx")
 
+LATENCIES = []   # core-to-core one-way ns, read before each batch-1 pair
+
+
+def core_to_core():
+    return last_json(run([JAVA, "-cp", JAR, "dev.shears.bench.CoreToCore"]))["one_way_ns"]
+
+
+def batch1_pairs(args, rows, name, shears_rate, anchor_rate):
+    """--batch1-pairs pairs of a batch-1 row, Shears first then the anchor first, each after a core-to-core
+    reading: a batch-1 call split across two threads follows how far apart the cores are, and on a VM that can
+    change every few seconds (CoreToCore)."""
+    for i in range(args.batch1_pairs):
+        LATENCIES.append(core_to_core())
+        sides = [("shears", shears_rate), ("anchor", anchor_rate)]
+        for side, rate in (sides if i % 2 == 0 else sides[::-1]):
+            rows.add(name, side, rate(), "samples/s", None if side == "shears" else "ONNX Runtime 1.22 (Java)")
+
 
 def onnx_rows(args, rows, onnx):
     """The same ONNX file in both engines: Shears' import compiled by Predictor against ONNX Runtime, 2 threads."""
     for label, path in (("simplecnn.onnx", onnx), ("resnet.onnx", RESNET)):
-        for batch, steps in ((256, args.steps), (1, args.steps_batch1)):
-            name = f"inference {label}, batch {batch}, 2 threads"
-            rows.add(name, "shears", shears_onnx(args, path, batch, 2, steps)["samples_per_s"], "samples/s")
-            rows.add(name, "anchor", ort(args, path, batch, 2, steps)["samples_per_s"], "samples/s", "ONNX Runtime 1.22 (Java)")
+        name = f"inference {label}, batch 256, 2 threads"
+        rows.add(name, "shears", shears_onnx(args, path, 256, 2, args.steps)["samples_per_s"], "samples/s")
+        rows.add(name, "anchor", ort(args, path, 256, 2, args.steps)["samples_per_s"], "samples/s", "ONNX Runtime 1.22 (Java)")
+        batch1_pairs(args, rows, f"inference {label}, batch 1, 2 threads",
+                     lambda: shears_onnx(args, path, 1, 2, args.steps_batch1)["samples_per_s"],
+                     lambda: ort(args, path, 1, 2, args.steps_batch1)["samples_per_s"])
 
 
 def gemm_shears(jvm_flags=()):
@@ -151,6 +170,11 @@ def one_round(args, rows, onnx):
     if args.gemm_only:
         gemm_rows(rows)
         return
+    if args.batch1_only:
+        batch1_pairs(args, rows, "inference, batch 1, 2 threads",
+                     lambda: shears_bench(args, 2, 1, args.steps_batch1)["inference"]["samples_per_s"],
+                     lambda: ort(args, onnx, 1, 2, args.steps_batch1)["samples_per_s"])
+        return
     if args.epoch_only:
         epoch_rows(args, rows, shears_bench(args, 2, 256, args.steps)["train"]["samples_per_s"])
         return
@@ -169,10 +193,9 @@ def one_round(args, rows, onnx):
             o = ort(args, onnx, 256, 2, args.steps)
             rows.add("inference, batch 256, 2 threads", "shears", s["inference"]["samples_per_s"], "samples/s")
             rows.add("inference, batch 256, 2 threads", "anchor", o["samples_per_s"], "samples/s", "ONNX Runtime 1.22 (Java)")
-    s = shears_bench(args, 2, 1, args.steps_batch1)
-    o = ort(args, onnx, 1, 2, args.steps_batch1)
-    rows.add("inference, batch 1, 2 threads", "shears", s["inference"]["samples_per_s"], "samples/s")
-    rows.add("inference, batch 1, 2 threads", "anchor", o["samples_per_s"], "samples/s", "ONNX Runtime 1.22 (Java)")
+    batch1_pairs(args, rows, "inference, batch 1, 2 threads",
+                 lambda: shears_bench(args, 2, 1, args.steps_batch1)["inference"]["samples_per_s"],
+                 lambda: ort(args, onnx, 1, 2, args.steps_batch1)["samples_per_s"])
     if not args.quick:
         s = shears_bench(args, 2, 256, args.steps, {"SHEARS_JAVA_OPTS": "-XX:UseAVX=2"})
         t = torch_bench(args, 2, AVX2_TORCH)
@@ -210,8 +233,11 @@ def main():
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--steps-batch1", type=int, default=500)
+    p.add_argument("--batch1-pairs", type=int, default=3,
+                   help="runs of each batch-1 row per round, Shears and its anchor back to back, alternating which goes first")
     p.add_argument("--quick", action="store_true", help="training and inference rows only")
     p.add_argument("--onnx-only", action="store_true", help="only the rows of one ONNX file in both engines (simplecnn.onnx, resnet.onnx)")
+    p.add_argument("--batch1-only", action="store_true", help="only SimpleCNN's batch-1 row (bench against ONNX Runtime)")
     p.add_argument("--epoch-only", action="store_true",
                    help="only the epoch rows: one Fashion-MNIST epoch of `bin/shears train` against `bin/shears bench`")
     p.add_argument("--gemm-only", action="store_true",
@@ -248,9 +274,14 @@ def main():
         ratios = [s / a for s, a in zip(r["shears"], r["anchor"])]
         print(f"| {name} ({r['unit']}) | {fmt(r['shears'])} | {r['anchor_name']} | {fmt(r['anchor'])} | "
               f"**{statistics.median(ratios):.2f}×**" + (f" ({min(ratios):.2f}–{max(ratios):.2f})" if len(ratios) > 1 else "") + " |")
+    if LATENCIES:
+        print()
+        print(f"Core-to-core one-way latency before each batch-1 pair (CoreToCore): median {statistics.median(LATENCIES):.0f} ns "
+              f"({min(LATENCIES):.0f}–{max(LATENCIES):.0f}). Batch-1 calls split across the two threads follow it.")
     if args.raw:
         with open(args.raw, "w") as f:
-            json.dump({"commit": commit, "started": started, "machine": machine, "rows": rows.rows}, f, indent=1)
+            json.dump({"commit": commit, "started": started, "machine": machine, "rows": rows.rows,
+                       "core_to_core_ns": LATENCIES}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,12 @@
 #                            test pass and exit included; and its steps alone) vs `bin/shears bench`'s training rate;
 #                            with --epochs-later also epochs 2-3 of `train --epochs 3`, test passes included.
 #
-#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only | --gemm-only] [--epochs-later]
+#   bash benchmarks/compare.sh [--rounds 3] [--quick | --onnx-only | --epoch-only | --gemm-only | --batch1-only]
+#                              [--epochs-later] [--batch1-pairs 3]
+#
+# The batch-1 rows run --batch1-pairs times per round, alternating which side goes first, each pair after a
+# reading of the core-to-core latency (CoreToCore), printed under the table: on a VM whose host moves the vCPUs
+# between near and distant cores, a batch-1 call split across two threads follows it.
 #
 # Needs JDK 25, /usr/bin/python3 with Debian's python3-torch (the ONNX export) and numpy, and this machine
 # kind's PyTorch 2.13 wheel (benchmarks/torch-venv.sh makes its venv once). Each round runs every row once,
