@@ -23,7 +23,7 @@ import java.util.function.IntSupplier;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Training and inference throughput of SimpleCNN (or --model) in samples/s.",
                 "Each figure is the median of --runs timed runs of --steps batches, after untimed runs for --warmup seconds",
-                "and then until the rate settles (two one-second windows within 5%, at most 4 × --warmup in all).",
+                "and then until the rate settles (two one-second windows within 5%%, at most 4 × --warmup in all).",
                 "Training: forward, cross-entropy, backward and an SGD step at --batch-size (64);",
                 "inference: the model compiled once (dev.shears.nn.Predictor) at --infer-batch-size (256): images copied in,",
                 "logits copied back to the host."})
