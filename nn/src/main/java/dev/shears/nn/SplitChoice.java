@@ -20,12 +20,11 @@ import java.util.Arrays;
  * {@link #TRIAL} calls with a flip of it and {@link #TRIAL} with the choice, and keeps the flip if its median
  * call was faster by {@link #MARGIN}. Medians, because the first calls after a change are slow whichever way
  * is faster (after a stretch alone the pool's workers have gone to sleep; the caches hold the other way's
- * data), and so is any call the operating system interrupts. The flips
- * take turns: every step alone (or, when most are alone already, every step split), then each step's bit on
- * its own. The first alone keeps a call from ever staying slower than one thread, which flipping one step
- * at a time can miss (SimpleCNN in the slow case: no single step gained alone). A kept flip sets the period
- * back to {@link #MIN_PERIOD}; a trial that changes nothing doubles it, up to {@link #MAX_PERIOD}. Steps past
- * the 64th always split.
+ * data), and so is any call the operating system interrupts. The flips take turns: every step alone (or,
+ * when most are alone already, every step split), then each step's bit on its own. The first keeps a call
+ * from staying slower than one thread, which flipping one step at a time can miss (SimpleCNN in the slow
+ * case: no single step gained alone). A kept flip sets the period back to {@link #MIN_PERIOD}; a trial that
+ * changes nothing doubles it, up to {@link #MAX_PERIOD}. Steps past the 64th always split.
  *
  * <p>One per Predictor and batch size, shared by the threads that call it: the bookkeeping is synchronized
  * (a few field writes per call). Calls from several threads at once also time each other's contention, so
@@ -44,8 +43,8 @@ final class SplitChoice {
     private long alone;                          // the choice: steps on the calling thread alone
     private int period = MIN_PERIOD, untilTrial = MIN_PERIOD;
     private int trialCall = -1;                  // calls into the current trial; −1 outside one
-    private int nextFlip;                        // the step the next trial flips
-    private long trialMask;                      // the choice with that step flipped
+    private int nextFlip;                        // the next trial's flip: 0 every step, s + 1 step s
+    private long trialMask;                      // the choice with that flip
     private final long[] flippedNanos = new long[TRIAL], keptNanos = new long[TRIAL];
 
     /** For a plan of {@code steps} steps, chosen by timing from every step split. */
