@@ -94,10 +94,7 @@ final class Winograd {
 
     /** y = conv(x, w) + bias (bias may be null) for a shape that {@link #fits}; NCHW in and out. */
     static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y) {
-        int K = s.k(), C = s.c();
-        float[] u = Blocked.of(FORWARD_U, K, C, w, K * C * 9, 16 * Nchwc.blocks(K) * C * L);
-        float[] b = bias == null ? null : Blocked.of(BLOCK_BIAS, K, 0, bias, K, Nchwc.blocks(K) * L);
-        run(par, s, x, u, b, y);
+        forward(par, s, x, w, bias, false, false, y);
     }
 
     /**
@@ -109,25 +106,23 @@ final class Winograd {
      * it from the other core). The same values as those three ops, bit for bit: a max of the same floats.
      */
     static void forwardMaxPool(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, boolean relu, float[] y) {
+        forward(par, s, x, w, bias, true, relu, y);
+    }
+
+    /** {@link #forward}, or with {@code pooled} {@link #forwardMaxPool}. */
+    private static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, boolean pooled, boolean relu,
+                                float[] y) {
         int K = s.k(), C = s.c();
         float[] u = Blocked.of(FORWARD_U, K, C, w, K * C * 9, 16 * Nchwc.blocks(K) * C * L);
         float[] b = bias == null ? null : Blocked.of(BLOCK_BIAS, K, 0, bias, K, Nchwc.blocks(K) * L);
-        Body body = BODY.get();
-        body.set(s, x, u, b, y, par.threads());
-        body.pooled = true;
-        body.relu = relu;
-        try {
-            par.parallelFor(0, s.n() * body.bands, body);
-        } finally {
-            body.set(null, null, null, null, null, 0);
-        }
+        run(par, s, x, u, b, pooled, relu, y);
     }
 
     /** dx = the gradient of conv(x, w) with respect to x, given dy, for a shape that {@link #fits}. */
     static void backwardData(Parallel par, Conv2dShape s, float[] dy, float[] w, float[] dx) {
         Conv2dShape t = new Conv2dShape(s.n(), s.k(), s.p(), s.q(), s.c(), 3, 3, 1, 1, 2 - s.padH(), 2 - s.padW());
         float[] u = Blocked.of(BACKWARD_U, s.k(), s.c(), w, s.k() * s.c() * 9, 16 * Nchwc.blocks(s.c()) * s.k() * L);
-        run(par, t, dy, u, null, dx);
+        run(par, t, dy, u, null, false, false, dx);
     }
 
     /**
@@ -165,9 +160,12 @@ final class Winograd {
         }
     }
 
-    private static void run(Parallel par, Conv2dShape s, float[] x, float[] u, float[] biasBlocked, float[] y) {
+    private static void run(Parallel par, Conv2dShape s, float[] x, float[] u, float[] biasBlocked, boolean pooled, boolean relu,
+                            float[] y) {
         Body body = BODY.get();
         body.set(s, x, u, biasBlocked, y, par.threads());
+        body.pooled = pooled;
+        body.relu = relu;
         try {
             par.parallelFor(0, s.n() * body.bands, body);
         } finally {
