@@ -220,19 +220,7 @@ public final class Predictor implements AutoCloseable {
         SplitChoice choice = splitChoices[n];
         long alone = choice.next();
         long start = System.nanoTime();
-        requireCurrent();
-        copyIn(ws, images, 0, n);
-        for (int i = 0; i < steps.length; i++) {
-            if (i >= 64 || (alone & 1L << i) == 0) steps[i].run(backend, ws, n);
-            else {
-                boolean was = backend.callingThreadOnly(true);
-                try {
-                    steps[i].run(backend, ws, n);
-                } finally {
-                    backend.callingThreadOnly(was);
-                }
-            }
-        }
+        run(ws, images, n, steps.length, alone);
         choice.took(alone, System.nanoTime() - start);
     }
 
@@ -295,13 +283,26 @@ public final class Predictor implements AutoCloseable {
         return best;
     }
 
-    private void run(Storage[] ws, float[] images, int n) { run(ws, images, n, steps.length); }
+    private void run(Storage[] ws, float[] images, int n) { run(ws, images, n, steps.length, 0); }
 
-    /** Copies the images in and runs the first {@code count} steps. */
-    private void run(Storage[] ws, float[] images, int n, int count) {
+    /**
+     * Copies the images in and runs the first {@code count} steps, each whose bit is set in {@code alone} (bit s:
+     * step s, the first 64) on this thread alone ({@link Backend#callingThreadOnly}).
+     */
+    private void run(Storage[] ws, float[] images, int n, int count, long alone) {
         requireCurrent();
         copyIn(ws, images, 0, n);
-        for (int i = 0; i < count; i++) steps[i].run(backend, ws, n);
+        for (int i = 0; i < count; i++) {
+            if (i >= 64 || (alone & 1L << i) == 0) steps[i].run(backend, ws, n);
+            else {
+                boolean was = backend.callingThreadOnly(true);
+                try {
+                    steps[i].run(backend, ws, n);
+                } finally {
+                    backend.callingThreadOnly(was);
+                }
+            }
+        }
     }
 
     /** Examples first to first + n − 1 of images through every step, in workspace ws. */
@@ -332,7 +333,7 @@ public final class Predictor implements AutoCloseable {
         Storage[] ws = take();
         try {
             for (int i = 0; i < passes; i++) {
-                run(ws, images, n, 0);
+                run(ws, images, n, 0, 0);
                 for (int s = 0; s < steps.length; s++) {
                     long t = System.nanoTime();
                     steps[s].run(backend, ws, n);
