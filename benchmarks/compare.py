@@ -166,14 +166,19 @@ def epoch_rows(args, rows, bench_train):
         rows.add(name, "anchor", bench_train, "samples/s")
 
 
+def simplecnn_batch1_rows(args, rows, onnx):
+    """SimpleCNN at batch 1: `bench` (built in, compiled by Predictor) against ONNX Runtime on its ONNX export."""
+    batch1_pairs(args, rows, "inference, batch 1, 2 threads",
+                 lambda: shears_bench(args, 2, 1, args.steps_batch1)["inference"]["samples_per_s"],
+                 lambda: ort(args, onnx, 1, 2, args.steps_batch1)["samples_per_s"])
+
+
 def one_round(args, rows, onnx):
     if args.gemm_only:
         gemm_rows(rows)
         return
     if args.batch1_only:
-        batch1_pairs(args, rows, "inference, batch 1, 2 threads",
-                     lambda: shears_bench(args, 2, 1, args.steps_batch1)["inference"]["samples_per_s"],
-                     lambda: ort(args, onnx, 1, 2, args.steps_batch1)["samples_per_s"])
+        simplecnn_batch1_rows(args, rows, onnx)
         return
     if args.epoch_only:
         epoch_rows(args, rows, shears_bench(args, 2, 256, args.steps)["train"]["samples_per_s"])
@@ -193,9 +198,7 @@ def one_round(args, rows, onnx):
             o = ort(args, onnx, 256, 2, args.steps)
             rows.add("inference, batch 256, 2 threads", "shears", s["inference"]["samples_per_s"], "samples/s")
             rows.add("inference, batch 256, 2 threads", "anchor", o["samples_per_s"], "samples/s", "ONNX Runtime 1.22 (Java)")
-    batch1_pairs(args, rows, "inference, batch 1, 2 threads",
-                 lambda: shears_bench(args, 2, 1, args.steps_batch1)["inference"]["samples_per_s"],
-                 lambda: ort(args, onnx, 1, 2, args.steps_batch1)["samples_per_s"])
+    simplecnn_batch1_rows(args, rows, onnx)
     if not args.quick:
         s = shears_bench(args, 2, 256, args.steps, {"SHEARS_JAVA_OPTS": "-XX:UseAVX=2"})
         t = torch_bench(args, 2, AVX2_TORCH)
