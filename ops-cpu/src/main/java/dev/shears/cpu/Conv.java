@@ -290,10 +290,13 @@ final class Conv {
         float[] maps = mapsScratch(K * pq);
         int pooled = pool.p() * pool.q();
         if (rLo == 0 && rHi == pool.p()) {
-            forwardSmall(kLo, kHi, crs, pq, src, srcOff, rowOff, w, bias, maps, 0);
-            int yOff = (n * K + kLo) * pooled;
-            Pool.max2x2(maps, kLo * pq, kHi - kLo, s.p(), s.q(), pool.p(), pool.q(), y, yOff);
-            if (epi.relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (kHi - kLo) * pooled);
+            // four filters at a time (forwardSmall's own groups), each pooled while its maps are in L1
+            for (int k0 = kLo; k0 < kHi; k0 += 4) {
+                int k1 = Math.min(k0 + 4, kHi), yOff = (n * K + k0) * pooled;
+                forwardSmall(k0, k1, crs, pq, src, srcOff, rowOff, w, bias, maps, -k0 * pq);
+                Pool.max2x2(maps, 0, k1 - k0, s.p(), s.q(), pool.p(), pool.q(), y, yOff);
+                if (epi.relu) Pointwise.unaryRange(true, Unary.RELU, y, y, yOff, yOff + (k1 - k0) * pooled);
+            }
             return;
         }
         int count = rHi - rLo, cols = 2 * count * s.q();
