@@ -40,6 +40,9 @@ public final class VectorFallbackProbe {
     private final Trainer fullTrainer = trainer(full), prunedTrainer = trainer(pruned);
     private final float[] x = gaussian(8 * 28 * 28);
     private final int[] labels = random.ints(8, 0, 10).toArray();
+    /** Batch 32: the pruned conv2 takes WinogradImages (a group of 16 images per thread). */
+    private final float[] x32 = gaussian(32 * 28 * 28);
+    private final int[] labels32 = random.ints(32, 0, 10).toArray();
     private final Backend backend = Backends.getDefault();
     private final int rows = 8, cols = 1000;
     private final Storage a = backend.upload(gaussian(rows * cols)), b = backend.upload(gaussian(rows * cols)),
@@ -179,15 +182,20 @@ public final class VectorFallbackProbe {
         return f.getMethod().getType().getName().replaceFirst(".*\\.", "") + "." + f.getMethod().getName();
     }
 
-    /** Training steps of the full and a pruned SimpleCNN, inference at batch 1 and 8, every element-wise op. */
+    /**
+     * Training steps of the full and a pruned SimpleCNN (the pruned one at batch 8 and 32), inference at batch 1,
+     * 8 and (pruned) 32, every element-wise op.
+     */
     private void round() {
         fullTrainer.step(x, labels, 1, 28, 28);
         prunedTrainer.step(x, labels, 1, 28, 28);
+        prunedTrainer.step(x32, labels32, 1, 28, 28);
         for (Sequential m : new Sequential[]{full, pruned}) {
             m.eval();
             try (GradMode g = GradMode.off(); TensorScope s = TensorScope.open()) {
                 m.forward(Tensor.of(x, 8, 1, 28, 28)).toArray();   // the fused inference path
                 m.forward(Tensor.of(Arrays.copyOf(x, 784), 1, 1, 28, 28)).toArray();
+                if (m == pruned) m.forward(Tensor.of(x32, 32, 1, 28, 28)).toArray();
             }
             m.train();
         }

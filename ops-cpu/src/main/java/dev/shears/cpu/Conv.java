@@ -75,6 +75,7 @@ final class Conv {
                         float[] y) {
         switch (kernel) {
             case WINOGRAD -> Winograd.forward(par, s, x, w, bias, y);
+            case WINOGRAD_IMAGES -> WinogradImages.forward(par, s, x, w, bias, false, false, y);
             case DIRECT -> DirectConv.forward(par, s, x, w, bias, y);
             case SMALL -> forwardSmallImages(par, s, x, w, bias, y, null, Epilogue.NONE);   // no packing, no im2col
             case GEMM -> forwardGemm(par, simd, s, x, w, bias, y);
@@ -118,12 +119,16 @@ final class Conv {
         return true;
     }
 
-    /** The forward kernels: {@link Winograd}, {@link DirectConv}, {@link #forwardSmall} (shifted planes or im2col), im2col + GEMM. */
-    enum ForwardKernel { WINOGRAD, DIRECT, SMALL, GEMM }
+    /**
+     * The forward kernels: {@link Winograd}, {@link WinogradImages}, {@link DirectConv}, {@link #forwardSmall}
+     * (shifted planes or im2col), im2col + GEMM.
+     */
+    enum ForwardKernel { WINOGRAD, WINOGRAD_IMAGES, DIRECT, SMALL, GEMM }
 
     /**
      * The kernel {@link #forward} and {@link #forwardMaxPool} take for s on par's threads: Winograd where it
-     * {@link Winograd#wins}; then {@link #forwardSmall} over shifted planes for a stride-1 "same" convolution up
+     * {@link Winograd#wins}, then {@link WinogradImages} where it {@link WinogradImages#wins} (batches of 16 and
+     * more); then {@link #forwardSmall} over shifted planes for a stride-1 "same" convolution up
      * to C·R·S = {@link #SHIFTED_CRS}, whatever its size and thread count, with 16 lanes ({@link #SHIFTED_FIRST});
      * then the direct kernel where it {@link DirectConv#wins}; then forwardSmall over im2col up to C·R·S =
      * {@link #SMALL_CRS}, or with 8 lanes over shifted planes as before (below {@link #SHIFTED_MACS_8_LANES} per image
@@ -131,6 +136,7 @@ final class Conv {
      */
     static ForwardKernel forwardKernel(Parallel par, boolean simd, Conv2dShape s) {
         if (Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return ForwardKernel.WINOGRAD;
+        if (WinogradImages.wins(par, simd, s)) return ForwardKernel.WINOGRAD_IMAGES;
         int crs = s.c() * s.r() * s.s();
         boolean planes = simd && shifted(s) && crs <= SHIFTED_CRS;
         if (planes && SHIFTED_FIRST) return ForwardKernel.SMALL;
@@ -350,7 +356,11 @@ final class Conv {
             Winograd.forwardMaxPool(par, s, x, w, bias, relu, y);
             return true;
         }
-        if (kernel == ForwardKernel.WINOGRAD || kernel == ForwardKernel.DIRECT) {
+        if (kernel == ForwardKernel.WINOGRAD_IMAGES && Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2) {
+            WinogradImages.forward(par, s, x, w, bias, true, relu, y);   // a tile is a pooling window here too
+            return true;
+        }
+        if (kernel == ForwardKernel.WINOGRAD || kernel == ForwardKernel.WINOGRAD_IMAGES || kernel == ForwardKernel.DIRECT) {
             float[] maps = convMaps(s.outputSize());
             forward(kernel, par, simd, s, x, w, bias, maps);
             Pool.forwardValues(par, simd, p, maps, y);
@@ -423,11 +433,17 @@ final class Conv {
      * and adds the bias in a second pass over y.
      */
     static void forwardSmall(int kLo, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, float[] bias, float[] y, int yOff) {
+        forwardSmall(kLo, kHi, crs, pq, col, colOff, rowOff, w, 0, bias, y, yOff);
+    }
+
+    /** {@link #forwardSmall} with filter k's weights at w[wOff + k·crs] (one of {@link WinogradImages}' 16 products). */
+    static void forwardSmall(int kLo, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w, int wOff,
+                             float[] bias, float[] y, int yOff) {
         for (int k0 = kLo; k0 < kHi; k0 += 4) {
-            if (kHi - k0 <= 2) { forwardSmallPair(k0, kHi, crs, pq, col, colOff, rowOff, w, bias, y, yOff); return; }
+            if (kHi - k0 <= 2) { forwardSmallPair(k0, kHi, crs, pq, col, colOff, rowOff, w, wOff, bias, y, yOff); return; }
             // filters past kHi repeat the last one and are not stored
             int k1 = Math.min(k0 + 1, kHi - 1), k2 = Math.min(k0 + 2, kHi - 1), k3 = Math.min(k0 + 3, kHi - 1);
-            int w0 = k0 * crs, w1 = k1 * crs, w2 = k2 * crs, w3 = k3 * crs;
+            int w0 = wOff + k0 * crs, w1 = wOff + k1 * crs, w2 = wOff + k2 * crs, w3 = wOff + k3 * crs;
             float b0 = bias == null ? 0f : bias[k0], b1 = bias == null ? 0f : bias[k1];
             float b2 = bias == null ? 0f : bias[k2], b3 = bias == null ? 0f : bias[k3];
             int o0 = yOff + k0 * pq;
@@ -536,8 +552,8 @@ final class Conv {
      * filters after 14 channels 1–3.5% faster (26: 1.61 → 1.57 ms, 42: 2.36 → 2.29), multiples of four the same.
      */
     private static void forwardSmallPair(int k0, int kHi, int crs, int pq, float[] col, int colOff, int[] rowOff, float[] w,
-                                         float[] bias, float[] y, int yOff) {
-        int k1 = Math.min(k0 + 1, kHi - 1), w0 = k0 * crs, w1 = k1 * crs;   // a lone filter is computed twice, stored once
+                                         int wOff, float[] bias, float[] y, int yOff) {
+        int k1 = Math.min(k0 + 1, kHi - 1), w0 = wOff + k0 * crs, w1 = wOff + k1 * crs;   // a lone filter is computed twice, stored once
         float b0 = bias == null ? 0f : bias[k0], b1 = bias == null ? 0f : bias[k1];
         int o0 = yOff + k0 * pq, o1 = o0 + pq;
         boolean two = k0 + 1 < kHi;

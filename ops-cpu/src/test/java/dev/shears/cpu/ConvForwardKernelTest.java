@@ -47,6 +47,7 @@ class ConvForwardKernelTest {
             for (Parallel par : PARS)
                 for (Conv.ForwardKernel kernel : Conv.ForwardKernel.values()) {
                     if (kernel == Conv.ForwardKernel.SMALL && !Conv.smallFits(true, s)) continue;
+                    if (kernel == Conv.ForwardKernel.WINOGRAD_IMAGES && WinogradImages.L != 16) continue;   // 16 lanes only
                     float[] y = new float[s.outputSize()];
                     Arrays.fill(y, Float.NaN);   // every output is written
                     Conv.forward(kernel, par, true, s, x, w, b, y);
@@ -79,8 +80,9 @@ class ConvForwardKernelTest {
     }
 
     /**
-     * With 16 lanes, at batch 64 a stride-1 "same" conv2 of up to 32 channels takes the shifted planes or Winograd
-     * on one and two threads: never im2col + GEMM (a third slower at 38–48 filters on two threads, 2026-12-07),
+     * With 16 lanes, at batch 64 a stride-1 "same" conv2 of up to 32 channels takes Winograd (either kind, images
+     * in the lanes exactly where {@link WinogradImages#wins}) or the shifted planes on one and two threads: never
+     * im2col + GEMM (a third slower at 38–48 filters on two threads, 2026-12-07),
      * nor the direct kernel (14 → 50 to 64 filters: 10–25% slower in the whole model, whose shifted planes pool as
      * they go). With 8 lanes (run under {@code -XX:UseAVX=2}) the direct kernel keeps the shapes it wins. Fails
      * with the 2²⁰ multiply-add limit the shifted planes had, with the direct kernel ahead of them at 16 lanes,
@@ -95,7 +97,8 @@ class ConvForwardKernelTest {
                     Conv.ForwardKernel kernel = Conv.forwardKernel(par, true, s);
                     String what = kernel + " for " + c + " → " + k + " on " + par.threads() + " threads";
                     if (kernel == Conv.ForwardKernel.WINOGRAD) continue;
-                    if (ConvTile.L >= 16) assertEquals(Conv.ForwardKernel.SMALL, kernel, what);
+                    if (WinogradImages.wins(par, true, s)) assertEquals(Conv.ForwardKernel.WINOGRAD_IMAGES, kernel, what);
+                    else if (ConvTile.L >= 16) assertEquals(Conv.ForwardKernel.SMALL, kernel, what);
                     else if (DirectConv.wins(par, true, s, DirectConv.Pass.FORWARD)) assertEquals(Conv.ForwardKernel.DIRECT, kernel, what);
                 }
     }
