@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  *   xg[c][h][w][i]      = x[n₀ + i, c, h − padH, w − padW]  (0 outside)        a group of 16 images, transposed once
  *   V[ξ][c][t][i]       = (Bᵀ · xg[c, tile t] · B)[ξ]                            per band of tile rows
  *   M[ξ][k][t][i]       = Σ_c U[ξ][k][c] · V[ξ][c][t][i]                         16 products: {@link Conv#forwardSmall}
- *   y[n₀ + i, k, tile t] = Aᵀ · M[·][k][t][i] · A + bias[k]                      scattered back to NCHW
+ *   y[n₀ + i, k, tile t] = Aᵀ · M[·][k][t][i] · A + bias[k]                      transposed back to NCHW
  * </pre>
  * with U = G·g·Gᵀ and the Bᵀ, G and Aᵀ of {@link Winograd}. Each product is forwardSmall's filters × columns
  * GEMM with the tile-and-image index as its columns (C rows, K filters), which runs near the FMA peak for any
@@ -26,7 +26,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Results do not depend on the thread count: groups of images are split between threads, and each value is
  * computed the same way in any group. A batch that is not a multiple of 16 leaves the last group's extra
- * lanes empty (gathered as 0, not stored).
+ * lanes empty (read as 0, not stored). Into and out of the lanes, rows of 16 images go through a 16 × 16
+ * transpose in registers ({@link #transpose}).
  */
 final class WinogradImages {
     static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
@@ -113,18 +114,18 @@ final class WinogradImages {
         return u;
     }
 
-    /** Per-thread buffers: the group's images, a band's V and M, U, the row offsets, the scatter's index map, a 16 × 16 block. */
+    /** Per-thread buffers: the group's images and outputs, a band's V and M, U, the row offsets, a 16 × 16 block. */
     private static final class Scratch {
-        float[] xg = new float[0], v = new float[0], m = new float[0], u = new float[0];
+        float[] xg = new float[0], v = new float[0], m = new float[0], u = new float[0], yg = new float[0];
         final float[] g = new float[12];
         int[] rowOff = new int[0];
-        final int[] out = new int[L];
         final float[] tile = new float[L * L];
 
         float[] xg(int n) { return xg.length >= n ? xg : (xg = new float[n]); }
         float[] v(int n) { return v.length >= n ? v : (v = new float[n]); }
         float[] m(int n) { return m.length >= n ? m : (m = new float[n]); }
         float[] u(int n) { return u.length >= n ? u : (u = new float[n]); }
+        float[] yg(int n) { return yg.length >= n ? yg : (yg = new float[n]); }
         int[] rowOff(int n) { return rowOff.length >= n ? rowOff : (rowOff = new int[n]); }
     }
 
@@ -135,11 +136,8 @@ final class WinogradImages {
         int C = s.c(), K = s.k(), H = s.h(), W = s.w(), padH = s.padH(), padW = s.padW();
         int hp = H + 2 * padH, wp = W + 2 * padW, tilesH = s.p() / 2, tilesW = s.q() / 2;
         int n0 = g * L, images = Math.min(L, s.n() - n0);
-        VectorMask<Float> lanes = S.indexInRange(0, images);
         Scratch sc = SCRATCH.get();
         int chw = C * H * W, outPlane = pooled ? tilesH * tilesW : s.p() * s.q();
-        // the scatter checks every lane's index, set in the mask or not: an empty lane points at the first image
-        for (int i = 0; i < L; i++) sc.out[i] = i < images ? i * K * outPlane : 0;
 
         // the group, padded, images in the lanes: zero halo rows and columns, each row of 16 images transposed
         float[] xg = sc.xg(C * hp * wp * L);
@@ -157,10 +155,11 @@ final class WinogradImages {
                     VectorMask<Float> columns = S.indexInRange(w0, W);
                     for (int i = 0; i < L; i++)
                         (i < images ? FloatVector.fromArray(S, x, (n0 + i) * chw + (c * H + xh) * W + w0, columns) : zero).intoArray(t, i * L);
-                    transpose(t);
+                    transpose(t, 0, t);
                     for (int w = 0; w < Math.min(L, W - w0); w++) FloatVector.fromArray(S, t, w * L).intoArray(xg, o + (padW + w0 + w) * L);
                 }
             }
+        float[] yg = sc.yg(K * outPlane * L + L * L);   // the group's outputs, images in the lanes (L rows to spare for the last block)
         int bandMax = bandTiles(s);
         float[] v = sc.v(16 * C * bandMax * L), m = sc.m(16 * K * bandMax * L);
         int[] rowOff = sc.rowOff(C);
@@ -176,30 +175,38 @@ final class WinogradImages {
                 float b = bias == null ? 0f : bias[k];
                 for (int t = 0; t < band; t++) {
                     int tile = t0 + t, ty = tile / tilesW, tx = tile % tilesW;
-                    int yOff = n0 * K * outPlane + k * outPlane;
-                    outputTile(m, (k * band + t) * L, K * cols, b, pooled, relu, y, yOff, pooled ? tile : 2 * ty * s.q() + 2 * tx, s.q(),
-                            sc.out, lanes);
+                    int at = k * outPlane + (pooled ? tile : 2 * ty * s.q() + 2 * tx);
+                    outputTile(m, (k * band + t) * L, K * cols, b, pooled, relu, yg, at * L, s.q() * L);
                 }
             }
         }
+        // each filter's outputs, 16 positions at a time, back to the images' rows of y
+        float[] t = sc.tile;
+        for (int k = 0; k < K; k++)
+            for (int j0 = 0; j0 < outPlane; j0 += L) {
+                transpose(yg, (k * outPlane + j0) * L, t);
+                VectorMask<Float> positions = S.indexInRange(j0, outPlane);
+                for (int i = 0; i < images; i++)
+                    FloatVector.fromArray(S, t, i * L).intoArray(y, ((n0 + i) * K + k) * outPlane + j0, positions);
+            }
     }
 
     /**
-     * The 16 × 16 block t (row i at t[i·16]) transposed in place: for b = 8, 4, 2, 1, rows r and r + b (r's bit b
+     * The 16 × 16 block at src[off] (row i at src[off + i·16]) transposed into dst (dst may be src at 0): for b = 8, 4, 2, 1, rows r and r + b (r's bit b
      * clear) swap the b × b blocks off their diagonal, one two-vector permute per row ({@link #SWAP_LOW},
      * {@link #SWAP_HIGH}), all 16 rows in registers (written out: C2 keeps vectors in registers only as named
      * locals). One row of 16 images becomes 16 vectors of one value each. 16 gathers per row instead took
      * about 35 cycles apiece, and the same stages through memory no less.
      */
-    private static void transpose(float[] t) {
-        FloatVector r0 = FloatVector.fromArray(S, t, 0); FloatVector r1 = FloatVector.fromArray(S, t, 1 * L);
-        FloatVector r2 = FloatVector.fromArray(S, t, 2 * L); FloatVector r3 = FloatVector.fromArray(S, t, 3 * L);
-        FloatVector r4 = FloatVector.fromArray(S, t, 4 * L); FloatVector r5 = FloatVector.fromArray(S, t, 5 * L);
-        FloatVector r6 = FloatVector.fromArray(S, t, 6 * L); FloatVector r7 = FloatVector.fromArray(S, t, 7 * L);
-        FloatVector r8 = FloatVector.fromArray(S, t, 8 * L); FloatVector r9 = FloatVector.fromArray(S, t, 9 * L);
-        FloatVector r10 = FloatVector.fromArray(S, t, 10 * L); FloatVector r11 = FloatVector.fromArray(S, t, 11 * L);
-        FloatVector r12 = FloatVector.fromArray(S, t, 12 * L); FloatVector r13 = FloatVector.fromArray(S, t, 13 * L);
-        FloatVector r14 = FloatVector.fromArray(S, t, 14 * L); FloatVector r15 = FloatVector.fromArray(S, t, 15 * L);
+    private static void transpose(float[] src, int off, float[] dst) {
+        FloatVector r0 = FloatVector.fromArray(S, src, off); FloatVector r1 = FloatVector.fromArray(S, src, off + 1 * L);
+        FloatVector r2 = FloatVector.fromArray(S, src, off + 2 * L); FloatVector r3 = FloatVector.fromArray(S, src, off + 3 * L);
+        FloatVector r4 = FloatVector.fromArray(S, src, off + 4 * L); FloatVector r5 = FloatVector.fromArray(S, src, off + 5 * L);
+        FloatVector r6 = FloatVector.fromArray(S, src, off + 6 * L); FloatVector r7 = FloatVector.fromArray(S, src, off + 7 * L);
+        FloatVector r8 = FloatVector.fromArray(S, src, off + 8 * L); FloatVector r9 = FloatVector.fromArray(S, src, off + 9 * L);
+        FloatVector r10 = FloatVector.fromArray(S, src, off + 10 * L); FloatVector r11 = FloatVector.fromArray(S, src, off + 11 * L);
+        FloatVector r12 = FloatVector.fromArray(S, src, off + 12 * L); FloatVector r13 = FloatVector.fromArray(S, src, off + 13 * L);
+        FloatVector r14 = FloatVector.fromArray(S, src, off + 14 * L); FloatVector r15 = FloatVector.fromArray(S, src, off + 15 * L);
         // b = 8
         FloatVector a0_0 = SWAP_LOW[0].selectFrom(r0, r8), b0_0 = SWAP_HIGH[0].selectFrom(r0, r8);
         FloatVector a0_1 = SWAP_LOW[0].selectFrom(r1, r9), b0_1 = SWAP_HIGH[0].selectFrom(r1, r9);
@@ -268,14 +275,14 @@ final class WinogradImages {
         r10 = a3_10; r11 = b3_10;
         r12 = a3_12; r13 = b3_12;
         r14 = a3_14; r15 = b3_14;
-        r0.intoArray(t, 0); r1.intoArray(t, 1 * L);
-        r2.intoArray(t, 2 * L); r3.intoArray(t, 3 * L);
-        r4.intoArray(t, 4 * L); r5.intoArray(t, 5 * L);
-        r6.intoArray(t, 6 * L); r7.intoArray(t, 7 * L);
-        r8.intoArray(t, 8 * L); r9.intoArray(t, 9 * L);
-        r10.intoArray(t, 10 * L); r11.intoArray(t, 11 * L);
-        r12.intoArray(t, 12 * L); r13.intoArray(t, 13 * L);
-        r14.intoArray(t, 14 * L); r15.intoArray(t, 15 * L);
+        r0.intoArray(dst, 0); r1.intoArray(dst, 1 * L);
+        r2.intoArray(dst, 2 * L); r3.intoArray(dst, 3 * L);
+        r4.intoArray(dst, 4 * L); r5.intoArray(dst, 5 * L);
+        r6.intoArray(dst, 6 * L); r7.intoArray(dst, 7 * L);
+        r8.intoArray(dst, 8 * L); r9.intoArray(dst, 9 * L);
+        r10.intoArray(dst, 10 * L); r11.intoArray(dst, 11 * L);
+        r12.intoArray(dst, 12 * L); r13.intoArray(dst, 13 * L);
+        r14.intoArray(dst, 14 * L); r15.intoArray(dst, 15 * L);
     }
 
     /**
@@ -336,11 +343,11 @@ final class WinogradImages {
 
     /**
      * One tile of one filter from its 16 products at m[mOff + ξ·stride]: the 2×2 outputs Aᵀ · M · A + b, or with
-     * {@code pooled} their max + b, then with {@code relu} max(·, 0), scattered to the group's images at
-     * y[yOff + out[i] + at] (and, unpooled, at + 1, at + q, at + q + 1).
+     * {@code pooled} their max + b, then with {@code relu} max(·, 0), into the group's outputs at yg[at] (and,
+     * unpooled, at + L, at + row, at + row + L). (Scattered straight into y instead, C2 left the scatters to the
+     * Vector API's Java fallback in VectorFallbackTest's probe.)
      */
-    private static void outputTile(float[] m, int mOff, int stride, float b, boolean pooled, boolean relu, float[] y, int yOff,
-                                   int at, int q, int[] out, VectorMask<Float> lanes) {
+    private static void outputTile(float[] m, int mOff, int stride, float b, boolean pooled, boolean relu, float[] yg, int at, int row) {
         // Aᵀ rows: [1 1 1 0], [0 1 −1 −1]; s_aj = (Aᵀ · M)[a][j], M[i][j] at m[mOff + (4i + j)·stride]
         // (written out, not a helper returning vectors: C2 may box those)
         FloatVector m0 = FloatVector.fromArray(S, m, mOff), m1 = FloatVector.fromArray(S, m, mOff + stride);
@@ -359,14 +366,14 @@ final class WinogradImages {
         if (pooled) {
             FloatVector p = y00.max(y01).max(y10.max(y11)).add(bias);
             if (relu) p = p.max(zero);
-            p.intoArray(y, yOff + at, out, 0, lanes);
+            p.intoArray(yg, at);
             return;
         }
         y00 = y00.add(bias); y01 = y01.add(bias); y10 = y10.add(bias); y11 = y11.add(bias);
         if (relu) { y00 = y00.max(zero); y01 = y01.max(zero); y10 = y10.max(zero); y11 = y11.max(zero); }
-        y00.intoArray(y, yOff + at, out, 0, lanes);
-        y01.intoArray(y, yOff + at + 1, out, 0, lanes);
-        y10.intoArray(y, yOff + at + q, out, 0, lanes);
-        y11.intoArray(y, yOff + at + q + 1, out, 0, lanes);
+        y00.intoArray(yg, at);
+        y01.intoArray(yg, at + L);
+        y10.intoArray(yg, at + row);
+        y11.intoArray(yg, at + row + L);
     }
 }
