@@ -75,7 +75,7 @@ final class Conv {
                         float[] y) {
         switch (kernel) {
             case WINOGRAD -> Winograd.forward(par, s, x, w, bias, y);
-            case WINOGRAD_IMAGES -> WinogradImages.forward(par, s, x, w, bias, false, false, y);
+            case WINOGRAD_IMAGES -> WinogradImages.forward(par, s, x, w, bias, false, Epilogue.NONE, y);
             case DIRECT -> DirectConv.forward(par, s, x, w, bias, y);
             case SMALL -> forwardSmallImages(par, s, x, w, bias, y, null, Epilogue.NONE);   // no packing, no im2col
             case GEMM -> forwardGemm(par, simd, s, x, w, bias, y);
@@ -106,12 +106,14 @@ final class Conv {
      * kernel {@link #forward} picks for s can apply it while its outputs are in cache: the small kernel (each
      * group of filters into the thread's maps, then through {@link #epilogue} into y; applying it in the
      * kernel's own stores, through a helper taking the accumulators, made every small conv twice as slow:
-     * docs/performance.md, 2026-12-07) and the direct one (each image's outputs in its reorder to NCHW);
+     * docs/performance.md, 2026-12-07), the direct one (each image's outputs in its reorder to NCHW) and
+     * {@link WinogradImages} (in its transpose back to NCHW);
      * returns false (y untouched) otherwise, and the caller runs the ops one after the other.
      */
     static boolean forwardEpilogue(Parallel par, boolean simd, Conv2dShape s, Epilogue epi, float[] x, float[] w, float[] bias,
                                    float[] y) {
         switch (forwardKernel(par, simd, s)) {
+            case WINOGRAD_IMAGES -> WinogradImages.forward(par, s, x, w, bias, false, epi, y);
             case DIRECT -> DirectConv.forward(par, s, x, w, bias, epi, y);
             case SMALL -> forwardSmallImages(par, s, x, w, bias, y, null, epi);
             default -> { return false; }
@@ -357,7 +359,7 @@ final class Conv {
             return true;
         }
         if (kernel == ForwardKernel.WINOGRAD_IMAGES && Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2) {
-            WinogradImages.forward(par, s, x, w, bias, true, relu, y);   // a tile is a pooling window here too
+            WinogradImages.forward(par, s, x, w, bias, true, relu ? Epilogue.RELU : Epilogue.NONE, y);   // a tile is a pooling window here too
             return true;
         }
         if (kernel == ForwardKernel.WINOGRAD || kernel == ForwardKernel.WINOGRAD_IMAGES || kernel == ForwardKernel.DIRECT) {

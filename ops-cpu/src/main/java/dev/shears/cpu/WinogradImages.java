@@ -49,12 +49,20 @@ final class WinogradImages {
     /**
      * Whether {@link Conv} should take this kernel for the forward pass of s on par's threads: where it
      * {@link #fits}, {@link Winograd} does not take s, each thread gets a group of 16 images, and C·K / (C + K)
-     * (Winograd's measure, products per transformed value) is at least {@link #MIN_PRODUCTS}. Against
-     * {@link Conv}'s shifted planes with their pooling at batch 64, one thread, 14×14 unless noted (Zen 4,
-     * 2026-12-07, best of 7 rounds each): 14 → 15 channels 626 → 468 µs, 19 → 20 1036 → 723, 21 → 27 1533 →
-     * 1006, 8 → 8 215 → 198, 16 → 16 at 28×28 2749 → 2253; 4 → 8 113 → 133 and 1 → 14 at 28×28 249 → 528 lose
-     * (the transforms outweigh the products). Two threads: 14 → 15 311–412 → 241–352, 21 → 27 888 → 635.
-     * SimpleCNN's unpruned conv2 (32 → 64) stays with Winograd (3383 against 3296 here, a tie).
+     * (Winograd's measure, products per transformed value) is at least {@link #MIN_PRODUCTS}. Zen 4, 2026-12-07,
+     * batch 64, 14×14, best of 7 rounds each, against {@link Conv}'s shifted planes:
+     * <ul>
+     *   <li>with the 2×2 pool after it (the pooled kernels), one thread: 14 → 15 channels 626 → 468 µs, 19 → 20
+     *       1036 → 723, 21 → 27 1533 → 1006, 8 → 8 215 → 198, 16 → 16 at 28×28 2749 → 2253; 4 → 8 113 → 133 and
+     *       1 → 14 at 28×28 249 → 528 lose (the transforms outweigh the products); two threads: 14 → 15 311–412 →
+     *       241–352, 21 → 27 888 → 635;</li>
+     *   <li>the convolution alone, one thread: 21 → 27 0.67 of the time, 14 → 15 0.89, 10 → 10 0.94, 11 → 14 0.99,
+     *       12 → 12 1.10, 8 → 8 1.24, 5 → 6 1.41; at batch 256 (the ResNet fixture's), one and two threads: 16 → 16
+     *       0.74 and 0.84, 8 → 8 at 28×28 1.10 and 1.22.</li>
+     * </ul>
+     * One limit for both, so that a pooled convolution gives the same bits as the convolution and the pool run
+     * one after the other (the limit the convolution alone needs). SimpleCNN's unpruned conv2 (32 → 64) stays
+     * with Winograd (3383 against 3296 µs pooled, a tie).
      */
     static boolean wins(Parallel par, boolean simd, Conv2dShape s) {
         if (!fits(simd, s) || Winograd.wins(par, simd, s, DirectConv.Pass.FORWARD)) return false;
@@ -62,7 +70,7 @@ final class WinogradImages {
     }
 
     /** The least C·K / (C + K) at which this kernel takes a convolution (see {@link #wins}). */
-    static final double MIN_PRODUCTS = 4;
+    static final double MIN_PRODUCTS = 7;
 
     /**
      * Floats of V and M per band of tiles: 128 Ki floats = 512 KiB, half of Zen 4's L2. A pruned conv2 (14 → 15
@@ -77,12 +85,16 @@ final class WinogradImages {
         return Math.min(tiles, Math.max(3, fit / 3 * 3));
     }
 
-    /** y = conv(x, w) + bias, or with {@code pooled} the 2×2 max-pool of it, then with {@code relu} max(·, 0). */
-    static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, boolean pooled, boolean relu, float[] y) {
+    /**
+     * y = conv(x, w) + bias, or with {@code pooled} the 2×2 max-pool of it, through {@code epi} (its ReLU, and
+     * unpooled its addition of y's old value: a residual block's shortcut) as {@link Conv#epilogue} applies it.
+     */
+    static void forward(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, boolean pooled, Conv.Epilogue epi, float[] y) {
+        if (pooled && epi.add) throw new IllegalArgumentException("WinogradImages: a pooled convolution adds nothing, got " + epi);
         float[] u = weights(s, w, SCRATCH.get());
         int groups = (s.n() + L - 1) / L;
         par.parallelFor(0, groups, (lo, hi) -> {
-            for (int g = lo; g < hi; g++) group(s, x, u, bias, pooled, relu, y, g);
+            for (int g = lo; g < hi; g++) group(s, x, u, bias, pooled, epi, y, g);
         });
     }
 
@@ -132,7 +144,7 @@ final class WinogradImages {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Images 16·g to 16·g + 15 (those below N). */
-    private static void group(Conv2dShape s, float[] x, float[] u, float[] bias, boolean pooled, boolean relu, float[] y, int g) {
+    private static void group(Conv2dShape s, float[] x, float[] u, float[] bias, boolean pooled, Conv.Epilogue epi, float[] y, int g) {
         int C = s.c(), K = s.k(), H = s.h(), W = s.w(), padH = s.padH(), padW = s.padW();
         int hp = H + 2 * padH, wp = W + 2 * padW, tilesH = s.p() / 2, tilesW = s.q() / 2;
         int n0 = g * L, images = Math.min(L, s.n() - n0);
@@ -176,18 +188,23 @@ final class WinogradImages {
                 for (int t = 0; t < band; t++) {
                     int tile = t0 + t, ty = tile / tilesW, tx = tile % tilesW;
                     int at = k * outPlane + (pooled ? tile : 2 * ty * s.q() + 2 * tx);
-                    outputTile(m, (k * band + t) * L, K * cols, b, pooled, relu, yg, at * L, s.q() * L);
+                    outputTile(m, (k * band + t) * L, K * cols, b, pooled, yg, at * L, s.q() * L);
                 }
             }
         }
-        // each filter's outputs, 16 positions at a time, back to the images' rows of y
+        // each filter's outputs, 16 positions at a time, back to the images' rows of y through epi
         float[] t = sc.tile;
         for (int k = 0; k < K; k++)
             for (int j0 = 0; j0 < outPlane; j0 += L) {
                 transpose(yg, (k * outPlane + j0) * L, t);
                 VectorMask<Float> positions = S.indexInRange(j0, outPlane);
-                for (int i = 0; i < images; i++)
-                    FloatVector.fromArray(S, t, i * L).intoArray(y, ((n0 + i) * K + k) * outPlane + j0, positions);
+                for (int i = 0; i < images; i++) {
+                    int o = ((n0 + i) * K + k) * outPlane + j0;
+                    FloatVector r = FloatVector.fromArray(S, t, i * L);
+                    if (epi.add) r = r.add(FloatVector.fromArray(S, y, o, positions));
+                    if (epi.relu) r = r.max(zero);
+                    r.intoArray(y, o, positions);
+                }
             }
     }
 
@@ -343,11 +360,11 @@ final class WinogradImages {
 
     /**
      * One tile of one filter from its 16 products at m[mOff + ξ·stride]: the 2×2 outputs Aᵀ · M · A + b, or with
-     * {@code pooled} their max + b, then with {@code relu} max(·, 0), into the group's outputs at yg[at] (and,
+     * {@code pooled} their max + b, into the group's outputs at yg[at] (and,
      * unpooled, at + L, at + row, at + row + L). (Scattered straight into y instead, C2 left the scatters to the
      * Vector API's Java fallback in VectorFallbackTest's probe.)
      */
-    private static void outputTile(float[] m, int mOff, int stride, float b, boolean pooled, boolean relu, float[] yg, int at, int row) {
+    private static void outputTile(float[] m, int mOff, int stride, float b, boolean pooled, float[] yg, int at, int row) {
         // Aᵀ rows: [1 1 1 0], [0 1 −1 −1]; s_aj = (Aᵀ · M)[a][j], M[i][j] at m[mOff + (4i + j)·stride]
         // (written out, not a helper returning vectors: C2 may box those)
         FloatVector m0 = FloatVector.fromArray(S, m, mOff), m1 = FloatVector.fromArray(S, m, mOff + stride);
@@ -362,15 +379,13 @@ final class WinogradImages {
         FloatVector s10 = m4.sub(m8).sub(m12), s11 = m5.sub(m9).sub(m13), s12 = m6.sub(m10).sub(m14), s13 = m7.sub(m11).sub(m15);
         FloatVector y00 = s00.add(s01).add(s02), y01 = s01.sub(s02).sub(s03);
         FloatVector y10 = s10.add(s11).add(s12), y11 = s11.sub(s12).sub(s13);
-        FloatVector bias = FloatVector.broadcast(S, b), zero = FloatVector.zero(S);
+        FloatVector bias = FloatVector.broadcast(S, b);
         if (pooled) {
             FloatVector p = y00.max(y01).max(y10.max(y11)).add(bias);
-            if (relu) p = p.max(zero);
             p.intoArray(yg, at);
             return;
         }
         y00 = y00.add(bias); y01 = y01.add(bias); y10 = y10.add(bias); y11 = y11.add(bias);
-        if (relu) { y00 = y00.max(zero); y01 = y01.max(zero); y10 = y10.max(zero); y11 = y11.max(zero); }
         y00.intoArray(yg, at);
         y01.intoArray(yg, at + L);
         y10.intoArray(yg, at + row);

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * conv2dAddReluForward (a convolution plus what y holds, then ReLU, in the convolution's own pass) against the
  * reference backend's ops one after the other, and bit for bit against the CPU backend's own convolution, add
  * and ReLU, on odd shapes and on every kernel {@link Conv#forward} picks: the small kernel (im2col, shifted
- * planes, pointwise, filters split at batch 1), the direct kernel (strided, one block of filters), and those
+ * planes, pointwise, filters split at batch 1), the direct kernel (strided, one block of filters), WinogradImages, and those
  * that apply no epilogue (Winograd, im2col + GEMM: the ops one by one).
  */
 class ConvAddReluFusedTest {
@@ -31,7 +31,8 @@ class ConvAddReluFusedTest {
             new Conv2dShape(1, 13, 14, 14, 18, 3, 3, 1, 1, 1, 1),    // batch 1: filters split between threads
             new Conv2dShape(3, 6, 8, 8, 3, 1, 1, 1, 1, 0, 0),        // pointwise
             new Conv2dShape(2, 32, 10, 10, 32, 3, 3, 1, 1, 1, 1),    // Winograd
-            new Conv2dShape(2, 40, 9, 9, 20, 3, 3, 1, 1, 0, 0)};     // im2col + GEMM
+            new Conv2dShape(2, 40, 9, 9, 20, 3, 3, 1, 1, 0, 0),      // im2col + GEMM
+            new Conv2dShape(37, 16, 14, 14, 16, 3, 3, 1, 1, 1, 1)};  // WinogradImages (a partial last group), in its transpose out
 
     @Test
     void matchesConvolutionThenAddThenRelu() {

@@ -13,7 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * conv2dMaxPool2dForward (the small convolution pooled image by image, Winograd pooled band by band, with and
+ * conv2dMaxPool2dForward (the small convolution pooled image by image, Winograd pooled band by band, WinogradImages
+ * tile by tile, with and
  * without its ReLU) against the reference backend's ops, and bit for bit against the CPU backend's own convolution, pooling and ReLU, on
  * odd shapes.
  */
@@ -37,7 +38,10 @@ class ConvPoolFusedTest {
             new Conv2dShape(1, 24, 13, 11, 40, 3, 3, 1, 1, 1, 1),    // batch 1 (bands split), odd H and W, K not a multiple of 16
             new Conv2dShape(3, 20, 9, 15, 33, 3, 3, 1, 1, 1, 1),     // several images, a lone filter in the last block
             new Conv2dShape(2, 16, 12, 12, 48, 3, 3, 1, 1, 0, 0),    // no padding
-            new Conv2dShape(1, 16, 30, 6, 24, 3, 3, 1, 1, 2, 2)};    // padding 2: a larger output; tall, so several bands
+            new Conv2dShape(1, 16, 30, 6, 24, 3, 3, 1, 1, 2, 2),     // padding 2: a larger output; tall, so several bands
+            // WinogradImages (7 ≤ C·K / (C + K) < 12, a group of 16 images per thread), each tile one pooling window:
+            new Conv2dShape(48, 14, 14, 14, 15, 3, 3, 1, 1, 1, 1),   // the demo's pruned conv2
+            new Conv2dShape(37, 10, 12, 8, 30, 3, 3, 1, 1, 1, 1)};   // H ≠ W, a partial last group
 
     @Test
     void matchesConvolutionThenPooling() {

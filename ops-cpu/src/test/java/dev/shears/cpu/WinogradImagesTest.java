@@ -52,11 +52,11 @@ class WinogradImagesTest {
                 double tol = 1e-4 * Math.sqrt(s.c() * 9);
                 R.conv2dForward(s, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, expected));
                 Arrays.fill(actual, Float.NaN);
-                WinogradImages.forward(par, s, x, w, b, false, false, actual);
+                WinogradImages.forward(par, s, x, w, b, false, Conv.Epilogue.NONE, actual);
                 worst = Math.max(worst, assertClose("forward " + s + " on " + threads, expected, actual, tol, 1e-4));
                 R.conv2dForward(s, R.upload(x), R.upload(w), null, HeapStorage.ofFloats(R, expected));
                 Arrays.fill(actual, Float.NaN);
-                WinogradImages.forward(par, s, x, w, null, false, false, actual);
+                WinogradImages.forward(par, s, x, w, null, false, Conv.Epilogue.NONE, actual);
                 worst = Math.max(worst, assertClose("forward, no bias " + s + " on " + threads, expected, actual, tol, 1e-4));
             }
         }
@@ -73,12 +73,33 @@ class WinogradImagesTest {
                 Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
                 float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), b = random(6, s.k());
                 float[] maps = new float[s.outputSize()], expected = new float[p.outputSize()], actual = new float[p.outputSize()];
-                WinogradImages.forward(par, s, x, w, b, false, false, maps);
+                WinogradImages.forward(par, s, x, w, b, false, Conv.Epilogue.NONE, maps);
                 R.maxPool2dForwardValues(p, R.upload(maps), HeapStorage.ofFloats(R, expected));
                 if (relu) for (int i = 0; i < expected.length; i++) expected[i] = Math.max(expected[i], 0f);
                 Arrays.fill(actual, Float.NaN);
-                WinogradImages.forward(par, s, x, w, b, true, relu, actual);
+                WinogradImages.forward(par, s, x, w, b, true, relu ? Conv.Epilogue.RELU : Conv.Epilogue.NONE, actual);
                 assertArrayEquals(expected, actual, 0f, "pooled, relu " + relu + ", " + s);
+            }
+    }
+
+    /** Each epilogue (a shortcut added, a ReLU): the same bits as the convolution, then the addition, then the ReLU. */
+    @Test
+    void epilogueIsTheConvolutionThenTheOps() {
+        assumeTrue(WinogradImages.L == 16, "the kernel runs with 16 lanes only");
+        Parallel par = new Parallel(2);
+        for (Conv2dShape s : shapes())
+            for (Conv.Epilogue epi : Conv.Epilogue.values()) {
+                float[] x = random(10, s.inputSize()), w = random(11, s.weightSize()), b = random(12, s.k());
+                float[] shortcut = random(13, s.outputSize()), expected = new float[s.outputSize()];
+                WinogradImages.forward(par, s, x, w, b, false, Conv.Epilogue.NONE, expected);
+                for (int i = 0; i < expected.length; i++) {
+                    float v = expected[i];
+                    if (epi.add) v += shortcut[i];
+                    expected[i] = epi.relu ? Math.max(v, 0f) : v;
+                }
+                float[] actual = shortcut.clone();
+                WinogradImages.forward(par, s, x, w, b, false, epi, actual);
+                assertArrayEquals(expected, actual, 0f, epi + ", " + s);
             }
     }
 
@@ -88,10 +109,10 @@ class WinogradImagesTest {
         Conv2dShape s = new Conv2dShape(40, 14, 14, 14, 15, 3, 3, 1, 1, 1, 1);
         float[] x = random(7, s.inputSize()), w = random(8, s.weightSize()), b = random(9, s.k());
         float[] one = new float[s.outputSize()];
-        WinogradImages.forward(new Parallel(1), s, x, w, b, false, false, one);
+        WinogradImages.forward(new Parallel(1), s, x, w, b, false, Conv.Epilogue.NONE, one);
         for (int threads : new int[]{2, 3}) {
             float[] many = new float[s.outputSize()];
-            WinogradImages.forward(new Parallel(threads), s, x, w, b, false, false, many);
+            WinogradImages.forward(new Parallel(threads), s, x, w, b, false, Conv.Epilogue.NONE, many);
             assertArrayEquals(one, many, 0f, threads + " threads");
         }
     }
