@@ -1,5 +1,7 @@
 package dev.shears.cpu;
 
+import java.util.Arrays;
+
 import dev.shears.core.HeapStorage;
 import dev.shears.core.Storage;
 import dev.shears.core.reference.ReferenceBackend;
@@ -9,6 +11,7 @@ import static dev.shears.core.testing.Close.assertClose;
 import static dev.shears.core.testing.Close.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * GEMM at sizes on both sides of every tile and block edge (MR, NR = 2·lanes, and this JVM's KC, MC, NC),
@@ -51,6 +54,30 @@ class GemmSweepTest {
         check(TWO, false, false, 7, Gemm.BLOCKING.nc() + Gemm.NR + 1, 3, 1f, 0.5f);
         check(ONE, true, true, 3, Gemm.BLOCKING.nc() - 1, 5, 1f, 0f);
         check(TWO, false, false, 0 + 1, 1, 0 + 1, 1f, 0f);
+    }
+
+    /**
+     * A·Bᵀ with B the larger operand runs as (B·Aᵀ)ᵀ ({@link Gemm#swapped}): every beta (0 with NaN in C), one and
+     * two threads (the same bits), a pruned fc1's shape and odd ones around the tile edges.
+     */
+    @Test
+    void swappedProducts() {
+        int[][] shapes = {{64, 128, 735}, {Gemm.MR + 1, 3 * Gemm.NR + 5, 77}, {4, 200, 40}, {17, 61, 300}};
+        for (int[] mnk : shapes) {
+            int m = mnk[0], n = mnk[1], k = mnk[2];
+            assertTrue(Gemm.swapped(Gemm.BLOCKING, false, true, m, n, k, 1f, k), "swapped " + Arrays.toString(mnk));
+            for (float beta : new float[]{0f, 1f, 0.5f}) {
+                check(ONE, false, true, m, n, k, 1f, beta);
+                check(TWO, false, true, m, n, k, 1f, beta);
+            }
+            float[] a = random(3, m * k), bm = random(4, n * k), c = new float[m * n];
+            Arrays.fill(c, Float.NaN);
+            Storage c1 = ONE.upload(c), c2 = TWO.upload(c);
+            ONE.gemm(false, true, m, n, k, 1f, ONE.upload(a), ONE.upload(bm), 0f, c1);
+            TWO.gemm(false, true, m, n, k, 1f, TWO.upload(a), TWO.upload(bm), 0f, c2);
+            for (float v : ONE.download(c1)) assertFalse(Float.isNaN(v), "beta = 0 let a NaN of the old C through");
+            assertArrayEquals(ONE.download(c1), TWO.download(c2), "one and two threads, " + Arrays.toString(mnk));
+        }
     }
 
     @Test
