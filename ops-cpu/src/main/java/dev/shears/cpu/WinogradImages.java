@@ -37,10 +37,11 @@ final class WinogradImages {
 
     /**
      * Whether this kernel can take s: 16 lanes, a shape {@link Winograd#fits} (3×3, stride 1, one group), an
-     * even output (whole tiles), and at least {@link #MIN_BATCH} images.
+     * even output (whole tiles), and at least {@link #MIN_BATCH} images; not with {@code shears.conv.winograd=never}.
      */
     static boolean fits(boolean simd, Conv2dShape s) {
-        return simd && L == 16 && Winograd.fits(s) && s.p() % 2 == 0 && s.q() % 2 == 0 && s.n() >= MIN_BATCH;
+        return simd && L == 16 && !"never".equals(Winograd.MODE) && Winograd.fits(s) && s.p() % 2 == 0 && s.q() % 2 == 0
+                && s.n() >= MIN_BATCH;
     }
 
     /** The least batch this kernel takes: below it most lanes would be empty. */
