@@ -9,7 +9,6 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.List;
 
-import static dev.shears.core.testing.Close.assertClose;
 import static dev.shears.core.testing.Close.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -43,23 +42,8 @@ class WinogradImagesTest {
     @Test
     void forwardMatchesReference() {
         assumeTrue(WinogradImages.L == 16, "the kernel runs with 16 lanes only");
-        double worst = 0;
-        for (int threads : new int[]{1, 3}) {
-            Parallel par = new Parallel(threads);
-            for (Conv2dShape s : shapes()) {
-                float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
-                float[] expected = new float[s.outputSize()], actual = new float[s.outputSize()];
-                double tol = 1e-4 * Math.sqrt(s.c() * 9);
-                R.conv2dForward(s, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, expected));
-                Arrays.fill(actual, Float.NaN);
-                WinogradImages.forward(par, s, x, w, b, false, Conv.Epilogue.NONE, actual);
-                worst = Math.max(worst, assertClose("forward " + s + " on " + threads, expected, actual, tol, 1e-4));
-                R.conv2dForward(s, R.upload(x), R.upload(w), null, HeapStorage.ofFloats(R, expected));
-                Arrays.fill(actual, Float.NaN);
-                WinogradImages.forward(par, s, x, w, null, false, Conv.Epilogue.NONE, actual);
-                worst = Math.max(worst, assertClose("forward, no bias " + s + " on " + threads, expected, actual, tol, 1e-4));
-            }
-        }
+        double worst = WinogradTest.forwardAgainstReference("forward", shapes(),
+                (par, s, x, w, b, y) -> WinogradImages.forward(par, s, x, w, b, false, Conv.Epilogue.NONE, y));
         System.out.printf("Winograd, images in the lanes: largest difference from ReferenceBackend %.3g%n", worst);
     }
 

@@ -39,23 +39,37 @@ class WinogradTest {
 
     @Test
     void forwardMatchesReference() {
+        double worst = forwardAgainstReference("winograd forward", shapes(), Winograd::forward);
+        System.out.printf("Winograd F(2x2,3x3) forward: largest difference from ReferenceBackend %.3g%n", worst);
+    }
+
+    /** A forward kernel under test: y = conv(x, w) + bias (bias may be null) on par's threads. */
+    interface Forward {
+        void run(Parallel par, Conv2dShape s, float[] x, float[] w, float[] bias, float[] y);
+    }
+
+    /**
+     * kernel against ReferenceBackend on shapes, with and without bias, on one and three threads, every output
+     * written (y starts as NaN); returns the largest difference.
+     */
+    static double forwardAgainstReference(String name, List<Conv2dShape> shapes, Forward kernel) {
         double worst = 0;
         for (int threads : new int[]{1, 3}) {
             Parallel par = new Parallel(threads);
-            for (Conv2dShape s : shapes()) {
+            for (Conv2dShape s : shapes) {
                 float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
                 float[] expected = new float[s.outputSize()], actual = new float[s.outputSize()];
                 double tol = 1e-4 * Math.sqrt(s.c() * 9);
-                R.conv2dForward(s, R.upload(x), R.upload(w), R.upload(b), HeapStorage.ofFloats(R, expected));
-                java.util.Arrays.fill(actual, Float.NaN);
-                Winograd.forward(par, s, x, w, b, actual);
-                worst = Math.max(worst, assertClose("winograd forward " + s, expected, actual, tol, 1e-4));
-                R.conv2dForward(s, R.upload(x), R.upload(w), null, HeapStorage.ofFloats(R, expected));
-                Winograd.forward(par, s, x, w, null, actual);
-                worst = Math.max(worst, assertClose("winograd forward, no bias " + s, expected, actual, tol, 1e-4));
+                for (float[] bias : new float[][]{b, null}) {
+                    R.conv2dForward(s, R.upload(x), R.upload(w), bias == null ? null : R.upload(bias), HeapStorage.ofFloats(R, expected));
+                    java.util.Arrays.fill(actual, Float.NaN);
+                    kernel.run(par, s, x, w, bias, actual);
+                    String what = name + (bias == null ? ", no bias " : " ") + s + " on " + threads + " threads";
+                    worst = Math.max(worst, assertClose(what, expected, actual, tol, 1e-4));
+                }
             }
         }
-        System.out.printf("Winograd F(2x2,3x3) forward: largest difference from ReferenceBackend %.3g%n", worst);
+        return worst;
     }
 
     @Test
