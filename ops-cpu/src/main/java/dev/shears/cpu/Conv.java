@@ -354,12 +354,13 @@ final class Conv {
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
         ForwardKernel kernel = forwardKernel(par, simd, s);
-        if (kernel == ForwardKernel.WINOGRAD && Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2) {
+        boolean tilesArePools = Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2;   // each 2×2 tile one window
+        if (kernel == ForwardKernel.WINOGRAD && tilesArePools) {
             Winograd.forwardMaxPool(par, s, x, w, bias, relu, y);
             return true;
         }
-        if (kernel == ForwardKernel.WINOGRAD_IMAGES && Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2) {
-            WinogradImages.forward(par, s, x, w, bias, true, relu ? Epilogue.RELU : Epilogue.NONE, y);   // a tile is a pooling window here too
+        if (kernel == ForwardKernel.WINOGRAD_IMAGES && tilesArePools) {
+            WinogradImages.forward(par, s, x, w, bias, true, relu ? Epilogue.RELU : Epilogue.NONE, y);
             return true;
         }
         if (kernel == ForwardKernel.WINOGRAD || kernel == ForwardKernel.WINOGRAD_IMAGES || kernel == ForwardKernel.DIRECT) {
