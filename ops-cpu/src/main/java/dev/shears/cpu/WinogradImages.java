@@ -128,11 +128,11 @@ final class WinogradImages {
     }
 
     /** Per-thread buffers: the group's images and outputs, a band's V and M, U, the row offsets, a 16 × 16 block. */
-    private static final class Scratch {
+    static final class Scratch {
+        final float[] tile = new float[L * L];
         float[] xg = new float[0], v = new float[0], m = new float[0], u = new float[0], yg = new float[0];
         final float[] g = new float[12];
         int[] rowOff = new int[0];
-        final float[] tile = new float[L * L];
 
         float[] xg(int n) { return xg.length >= n ? xg : (xg = new float[n]); }
         float[] v(int n) { return v.length >= n ? v : (v = new float[n]); }
@@ -142,37 +142,16 @@ final class WinogradImages {
         int[] rowOff(int n) { return rowOff.length >= n ? rowOff : (rowOff = new int[n]); }
     }
 
-    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+    static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     /** Images 16·g to 16·g + 15 (those below N). */
     private static void group(Conv2dShape s, float[] x, float[] u, float[] bias, boolean pooled, Conv.Epilogue epi, float[] y, int g) {
-        int C = s.c(), K = s.k(), H = s.h(), W = s.w(), padH = s.padH(), padW = s.padW();
-        int hp = H + 2 * padH, wp = W + 2 * padW, tilesH = s.p() / 2, tilesW = s.q() / 2;
-        int n0 = g * L, images = Math.min(L, s.n() - n0);
+        int C = s.c(), K = s.k(), hp = s.h() + 2 * s.padH(), wp = s.w() + 2 * s.padW(), tilesH = s.p() / 2, tilesW = s.q() / 2;
+        int n0 = g * L, images = Math.min(L, s.n() - n0), outPlane = pooled ? tilesH * tilesW : s.p() * s.q();
         Scratch sc = SCRATCH.get();
-        int chw = C * H * W, outPlane = pooled ? tilesH * tilesW : s.p() * s.q();
-
-        // the group, padded, images in the lanes: zero halo rows and columns, each row of 16 images transposed
         float[] xg = sc.xg(C * hp * wp * L);
-        FloatVector zero = FloatVector.zero(S);
-        for (int c = 0; c < C; c++)
-            for (int h = 0; h < hp; h++) {
-                int o = (c * hp + h) * wp * L, xh = h - padH;
-                if (xh < 0 || xh >= H) {
-                    for (int w = 0; w < wp; w++) zero.intoArray(xg, o + w * L);
-                    continue;
-                }
-                for (int w = 0; w < padW; w++) { zero.intoArray(xg, o + w * L); zero.intoArray(xg, o + (padW + W + w) * L); }
-                float[] t = sc.tile;
-                for (int w0 = 0; w0 < W; w0 += L) {   // L columns at a time
-                    VectorMask<Float> columns = S.indexInRange(w0, W);
-                    for (int i = 0; i < L; i++)
-                        (i < images ? FloatVector.fromArray(S, x, (n0 + i) * chw + (c * H + xh) * W + w0, columns) : zero).intoArray(t, i * L);
-                    transpose(t, 0, t);
-                    for (int w = 0; w < Math.min(L, W - w0); w++) FloatVector.fromArray(S, t, w * L).intoArray(xg, o + (padW + w0 + w) * L);
-                }
-            }
-        float[] yg = sc.yg(K * outPlane * L + L * L);   // the group's outputs, images in the lanes (L rows to spare for the last block)
+        intoLanes(s, x, n0, images, xg, sc.tile);
+        float[] yg = sc.yg(K * outPlane * L);   // the group's outputs, images in the lanes
         int bandMax = bandTiles(s);
         float[] v = sc.v(16 * C * bandMax * L), m = sc.m(16 * K * bandMax * L);
         int[] rowOff = sc.rowOff(C);
@@ -184,47 +163,113 @@ final class WinogradImages {
             }
             for (int xi = 0; xi < 16; xi++)
                 Conv.forwardSmall(0, K, C, cols, v, xi * C * cols, rowOff, u, xi * K * C, null, m, xi * K * cols);
+            // the ReLU here where nothing is added first (it commutes with the transpose out), else in outOfLanes
+            float floor = epi.relu && !epi.add ? 0f : Float.NEGATIVE_INFINITY;
             for (int k = 0; k < K; k++) {
                 float b = bias == null ? 0f : bias[k];
                 for (int t = 0; t < band; t++) {
                     int tile = t0 + t, ty = tile / tilesW, tx = tile % tilesW;
                     int at = k * outPlane + (pooled ? tile : 2 * ty * s.q() + 2 * tx);
-                    outputTile(m, (k * band + t) * L, K * cols, b, pooled, yg, at * L, s.q() * L);
+                    outputTile(m, (k * band + t) * L, K * cols, b, floor, pooled, yg, at * L, s.q() * L);
                 }
             }
         }
-        // each filter's outputs, 16 positions at a time, back to the images' rows of y through epi
-        float[] t = sc.tile;
+        outOfLanes(yg, K, outPlane, n0, images, epi.add ? epi : Conv.Epilogue.NONE, y, sc.tile);
+    }
+
+    /**
+     * xg[c][h][w][i] = x[n₀ + i, c, h − padH, w − padW] for the group's images (i &lt; images), 0 outside the
+     * image (a zero halo of padH rows and padW columns) and in the lanes past the last image: each row of the 16
+     * images goes through a {@link #transpose}, L columns at a time.
+     */
+    static void intoLanes(Conv2dShape s, float[] x, int n0, int images, float[] xg, float[] tile) {
+        int C = s.c(), H = s.h(), W = s.w(), padH = s.padH(), padW = s.padW(), hp = H + 2 * padH, wp = W + 2 * padW;
+        int chw = C * H * W;
+        FloatVector zero = FloatVector.zero(S);
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < hp; h++) {
+                int o = (c * hp + h) * wp * L, xh = h - padH;
+                if (xh < 0 || xh >= H) {
+                    for (int w = 0; w < wp; w++) zero.intoArray(xg, o + w * L);
+                    continue;
+                }
+                for (int w = 0; w < padW; w++) { zero.intoArray(xg, o + w * L); zero.intoArray(xg, o + (padW + W + w) * L); }
+                for (int w0 = 0; w0 < W; w0 += L) {   // L columns at a time
+                    int from = n0 * chw + (c * H + xh) * W + w0, to = o + (padW + w0) * L, columns = Math.min(L, W - w0);
+                    // a whole group, straight from x (the columns past W are the next row's: transposed into xg
+                    // positions that are overwritten or never read)
+                    if (images == L && from + (L - 1) * chw + L <= x.length) {
+                        transpose(x, from, chw, xg, to, L, columns);
+                        continue;
+                    }
+                    VectorMask<Float> valid = S.indexInRange(w0, W);   // a last group, or the batch's last row
+                    for (int i = 0; i < L; i++)
+                        (i < images ? FloatVector.fromArray(S, x, from + i * chw, valid) : zero).intoArray(tile, i * L);
+                    transpose(tile, 0, L, xg, to, L, columns);
+                }
+            }
+    }
+
+    /**
+     * y[n₀ + i, k, j] = yg[k][j][i] for the group's images (i &lt; images), k &lt; K, j &lt; plane, or with
+     * {@code shortcut}'s add (and ReLU) that value plus what y held: each filter's outputs, 16 positions at a
+     * time, through a {@link #transpose} back to the images' rows of y: straight from yg to y, except the
+     * plane's last positions (stored masked) and a shortcut's blocks, which go through a 16 × 16 buffer.
+     */
+    static void outOfLanes(float[] yg, int K, int plane, int n0, int images, Conv.Epilogue shortcut, float[] y, float[] tile) {
+        FloatVector zero = FloatVector.zero(S);
         for (int k = 0; k < K; k++)
-            for (int j0 = 0; j0 < outPlane; j0 += L) {
-                transpose(yg, (k * outPlane + j0) * L, t);
-                VectorMask<Float> positions = S.indexInRange(j0, outPlane);
+            for (int j0 = 0; j0 < plane; j0 += L) {
+                int from = (k * plane + j0) * L, to = (n0 * K + k) * plane + j0;
+                if (j0 + L <= plane && shortcut == Conv.Epilogue.NONE) {
+                    transpose(yg, from, L, y, to, K * plane, images);
+                    continue;
+                }
+                if (j0 + L <= plane) transpose(yg, from, L, tile, 0, L, L);
+                else {   // the last positions: the rows past the plane are copies of its last
+                    for (int i = 0; i < L; i++) FloatVector.fromArray(S, yg, from + Math.min(i, plane - 1 - j0) * L).intoArray(tile, i * L);
+                    transpose(tile, 0, L, tile, 0, L, L);
+                }
+                VectorMask<Float> positions = S.indexInRange(j0, plane);
                 for (int i = 0; i < images; i++) {
-                    int o = ((n0 + i) * K + k) * outPlane + j0;
-                    FloatVector r = FloatVector.fromArray(S, t, i * L);
-                    if (epi.add) r = r.add(FloatVector.fromArray(S, y, o, positions));
-                    if (epi.relu) r = r.max(zero);
+                    int o = to + i * K * plane;
+                    FloatVector r = FloatVector.fromArray(S, tile, i * L);
+                    if (shortcut.add) r = r.add(FloatVector.fromArray(S, y, o, positions));
+                    if (shortcut.relu) r = r.max(zero);
                     r.intoArray(y, o, positions);
                 }
             }
     }
 
     /**
-     * The 16 × 16 block at src[off] (row i at src[off + i·16]) transposed into dst (dst may be src at 0): for b = 8, 4, 2, 1, rows r and r + b (r's bit b
-     * clear) swap the b × b blocks off their diagonal, one two-vector permute per row ({@link #SWAP_LOW},
-     * {@link #SWAP_HIGH}), all 16 rows in registers (written out: C2 keeps vectors in registers only as named
-     * locals). One row of 16 images becomes 16 vectors of one value each. 16 gathers per row instead took
-     * about 35 cycles apiece, and the same stages through memory no less.
+     * The 16 × 16 block whose row i is src[sOff + i·sStride ...], transposed: its column j to
+     * dst[dOff + j·dStride ...], for j &lt; dRows. For b = 8, 4, 2, 1, rows r and r + b (r's bit b clear) swap the
+     * b × b blocks off their diagonal, one two-vector permute per row ({@link #SWAP_LOW}, {@link #SWAP_HIGH}), all
+     * 16 rows in registers (written out: C2 keeps vectors in registers only as named locals). Rows of 16 images
+     * become 16 vectors of one position each, and back.
+     * <p>It reads from and writes to the tensors themselves: copied through a 16 × 16 buffer on both sides, the
+     * transposes in and out took a quarter of a pruned conv2's 400 µs (batch 64, one thread). Whole vectors only:
+     * a caller with fewer rows or lanes than 16 goes through the buffer. With masks and a ReLU in this method, C2
+     * ran out of nodes compiling it in some JVMs and left its permutes to the Vector API's Java fallback. 16
+     * gathers per row instead took about 35 cycles apiece.
      */
-    private static void transpose(float[] src, int off, float[] dst) {
-        FloatVector r0 = FloatVector.fromArray(S, src, off); FloatVector r1 = FloatVector.fromArray(S, src, off + 1 * L);
-        FloatVector r2 = FloatVector.fromArray(S, src, off + 2 * L); FloatVector r3 = FloatVector.fromArray(S, src, off + 3 * L);
-        FloatVector r4 = FloatVector.fromArray(S, src, off + 4 * L); FloatVector r5 = FloatVector.fromArray(S, src, off + 5 * L);
-        FloatVector r6 = FloatVector.fromArray(S, src, off + 6 * L); FloatVector r7 = FloatVector.fromArray(S, src, off + 7 * L);
-        FloatVector r8 = FloatVector.fromArray(S, src, off + 8 * L); FloatVector r9 = FloatVector.fromArray(S, src, off + 9 * L);
-        FloatVector r10 = FloatVector.fromArray(S, src, off + 10 * L); FloatVector r11 = FloatVector.fromArray(S, src, off + 11 * L);
-        FloatVector r12 = FloatVector.fromArray(S, src, off + 12 * L); FloatVector r13 = FloatVector.fromArray(S, src, off + 13 * L);
-        FloatVector r14 = FloatVector.fromArray(S, src, off + 14 * L); FloatVector r15 = FloatVector.fromArray(S, src, off + 15 * L);
+    private static void transpose(float[] src, int sOff, int sStride, float[] dst, int dOff, int dStride, int dRows) {
+        FloatVector r0 = FloatVector.fromArray(S, src, sOff);
+        FloatVector r1 = FloatVector.fromArray(S, src, sOff + 1 * sStride);
+        FloatVector r2 = FloatVector.fromArray(S, src, sOff + 2 * sStride);
+        FloatVector r3 = FloatVector.fromArray(S, src, sOff + 3 * sStride);
+        FloatVector r4 = FloatVector.fromArray(S, src, sOff + 4 * sStride);
+        FloatVector r5 = FloatVector.fromArray(S, src, sOff + 5 * sStride);
+        FloatVector r6 = FloatVector.fromArray(S, src, sOff + 6 * sStride);
+        FloatVector r7 = FloatVector.fromArray(S, src, sOff + 7 * sStride);
+        FloatVector r8 = FloatVector.fromArray(S, src, sOff + 8 * sStride);
+        FloatVector r9 = FloatVector.fromArray(S, src, sOff + 9 * sStride);
+        FloatVector r10 = FloatVector.fromArray(S, src, sOff + 10 * sStride);
+        FloatVector r11 = FloatVector.fromArray(S, src, sOff + 11 * sStride);
+        FloatVector r12 = FloatVector.fromArray(S, src, sOff + 12 * sStride);
+        FloatVector r13 = FloatVector.fromArray(S, src, sOff + 13 * sStride);
+        FloatVector r14 = FloatVector.fromArray(S, src, sOff + 14 * sStride);
+        FloatVector r15 = FloatVector.fromArray(S, src, sOff + 15 * sStride);
         // b = 8
         FloatVector a0_0 = SWAP_LOW[0].selectFrom(r0, r8), b0_0 = SWAP_HIGH[0].selectFrom(r0, r8);
         FloatVector a0_1 = SWAP_LOW[0].selectFrom(r1, r9), b0_1 = SWAP_HIGH[0].selectFrom(r1, r9);
@@ -293,14 +338,14 @@ final class WinogradImages {
         r10 = a3_10; r11 = b3_10;
         r12 = a3_12; r13 = b3_12;
         r14 = a3_14; r15 = b3_14;
-        r0.intoArray(dst, 0); r1.intoArray(dst, 1 * L);
-        r2.intoArray(dst, 2 * L); r3.intoArray(dst, 3 * L);
-        r4.intoArray(dst, 4 * L); r5.intoArray(dst, 5 * L);
-        r6.intoArray(dst, 6 * L); r7.intoArray(dst, 7 * L);
-        r8.intoArray(dst, 8 * L); r9.intoArray(dst, 9 * L);
-        r10.intoArray(dst, 10 * L); r11.intoArray(dst, 11 * L);
-        r12.intoArray(dst, 12 * L); r13.intoArray(dst, 13 * L);
-        r14.intoArray(dst, 14 * L); r15.intoArray(dst, 15 * L);
+        if (0 < dRows) r0.intoArray(dst, dOff); if (1 < dRows) r1.intoArray(dst, dOff + 1 * dStride);
+        if (2 < dRows) r2.intoArray(dst, dOff + 2 * dStride); if (3 < dRows) r3.intoArray(dst, dOff + 3 * dStride);
+        if (4 < dRows) r4.intoArray(dst, dOff + 4 * dStride); if (5 < dRows) r5.intoArray(dst, dOff + 5 * dStride);
+        if (6 < dRows) r6.intoArray(dst, dOff + 6 * dStride); if (7 < dRows) r7.intoArray(dst, dOff + 7 * dStride);
+        if (8 < dRows) r8.intoArray(dst, dOff + 8 * dStride); if (9 < dRows) r9.intoArray(dst, dOff + 9 * dStride);
+        if (10 < dRows) r10.intoArray(dst, dOff + 10 * dStride); if (11 < dRows) r11.intoArray(dst, dOff + 11 * dStride);
+        if (12 < dRows) r12.intoArray(dst, dOff + 12 * dStride); if (13 < dRows) r13.intoArray(dst, dOff + 13 * dStride);
+        if (14 < dRows) r14.intoArray(dst, dOff + 14 * dStride); if (15 < dRows) r15.intoArray(dst, dOff + 15 * dStride);
     }
 
     /**
@@ -361,11 +406,11 @@ final class WinogradImages {
 
     /**
      * One tile of one filter from its 16 products at m[mOff + ξ·stride]: the 2×2 outputs Aᵀ · M · A + b, or with
-     * {@code pooled} their max + b, into the group's outputs at yg[at] (and,
-     * unpooled, at + L, at + row, at + row + L). (Scattered straight into y instead, C2 left the scatters to the
+     * {@code pooled} their max + b, each then max(·, floor) (0: a ReLU; −∞: none), into the group's outputs at
+     * yg[at] (and, unpooled, at + L, at + row, at + row + L). (Scattered straight into y instead, C2 left the scatters to the
      * Vector API's Java fallback in VectorFallbackTest's probe.)
      */
-    private static void outputTile(float[] m, int mOff, int stride, float b, boolean pooled, float[] yg, int at, int row) {
+    private static void outputTile(float[] m, int mOff, int stride, float b, float floor, boolean pooled, float[] yg, int at, int row) {
         // Aᵀ rows: [1 1 1 0], [0 1 −1 −1]; s_aj = (Aᵀ · M)[a][j], M[i][j] at m[mOff + (4i + j)·stride]
         // (written out, not a helper returning vectors: C2 may box those)
         FloatVector m0 = FloatVector.fromArray(S, m, mOff), m1 = FloatVector.fromArray(S, m, mOff + stride);
@@ -380,13 +425,13 @@ final class WinogradImages {
         FloatVector s10 = m4.sub(m8).sub(m12), s11 = m5.sub(m9).sub(m13), s12 = m6.sub(m10).sub(m14), s13 = m7.sub(m11).sub(m15);
         FloatVector y00 = s00.add(s01).add(s02), y01 = s01.sub(s02).sub(s03);
         FloatVector y10 = s10.add(s11).add(s12), y11 = s11.sub(s12).sub(s13);
-        FloatVector bias = FloatVector.broadcast(S, b);
+        FloatVector bias = FloatVector.broadcast(S, b), low = FloatVector.broadcast(S, floor);
         if (pooled) {
-            FloatVector p = y00.max(y01).max(y10.max(y11)).add(bias);
+            FloatVector p = y00.max(y01).max(y10.max(y11)).add(bias).max(low);
             p.intoArray(yg, at);
             return;
         }
-        y00 = y00.add(bias); y01 = y01.add(bias); y10 = y10.add(bias); y11 = y11.add(bias);
+        y00 = y00.add(bias).max(low); y01 = y01.add(bias).max(low); y10 = y10.add(bias).max(low); y11 = y11.add(bias).max(low);
         y00.intoArray(yg, at);
         y01.intoArray(yg, at + L);
         y10.intoArray(yg, at + row);
