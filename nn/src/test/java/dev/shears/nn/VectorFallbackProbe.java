@@ -184,7 +184,7 @@ public final class VectorFallbackProbe {
 
     /**
      * Training steps of the full and a pruned SimpleCNN (the pruned one at batch 8 and 32), inference at batch 1,
-     * 8 and (pruned) 32, every element-wise op.
+     * 8 and 32, every element-wise op.
      */
     private void round() {
         fullTrainer.step(x, labels, 1, 28, 28);
@@ -195,7 +195,7 @@ public final class VectorFallbackProbe {
             try (GradMode g = GradMode.off(); TensorScope s = TensorScope.open()) {
                 m.forward(Tensor.of(x, 8, 1, 28, 28)).toArray();   // the fused inference path
                 m.forward(Tensor.of(Arrays.copyOf(x, 784), 1, 1, 28, 28)).toArray();
-                if (m == pruned) m.forward(Tensor.of(x32, 32, 1, 28, 28)).toArray();
+                m.forward(Tensor.of(x32, 32, 1, 28, 28)).toArray();   // conv1 in DirectImages, the pruned conv2 in WinogradImages
             }
             m.train();
         }

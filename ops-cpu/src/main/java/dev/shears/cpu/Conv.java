@@ -371,6 +371,10 @@ final class Conv {
             return true;
         }
         if (kernel != ForwardKernel.SMALL || !Pool.fast2x2(simd, p)) return false;
+        if (DirectImages.wins(par, simd, s, p)) {
+            DirectImages.forwardMaxPool(par, s, x, w, bias, relu, y);
+            return true;
+        }
         forwardSmallImages(par, s, x, w, bias, y, p, relu ? Epilogue.RELU : Epilogue.NONE);
         return true;
     }

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * conv2dMaxPool2dForward (the small convolution pooled image by image, Winograd pooled band by band, WinogradImages
- * tile by tile, with and
+ * tile by tile, DirectImages window by window, with and
  * without its ReLU) against the reference backend's ops, and bit for bit against the CPU backend's own convolution, pooling and ReLU, on
  * odd shapes.
  */
@@ -41,7 +41,10 @@ class ConvPoolFusedTest {
             new Conv2dShape(1, 16, 30, 6, 24, 3, 3, 1, 1, 2, 2),     // padding 2: a larger output; tall, so several bands
             // WinogradImages (7 ≤ C·K / (C + K) < 12, a group of 16 images per thread), each tile one pooling window:
             new Conv2dShape(48, 14, 14, 14, 15, 3, 3, 1, 1, 1, 1),   // the demo's pruned conv2
-            new Conv2dShape(37, 10, 12, 8, 30, 3, 3, 1, 1, 1, 1)};   // H ≠ W, a partial last group
+            new Conv2dShape(37, 10, 12, 8, 30, 3, 3, 1, 1, 1, 1),    // H ≠ W, a partial last group
+            // DirectImages (one channel, 3×3, a group of 16 images per thread), each window pooled in registers:
+            new Conv2dShape(48, 1, 28, 28, 14, 3, 3, 1, 1, 1, 1),    // the demo's pruned conv1
+            new Conv2dShape(37, 1, 9, 11, 5, 3, 3, 1, 1, 2, 0)};     // 11 × 9 out (the last row and column dropped), a partial group
 
     @Test
     void matchesConvolutionThenPooling() {
