@@ -251,6 +251,20 @@ public interface Backend {
     }
 
     /**
+     * Two {@link #conv2dMaxPool2dForward} blocks in a row, the second reading the first's output: mid = the first
+     * block of x, then y = the second block of mid. {@code mid} (p1.outputSize() floats) is the backend's scratch:
+     * it may keep the values between the two blocks in a layout of its own and leave mid unwritten (the CPU
+     * backend does for a gray image's first convolution followed by a narrow one: images in the vector lanes from
+     * one to the other). The default runs the two blocks.
+     */
+    default void conv2dMaxPool2dPairForward(Conv2dShape s1, Pool2dShape p1, boolean relu1, Storage x, Storage w1, Storage b1,
+                                            Conv2dShape s2, Pool2dShape p2, boolean relu2, Storage w2, Storage b2,
+                                            Storage mid, Storage y) {
+        conv2dMaxPool2dForward(s1, p1, relu1, x, w1, b1, mid);
+        conv2dMaxPool2dForward(s2, p2, relu2, mid, w2, b2, y);
+    }
+
+    /**
      * y = conv2d(x, w) + bias, then with {@code add} plus what y held before (a residual block's shortcut:
      * (conv + bias) + y, in that order), then with {@code relu} max(y, 0): a convolution with the element-wise
      * ops that follow it in inference. A backend may apply them while the convolution's outputs are in its

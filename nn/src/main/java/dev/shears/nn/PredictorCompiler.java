@@ -25,7 +25,9 @@ import java.util.function.IntUnaryOperator;
  *       result where a kernel allows (Conv2d → BatchNorm2d folded, then ReLU, then MaxPool2d, or instead an
  *       Add of an earlier value, a residual shortcut, then ReLU; ReLU → MaxPool2d as pooling then ReLU; a
  *       ReLU after any other step in place on its output). Flatten, Identity and
- *       Dropout (evaluation: the identity) become no step at all: their value is their input's buffer;</li>
+ *       Dropout (evaluation: the identity) become no step at all: their value is their input's buffer. Two
+ *       pooled convolutions in a row, the second alone reading the first, then become one step
+ *       ({@link #pairConvolutions});</li>
  *   <li>buffers: walking the steps in order, each output takes a free buffer (the smallest that fits,
  *       else the largest, grown) and a value's buffer is freed after its last reader; a ReLU or an Add
  *       writes over an input that nothing reads afterwards. The model's output is never freed.</li>
@@ -38,8 +40,17 @@ final class PredictorCompiler {
     /** A leaf layer applied to values; layer i writes value i + 1. */
     private record Layer(String name, Module module, int[] in) {}
 
-    /** A step before its buffers are known: what it reads and writes, and how to make it given value → buffer. */
-    private record Planned(String label, int[] reads, int writes, int[] inPlace, Function<IntUnaryOperator, Step> make) {}
+    /**
+     * A step before its buffers are known: what it reads and writes, and how to make it given value → buffer;
+     * temps: values that live only during the step (a buffer each, free again after it); pooledConv: a pooled
+     * convolution reading reads[0] and nothing else ({@link #pairConvolutions}).
+     */
+    private record Planned(String label, int[] reads, int writes, int[] inPlace, Function<IntUnaryOperator, Step> make,
+                           int[] temps, boolean pooledConv) {
+        Planned(String label, int[] reads, int writes, int[] inPlace, Function<IntUnaryOperator, Step> make) {
+            this(label, reads, writes, inPlace, make, NONE, false);
+        }
+    }
 
     private static final int[] NONE = {};
 
@@ -104,6 +115,7 @@ final class PredictorCompiler {
         readers[output]++;                       // the output is read by the caller: nothing fuses it away
         taken = new boolean[layers.size()];
         for (int i = 0; i < layers.size(); i++) if (!taken[i]) compile(i);
+        pairConvolutions();
         assignBuffers();
         outputShape = shapes[output];
         return this;
@@ -274,7 +286,23 @@ final class PredictorCompiler {
         boolean re = relu;
         planned.add(new Planned(label(i), sc < 0 ? new int[]{x} : new int[]{x, sc}, out, sc < 0 ? NONE : new int[]{sc},
                 buf -> new PredictorSteps.Conv(buf.applyAsInt(x), buf.applyAsInt(out), convShapes, ps, re,
-                        sc < 0 ? -1 : buf.applyAsInt(sc), outSize, wS, bS)));
+                        sc < 0 ? -1 : buf.applyAsInt(sc), outSize, wS, bS), NONE, ps != null));
+    }
+
+    /**
+     * Two pooled convolutions in a row, the second alone reading the first's output, become one step
+     * ({@link PredictorSteps.ConvPair}, {@link Backend#conv2dMaxPool2dPairForward}), so that the backend may keep
+     * the values between them in a layout of its own; the first's output becomes the step's temporary.
+     */
+    private void pairConvolutions() {
+        for (int s = 0; s + 1 < planned.size(); s++) {
+            Planned a = planned.get(s), b = planned.get(s + 1);
+            if (!a.pooledConv || !b.pooledConv || b.reads[0] != a.writes || readers[a.writes] != 1) continue;
+            planned.set(s, new Planned(a.label + "+" + b.label, a.reads, b.writes, NONE,
+                    buf -> new PredictorSteps.ConvPair((PredictorSteps.Conv) a.make.apply(buf), (PredictorSteps.Conv) b.make.apply(buf)),
+                    new int[]{a.writes}, false));
+            planned.remove(s + 1);
+        }
     }
 
     /**
@@ -462,9 +490,11 @@ final class PredictorCompiler {
             for (int v : p.inPlace)
                 if (kept < 0 && last[alias[v]] == s) kept = alias[v];   // never the output's: its last is MAX_VALUE
             buffer[p.writes] = kept >= 0 ? buffer[kept] : allocate(free, len);
+            for (int t : p.temps) buffer[t] = allocate(free, size(shapes[t]) * maxBatch);   // none of the step's own
             for (int v : Arrays.stream(p.reads).map(u -> alias[u]).distinct().toArray())
                 if (v != kept && last[v] == s) free.add(buffer[v]);
             if (last[p.writes] == s && p.writes != alias[output]) free.add(buffer[p.writes]);
+            for (int t : p.temps) free.add(buffer[t]);
         }
         IntUnaryOperator bufferOf = v -> buffer[alias[v]];
         for (Planned p : planned) {

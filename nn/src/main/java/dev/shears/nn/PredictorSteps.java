@@ -40,6 +40,17 @@ final class PredictorSteps {
         }
     }
 
+    /**
+     * Two pooled convolutions in a row, the second reading the first's output (first.out, a buffer for this step
+     * only, which the backend may leave unwritten: {@link Backend#conv2dMaxPool2dPairForward}).
+     */
+    record ConvPair(Conv first, Conv second) implements Step {
+        @Override public void run(Backend b, Storage[] buf, int n) {
+            b.conv2dMaxPool2dPairForward(first.shape()[n - 1], first.pool()[n - 1], first.relu(), buf[first.in()], first.w(), first.bias(),
+                    second.shape()[n - 1], second.pool()[n - 1], second.relu(), second.w(), second.bias(), buf[first.out()], buf[second.out()]);
+        }
+    }
+
     /** Max-pooling, then ReLU if asked (a ReLU before a pooling moves after it: max is monotone). */
     record MaxPool(int in, int out, Pool2dShape[] shape, boolean relu, int outSize) implements Step {
         @Override public void run(Backend b, Storage[] buf, int n) {

@@ -102,6 +102,23 @@ class PredictorTest {
         }
     }
 
+    /**
+     * A pruned SimpleCNN's two convolution blocks are one step (the backend may keep the values between them in a
+     * layout of its own: on the CPU at 16 images per thread, images in the vector lanes), with the same bits as
+     * the model's own inference pass, which runs them one by one; at batch 1, 37 (a partial group of 16) and 48.
+     */
+    @Test
+    void consecutivePooledConvolutionsAreOneStep() {
+        Sequential model = SimpleCNN.create(14, 15, 128, 7);
+        randomiseBatchNorms(model, 12);
+        try (Predictor p = Predictor.of(model, 48, DIGIT)) {
+            assertTrue(p.toString().contains("conv1+bn1+relu1+pool1+conv2+bn2+relu2+pool2 → fc1+relu3 → fc2"), p.toString());
+            float[] images = Tensor.randn(5, 48 * 28 * 28).toArray();
+            for (int n : new int[]{1, 37, 48})
+                assertArrayEquals(forward(model, images, n, DIGIT), predict(p, images, n), "batch " + n);
+        }
+    }
+
     /** No BatchNorm after a convolution, a strided unbiased one, a padded overlapping pool, a BatchNorm on its own. */
     private static Sequential oddModel(long seed) {
         Random init = new Random(seed);

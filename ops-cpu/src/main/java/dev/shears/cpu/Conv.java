@@ -380,6 +380,24 @@ final class Conv {
     }
 
     /**
+     * Two pooled convolutions in a row (see {@link dev.shears.core.Backend#conv2dMaxPool2dPairForward}) without the
+     * values between them leaving the lanes, where the first takes {@link DirectImages} and the second
+     * {@link WinogradImages} with its tiles as pooling windows (a pruned SimpleCNN's conv1 and conv2 at batch
+     * 16·threads and more): {@link WinogradImages#forwardPair}, the same bits as the two blocks one after the
+     * other. Returns false (y untouched) for any other pair.
+     */
+    static boolean forwardMaxPoolPair(Parallel par, boolean simd, Conv2dShape s1, Pool2dShape p1, boolean relu1, float[] x,
+                                      float[] w1, float[] b1, Conv2dShape s2, Pool2dShape p2, boolean relu2, float[] w2,
+                                      float[] b2, float[] y) {
+        boolean chained = s2.n() == s1.n() && s2.c() == s1.k() && s2.h() == p1.p() && s2.w() == p1.q();
+        boolean tilesArePools = Pool.fast2x2(simd, p2) && p2.p() == s2.p() / 2 && p2.q() == s2.q() / 2;
+        if (!chained || !tilesArePools || !DirectImages.wins(par, simd, s1, p1)
+                || forwardKernel(par, simd, s2) != ForwardKernel.WINOGRAD_IMAGES) return false;
+        WinogradImages.forwardPair(par, s1, x, w1, b1, relu1, s2, w2, b2, relu2, y);
+        return true;
+    }
+
+    /**
      * A per-calling-thread buffer for a whole batch's convolution output before {@link #forwardMaxPool} pools
      * it, kept for the next call (a training step's conv2 at batch 64: 3.1 MiB).
      */

@@ -136,6 +136,14 @@ public final class CpuBackend implements Backend {
             Backend.super.conv2dMaxPool2dForward(s, p, relu, x, w, bias, y);
     }
 
+    @Override public void conv2dMaxPool2dPairForward(Conv2dShape s1, Pool2dShape p1, boolean relu1, Storage x, Storage w1, Storage b1,
+                                                     Conv2dShape s2, Pool2dShape p2, boolean relu2, Storage w2, Storage b2,
+                                                     Storage mid, Storage y) {
+        if (!Conv.forwardMaxPoolPair(par, simd, s1, p1, relu1, floats(x), floats(w1), b1 == null ? null : floats(b1),
+                s2, p2, relu2, floats(w2), b2 == null ? null : floats(b2), floats(y)))
+            Backend.super.conv2dMaxPool2dPairForward(s1, p1, relu1, x, w1, b1, s2, p2, relu2, w2, b2, mid, y);
+    }
+
     @Override public void conv2dAddReluForward(Conv2dShape s, boolean add, boolean relu, Storage x, Storage w, Storage bias, Storage y) {
         if (s.groups() > 1 || !Conv.forwardEpilogue(par, simd, s, Conv.Epilogue.of(add, relu), floats(x), floats(w),
                 bias == null ? null : floats(bias), floats(y)))

@@ -51,13 +51,24 @@ final class DirectImages {
 
     /** Images 16·g to 16·g + 15 (those below N). */
     private static void group(Conv2dShape s, float[] x, float[] w, float[] bias, boolean relu, float[] y, int g) {
-        int K = s.k(), hp = s.h() + 2 * s.padH(), wp = s.w() + 2 * s.padW();
-        int pooledH = s.p() / 2, pooledW = s.q() / 2, plane = pooledH * pooledW, row = wp * L;
+        int K = s.k(), pooledW = s.q() / 2, plane = s.p() / 2 * pooledW;
         int n0 = g * L, images = Math.min(L, s.n() - n0);
         WinogradImages.Scratch sc = WinogradImages.SCRATCH.get();
-        float[] xg = sc.xg(hp * row);
+        float[] xg = sc.xg((s.h() + 2 * s.padH()) * (s.w() + 2 * s.padW()) * L);
         WinogradImages.intoLanes(s, x, n0, images, xg, sc.tile);
         float[] yg = sc.yg(K * plane * L);
+        pooled(s, xg, w, bias, relu, yg, 0, plane * L, pooledW * L);
+        WinogradImages.outOfLanes(yg, K, plane, n0, images, Conv.Epilogue.NONE, y, sc.tile);
+    }
+
+    /**
+     * The pooled outputs of a group whose input is xg (images in the lanes, padded: {@link WinogradImages#intoLanes}),
+     * images in the lanes: filter k's window (u, v) at out[at + k·kStride + u·uStride + v·L]. Packed
+     * (kStride = plane·L, uStride = pooledW·L) for the way back to NCHW, or into the padded input of a next
+     * convolution ({@link WinogradImages#forwardPair}).
+     */
+    static void pooled(Conv2dShape s, float[] xg, float[] w, float[] bias, boolean relu, float[] out, int at, int kStride, int uStride) {
+        int K = s.k(), row = (s.w() + 2 * s.padW()) * L, pooledH = s.p() / 2, pooledW = s.q() / 2;
         FloatVector low = FloatVector.broadcast(S, relu ? 0f : Float.NEGATIVE_INFINITY);   // the ReLU, or none: max(v, −∞) = v
         for (int k = 0; k < K; k++) {
             FloatVector b = FloatVector.broadcast(S, bias == null ? 0f : bias[k]);
@@ -91,9 +102,8 @@ final class DirectImages {
                     a10 = x0.fma(w6, a10); a11 = x1.fma(w6, a11);
                     a10 = x1.fma(w7, a10); a11 = x2.fma(w7, a11);
                     a10 = x2.fma(w8, a10); a11 = x3.fma(w8, a11);
-                    a00.max(a01).max(a10.max(a11)).max(low).intoArray(yg, (k * plane + u * pooledW + v) * L);
+                    a00.max(a01).max(a10.max(a11)).max(low).intoArray(out, at + k * kStride + u * uStride + v * L);
                 }
         }
-        WinogradImages.outOfLanes(yg, K, plane, n0, images, Conv.Epilogue.NONE, y, sc.tile);
     }
 }

@@ -127,14 +127,18 @@ final class WinogradImages {
         return u;
     }
 
-    /** Per-thread buffers: the group's images and outputs, a band's V and M, U, the row offsets, a 16 × 16 block. */
+    /**
+     * Per-thread buffers: the group's images and outputs, a band's V and M, U, the row offsets, a 16 × 16 block;
+     * a pair's first input ({@link #forwardPair}).
+     */
     static final class Scratch {
         final float[] tile = new float[L * L];
-        float[] xg = new float[0], v = new float[0], m = new float[0], u = new float[0], yg = new float[0];
+        float[] xg = new float[0], v = new float[0], m = new float[0], u = new float[0], yg = new float[0], first = new float[0];
         final float[] g = new float[12];
         int[] rowOff = new int[0];
 
         float[] xg(int n) { return xg.length >= n ? xg : (xg = new float[n]); }
+        float[] first(int n) { return first.length >= n ? first : (first = new float[n]); }
         float[] v(int n) { return v.length >= n ? v : (v = new float[n]); }
         float[] m(int n) { return m.length >= n ? m : (m = new float[n]); }
         float[] u(int n) { return u.length >= n ? u : (u = new float[n]); }
@@ -146,11 +150,61 @@ final class WinogradImages {
 
     /** Images 16·g to 16·g + 15 (those below N). */
     private static void group(Conv2dShape s, float[] x, float[] u, float[] bias, boolean pooled, Conv.Epilogue epi, float[] y, int g) {
-        int C = s.c(), K = s.k(), hp = s.h() + 2 * s.padH(), wp = s.w() + 2 * s.padW(), tilesH = s.p() / 2, tilesW = s.q() / 2;
-        int n0 = g * L, images = Math.min(L, s.n() - n0), outPlane = pooled ? tilesH * tilesW : s.p() * s.q();
+        int n0 = g * L, images = Math.min(L, s.n() - n0);
         Scratch sc = SCRATCH.get();
-        float[] xg = sc.xg(C * hp * wp * L);
+        float[] xg = sc.xg(s.c() * (s.h() + 2 * s.padH()) * (s.w() + 2 * s.padW()) * L);
         intoLanes(s, x, n0, images, xg, sc.tile);
+        fromLanes(s, xg, u, bias, pooled, epi, y, n0, images, sc);
+    }
+
+    /**
+     * y = a first convolution (s1: {@link DirectImages}) with its pool, then this kernel's pooled convolution (s2) of
+     * that, group by group, the values between them never leaving the lanes: the first's pooled outputs go straight
+     * into the padded input of the second, instead of out to NCHW and back in through two transposes per block
+     * (with a pruned SimpleCNN, as much data as the images themselves, 14 times over). The same bits as
+     * {@link DirectImages#forwardMaxPool} then {@link #forward} pooled.
+     */
+    static void forwardPair(Parallel par, Conv2dShape s1, float[] x, float[] w1, float[] b1, boolean relu1,
+                            Conv2dShape s2, float[] w2, float[] b2, boolean relu2, float[] y) {
+        float[] u = weights(s2, w2, SCRATCH.get());
+        Conv.Epilogue epi = relu2 ? Conv.Epilogue.RELU : Conv.Epilogue.NONE;
+        int groups = (s1.n() + L - 1) / L;
+        par.parallelFor(0, groups, (lo, hi) -> {
+            for (int g = lo; g < hi; g++) {
+                int n0 = g * L, images = Math.min(L, s1.n() - n0);
+                Scratch sc = SCRATCH.get();
+                float[] first = sc.first((s1.h() + 2 * s1.padH()) * (s1.w() + 2 * s1.padW()) * L);
+                intoLanes(s1, x, n0, images, first, sc.tile);
+                int C = s2.c(), H = s2.h(), W = s2.w(), padH = s2.padH(), padW = s2.padW(), hp = H + 2 * padH, wp = W + 2 * padW;
+                float[] xg = sc.xg(C * hp * wp * L);
+                zeroHalo(xg, C, H, W, padH, padW);
+                DirectImages.pooled(s1, first, w1, b1, relu1, xg, (padH * wp + padW) * L, hp * wp * L, wp * L);
+                fromLanes(s2, xg, u, b2, true, epi, y, n0, images, sc);
+            }
+        });
+    }
+
+    /** Zeros in xg's padding (images in the lanes, C planes of H × W inside a halo of padH rows and padW columns). */
+    private static void zeroHalo(float[] xg, int C, int H, int W, int padH, int padW) {
+        int hp = H + 2 * padH, wp = W + 2 * padW;
+        FloatVector zero = FloatVector.zero(S);
+        for (int c = 0; c < C; c++)
+            for (int h = 0; h < hp; h++) {
+                int o = (c * hp + h) * wp * L;
+                boolean halo = h < padH || h >= padH + H;
+                for (int w = 0; w < wp; w++)
+                    if (halo || w < padW || w >= padW + W) zero.intoArray(xg, o + w * L);
+            }
+    }
+
+    /**
+     * The convolution (and pool, and epi) of the group of images n₀ to n₀ + images − 1 whose input is xg (images in
+     * the lanes, padded: {@link #intoLanes}), into y.
+     */
+    private static void fromLanes(Conv2dShape s, float[] xg, float[] u, float[] bias, boolean pooled, Conv.Epilogue epi,
+                                  float[] y, int n0, int images, Scratch sc) {
+        int C = s.c(), K = s.k(), hp = s.h() + 2 * s.padH(), wp = s.w() + 2 * s.padW(), tilesH = s.p() / 2, tilesW = s.q() / 2;
+        int outPlane = pooled ? tilesH * tilesW : s.p() * s.q();
         float[] yg = sc.yg(K * outPlane * L);   // the group's outputs, images in the lanes
         int bandMax = bandTiles(s);
         float[] v = sc.v(16 * C * bandMax * L), m = sc.m(16 * K * bandMax * L);

@@ -13,6 +13,7 @@ import static dev.shears.core.testing.Close.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
@@ -86,6 +87,47 @@ class WinogradImagesTest {
                 assertArrayEquals(expected, actual, 0f, epi + ", " + s);
             }
     }
+
+    /**
+     * A pooled first convolution (DirectImages) and a pooled one of this kernel, fused: the same bits as the two
+     * blocks one after the other, on one to three threads; and the pairs it refuses (y untouched).
+     */
+    @Test
+    void pairIsTheTwoBlocksOneAfterTheOther() {
+        assumeTrue(WinogradImages.L == 16, "the kernel runs with 16 lanes only");
+        Conv2dShape[][] pairs = {
+                {new Conv2dShape(48, 1, 28, 28, 14, 3, 3, 1, 1, 1, 1), new Conv2dShape(48, 14, 14, 14, 15, 3, 3, 1, 1, 1, 1)},   // the demo's
+                {new Conv2dShape(37, 1, 23, 30, 21, 3, 3, 1, 1, 2, 0), new Conv2dShape(37, 21, 12, 14, 27, 3, 3, 1, 1, 1, 2)}};  // 25 × 28 pooled (a row dropped), H ≠ W, a partial group
+        for (int threads = 1; threads <= 3; threads++) {
+            Parallel par = new Parallel(threads);
+            for (Conv2dShape[] pair : pairs)
+                for (boolean relu : new boolean[]{false, true}) {
+                    Conv2dShape s1 = pair[0], s2 = pair[1];
+                    Pool2dShape p1 = pool(s1), p2 = pool(s2);
+                    float[] x = random(14, s1.inputSize()), w1 = random(15, s1.weightSize()), b1 = random(16, s1.k());
+                    float[] w2 = random(17, s2.weightSize()), b2 = random(18, s2.k());
+                    float[] mid = new float[p1.outputSize()], expected = new float[p2.outputSize()], actual = new float[p2.outputSize()];
+                    assertTrue(Conv.forwardMaxPool(par, true, s1, p1, relu, x, w1, b1, mid));
+                    assertTrue(Conv.forwardMaxPool(par, true, s2, p2, relu, mid, w2, b2, expected));
+                    Arrays.fill(actual, Float.NaN);
+                    assertTrue(Conv.forwardMaxPoolPair(par, true, s1, p1, relu, x, w1, b1, s2, p2, relu, w2, b2, actual));
+                    assertArrayEquals(expected, actual, 0f, s1 + " then " + s2 + ", relu " + relu + ", " + threads + " threads");
+                }
+        }
+        Parallel two = new Parallel(2);
+        Conv2dShape conv1 = pairs[0][0], conv2 = pairs[0][1], unpruned = new Conv2dShape(48, 32, 14, 14, 64, 3, 3, 1, 1, 1, 1);
+        float[] y = new float[pool(unpruned).outputSize()];
+        assertFalse(Conv.forwardMaxPoolPair(two, true, conv1, pool(conv1), true, new float[conv1.inputSize()], new float[conv1.weightSize()],
+                null, unpruned, pool(unpruned), true, new float[unpruned.weightSize()], null, y), "14 channels into 32");
+        Conv2dShape wide = new Conv2dShape(48, 1, 28, 28, 32, 3, 3, 1, 1, 1, 1);
+        assertFalse(Conv.forwardMaxPoolPair(two, true, wide, pool(wide), true, new float[wide.inputSize()], new float[wide.weightSize()],
+                null, unpruned, pool(unpruned), true, new float[unpruned.weightSize()], null, y), "a second convolution Winograd takes");
+        assertFalse(Conv.forwardMaxPoolPair(two, true, conv1, pool(conv1), true, new float[conv1.inputSize()], new float[conv1.weightSize()],
+                null, conv2, new Pool2dShape(48, 15, 14, 14, 3, 3, 2, 2, 0, 0), true, new float[conv2.weightSize()], null, y), "a 3×3 pool");
+        for (float v : y) assertEquals(0f, v, "untouched");
+    }
+
+    private static Pool2dShape pool(Conv2dShape s) { return new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0); }
 
     @Test
     void sameBitsOnAnyThreadCount() {
