@@ -354,7 +354,7 @@ final class Conv {
     static boolean forwardMaxPool(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p, boolean relu, float[] x,
                                   float[] w, float[] bias, float[] y) {
         ForwardKernel kernel = forwardKernel(par, simd, s);
-        boolean tilesArePools = Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2;   // each 2×2 tile one window
+        boolean tilesArePools = tilesArePools(simd, s, p);
         if (kernel == ForwardKernel.WINOGRAD && tilesArePools) {
             Winograd.forwardMaxPool(par, s, x, w, bias, relu, y);
             return true;
@@ -380,6 +380,14 @@ final class Conv {
     }
 
     /**
+     * Whether p is a 2×2, stride-2 pool whose windows are exactly the 2×2 tiles of s's output (floor: a last odd
+     * row or column is dropped), so that a kernel may pool each tile as it finishes it.
+     */
+    static boolean tilesArePools(boolean simd, Conv2dShape s, Pool2dShape p) {
+        return Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2;
+    }
+
+    /**
      * Two pooled convolutions in a row (see {@link dev.shears.core.Backend#conv2dMaxPool2dPairForward}) without the
      * values between them leaving the lanes, where the first takes {@link DirectImages} and the second
      * {@link WinogradImages} with its tiles as pooling windows (a pruned SimpleCNN's conv1 and conv2 at batch
@@ -390,8 +398,7 @@ final class Conv {
                                       float[] w1, float[] b1, Conv2dShape s2, Pool2dShape p2, boolean relu2, float[] w2,
                                       float[] b2, float[] y) {
         boolean chained = s2.n() == s1.n() && s2.c() == s1.k() && s2.h() == p1.p() && s2.w() == p1.q();
-        boolean tilesArePools = Pool.fast2x2(simd, p2) && p2.p() == s2.p() / 2 && p2.q() == s2.q() / 2;
-        if (!chained || !tilesArePools || !DirectImages.wins(par, simd, s1, p1)
+        if (!chained || !tilesArePools(simd, s2, p2) || !DirectImages.wins(par, simd, s1, p1)
                 || forwardKernel(par, simd, s2) != ForwardKernel.WINOGRAD_IMAGES) return false;
         WinogradImages.forwardPair(par, s1, x, w1, b1, relu1, s2, w2, b2, relu2, y);
         return true;

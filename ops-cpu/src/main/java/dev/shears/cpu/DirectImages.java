@@ -35,8 +35,7 @@ final class DirectImages {
      */
     static boolean wins(Parallel par, boolean simd, Conv2dShape s, Pool2dShape p) {
         return simd && L == 16 && !"never".equals(MODE) && s.c() == 1 && s.r() == 3 && s.s() == 3 && s.strideH() == 1
-                && s.strideW() == 1 && s.groups() == 1 && Pool.fast2x2(simd, p) && p.p() == s.p() / 2 && p.q() == s.q() / 2
-                && s.n() >= WinogradImages.MIN_BATCH && (s.n() + L - 1) / L >= par.threads();
+                && s.strideW() == 1 && s.groups() == 1 && Conv.tilesArePools(simd, s, p) && s.n() >= WinogradImages.MIN_BATCH && (s.n() + L - 1) / L >= par.threads();
     }
 
     /** {@code shears.conv.images}: "never" turns this kernel off (to measure it against the shifted planes). */
@@ -55,7 +54,7 @@ final class DirectImages {
         int K = s.k(), pooledW = s.q() / 2, plane = s.p() / 2 * pooledW;
         int n0 = g * L, images = Math.min(L, s.n() - n0);
         WinogradImages.Scratch sc = WinogradImages.SCRATCH.get();
-        float[] xg = sc.xg((s.h() + 2 * s.padH()) * (s.w() + 2 * s.padW()) * L);
+        float[] xg = sc.xg(WinogradImages.lanesLength(s));
         WinogradImages.intoLanes(s, x, n0, images, xg, sc.tile);
         float[] yg = sc.yg(K * plane * L);
         pooled(s, xg, w, bias, relu, yg, 0, plane * L, pooledW * L);

@@ -152,7 +152,7 @@ final class WinogradImages {
     private static void group(Conv2dShape s, float[] x, float[] u, float[] bias, boolean pooled, Conv.Epilogue epi, float[] y, int g) {
         int n0 = g * L, images = Math.min(L, s.n() - n0);
         Scratch sc = SCRATCH.get();
-        float[] xg = sc.xg(s.c() * (s.h() + 2 * s.padH()) * (s.w() + 2 * s.padW()) * L);
+        float[] xg = sc.xg(lanesLength(s));
         intoLanes(s, x, n0, images, xg, sc.tile);
         fromLanes(s, xg, u, bias, pooled, epi, y, n0, images, sc);
     }
@@ -173,20 +173,24 @@ final class WinogradImages {
             for (int g = lo; g < hi; g++) {
                 int n0 = g * L, images = Math.min(L, s1.n() - n0);
                 Scratch sc = SCRATCH.get();
-                float[] first = sc.first((s1.h() + 2 * s1.padH()) * (s1.w() + 2 * s1.padW()) * L);
+                float[] first = sc.first(lanesLength(s1)), xg = sc.xg(lanesLength(s2));
                 intoLanes(s1, x, n0, images, first, sc.tile);
-                int C = s2.c(), H = s2.h(), W = s2.w(), padH = s2.padH(), padW = s2.padW(), hp = H + 2 * padH, wp = W + 2 * padW;
-                float[] xg = sc.xg(C * hp * wp * L);
-                zeroHalo(xg, C, H, W, padH, padW);
-                DirectImages.pooled(s1, first, w1, b1, relu1, xg, (padH * wp + padW) * L, hp * wp * L, wp * L);
+                zeroHalo(s2, xg);
+                int hp = s2.h() + 2 * s2.padH(), wp = s2.w() + 2 * s2.padW();
+                DirectImages.pooled(s1, first, w1, b1, relu1, xg, (s2.padH() * wp + s2.padW()) * L, hp * wp * L, wp * L);
                 fromLanes(s2, xg, u, b2, true, epi, y, n0, images, sc);
             }
         });
     }
 
-    /** Zeros in xg's padding (images in the lanes, C planes of H × W inside a halo of padH rows and padW columns). */
-    private static void zeroHalo(float[] xg, int C, int H, int W, int padH, int padW) {
-        int hp = H + 2 * padH, wp = W + 2 * padW;
+    /** Floats of s's input for a group of 16 images in the lanes, padded: C planes of (H + 2·padH) × (W + 2·padW) vectors. */
+    static int lanesLength(Conv2dShape s) {
+        return s.c() * (s.h() + 2 * s.padH()) * (s.w() + 2 * s.padW()) * L;
+    }
+
+    /** Zeros in the padding of s's input in the lanes (C planes of H × W inside a halo of padH rows and padW columns). */
+    private static void zeroHalo(Conv2dShape s, float[] xg) {
+        int C = s.c(), H = s.h(), W = s.w(), padH = s.padH(), padW = s.padW(), hp = H + 2 * padH, wp = W + 2 * padW;
         FloatVector zero = FloatVector.zero(S);
         for (int c = 0; c < C; c++)
             for (int h = 0; h < hp; h++) {
@@ -240,18 +244,14 @@ final class WinogradImages {
         int C = s.c(), H = s.h(), W = s.w(), padH = s.padH(), padW = s.padW(), hp = H + 2 * padH, wp = W + 2 * padW;
         int chw = C * H * W;
         FloatVector zero = FloatVector.zero(S);
+        zeroHalo(s, xg);
         for (int c = 0; c < C; c++)
-            for (int h = 0; h < hp; h++) {
-                int o = (c * hp + h) * wp * L, xh = h - padH;
-                if (xh < 0 || xh >= H) {
-                    for (int w = 0; w < wp; w++) zero.intoArray(xg, o + w * L);
-                    continue;
-                }
-                for (int w = 0; w < padW; w++) { zero.intoArray(xg, o + w * L); zero.intoArray(xg, o + (padW + W + w) * L); }
+            for (int xh = 0; xh < H; xh++) {
+                int o = (c * hp + padH + xh) * wp * L;
                 for (int w0 = 0; w0 < W; w0 += L) {   // L columns at a time
                     int from = n0 * chw + (c * H + xh) * W + w0, to = o + (padW + w0) * L, columns = Math.min(L, W - w0);
-                    // a whole group, straight from x (the columns past W are the next row's: transposed into xg
-                    // positions that are overwritten or never read)
+                    // a whole group, straight from x (columns past W, the next row's, become rows of the
+                    // transpose that it does not store)
                     if (images == L && from + (L - 1) * chw + L <= x.length) {
                         transpose(x, from, chw, xg, to, L, columns);
                         continue;

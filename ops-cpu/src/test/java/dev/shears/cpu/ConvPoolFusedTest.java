@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 
 import static dev.shears.core.testing.Close.assertClose;
 import static dev.shears.core.testing.Close.random;
+import static dev.shears.cpu.DirectImagesTest.pool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,7 +55,7 @@ class ConvPoolFusedTest {
                 for (boolean relu : new boolean[]{false, true}) {
                     CpuBackend cpu = new CpuBackend(simd, threads);
                     for (Conv2dShape s : SHAPES) {
-                        Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+                        Pool2dShape p = pool(s);
                         float[] x = random(1, s.inputSize()), w = random(2, s.weightSize()), b = random(3, s.k());
                         float[] expected = new float[p.outputSize()], twoOps = new float[p.outputSize()], fused = new float[p.outputSize()];
                         java.util.Arrays.fill(fused, Float.NaN);   // every output is written
@@ -73,7 +74,7 @@ class ConvPoolFusedTest {
     void theFusedPathIsTakenForSimpleCnnShapes() {
         CpuBackend cpu = new CpuBackend(true, 1);
         Conv2dShape s = SHAPES[0];
-        Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+        Pool2dShape p = pool(s);
         assertTrue(Conv.forwardMaxPool(new Parallel(1), true, s, p, true, new float[s.inputSize()], new float[s.weightSize()],
                 null, new float[p.outputSize()]));
     }

@@ -97,5 +97,6 @@ class DirectImagesTest {
         assertFalse(DirectImages.wins(two, true, conv1, new Pool2dShape(64, 14, 28, 28, 3, 3, 2, 2, 0, 0)));
     }
 
-    private static Pool2dShape pool(Conv2dShape s) { return new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0); }
+    /** The 2×2, stride-2 pool of s's output (each window one 2×2 tile of it). */
+    static Pool2dShape pool(Conv2dShape s) { return new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0); }
 }

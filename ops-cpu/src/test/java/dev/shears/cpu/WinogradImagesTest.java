@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.List;
 
 import static dev.shears.core.testing.Close.random;
+import static dev.shears.cpu.DirectImagesTest.pool;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -55,7 +56,7 @@ class WinogradImagesTest {
         Parallel par = new Parallel(2);
         for (Conv2dShape s : shapes())
             for (boolean relu : new boolean[]{false, true}) {
-                Pool2dShape p = new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0);
+                Pool2dShape p = pool(s);
                 float[] x = random(4, s.inputSize()), w = random(5, s.weightSize()), b = random(6, s.k());
                 float[] maps = new float[s.outputSize()], expected = new float[p.outputSize()], actual = new float[p.outputSize()];
                 WinogradImages.forward(par, s, x, w, b, false, Conv.Epilogue.NONE, maps);
@@ -126,8 +127,6 @@ class WinogradImagesTest {
                 null, conv2, new Pool2dShape(48, 15, 14, 14, 3, 3, 2, 2, 0, 0), true, new float[conv2.weightSize()], null, y), "a 3×3 pool");
         for (float v : y) assertEquals(0f, v, "untouched");
     }
-
-    private static Pool2dShape pool(Conv2dShape s) { return new Pool2dShape(s.n(), s.k(), s.p(), s.q(), 2, 2, 2, 2, 0, 0); }
 
     @Test
     void sameBitsOnAnyThreadCount() {
